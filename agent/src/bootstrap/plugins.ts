@@ -1,0 +1,57 @@
+/**
+ * The one place core loads enterprise implementations, by package name, only when
+ * they are asked for. Nothing else in core may import `enterprise/` (a check in
+ * `npm test` enforces it). The packages are BSL 1.1 (see enterprise/LICENSE.BSL).
+ */
+import { AgentError } from "../errors.js";
+import type { BaselineStore, Detector } from "../ports/ports.js";
+
+export const SEMANTIC_PACKAGE = "@hangar/semantic";
+export const BEHAVIORAL_PACKAGE = "@hangar/behavioral";
+
+export interface RuleEngineOptions {
+  /** Rule files or directories. */
+  paths: readonly string[];
+}
+
+export interface BaselineOptions {
+  /** DuckDB file. */
+  db: string;
+  /** Learn from the events (replay --learn). */
+  learn: boolean;
+}
+
+interface SemanticModule {
+  createDetector(options: RuleEngineOptions & { baseline?: BaselineStore }): Promise<Detector>;
+}
+interface BehavioralModule {
+  createBaselineStore(options: BaselineOptions): Promise<BaselineStore>;
+}
+
+async function load<T>(pkg: string, exportName: string, what: string): Promise<T> {
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pkg)) as Record<string, unknown>;
+  } catch (err) {
+    throw AgentError.from(err, "HANGAR_ERR_PLUGIN_LOAD", `${what} (${pkg}) could not be loaded`);
+  }
+  if (typeof mod[exportName] !== "function") {
+    throw new AgentError(
+      "HANGAR_ERR_PLUGIN_LOAD",
+      `${what} (${pkg}) is not available in this build: it does not export ${exportName}()`,
+    );
+  }
+  return mod as T;
+}
+
+export async function loadRuleEngine(
+  options: RuleEngineOptions & { baseline?: BaselineStore },
+): Promise<Detector> {
+  const mod = await load<SemanticModule>(SEMANTIC_PACKAGE, "createDetector", "the rule engine");
+  return mod.createDetector(options);
+}
+
+export async function loadBaselineStore(options: BaselineOptions): Promise<BaselineStore> {
+  const mod = await load<BehavioralModule>(BEHAVIORAL_PACKAGE, "createBaselineStore", "the baseline engine");
+  return mod.createBaselineStore(options);
+}

@@ -1,0 +1,203 @@
+/**
+ * Hubble → RuntimeEvent. A flow with DNS L7 becomes a dns event; other flows
+ * become flow events. The pod an event belongs to is the endpoint that carries
+ * the provider label (else the local side by traffic direction). lost_events and
+ * node_status become counters.
+ */
+import { flow, type observer } from "@hangar/proto";
+import type { Counters } from "../pipeline/counters.js";
+import {
+  EventKind,
+  PROVIDER_LABEL,
+  Sensor,
+  newEvent,
+  newPod,
+  newProcess,
+  type RuntimeEvent,
+} from "./event.js";
+import type { DropReason, NormalizeResult } from "./tetragon.js";
+
+const K8S_PREFIX = "k8s:";
+const PROVIDER_SELECTOR = `${K8S_PREFIX}${PROVIDER_LABEL}=`;
+
+/** Parses Hubble's "k8s:key=value" label list into a map (other sources are skipped). */
+export function parseLabels(labels: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const l of labels) {
+    if (!l.startsWith(K8S_PREFIX)) continue;
+    const eq = l.indexOf("=", K8S_PREFIX.length);
+    if (eq < 0) out[l.slice(K8S_PREFIX.length)] = "";
+    else out[l.slice(K8S_PREFIX.length, eq)] = l.slice(eq + 1);
+  }
+  return out;
+}
+
+function hasProviderLabel(ep: flow.Endpoint | undefined): boolean {
+  if (ep === undefined) return false;
+  for (const l of ep.labels) if (l.startsWith(PROVIDER_SELECTOR)) return true;
+  return false;
+}
+
+const PROTOCOLS: Record<string, string> = {
+  TCP: "tcp",
+  UDP: "udp",
+  ICMPv4: "icmpv4",
+  ICMPv6: "icmpv6",
+  SCTP: "sctp",
+  VRRP: "vrrp",
+  IGMP: "igmp",
+};
+const TCP_FLAG_NAMES = ["FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR", "NS"] as const;
+
+/** Label maps per endpoint are cached: the same pods produce most flows. */
+class LabelCache {
+  #map = new Map<string, Record<string, string>>();
+  get(ep: flow.Endpoint): Record<string, string> {
+    const key = `${ep.namespace}/${ep.podName}#${ep.identity}#${ep.labels.length}`;
+    let v = this.#map.get(key);
+    if (v === undefined) {
+      if (this.#map.size >= 8192) this.#map = new Map();
+      v = parseLabels(ep.labels);
+      this.#map.set(key, v);
+    }
+    return v;
+  }
+}
+
+export class HubbleNormalizer {
+  readonly #counters: Counters;
+  readonly #labels = new LabelCache();
+
+  constructor(counters: Counters) {
+    this.#counters = counters;
+  }
+
+  normalize(msg: observer.GetFlowsResponse): NormalizeResult {
+    if (msg.$unknown !== undefined)
+      this.#counters.inc("unknown_fields", { sensor: "hubble" }, msg.$unknown.length);
+    const r = msg.responseTypes;
+    switch (r.case) {
+      case "flow":
+        return this.#flow(r.value, msg);
+      case "lostEvents": {
+        const source = flow.LostEventSource[r.value.source] ?? String(r.value.source);
+        this.#counters.inc(
+          "sensor_lost_events",
+          { sensor: "hubble", reason: source.toLowerCase() },
+          Number(r.value.numEventsLost),
+        );
+        return this.#drop("sensor_notice");
+      }
+      case "nodeStatus":
+        this.#counters.inc("sensor_node_status", { sensor: "hubble" });
+        return this.#drop("sensor_notice");
+      case undefined:
+        return this.#drop("unknown_variant");
+    }
+  }
+
+  #flow(f: flow.Flow, msg: observer.GetFlowsResponse): NormalizeResult {
+    if (f.$unknown !== undefined)
+      this.#counters.inc("unknown_fields", { sensor: "hubble" }, f.$unknown.length);
+    const ip = f.IP;
+    // Which side is "ours": the endpoint with the provider label, else by direction.
+    let localIsSource: boolean;
+    const srcMcp = hasProviderLabel(f.source);
+    const dstMcp = hasProviderLabel(f.destination);
+    if (srcMcp !== dstMcp) localIsSource = srcMcp;
+    else localIsSource = f.trafficDirection !== flow.TrafficDirection.INGRESS;
+    const local = localIsSource ? f.source : f.destination;
+    const peer = localIsSource ? f.destination : f.source;
+
+    let ev: RuntimeEvent;
+    const l7 = f.l7;
+    if (l7 !== undefined && l7.record.case === "dns") {
+      const d = l7.record.value;
+      const q = d.query.endsWith(".") ? d.query.slice(0, -1) : d.query;
+      ev = newEvent(EventKind.DNS, Sensor.HUBBLE, {
+        case: "dns",
+        value: {
+          $typeName: "hangar.v1.DnsDetail",
+          query: q,
+          ips: d.ips,
+          qtypes: d.qtypes,
+          cnames: d.cnames,
+          rcode: d.rcode,
+          ttl: d.ttl,
+          response: l7.type === flow.L7FlowType.RESPONSE,
+        },
+      });
+    } else {
+      const l4 = f.l4?.protocol;
+      let sport = 0;
+      let dport = 0;
+      const tcpFlags: string[] = [];
+      if (l4 !== undefined && (l4.case === "TCP" || l4.case === "UDP" || l4.case === "SCTP")) {
+        sport = l4.value.sourcePort;
+        dport = l4.value.destinationPort;
+        if (l4.case === "TCP" && l4.value.flags !== undefined) {
+          const fl = l4.value.flags;
+          for (const name of TCP_FLAG_NAMES) if (fl[name]) tcpFlags.push(name);
+        }
+      }
+      ev = newEvent(EventKind.FLOW, Sensor.HUBBLE, {
+        case: "flow",
+        value: {
+          $typeName: "hangar.v1.FlowDetail",
+          verdict: flow.Verdict[f.verdict] ?? String(f.verdict),
+          direction:
+            f.trafficDirection === flow.TrafficDirection.EGRESS
+              ? "egress"
+              : f.trafficDirection === flow.TrafficDirection.INGRESS
+                ? "ingress"
+                : "",
+          protocol: l4?.case === undefined ? "" : (PROTOCOLS[l4.case] ?? l4.case.toLowerCase()),
+          sourceIp: ip?.source ?? "",
+          sourcePort: sport,
+          destinationIp: ip?.destination ?? "",
+          destinationPort: dport,
+          destinationNames: f.destinationNames,
+          destinationNamespace: f.destination?.namespace ?? "",
+          destinationPod: f.destination?.podName ?? "",
+          destinationLabels: f.destination?.labels ?? [],
+          isReply: f.isReply ?? false,
+          dropReason:
+            f.dropReasonDesc === flow.DropReason.DROP_REASON_UNKNOWN
+              ? ""
+              : (flow.DropReason[f.dropReasonDesc] ?? String(f.dropReasonDesc)),
+          tcpFlags,
+          peerNamespace: peer?.namespace ?? "",
+          peerPod: peer?.podName ?? "",
+        },
+      });
+    }
+    if (local !== undefined && (local.podName !== "" || local.namespace !== "")) {
+      const pod = newPod(local.namespace, local.podName, this.#labels.get(local));
+      pod.ip = (localIsSource ? ip?.source : ip?.destination) ?? "";
+      const w = local.workloads[0];
+      if (w !== undefined) {
+        pod.workload = w.name;
+        pod.workloadKind = w.kind;
+      }
+      ev.pod = pod;
+    }
+    if (f.cgroupId !== 0n) {
+      const p = newProcess();
+      p.cgroupId = f.cgroupId;
+      ev.process = p;
+    }
+    ev.node = f.nodeName !== "" ? f.nodeName : msg.nodeName;
+    const t = f.time ?? msg.time;
+    if (t !== undefined) ev.time = t;
+    ev.id =
+      f.uuid !== ""
+        ? `flow:${f.uuid}`
+        : `flow:${t?.seconds ?? 0n}.${t?.nanos ?? 0}:${ip?.source ?? ""}>${ip?.destination ?? ""}`;
+    return { event: ev };
+  }
+
+  #drop(reason: DropReason): NormalizeResult {
+    this.#counters.inc("dropped", { reason });
+    return { dropped: reason };
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * Keeps a WorkloadResolver in step with the pods scheduled on this node, using a
+ * `@kubernetes/client-node` informer with the field selector `spec.nodeName=<node>`.
+ */
+import * as k8s from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import { AgentError } from "../errors.js";
+import type { Counters } from "../pipeline/counters.js";
+import type { PodInfo, WorkloadResolver } from "./workloads.js";
+
+export function podInfo(pod: k8s.V1Pod): PodInfo | undefined {
+  const uid = pod.metadata?.uid;
+  if (uid === undefined) return undefined;
+  const statuses = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])];
+  return {
+    namespace: pod.metadata?.namespace ?? "",
+    name: pod.metadata?.name ?? "",
+    uid,
+    labels: pod.metadata?.labels ?? {},
+    ips: (pod.status?.podIPs ?? [])
+      .map((p) => p.ip)
+      .filter((ip): ip is string => ip !== undefined && ip !== ""),
+    containers: statuses
+      .filter((s) => s.containerID !== undefined && s.containerID !== "")
+      .map((s) => ({ id: s.containerID ?? "", name: s.name, image: s.image })),
+  };
+}
+
+export interface PodWatchOptions {
+  kubeConfig: k8s.KubeConfig;
+  nodeName: string;
+  resolver: WorkloadResolver;
+  counters: Counters;
+  logger: Logger;
+}
+
+export interface PodWatch {
+  /** Resolves after the first full list has been applied. */
+  readonly synced: Promise<void>;
+  isSynced(): boolean;
+  stop(): Promise<void>;
+}
+
+export function watchNodePods(opts: PodWatchOptions): PodWatch {
+  const { kubeConfig, nodeName, resolver, counters, logger } = opts;
+  if (nodeName === "") {
+    throw new AgentError(
+      "HANGAR_ERR_CONFIG_INVALID",
+      "the pod watch needs the node name (set NODE_NAME or --node)",
+    );
+  }
+  const api = kubeConfig.makeApiClient(k8s.CoreV1Api);
+  const fieldSelector = `spec.nodeName=${nodeName}`;
+  const informer = new k8s.ListWatch<k8s.V1Pod>(
+    "/api/v1/pods",
+    new k8s.Watch(kubeConfig),
+    () => api.listPodForAllNamespaces({ fieldSelector }),
+    false,
+    undefined,
+    fieldSelector,
+  );
+  let synced = false;
+  let markSynced: () => void = () => undefined;
+  const syncedPromise = new Promise<void>((resolve) => {
+    markSynced = resolve;
+  });
+  const apply = (pod: k8s.V1Pod): void => {
+    const info = podInfo(pod);
+    if (info !== undefined) resolver.upsert(info);
+    counters.set("resolver_pods", resolver.size);
+  };
+  informer.on("add", apply);
+  informer.on("update", apply);
+  informer.on("delete", (pod: k8s.V1Pod) => {
+    if (pod.metadata?.uid !== undefined) resolver.remove(pod.metadata.uid);
+    counters.set("resolver_pods", resolver.size);
+  });
+  informer.on("connect", () => {
+    // The informer lists before it watches; after the list every pod is known.
+    resolver.replaceAll(
+      informer
+        .list()
+        .map(podInfo)
+        .filter((p): p is PodInfo => p !== undefined),
+    );
+    counters.set("resolver_pods", resolver.size);
+    if (!synced) {
+      synced = true;
+      logger.info({ node: nodeName, pods: resolver.size }, "pod watch synced");
+      markSynced();
+    }
+  });
+  let stopped = false;
+  informer.on("error", (err: unknown) => {
+    counters.inc("resolver_watch_errors");
+    logger.warn({ err }, "pod watch failed; restarting in 2s");
+    if (stopped) return;
+    setTimeout(() => {
+      if (!stopped)
+        informer.start().catch((e: unknown) => logger.error({ err: e }, "pod watch restart failed"));
+    }, 2000).unref();
+  });
+  informer.start().catch((err: unknown) => {
+    counters.inc("resolver_watch_errors");
+    logger.error(
+      { err: AgentError.from(err, "HANGAR_ERR_RESOLVER_WATCH", "starting the pod watch") },
+      "pod watch failed",
+    );
+  });
+  return {
+    synced: syncedPromise,
+    isSynced: () => synced,
+    async stop() {
+      stopped = true;
+      await informer.stop();
+    },
+  };
+}

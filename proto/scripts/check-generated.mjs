@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+// Fails (exit 1) when proto/src/gen is not what `buf generate` produces from
+// the .proto files today. Regenerates into a temporary directory and compares
+// file lists and bytes; the committed tree is never touched.
+//
+// Usage: node proto/scripts/check-generated.mjs   (from any directory)
+
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { delimiter, dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const protoDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const committedDir = join(protoDir, "src", "gen");
+
+/** node_modules/.bin of proto/ and every ancestor (npm workspaces hoist). */
+function binDirs(start) {
+  const dirs = [];
+  for (let dir = start; ; dir = dirname(dir)) {
+    const bin = join(dir, "node_modules", ".bin");
+    if (existsSync(bin)) dirs.push(bin);
+    if (dirname(dir) === dir) return dirs;
+  }
+}
+
+/** Relative paths of all files under root (empty if root is missing). */
+function listFiles(root) {
+  if (!existsSync(root)) return [];
+  return readdirSync(root, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => relative(root, join(entry.parentPath, entry.name)))
+    .sort();
+}
+
+const outBase = mkdtempSync(join(tmpdir(), "hangar-proto-gen-"));
+try {
+  const env = { ...process.env, PATH: [...binDirs(protoDir), process.env.PATH ?? ""].join(delimiter) };
+  // -o prefixes the template's `out: src/gen`, so output lands in <tmp>/src/gen.
+  const run = spawnSync("buf", ["generate", "-o", outBase], { cwd: protoDir, env, encoding: "utf8" });
+  if (run.error || run.status !== 0) {
+    console.error("check-generated: `buf generate` failed");
+    if (run.error) console.error(run.error.message);
+    process.stderr.write(run.stdout ?? "");
+    process.stderr.write(run.stderr ?? "");
+    process.exit(1);
+  }
+
+  const freshDir = join(outBase, "src", "gen");
+  const fresh = listFiles(freshDir);
+  const committed = listFiles(committedDir);
+  const committedSet = new Set(committed);
+  const freshSet = new Set(fresh);
+
+  const problems = [];
+  for (const file of fresh) {
+    if (!committedSet.has(file)) problems.push(`missing   src/gen/${file}`);
+    else if (!readFileSync(join(freshDir, file)).equals(readFileSync(join(committedDir, file)))) {
+      problems.push(`differs   src/gen/${file}`);
+    }
+  }
+  for (const file of committed) {
+    if (!freshSet.has(file)) problems.push(`stale     src/gen/${file}`);
+  }
+
+  if (problems.length > 0) {
+    console.error(`check-generated: proto/src/gen is out of date (${problems.length} file(s)):`);
+    for (const line of problems) console.error(`  ${line}`);
+    console.error("Run `npm run generate` and commit the result.");
+    process.exit(1);
+  }
+  console.log(`check-generated: proto/src/gen is up to date (${fresh.length} files)`);
+} finally {
+  rmSync(outBase, { recursive: true, force: true });
+}
