@@ -15,6 +15,7 @@ import type { AlertSink, BaselineStore, Detector } from "./ports/ports.js";
 import { watchNodePods, type PodWatch } from "./resolve/pod-watch.js";
 import { WorkloadResolver } from "./resolve/workloads.js";
 import type { TlsOptions } from "./sources/grpc.js";
+import type { BackoffOptions } from "./sources/backoff.js";
 import { hubbleSource } from "./sources/hubble.js";
 import type { SensorRecord } from "./sources/records.js";
 import { tetragonSource } from "./sources/tetragon.js";
@@ -23,6 +24,7 @@ export interface SensorEndpoint {
   address: string;
   tls?: TlsOptions;
   maxReceiveMessageBytes?: number;
+  backoff?: BackoffOptions;
 }
 
 export interface AgentOptions {

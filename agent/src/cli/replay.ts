@@ -1,3 +1,4 @@
+import { createWriteStream } from "node:fs";
 import { pino } from "pino";
 import { replay } from "../replay/replay.js";
 import { parse } from "./args.js";
@@ -20,6 +21,8 @@ Detection:
 
 Output:
   --format json|cef alert format on stdout (default json)
+  --events FILE     also write every kept event (hangar.v1.RuntimeEvent JSON, after correlation)
+                    to FILE; "-" for stdout
   --strict          exit 1 if any line was malformed
 
 stderr: malformed lines as "file:line: error" for people; the last line is one JSON object
@@ -37,6 +40,7 @@ export async function replayCommand(args: string[]): Promise<number> {
     learn: { type: "boolean" },
     format: { type: "string" },
     strict: { type: "boolean" },
+    events: { type: "string" },
     help: { type: "boolean", short: "h" },
   });
   if (v.help === true) {
@@ -48,6 +52,8 @@ export async function replayCommand(args: string[]): Promise<number> {
     process.stderr.write(`hangar-agent replay: --format must be json or cef, got "${format}"\n`);
     return 2;
   }
+  const events =
+    v.events === undefined ? undefined : v.events === "-" ? process.stdout : createWriteStream(v.events);
   // People read stderr: plain lines, not JSON logs.
   const logger = pino(
     { level: "warn", base: null, timestamp: false },
@@ -62,9 +68,12 @@ export async function replayCommand(args: string[]): Promise<number> {
     learn: v.learn ?? false,
     format,
     strict: v.strict ?? false,
+    ...(events === undefined ? {} : { events }),
     stdout: process.stdout,
     logger,
   });
+  if (events !== undefined && events !== process.stdout)
+    await new Promise<void>((r) => events.end(() => r()));
   process.stderr.write(`${JSON.stringify(summary)}\n`);
   return exitCode;
 }

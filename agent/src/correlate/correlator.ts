@@ -22,7 +22,7 @@ export interface CorrelatorOptions {
 interface OpenCall {
   trace: hangar.CallTrace;
   startMs: number;
-  /** End of the attribution window: end + grace, or Infinity while in flight. */
+  /** End of the attribution window: end + grace, or Infinity while in flight (end = untilMs − grace). */
   untilMs: number;
 }
 
@@ -95,7 +95,11 @@ export class Correlator {
       }
       list.length = w;
       if (w === 0) this.#calls.delete(podKey);
-      const inFlight = list.filter((c) => c.startMs <= t);
+      // Calls actually running win over calls that ended and are only within
+      // their grace period; the grace period counts when nothing else runs.
+      const started = list.filter((c) => c.startMs <= t);
+      const running = started.filter((c) => c.untilMs - this.#graceMs >= t);
+      const inFlight = running.length > 0 ? running : started;
       if (inFlight.length > 0) {
         const confidence = 1 / inFlight.length;
         attributed = inFlight.map((c) => attribution(c.trace, h.AttributionReason.TIME_WINDOW, confidence));

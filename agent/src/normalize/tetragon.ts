@@ -137,7 +137,8 @@ export function hookDetail(
           case: "connect",
           value: {
             $typeName: "hangar.v1.ConnectDetail",
-            protocol: s.protocol.toLowerCase(),
+            // Tetragon fills KprobeSkb.protocol with the same names as KprobeSock ("IPPROTO_TCP").
+            protocol: SOCKET_PROTOCOL[s.protocol] ?? s.protocol.toLowerCase(),
             family: SOCKET_FAMILY[s.family] ?? s.family.toLowerCase(),
             sourceIp: s.saddr,
             sourcePort: s.sport,

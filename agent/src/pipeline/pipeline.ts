@@ -126,6 +126,13 @@ export async function* merge<T>(sources: readonly AsyncIterable<T>[]): AsyncIter
       yield r.value;
     }
   } finally {
-    for (const it of iterators) await it.return?.();
+    // Every source still in `pending` has a next() in flight. An async generator
+    // handles return() only after that next() settles, which for an idle live
+    // source may be never: awaiting it here would hang the merge instead of
+    // ending it. Close them without waiting, and ignore what the next() brings.
+    for (const [i, p] of pending) {
+      p.catch(() => undefined);
+      iterators[i]?.return?.()?.catch(() => undefined);
+    }
   }
 }

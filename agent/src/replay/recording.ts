@@ -6,7 +6,7 @@
  */
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
-import { fromJson, type JsonValue } from "@bufbuild/protobuf";
+import { fromJson, type DescMessage, type JsonValue } from "@bufbuild/protobuf";
 import { hangar, observer, tetragon } from "@hangar/proto";
 import { AgentError } from "../errors.js";
 import { timeMs } from "../normalize/event.js";
@@ -121,11 +121,56 @@ function parseStrictOrLenient<S extends Parameters<typeof fromJson>[0]>(
     return fromJson(schema, obj);
   } catch (strictErr) {
     const msg = errorText(strictErr);
-    if (!/is unknown|cannot decode enum/.test(msg)) throw new Error(msg);
-    const lenient = fromJson(schema, obj, { ignoreUnknownFields: true });
-    counters.inc("unknown_fields", { sensor });
-    return lenient;
+    if (/is unknown|cannot decode enum/.test(msg)) {
+      try {
+        const lenient = fromJson(schema, obj, { ignoreUnknownFields: true });
+        counters.inc("unknown_fields", { sensor });
+        return lenient;
+      } catch (lenientErr) {
+        throw new Error(withPath(schema, obj, errorText(lenientErr)));
+      }
+    }
+    throw new Error(withPath(schema, obj, msg));
   }
+}
+
+/** Prefixes a decode error with the JSON path of the offending field, e.g. "process_exec.process.pid: …". */
+function withPath(schema: DescMessage, obj: JsonValue, message: string): string {
+  const path = locate(schema, obj, "");
+  return path === "" ? message : `${path}: ${message}`;
+}
+
+/**
+ * Finds the field a JSON decode fails on by decoding one key at a time and
+ * descending into the failing one. Runs only on the error path.
+ */
+function locate(schema: DescMessage, json: JsonValue, path: string): string {
+  if (json === null || typeof json !== "object" || Array.isArray(json)) return path;
+  for (const [key, value] of Object.entries(json)) {
+    const field = schema.fields.find((f) => f.name === key || f.jsonName === key);
+    if (field === undefined) continue;
+    try {
+      fromJson(schema, { [key]: value }, { ignoreUnknownFields: true });
+      continue;
+    } catch {
+      // this key fails: look closer
+    }
+    const here = path === "" ? key : `${path}.${key}`;
+    if (field.fieldKind === "message" && !field.message.typeName.startsWith("google.protobuf.")) {
+      return locate(field.message, value, here);
+    }
+    if (field.fieldKind === "list" && field.listKind === "message" && Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        try {
+          fromJson(field.message, value[i] ?? null, { ignoreUnknownFields: true });
+        } catch {
+          return locate(field.message, value[i] ?? null, `${here}[${i}]`);
+        }
+      }
+    }
+    return here;
+  }
+  return path;
 }
 
 function recordTime(rec: SensorRecord): number {

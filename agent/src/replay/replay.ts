@@ -2,13 +2,15 @@
  * `hangar-agent replay`: the live pipeline (normalize → resolve → correlate →
  * detect → outputs) over recordings merged by event time.
  */
+import { accessSync, constants } from "node:fs";
 import type { Writable } from "node:stream";
 import type { Logger } from "pino";
 import { loadBaselineStore, loadRuleEngine } from "../bootstrap/plugins.js";
 import { Correlator } from "../correlate/correlator.js";
 import { DetectStage } from "../detect/detect.js";
 import { AgentError } from "../errors.js";
-import { JsonLinesAlertSink } from "../outputs/json-lines.js";
+import { JsonLinesAlertSink, eventJson } from "../outputs/json-lines.js";
+import type { RuntimeEvent } from "../ports/ports.js";
 import { Counters } from "../pipeline/counters.js";
 import { NormalizeStage, runPipeline } from "../pipeline/pipeline.js";
 import { NoDetector } from "../ports/memory.js";
@@ -33,6 +35,8 @@ export interface ReplayOptions {
   strict: boolean;
   /** Correlation grace after a call ends, ms. */
   graceMs?: number;
+  /** Where to write every kept event (after correlation) as JSON lines. */
+  events?: Writable;
   stdout: Writable;
   logger: Logger;
 }
@@ -56,6 +60,13 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
     ...opts.hubble.map((path) => ({ path, format: "hubble" as const })),
     ...opts.traces.map((path) => ({ path, format: "traces" as const })),
   ];
+  for (const input of inputs) {
+    try {
+      accessSync(input.path, constants.R_OK);
+    } catch (err) {
+      throw AgentError.from(err, "HANGAR_ERR_RECORDING_READ", `cannot read --${input.format} ${input.path}`);
+    }
+  }
   if (inputs.length === 0) {
     throw new AgentError(
       "HANGAR_ERR_CONFIG_INVALID",
@@ -115,6 +126,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
       }),
       detect,
       counters,
+      ...(opts.events === undefined ? {} : { onEvent: eventWriter(opts.events) }),
     },
     mergeByTime(streams),
   );
@@ -131,4 +143,10 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
   };
   for (const m of malformed) opts.logger.warn(`${m.file}:${m.line}: ${m.error}`);
   return { summary, exitCode: opts.strict && malformed.length > 0 ? 1 : 0 };
+}
+
+function eventWriter(out: Writable): (ev: RuntimeEvent) => void {
+  return (ev) => {
+    out.write(`${eventJson(ev)}\n`);
+  };
 }

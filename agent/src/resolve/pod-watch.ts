@@ -11,7 +11,12 @@ import type { PodInfo, WorkloadResolver } from "./workloads.js";
 export function podInfo(pod: k8s.V1Pod): PodInfo | undefined {
   const uid = pod.metadata?.uid;
   if (uid === undefined) return undefined;
-  const statuses = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])];
+  // Ephemeral containers (`kubectl debug`) run inside the pod too: their processes are the pod's.
+  const statuses = [
+    ...(pod.status?.containerStatuses ?? []),
+    ...(pod.status?.initContainerStatuses ?? []),
+    ...(pod.status?.ephemeralContainerStatuses ?? []),
+  ];
   return {
     namespace: pod.metadata?.namespace ?? "",
     name: pod.metadata?.name ?? "",
@@ -75,38 +80,44 @@ export function watchNodePods(opts: PodWatchOptions): PodWatch {
     if (pod.metadata?.uid !== undefined) resolver.remove(pod.metadata.uid);
     counters.set("resolver_pods", resolver.size);
   });
-  informer.on("connect", () => {
-    // The informer lists before it watches; after the list every pod is known.
-    resolver.replaceAll(
-      informer
-        .list()
-        .map(podInfo)
-        .filter((p): p is PodInfo => p !== undefined),
-    );
-    counters.set("resolver_pods", resolver.size);
-    if (!synced) {
-      synced = true;
-      logger.info({ node: nodeName, pods: resolver.size }, "pod watch synced");
-      markSynced();
-    }
-  });
   let stopped = false;
+  let failures = 0;
+  // `start()` lists (firing "add" for every pod, "delete" for pods gone since the
+  // last list) and then opens the watch; it resolves after both, or after the
+  // "error" callbacks when either failed.
+  const start = (): void => {
+    const before = failures;
+    informer.start().then(
+      () => {
+        if (failures !== before || stopped) return;
+        counters.set("resolver_pods", resolver.size);
+        if (!synced) {
+          synced = true;
+          logger.info({ node: nodeName, pods: resolver.size }, "pod watch synced");
+          markSynced();
+        }
+      },
+      (err: unknown) => {
+        failures++;
+        counters.inc("resolver_watch_errors");
+        logger.error(
+          { err: AgentError.from(err, "HANGAR_ERR_RESOLVER_WATCH", "starting the pod watch") },
+          "pod watch failed",
+        );
+      },
+    );
+  };
   informer.on("error", (err: unknown) => {
+    failures++;
     counters.inc("resolver_watch_errors");
-    logger.warn({ err }, "pod watch failed; restarting in 2s");
+    const e = AgentError.from(err, "HANGAR_ERR_RESOLVER_WATCH", `watching the pods of node ${nodeName}`);
+    logger.warn({ err: e }, `${e.message}; retrying in 2s`);
     if (stopped) return;
     setTimeout(() => {
-      if (!stopped)
-        informer.start().catch((e: unknown) => logger.error({ err: e }, "pod watch restart failed"));
+      if (!stopped) start();
     }, 2000).unref();
   });
-  informer.start().catch((err: unknown) => {
-    counters.inc("resolver_watch_errors");
-    logger.error(
-      { err: AgentError.from(err, "HANGAR_ERR_RESOLVER_WATCH", "starting the pod watch") },
-      "pod watch failed",
-    );
-  });
+  start();
   return {
     synced: syncedPromise,
     isSynced: () => synced,

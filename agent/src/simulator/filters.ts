@@ -10,7 +10,7 @@ export function matchesSelector(selector: string, labels: Readonly<Record<string
     const term = raw.trim();
     if (term === "") continue;
     if (term.startsWith("!")) {
-      if (term.slice(1) in labels) return false;
+      if (Object.hasOwn(labels, term.slice(1))) return false;
       continue;
     }
     const ne = term.indexOf("!=");
@@ -25,7 +25,7 @@ export function matchesSelector(selector: string, labels: Readonly<Record<string
       if (labels[key] !== value) return false;
       continue;
     }
-    if (!(term in labels)) return false;
+    if (!Object.hasOwn(labels, term)) return false;
   }
   return true;
 }

@@ -22,7 +22,12 @@ export interface StreamBehaviour {
   paceByTime?: boolean;
   /** Close each stream with UNAVAILABLE after this many events. */
   dropAfter?: number;
-  /** Start each stream at this index of the recording (default 0). */
+  /**
+   * Where the sensor's live head is when the simulator starts (default 0). Like a
+   * real sensor, the simulator is live: all streams share one cursor, so a client
+   * that reconnects gets what comes next, not the recording from the start, and
+   * events "sent" while no client was connected are lost.
+   */
   startAt?: number;
   /** Start over at the end instead of ending the stream (default false: end with OK). */
   loop?: boolean;
@@ -80,6 +85,7 @@ async function serveStream<M>(
   allows: (m: M) => boolean,
   first: number,
   stats: SimulatorStats,
+  cursor: { next: number },
 ): Promise<void> {
   stats.streams++;
   let cancelled = false;
@@ -108,7 +114,17 @@ async function serveStream<M>(
       else break;
     }
     if (cancelled) return;
+    if (cfg.dropAfter !== undefined && sentHere >= cfg.dropAfter) {
+      // Like a sensor that goes away: what was written is flushed, then the
+      // stream ends with UNAVAILABLE (the status a client sees on a lost server).
+      call.emit(
+        "error",
+        Object.assign(new Error("simulated sensor failure"), { code: grpc.status.UNAVAILABLE }),
+      );
+      return;
+    }
     const p = prepared[i++] as Prepared<M>;
+    cursor.next = i;
     if (cfg.paceByTime === true) {
       // Absolute schedule: each message at its recorded offset (plus whole loops).
       if (i - 1 === first && sentHere === 0 && filteredHere === 0) t0 = p.t;
@@ -121,10 +137,6 @@ async function serveStream<M>(
       filteredHere++;
       stats.filtered++;
       continue;
-    }
-    if (cfg.dropAfter !== undefined && sentHere >= cfg.dropAfter) {
-      call.destroy(Object.assign(new Error("simulated sensor failure"), { code: grpc.status.UNAVAILABLE }));
-      return;
     }
     if (!call.write(p.bytes)) {
       await new Promise<void>((resolve) => {
@@ -213,6 +225,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
       bytes: toBinary(tetragon.GetEventsResponseSchema, msg),
       t: timeMs(msg.time),
     }));
+    const tCursor = { next: t.startAt ?? 0 };
     const server = new grpc.Server({
       "grpc.max_send_message_length": -1,
       "grpc.max_receive_message_length": -1,
@@ -220,7 +233,15 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
     server.addService(serviceDef(GET_EVENTS_METHOD), {
       stream: (call: grpc.ServerWritableStream<Uint8Array, Uint8Array>) => {
         const req = fromBinary(tetragon.GetEventsRequestSchema, call.request);
-        void serveStream(call, prepared, t, (m) => tetragonAllows(req, m), t.startAt ?? 0, stats.tetragon);
+        void serveStream(
+          call,
+          prepared,
+          t,
+          (m) => tetragonAllows(req, m),
+          tCursor.next,
+          stats.tetragon,
+          tCursor,
+        );
       },
     });
     result.tetragonAddress = await bind(server, t.address);
@@ -232,6 +253,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
       const f = msg.responseTypes.case === "flow" ? msg.responseTypes.value : undefined;
       return { msg, bytes: toBinary(observer.GetFlowsResponseSchema, msg), t: timeMs(f?.time ?? msg.time) };
     });
+    const hCursor = { next: h.startAt ?? 0 };
     const server = new grpc.Server({
       "grpc.max_send_message_length": -1,
       "grpc.max_receive_message_length": -1,
@@ -239,16 +261,16 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
     server.addService(serviceDef(GET_FLOWS_METHOD), {
       stream: (call: grpc.ServerWritableStream<Uint8Array, Uint8Array>) => {
         const req = fromBinary(observer.GetFlowsRequestSchema, call.request);
-        let first = h.startAt ?? 0;
+        let first = hCursor.next;
         if (req.since !== undefined) {
           // Like Hubble's ring buffer: serve from the first flow at or after
-          // `since` that the ring still holds, then follow.
+          // `since` that the ring still holds (never past the live head), then follow.
           const since = timeMs(req.since);
           const idx = prepared.findIndex((p) => p.t >= since);
-          const oldest = h.ringSize === undefined ? 0 : Math.max(0, first - h.ringSize);
-          first = idx < 0 ? prepared.length : Math.max(idx, oldest);
+          const oldest = h.ringSize === undefined ? 0 : Math.max(0, hCursor.next - h.ringSize);
+          if (idx >= 0) first = Math.max(Math.min(idx, hCursor.next), oldest);
         }
-        void serveStream(call, prepared, h, (m) => hubbleAllows(req, m), first, stats.hubble);
+        void serveStream(call, prepared, h, (m) => hubbleAllows(req, m), first, stats.hubble, hCursor);
       },
     });
     result.hubbleAddress = await bind(server, h.address);

@@ -78,7 +78,6 @@ export function hubbleSource(options: HubbleSourceOptions, signal: AbortSignal):
   const recent = new RecentKeys(4096);
   let lastFlowMs: number | undefined;
   let disconnectedAt = 0;
-  let checkSeam = false;
   runStream({
     sensor: "hubble",
     method: GET_FLOWS_METHOD,
@@ -93,7 +92,6 @@ export function hubbleSource(options: HubbleSourceOptions, signal: AbortSignal):
         if (reconnect && disconnectedAt > 0) {
           counters.inc("sensor_gaps", { sensor: "hubble" });
           counters.inc("sensor_gap_ms", { sensor: "hubble" }, Date.now() - disconnectedAt);
-          checkSeam = true;
         }
       },
       onDisconnected() {
@@ -111,9 +109,8 @@ export function hubbleSource(options: HubbleSourceOptions, signal: AbortSignal):
         }
         if (msg.responseTypes.case === "flow") {
           const f = msg.responseTypes.value;
-          // Keys are tracked always (cheap) but only consulted after a reconnect.
-          const fresh = recent.add(flowKey(f));
-          if (!fresh && checkSeam) {
+          // A `since` request after a reconnect sends the flow at the seam again.
+          if (!recent.add(flowKey(f))) {
             counters.inc("dropped", { reason: "duplicate" });
             return;
           }

@@ -1,0 +1,235 @@
+#!/usr/bin/env bash
+# Builds the real Kubernetes control-plane binaries the tests run against, from the Go module
+# proxy only (no GitHub, no Docker), and caches them outside the repository:
+#
+#   ${HANGAR_CACHE:-$HOME/.cache/hangar}/bin/<tool>-<version>/<tool>
+#
+# Tools: etcd and kube-apiserver (required), kube-controller-manager, kube-scheduler and helm
+# (optional: a failure is reported and skipped). Versions come from testkit/src/versions.ts,
+# which @hangar/testkit also uses to find the binaries. A tool whose binary is already cached
+# is not rebuilt, so a second run takes well under a second.
+#
+# Usage: bash scripts/setup-k8s-tools.sh [--force] [tool ...]
+#   tool     one or more of: etcd kube-apiserver kube-controller-manager kube-scheduler helm
+#            (default: all five)
+#   --force  rebuild even if cached
+#
+# Progress goes to stderr; stdout carries only KEY=/path lines (ETCD=, KUBE_APISERVER=, ...),
+# so `eval "$(bash scripts/setup-k8s-tools.sh)"` works. The same lines are written to
+# ${HANGAR_CACHE}/k8s-tools.env. Each tool directory holds BUILD_INFO with the build time.
+#
+# Environment: HANGAR_CACHE, HANGAR_GOPROXY (default https://proxy.golang.org),
+# HANGAR_BUILD_JOBS (go build -p, default nproc), HANGAR_ETCD_VERSION,
+# HANGAR_KUBERNETES_VERSION, HANGAR_HELM_VERSION (override testkit/src/versions.ts).
+#
+# How each tool is built:
+# - etcd: the main module go.etcd.io/etcd/v3 and go.etcd.io/etcd/server/v3 both carry
+#   `replace` directives, so `go install …@version` refuses them. go.etcd.io/etcd/server/v3 has
+#   a main package at its root (server/main.go -> etcdmain.Main), so a throwaway module in a
+#   temp dir requires it and builds it; replace directives of dependencies are ignored there.
+# - kube-apiserver, kube-controller-manager, kube-scheduler: k8s.io/kubernetes requires its
+#   staging modules at v0.0.0 and replaces them with ./staging/src/...; a throwaway module
+#   requires k8s.io/kubernetes vX.Y.Z and replaces every k8s.io/* staging module (the list is
+#   read from that version's go.mod) with the published v0.Y.Z. Version variables are set with
+#   -X so `kubectl version`/helm's kubeVersion checks see vX.Y.Z, not v0.0.0-master.
+# - helm: `go install helm.sh/helm/v3/cmd/helm@vX.Y.Z` (its go.mod has no replace directives).
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+versions_file="$repo_root/testkit/src/versions.ts"
+
+log() { printf '[setup-k8s-tools %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+read_version() {
+  local v
+  v="$(sed -n "s/^export const $1 = \"\(v[^\"]*\)\";.*/\1/p" "$versions_file")"
+  [[ -n "$v" ]] || die "could not read $1 from $versions_file"
+  printf '%s' "$v"
+}
+
+ETCD_VERSION="${HANGAR_ETCD_VERSION:-$(read_version ETCD_VERSION)}"
+KUBERNETES_VERSION="${HANGAR_KUBERNETES_VERSION:-$(read_version KUBERNETES_VERSION)}"
+HELM_VERSION="${HANGAR_HELM_VERSION:-$(read_version HELM_VERSION)}"
+
+cache="${HANGAR_CACHE:-$HOME/.cache/hangar}"
+bin_root="$cache/bin"
+jobs="${HANGAR_BUILD_JOBS:-$(nproc 2>/dev/null || echo 2)}"
+
+force=0
+tools=()
+for arg in "$@"; do
+  case "$arg" in
+    --force) force=1 ;;
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    etcd | kube-apiserver | kube-controller-manager | kube-scheduler | helm) tools+=("$arg") ;;
+    *) die "unknown argument: $arg (see --help)" ;;
+  esac
+done
+((${#tools[@]})) || tools=(etcd kube-apiserver kube-controller-manager kube-scheduler helm)
+
+is_required() { [[ "$1" == etcd || "$1" == kube-apiserver ]]; }
+version_of() {
+  case "$1" in
+    etcd) printf '%s' "$ETCD_VERSION" ;;
+    helm) printf '%s' "$HELM_VERSION" ;;
+    *) printf '%s' "$KUBERNETES_VERSION" ;;
+  esac
+}
+tool_dir() { printf '%s/%s-%s' "$bin_root" "$1" "$(version_of "$1")"; }
+tool_bin() { printf '%s/%s' "$(tool_dir "$1")" "$1"; }
+env_key() { printf '%s' "$1" | tr 'a-z-' 'A-Z_'; }
+
+command -v go >/dev/null || die "Go is required (https://go.dev/dl/); none on PATH"
+
+# Only the module proxy (which also proxies sum.golang.org); never `direct` VCS fetches.
+export GOPROXY="${HANGAR_GOPROXY:-https://proxy.golang.org}"
+export GOFLAGS="-trimpath -buildvcs=false"
+export CGO_ENABLED=0
+export GOWORK=off
+
+mkdir -p "$bin_root"
+# One setup at a time per cache (parallel test runners may call this script).
+if command -v flock >/dev/null; then
+  exec 9>"$cache/.setup.lock"
+  flock 9
+fi
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/hangar-k8s-tools.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+case "$work/" in "$repo_root"/*) die "temp dir $work is inside the repository; set TMPDIR" ;; esac
+
+# install_built <tool> <built-binary> <seconds>: moves the binary into its cache dir atomically.
+install_built() {
+  local tool="$1" built="$2" secs="$3" dir
+  dir="$(tool_dir "$tool")"
+  mkdir -p "$dir"
+  mv -f "$built" "$dir/.$tool.tmp"
+  mv -f "$dir/.$tool.tmp" "$dir/$tool"
+  cat >"$dir/BUILD_INFO" <<EOF
+tool=$tool
+version=$(version_of "$tool")
+build_seconds=$secs
+go=$(go env GOVERSION)
+built_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+jobs=$jobs
+EOF
+  log "$tool $(version_of "$tool"): built in ${secs}s -> $dir/$tool"
+}
+
+go_build() { go build -p "$jobs" "$@"; }
+
+build_etcd() {
+  local mod="$work/etcd" start=$SECONDS
+  mkdir -p "$mod"
+  log "etcd $ETCD_VERSION: resolving go.etcd.io/etcd/server/v3 in a throwaway module ($mod)"
+  (
+    # Subshells on the left of || run without errexit, hence the && chain.
+    cd "$mod" &&
+      go mod init hangar.local/etcd-build 2>/dev/null &&
+      go mod edit -require="go.etcd.io/etcd/server/v3@$ETCD_VERSION" -tool=go.etcd.io/etcd/server/v3 &&
+      go mod tidy &&
+      log "etcd $ETCD_VERSION: compiling" &&
+      go_build -ldflags="-s -w" -o "$mod/etcd.out" go.etcd.io/etcd/server/v3
+  ) || return 1
+  install_built etcd "$mod/etcd.out" $((SECONDS - start))
+}
+
+# 0 = not tried, 1 = ready, 2 = failed (the three kube tools share one module; try it once).
+kube_mod_state=0
+prepare_kube_module() {
+  case "$kube_mod_state" in 1) return 0 ;; 2) return 1 ;; esac
+  kube_mod_state=2
+  local mod="$work/kubernetes" json gomod staging
+  mkdir -p "$mod"
+  log "kubernetes $KUBERNETES_VERSION: downloading k8s.io/kubernetes from the module proxy (~22 MB zip, once per version)"
+  json="$(cd "$work" && go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION")" || {
+    log "could not download k8s.io/kubernetes@$KUBERNETES_VERSION from $GOPROXY:"
+    printf '%s\n' "$json" | sed -n 's/^[[:space:]]*"Error": //p' >&2
+    return 1
+  }
+  gomod="$(printf '%s\n' "$json" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p')"
+  [[ -f "$gomod" ]] || { log "go mod download gave no go.mod for k8s.io/kubernetes@$KUBERNETES_VERSION"; return 1; }
+  staging="v0.${KUBERNETES_VERSION#v1.}"
+  {
+    echo "module hangar.local/kubernetes-build"
+    grep -E '^(go|godebug) ' "$gomod"
+    echo "require k8s.io/kubernetes $KUBERNETES_VERSION"
+    echo "replace ("
+    sed -n 's#^[[:space:]]*\(k8s\.io/[A-Za-z0-9._-]*\) => \./staging/src/k8s\.io/.*#\t\1 => \1 '"$staging"'#p' "$gomod"
+    echo ")"
+    echo "tool ("
+    echo "	k8s.io/kubernetes/cmd/kube-apiserver"
+    echo "	k8s.io/kubernetes/cmd/kube-controller-manager"
+    echo "	k8s.io/kubernetes/cmd/kube-scheduler"
+    echo ")"
+  } >"$mod/go.mod"
+  log "kubernetes $KUBERNETES_VERSION: $(grep -c '=> k8s.io/' "$mod/go.mod") staging modules pinned to $staging; resolving dependencies"
+  (cd "$mod" && go mod tidy) || return 1
+  kube_mod_state=1
+}
+
+kube_ldflags() {
+  local minor="${KUBERNETES_VERSION#v1.}"
+  minor="${minor%%.*}"
+  local x=""
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    x+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+    x+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+  done
+  printf '%s' "-s -w$x"
+}
+
+build_kube() {
+  local tool="$1" mod="$work/kubernetes" start=$SECONDS
+  prepare_kube_module || return 1
+  log "$tool $KUBERNETES_VERSION: compiling (packages shared with earlier kube builds come from the Go build cache)"
+  (cd "$mod" && go_build -ldflags="$(kube_ldflags)" -o "$mod/$tool.out" "k8s.io/kubernetes/cmd/$tool") || return 1
+  install_built "$tool" "$mod/$tool.out" $((SECONDS - start))
+}
+
+build_helm() {
+  local start=$SECONDS gobin="$work/helm-bin"
+  log "helm $HELM_VERSION: go install helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  (cd "$work" && GOBIN="$gobin" go install -p "$jobs" \
+    -ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
+    "helm.sh/helm/v3/cmd/helm@$HELM_VERSION") || return 1
+  install_built helm "$gobin/helm" $((SECONDS - start))
+}
+
+total_start=$SECONDS
+failed_required=()
+skipped=()
+for tool in "${tools[@]}"; do
+  if ((!force)) && [[ -x "$(tool_bin "$tool")" ]]; then
+    log "$tool $(version_of "$tool"): cached at $(tool_bin "$tool")"
+    continue
+  fi
+  case "$tool" in
+    etcd) build_etcd && ok=1 || ok=0 ;;
+    helm) build_helm && ok=1 || ok=0 ;;
+    *) build_kube "$tool" && ok=1 || ok=0 ;;
+  esac
+  if ((!ok)); then
+    if is_required "$tool"; then
+      failed_required+=("$tool")
+      log "$tool $(version_of "$tool"): BUILD FAILED (required)"
+    else
+      skipped+=("$tool")
+      log "$tool $(version_of "$tool"): build failed; skipped (optional, only needed by later helm install tests)"
+    fi
+  fi
+done
+
+env_file="$cache/k8s-tools.env"
+{
+  for tool in etcd kube-apiserver kube-controller-manager kube-scheduler helm; do
+    [[ -x "$(tool_bin "$tool")" ]] && printf '%s=%s\n' "$(env_key "$tool")" "$(tool_bin "$tool")"
+  done
+} >"$env_file.tmp"
+mv -f "$env_file.tmp" "$env_file"
+cat "$env_file"
+
+log "done in $((SECONDS - total_start))s; paths written to $env_file"
+((${#skipped[@]} == 0)) || log "skipped optional tools: ${skipped[*]}"
+((${#failed_required[@]} == 0)) || die "required tools failed to build: ${failed_required[*]}"

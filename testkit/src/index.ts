@@ -1,0 +1,21 @@
+export {
+  controlPlaneAvailable,
+  skipUnlessControlPlane,
+  startControlPlane,
+  type ControlPlane,
+  type ControlPlaneAvailability,
+  type ControlPlaneOptions,
+  type TokenUser,
+} from "./control-plane.js";
+export { TestkitError, TestkitErrorCodes, type TestkitErrorCode } from "./errors.js";
+export {
+  findTool,
+  hangarCacheDir,
+  SETUP_COMMAND,
+  toolEnvVar,
+  toolPath,
+  toolVersion,
+  type K8sTool,
+  type ToolLookup,
+} from "./tools.js";
+export { ETCD_VERSION, HELM_VERSION, KUBERNETES_VERSION } from "./versions.js";

@@ -1,0 +1,69 @@
+/**
+ * Where the Kubernetes tool binaries live. `scripts/setup-k8s-tools.sh` builds them into
+ * `${HANGAR_CACHE:-$HOME/.cache/hangar}/bin/<tool>-<version>/<tool>` using the versions in
+ * `versions.ts`; this module finds them by the same rule. `HANGAR_<TOOL>_BIN` (for example
+ * `HANGAR_KUBE_APISERVER_BIN`) points at a binary elsewhere.
+ */
+import { accessSync, constants, statSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { ETCD_VERSION, HELM_VERSION, KUBERNETES_VERSION } from "./versions.js";
+
+export type K8sTool = "etcd" | "kube-apiserver" | "kube-controller-manager" | "kube-scheduler" | "helm";
+
+export const SETUP_COMMAND = "bash scripts/setup-k8s-tools.sh";
+
+export function toolVersion(tool: K8sTool): string {
+  switch (tool) {
+    case "etcd":
+      return ETCD_VERSION;
+    case "helm":
+      return HELM_VERSION;
+    case "kube-apiserver":
+    case "kube-controller-manager":
+    case "kube-scheduler":
+      return KUBERNETES_VERSION;
+  }
+}
+
+/** `HANGAR_KUBE_APISERVER_BIN` for `kube-apiserver`. */
+export function toolEnvVar(tool: K8sTool): string {
+  return `HANGAR_${tool.toUpperCase().replaceAll("-", "_")}_BIN`;
+}
+
+export function hangarCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const configured = env["HANGAR_CACHE"];
+  return configured !== undefined && configured !== "" ? configured : join(homedir(), ".cache", "hangar");
+}
+
+/** The path a tool is expected at (whether or not it exists). */
+export function toolPath(tool: K8sTool, env: NodeJS.ProcessEnv = process.env): string {
+  const override = env[toolEnvVar(tool)];
+  if (override !== undefined && override !== "") return override;
+  return join(hangarCacheDir(env), "bin", `${tool}-${toolVersion(tool)}`, tool);
+}
+
+/** True for a regular file this process may execute. */
+export function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+export type ToolLookup = { ok: true; path: string } | { ok: false; path: string; reason: string };
+
+/** Finds a tool; when it is missing, `reason` says how to install it. */
+export function findTool(tool: K8sTool, env: NodeJS.ProcessEnv = process.env): ToolLookup {
+  const path = toolPath(tool, env);
+  if (isExecutable(path)) return { ok: true, path };
+  const overridden = env[toolEnvVar(tool)] !== undefined && env[toolEnvVar(tool)] !== "";
+  const reason = overridden
+    ? `${tool}: ${toolEnvVar(tool)}=${path} is not an executable file`
+    : `${tool} ${toolVersion(tool)} is not installed (looked for ${path}); ` +
+      `run \`${SETUP_COMMAND}\` from the repository root to build it from the Go module proxy ` +
+      `(needs Go; cached by version, one-time)`;
+  return { ok: false, path, reason };
+}

@@ -1,0 +1,13 @@
+/**
+ * Versions of the Kubernetes tools the testkit runs. This file is the single source of truth:
+ * `scripts/setup-k8s-tools.sh` reads these three lines with sed, so keep each one in the form
+ * `export const NAME = "vX.Y.Z";` on a line of its own.
+ *
+ * kube-controller-manager and kube-scheduler are built from the same k8s.io/kubernetes module
+ * as kube-apiserver, so they share KUBERNETES_VERSION.
+ */
+export const ETCD_VERSION = "v3.6.16";
+// v1.37.2 is the newest 1.37 patch, but proxy.golang.org answers 403 "not available" for its
+// module zip (its .mod is served), so the newest buildable patch is used.
+export const KUBERNETES_VERSION = "v1.37.1";
+export const HELM_VERSION = "v3.22.0";
