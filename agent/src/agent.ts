@@ -11,7 +11,8 @@ import type { RuntimeEvent } from "./normalize/event.js";
 import { Counters } from "./pipeline/counters.js";
 import { NormalizeStage, merge, runPipeline } from "./pipeline/pipeline.js";
 import { NoDetector } from "./ports/memory.js";
-import type { AlertSink, BaselineStore, Detector } from "./ports/ports.js";
+import type { AlertSink, BaselineStore, Detector, TraceSource } from "./ports/ports.js";
+import { traceRecords } from "./sources/traces.js";
 import { watchNodePods, type PodWatch } from "./resolve/pod-watch.js";
 import { WorkloadResolver } from "./resolve/workloads.js";
 import type { TlsOptions } from "./sources/grpc.js";
@@ -32,6 +33,8 @@ export interface AgentOptions {
   tetragon?: SensorEndpoint;
   hubble?: SensorEndpoint;
   namespaces: readonly string[];
+  /** Call traces of the MCP proxy (the controller stream; a recording in the local stack). */
+  traceSource?: TraceSource;
   /** Watch this node's pods through the Kubernetes API (default: when running in a cluster). */
   kubeConfig?: k8s.KubeConfig;
   healthPort?: number;
@@ -68,6 +71,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   };
   if (opts.tetragon !== undefined) sources.push(tetragonSource({ ...base, ...opts.tetragon }, signal));
   if (opts.hubble !== undefined) sources.push(hubbleSource({ ...base, ...opts.hubble }, signal));
+  if (opts.traceSource !== undefined) sources.push(traceRecords(opts.traceSource, signal));
   let podWatch: PodWatch | undefined;
   if (opts.kubeConfig !== undefined) {
     podWatch = watchNodePods({

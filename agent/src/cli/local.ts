@@ -7,14 +7,17 @@ import { describeEvent } from "../outputs/describe.js";
 import { JsonLinesAlertSink } from "../outputs/json-lines.js";
 import { buildScenario } from "../simulator/scenario.js";
 import { startSimulator } from "../simulator/simulator.js";
+import { PacedTraceSource } from "../sources/traces.js";
 import { parse } from "./args.js";
 import { waitForSignal } from "./run.js";
 
 const HELP = `Usage: hangar-agent local [--fast] [--log-level LEVEL]
 
 The local stack on embedded defaults: a sensor simulator serving a built-in scenario
-over the Tetragon and Hubble gRPC APIs (unix sockets in a temporary directory), and
-an agent consuming both. Every kept event is printed as one line; alerts as JSON.
+over the Tetragon and Hubble gRPC APIs (unix sockets in a temporary directory), the
+scenario's MCP call traces in place of the controller's proxy, and an agent consuming
+all three. Every kept event is printed as one line, with the tool call it is
+attributed to; alerts as JSON.
 Ctrl-C stops both and prints the counters.
 
   --fast             send events as fast as possible instead of in real time
@@ -32,19 +35,17 @@ export async function localCommand(args: string[]): Promise<number> {
     return 0;
   }
   const dir = mkdtempSync(join(tmpdir(), "hangar-local-"));
-  const scenario = buildScenario({ startMs: Date.now(), benignCalls: 2, rounds: 100 });
+  const scenario = buildScenario({ startMs: Date.now() + 500, benignCalls: 2, rounds: 600 });
   const pacing = v.fast === true ? {} : { paceByTime: true };
   const sim = await startSimulator({
     tetragon: {
       address: `unix://${join(dir, "tetragon.sock")}`,
       messages: scenario.tetragon,
-      loop: true,
       ...pacing,
     },
     hubble: {
       address: `unix://${join(dir, "hubble.sock")}`,
       messages: scenario.hubble,
-      loop: true,
       ...pacing,
     },
   });
@@ -57,6 +58,7 @@ export async function localCommand(args: string[]): Promise<number> {
     node: "node-a",
     tetragon: { address: sim.tetragonAddress ?? "" },
     hubble: { address: sim.hubbleAddress ?? "" },
+    traceSource: new PacedTraceSource(scenario.traces),
     namespaces: [],
     sinks: [new JsonLinesAlertSink(process.stdout)],
     onEvent: (ev) => process.stdout.write(`${describeEvent(ev)}\n`),

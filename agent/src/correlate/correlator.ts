@@ -16,6 +16,10 @@ export interface CorrelatorOptions {
   graceMs?: number;
   /** Calls older than this with no end are treated as ended (default 10 min). */
   maxCallMs?: number;
+  /** How far out of time order events may arrive and still be attributed (default 30 000 ms). */
+  reorderMs?: number;
+  /** Processes remembered for lineage attribution (default 65 536; oldest evicted first). */
+  maxLineage?: number;
   counters: Counters;
 }
 
@@ -51,6 +55,8 @@ function attribution(
 export class Correlator {
   readonly #graceMs: number;
   readonly #maxCallMs: number;
+  readonly #reorderMs: number;
+  readonly #maxLineage: number;
   readonly #counters: Counters;
   /** Open calls per pod ("namespace/name"). */
   readonly #calls = new Map<string, OpenCall[]>();
@@ -60,7 +66,24 @@ export class Correlator {
   constructor(options: CorrelatorOptions) {
     this.#graceMs = options.graceMs ?? 2000;
     this.#maxCallMs = options.maxCallMs ?? 600_000;
+    this.#reorderMs = options.reorderMs ?? 30_000;
+    this.#maxLineage = options.maxLineage ?? 65_536;
     this.#counters = options.counters;
+  }
+
+  /** Bounded: exits can be lost (rate limits, reconnect gaps), so the oldest entries go first. */
+  #remember(execId: string, attributed: hangar.Attribution[]): void {
+    this.#lineage.set(execId, attributed);
+    if (this.#lineage.size > this.#maxLineage) {
+      const oldest = this.#lineage.keys().next();
+      if (oldest.done !== true) this.#lineage.delete(oldest.value);
+      this.#counters.inc("correlator_lineage_evicted");
+    }
+  }
+
+  /** Number of processes whose descendants inherit an attribution. */
+  get lineageSize(): number {
+    return this.#lineage.size;
   }
 
   /** Number of calls currently tracked (for tests and metrics). */
@@ -88,16 +111,21 @@ export class Correlator {
     const list = this.#calls.get(podKey);
     let attributed: hangar.Attribution[] | undefined;
     if (list !== undefined) {
-      // Forget calls whose window has closed (or that never ended and are too old).
+      // Forget calls whose window closed well before this event. Live sensors are
+      // not in time order with each other, so a call is kept `reorderMs` longer
+      // for events that arrive a little late.
       let w = 0;
       for (const c of list) {
-        if (c.untilMs >= t && t - c.startMs <= this.#maxCallMs) list[w++] = c;
+        if (c.untilMs + this.#reorderMs >= t && t - c.startMs <= this.#maxCallMs + this.#reorderMs)
+          list[w++] = c;
       }
       list.length = w;
       if (w === 0) this.#calls.delete(podKey);
       // Calls actually running win over calls that ended and are only within
       // their grace period; the grace period counts when nothing else runs.
-      const started = list.filter((c) => c.startMs <= t);
+      const started = list.filter(
+        (c) => c.startMs <= t && c.untilMs >= t && t - c.startMs <= this.#maxCallMs,
+      );
       const running = started.filter((c) => c.untilMs - this.#graceMs >= t);
       const inFlight = running.length > 0 ? running : started;
       if (inFlight.length > 0) {
@@ -115,7 +143,7 @@ export class Correlator {
     if (proc !== undefined && proc.execId !== "") {
       if (ev.kind === EventKind.EXIT) this.#lineage.delete(proc.execId);
       else if (ev.kind === EventKind.EXEC && attributed !== undefined)
-        this.#lineage.set(proc.execId, attributed);
+        this.#remember(proc.execId, attributed);
     }
     if (attributed !== undefined) {
       ev.attributions = attributed;

@@ -37,7 +37,7 @@ export interface NormalizeResult {
 const SOCKET_FAMILY: Record<string, string> = { AF_INET: "ipv4", AF_INET6: "ipv6" };
 const SOCKET_PROTOCOL: Record<string, string> = { IPPROTO_TCP: "tcp", IPPROTO_UDP: "udp" };
 const PRIVILEGE_HOOK =
-  /setuid|setgid|setreuid|setregid|setresuid|setresgid|setfsuid|setfsgid|capset|commit_creds|create_user_ns/;
+  /setuid|setgid|setreuid|setregid|setresuid|setresgid|setfsuid|setfsgid|capset|cap_capable|commit_creds|create_user_ns/;
 
 /** Linux MAY_* bits passed to security_file_permission. */
 const MAY_WRITE = 2;
@@ -209,7 +209,8 @@ export function hookDetail(
   // Tracepoints on open(2)-like syscalls carry the path as a plain string argument.
   if (/open/.test(fn)) {
     for (const a of args) {
-      if (a.arg.case === "stringArg" && a.arg.value.startsWith("/")) {
+      // Relative paths are kept as they are (resolved against the process cwd by readers).
+      if (a.arg.case === "stringArg" && a.arg.value !== "") {
         return {
           case: "file",
           value: {
@@ -329,8 +330,12 @@ export class TetragonNormalizer {
         return this.#drop("unknown_variant");
     }
     if (process === undefined) return this.#drop("unsupported_variant");
-    if (process.$unknown !== undefined)
-      this.#counters.inc("unknown_fields", { sensor: "tetragon" }, process.$unknown.length);
+    const unknown =
+      ((e.value as { $unknown?: unknown[] }).$unknown?.length ?? 0) +
+      (process.$unknown?.length ?? 0) +
+      (process.pod?.$unknown?.length ?? 0) +
+      (parent?.$unknown?.length ?? 0);
+    if (unknown > 0) this.#counters.inc("unknown_fields", { sensor: "tetragon" }, unknown);
     ev.process = toProcess(process);
     if (parent !== undefined) ev.parent = toProcess(parent);
     if (process.pod !== undefined) ev.pod = toPod(process.pod);

@@ -303,6 +303,8 @@ export async function* mergeByTime(
         done[i] = true;
         break;
       }
+      // Order ties and refills by the input's position, whatever `file` the reader set.
+      r.value.file = i;
       heap.push(r.value);
       buffered[i] = (buffered[i] ?? 0) + 1;
     }

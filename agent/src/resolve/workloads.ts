@@ -74,14 +74,6 @@ export class WorkloadResolver {
     }
   }
 
-  /** Replaces the whole set (after a relist). */
-  replaceAll(pods: readonly PodInfo[]): void {
-    this.#byUid.clear();
-    this.#byIp.clear();
-    this.#byContainer.clear();
-    for (const p of pods) this.upsert(p);
-  }
-
   #lookup(pod: hangar.PodIdentity | undefined): PodInfo | undefined {
     if (pod === undefined) return undefined;
     if (pod.uid !== "") {
@@ -128,7 +120,7 @@ export class WorkloadResolver {
     if (pod.namespace === "") pod.namespace = info.namespace;
     if (pod.name === "") pod.name = info.name;
     if (pod.uid === "") pod.uid = info.uid;
-    pod.labels = info.labels;
+    pod.labels = { ...info.labels };
     if (pod.container === undefined && info.containers.length === 1) {
       const c = info.containers[0] as PodContainer;
       pod.container = newContainer(c.id, c.name, c.image, "");
