@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 
 const root = join(fileURLToPath(import.meta.url), "..", "..");
 const CORE = ["agent", "controller", "proto"];
-const ALLOWED = new Set(["agent/src/bootstrap/plugins.ts"]);
+const ALLOWED = new Set(["agent/src/bootstrap/plugins.ts", "controller/src/bootstrap/plugins.ts"]);
 const ENTERPRISE_PACKAGES = ["@hangar/semantic", "@hangar/behavioral"];
 const SKIP_DIRS = new Set(["node_modules", "dist", "gen"]);
 const EXTENSIONS = [".ts", ".mts", ".cts", ".js", ".mjs", ".cjs"];

@@ -15,7 +15,7 @@ import type { AlertSink, BaselineStore, Detector, TraceSource } from "./ports/po
 import { traceRecords } from "./sources/traces.js";
 import { watchNodePods, type PodWatch } from "./resolve/pod-watch.js";
 import { WorkloadResolver } from "./resolve/workloads.js";
-import type { TlsOptions } from "./sources/grpc.js";
+import { grpcTarget, type TlsOptions } from "./sources/grpc.js";
 import type { BackoffOptions } from "./sources/backoff.js";
 import { hubbleSource } from "./sources/hubble.js";
 import type { SensorRecord } from "./sources/records.js";
@@ -59,6 +59,9 @@ export interface RunningAgent {
 export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const counters = opts.counters ?? new Counters();
   const { logger } = opts;
+  // Bad addresses are configuration errors: report them before anything starts.
+  if (opts.tetragon !== undefined) grpcTarget(opts.tetragon.address);
+  if (opts.hubble !== undefined) grpcTarget(opts.hubble.address);
   const controller = new AbortController();
   const signal = controller.signal;
   const resolver = new WorkloadResolver(counters);

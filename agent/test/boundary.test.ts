@@ -23,7 +23,7 @@ it("flags a core file that imports an enterprise package or path, but not the bo
   const { dir, cleanup } = tempDir("hangar-boundary-");
   try {
     mkdirSync(join(dir, "agent/src/bootstrap"), { recursive: true });
-    mkdirSync(join(dir, "controller/src"), { recursive: true });
+    mkdirSync(join(dir, "controller/src/bootstrap"), { recursive: true });
     // The fixtures' import lines are assembled at run time so that this file
     // does not contain them itself (the check is lexical and scans agent/ too).
     const q = '"';
@@ -33,6 +33,10 @@ it("flags a core file that imports an enterprise package or path, but not the bo
     writeFileSync(
       join(dir, "agent/src/bootstrap/plugins.ts"),
       `const m = await import(${q}${semantic}${q});\n`,
+    );
+    writeFileSync(
+      join(dir, "controller/src/bootstrap/plugins.ts"),
+      `const m = await import(${q}${behavioral}${q});\n`,
     );
     writeFileSync(
       join(dir, "agent/src/detect.ts"),

@@ -136,8 +136,15 @@ export async function runCommand(args: string[]): Promise<number> {
     ...(queue === undefined ? {} : { queueCapacity: queue }),
   });
   logger.info({ node, healthPort: agent.health?.port }, "hangar-agent running");
-  await waitForSignal();
+  // Runs until SIGINT/SIGTERM; if the pipeline itself fails, stop and report it.
+  const failed = agent.done.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  const outcome = await Promise.race([waitForSignal().then(() => undefined), failed]);
   await agent.stop();
+  if (outcome !== undefined)
+    throw AgentError.from(outcome, "HANGAR_ERR_INTAKE_STREAM", "the pipeline failed");
   return 0;
 }
 

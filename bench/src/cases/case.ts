@@ -1,0 +1,26 @@
+/** What a benchmark case is: a name, its ceiling, a default size, and how to run it once. */
+import type { Measurement } from "../harness.js";
+
+export interface CaseContext {
+  /** Events in the measured window. */
+  events: number;
+  /** Events processed before measuring (JIT, caches, connections). */
+  warmup: number;
+  /** Progress and diagnostics, to stderr. */
+  log: (message: string) => void;
+  /** Intake only: run the simulator in a child process (default) or in this process. */
+  simulator: "child" | "inline";
+}
+
+export interface BenchCase {
+  readonly name: string;
+  /** One sentence: what is measured. */
+  readonly description: string;
+  /** How p50/p99 are obtained for this case. */
+  readonly latency: string;
+  /** The case whose events/s this one is compared to, if any. */
+  readonly ceiling?: string;
+  /** Sized so that the case runs 2–3 s on the reference machine (2 cores). */
+  readonly defaultEvents: number;
+  run(ctx: CaseContext): Promise<Measurement>;
+}

@@ -1,0 +1,33 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { toResult } from "../harness.js";
+import type { CaseContext } from "./case.js";
+import { CASES } from "./index.js";
+
+const ctx = (events: number, simulator: "child" | "inline"): CaseContext => ({
+  events,
+  warmup: 500,
+  log: () => undefined,
+  simulator,
+});
+
+// Smoke runs: every case end to end at a tiny size (numbers are not checked, only their shape).
+describe("cases", () => {
+  for (const c of CASES) {
+    it(`${c.name} runs and reports`, { timeout: 60_000 }, async () => {
+      const r = toResult(c.name, await c.run(ctx(2000, "child")), undefined);
+      assert.equal(r.events, 2000);
+      assert.ok(r.eventsPerSec > 0);
+      assert.ok(r.p99Us >= r.p50Us && r.p50Us > 0);
+      assert.ok(r.rssMiB > 0);
+    });
+  }
+
+  it("pipeline/intake runs with the simulator in-process too", { timeout: 60_000 }, async () => {
+    const intake = CASES.find((c) => c.name === "pipeline/intake");
+    assert.ok(intake);
+    const m = await intake.run(ctx(2000, "inline"));
+    assert.equal(m.detail?.simulator, "in-process");
+    assert.equal(m.detail?.queueDropped, 0);
+  });
+});
