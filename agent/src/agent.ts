@@ -4,7 +4,9 @@
  */
 import * as k8s from "@kubernetes/client-node";
 import type { Logger } from "pino";
+import { AgentError } from "./errors.js";
 import { Correlator } from "./correlate/correlator.js";
+import { holdRuntime } from "./correlate/hold.js";
 import { DetectStage } from "./detect/detect.js";
 import { startHealthServer, type HealthServer } from "./health.js";
 import type { RuntimeEvent } from "./normalize/event.js";
@@ -20,6 +22,8 @@ import type { BackoffOptions } from "./sources/backoff.js";
 import { hubbleSource } from "./sources/hubble.js";
 import type { SensorRecord } from "./sources/records.js";
 import { tetragonSource } from "./sources/tetragon.js";
+import { startAgentProbe, type AgentProbeOptions } from "./sources/probe.js";
+import { McpPodTracker } from "./resolve/cgroups.js";
 
 export interface SensorEndpoint {
   address: string;
@@ -32,6 +36,13 @@ export interface AgentOptions {
   node: string;
   tetragon?: SensorEndpoint;
   hubble?: SensorEndpoint;
+  /**
+   * The own eBPF probe (bpf/probe). When it is not built or not permitted the agent runs
+   * without it and logs why (unless `probe.required`).
+   */
+  probe?: AgentProbeOptions;
+  /** The workload resolver (default: a new one); tests pass one that already holds pods. */
+  resolver?: WorkloadResolver;
   namespaces: readonly string[];
   /** Call traces of the MCP proxy (the controller stream; a recording in the local stack). */
   traceSource?: TraceSource;
@@ -46,6 +57,8 @@ export interface AgentOptions {
   counters?: Counters;
   queueCapacity?: number;
   graceMs?: number;
+  /** With a traceSource: how long runtime events wait for late call traces (default 250 ms; see correlate/hold.ts). */
+  traceHoldMs?: number;
 }
 
 export interface RunningAgent {
@@ -64,7 +77,9 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   if (opts.hubble !== undefined) grpcTarget(opts.hubble.address);
   const controller = new AbortController();
   const signal = controller.signal;
-  const resolver = new WorkloadResolver(counters);
+  const resolver =
+    opts.resolver ??
+    (opts.probe !== undefined ? new McpPodTracker(counters) : new WorkloadResolver(counters));
   const sources: AsyncIterable<SensorRecord>[] = [];
   const base = {
     counters,
@@ -75,6 +90,13 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   if (opts.tetragon !== undefined) sources.push(tetragonSource({ ...base, ...opts.tetragon }, signal));
   if (opts.hubble !== undefined) sources.push(hubbleSource({ ...base, ...opts.hubble }, signal));
   if (opts.traceSource !== undefined) sources.push(traceRecords(opts.traceSource, signal));
+  let probe: ReturnType<typeof startAgentProbe>;
+  if (opts.probe !== undefined) {
+    if (!(resolver instanceof McpPodTracker))
+      throw new AgentError("HANGAR_ERR_CONFIG_INVALID", "the probe needs an McpPodTracker as the resolver");
+    probe = startAgentProbe(opts.probe, { node: opts.node, pods: resolver, counters, logger }, signal);
+    if (probe !== undefined) sources.push(probe.records);
+  }
   let podWatch: PodWatch | undefined;
   if (opts.kubeConfig !== undefined) {
     podWatch = watchNodePods({
@@ -86,12 +108,20 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     });
   }
   const detector: Detector = opts.detector ?? new NoDetector();
+  const correlator = new Correlator({
+    counters,
+    ...(opts.graceMs === undefined ? {} : { graceMs: opts.graceMs }),
+  });
   const detect = new DetectStage({
+    explain: (alert) => correlator.explain(alert),
     detector,
     ...(opts.baseline === undefined ? {} : { baseline: opts.baseline }),
     sinks: opts.sinks,
     counters,
   });
+  // A quiet node still moves the detector's clock on (held events, expiring sequences).
+  const clock = setInterval(() => detect.tick(), 500);
+  clock.unref();
   const health =
     opts.healthPort === undefined
       ? undefined
@@ -113,15 +143,21 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
             return undefined;
           },
         });
-  const records = sources.length === 1 ? (sources[0] as AsyncIterable<SensorRecord>) : merge(sources);
+  const merged = sources.length === 1 ? (sources[0] as AsyncIterable<SensorRecord>) : merge(sources);
+  // With live call traces, runtime records wait a little for the trace of the call that caused them.
+  const records =
+    opts.traceSource === undefined
+      ? merged
+      : holdRuntime(
+          merged,
+          { counters, ...(opts.traceHoldMs === undefined ? {} : { holdMs: opts.traceHoldMs }) },
+          signal,
+        );
   const done = runPipeline(
     {
-      normalize: new NormalizeStage(counters),
+      normalize: new NormalizeStage(counters, probe === undefined ? {} : { probe: probe.normalizer }),
       resolver,
-      correlator: new Correlator({
-        counters,
-        ...(opts.graceMs === undefined ? {} : { graceMs: opts.graceMs }),
-      }),
+      correlator,
       detect,
       counters,
       ...(opts.onEvent === undefined ? {} : { onEvent: opts.onEvent }),
@@ -137,6 +173,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       stopping ??= (async () => {
         logger.info("stopping: closing sensor streams and draining the pipeline");
         controller.abort();
+        clearInterval(clock);
         await done.catch((err: unknown) => logger.error({ err }, "pipeline ended with an error"));
         await podWatch?.stop();
         for (const sink of opts.sinks) await sink.shutdown();

@@ -11,6 +11,14 @@ export const AgentErrorCodes = {
   HANGAR_ERR_RESOLVER_WATCH: "the Kubernetes pod watch failed",
   HANGAR_ERR_PLUGIN_LOAD: "an enterprise module could not be loaded",
   HANGAR_ERR_SIMULATOR: "the sensor simulator failed",
+  HANGAR_ERR_SIEM_SPOOL: "a SIEM destination's spool directory could not be opened or written",
+  HANGAR_ERR_SIEM_SEND: "a SIEM destination could not be reached or refused a write",
+  HANGAR_ERR_METRICS: "the OTLP metrics exporter or the Prometheus endpoint could not start",
+  HANGAR_ERR_PROBE_UNAVAILABLE:
+    "the eBPF probe cannot run here: loader not built, missing privileges or kernel support",
+  HANGAR_ERR_PROBE_PROTOCOL:
+    "the eBPF probe loader sent a record the agent cannot decode (ABI or size mismatch)",
+  HANGAR_ERR_PROBE_SELFTEST: "hangar-agent probe --selftest did not see the expected events",
 } as const;
 
 export type AgentErrorCode = keyof typeof AgentErrorCodes;

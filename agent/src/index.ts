@@ -21,6 +21,8 @@ export { PROVIDER_LABEL, eventTimeMs, kindName, timeMs } from "./normalize/event
 export { WorkloadResolver, type PodInfo } from "./resolve/workloads.js";
 export { watchNodePods, podInfo, type PodWatch } from "./resolve/pod-watch.js";
 export { Correlator } from "./correlate/correlator.js";
+export { explainAlert, chainText, effectText, valueJson, type CallLookup } from "./correlate/explain.js";
+export { holdRuntime, type HoldOptions } from "./correlate/hold.js";
 export { DetectStage } from "./detect/detect.js";
 export {
   NoDetector,
@@ -58,3 +60,103 @@ export { replay, type ReplayOptions, type ReplaySummary } from "./replay/replay.
 export { parseLine, readRecording, mergeByTime, type Malformed } from "./replay/recording.js";
 export { describeEvent } from "./outputs/describe.js";
 export { JsonLinesAlertSink, alertJson, eventJson } from "./outputs/json-lines.js";
+export {
+  probeSource,
+  startAgentProbe,
+  findLoader,
+  probePrerequisites,
+  defaultLoaderPaths,
+  DEFAULT_PROBE_PREFIXES,
+  type ProbeSourceOptions,
+  type AgentProbeOptions,
+  type ProbeSyncInfo,
+} from "./sources/probe.js";
+export {
+  ProbeNormalizer,
+  decodeProbeEvent,
+  decodeProbeMeta,
+  PROBE_RECORD_SIZE,
+  PROBE_ABI,
+  ProbeKind,
+  type ProbeEvent,
+  type ProbeMeta,
+} from "./normalize/probe.js";
+export {
+  CgroupResolver,
+  McpPodTracker,
+  detectHierarchy,
+  findHierarchy,
+  parseCgroupPath,
+  type CgroupHierarchy,
+  type CgroupIdentity,
+  type McpPods,
+} from "./resolve/cgroups.js";
+export { createTestPod, runProbeScenario, testPodPrerequisites, type TestPod } from "./cli/probe.js";
+export { HubClient, type HubClientOptions } from "./hub/client.js";
+// SIEM export (CEF, LEEF, JSON lines over syslog/file/stdout, with a disk spool) and metrics.
+export {
+  cefHeader,
+  cefValue,
+  encodeCef,
+  DEFAULT_PRODUCT as CEF_DEFAULT_PRODUCT,
+  DEFAULT_VENDOR as CEF_DEFAULT_VENDOR,
+  type CefOptions,
+} from "./outputs/siem/cef.js";
+export { encodeLeef, leefTime, LEEF_TIME_FORMAT, type LeefOptions } from "./outputs/siem/leef.js";
+export { encodeJson } from "./outputs/siem/json.js";
+export {
+  alertRecord,
+  enforcementRecord,
+  externalId,
+  signatureId,
+  severityScore,
+  CS_LABELS,
+  type CustomString,
+  type EnforcementEvent,
+  type SiemRecord,
+} from "./outputs/siem/record.js";
+export {
+  syslogLine,
+  syslogSeverity,
+  frame,
+  FACILITIES,
+  type Framing,
+  type SyslogHeaderOptions,
+} from "./outputs/siem/syslog.js";
+export {
+  StreamTransport,
+  UdpTransport,
+  FileTransport,
+  WritableTransport,
+  type Transport,
+  type StreamTransportOptions,
+} from "./outputs/siem/transport.js";
+export {
+  DiskSpool,
+  type OverflowPolicy,
+  type SpoolOptions,
+  type SpoolPosition,
+} from "./outputs/siem/spool.js";
+export { Destination, type DestinationOptions } from "./outputs/siem/destination.js";
+export {
+  SiemSink,
+  recordEncoder,
+  facilityNumber,
+  type SiemDestinationConfig,
+  type SiemFormat,
+  type SiemSinkOptions,
+  type SiemTransportKind,
+} from "./outputs/siem/sink.js";
+export { parseSiemUrl } from "./outputs/siem/config.js";
+export { CefLinesAlertSink } from "./outputs/siem/lines.js";
+export {
+  startMetrics,
+  parseCounterKey,
+  COUNTER_MAPPINGS,
+  HANGAR_ATTR,
+  MCP_ATTR,
+  MCP_DURATION_BUCKETS,
+  type AgentMetrics,
+  type MetricsOptions,
+  type OtlpOptions,
+} from "./metrics/metrics.js";

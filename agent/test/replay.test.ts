@@ -235,9 +235,17 @@ describe("hangar-agent replay", () => {
     assert.match(help.stdout, /Usage: hangar-agent replay/);
   });
 
-  it("says clearly when --rules asks for a rule engine this build does not have", () => {
-    const r = run(["replay", "--rules", "rules/", "--tetragon", join(FIXTURES, "realistic-tetragon.jsonl")]);
+  it("stops with exit 2 and names the path when --rules points at nothing", () => {
+    const r = run([
+      "replay",
+      "--rules",
+      "/nonexistent/rules",
+      "--tetragon",
+      join(FIXTURES, "realistic-tetragon.jsonl"),
+    ]);
     assert.equal(r.status, 2);
-    assert.match(r.stderr, /HANGAR_ERR_PLUGIN_LOAD: the rule engine \(@hangar\/semantic\)/);
+    assert.match(r.stderr, /HANGAR_ERR_PLUGIN_LOAD: the rule engine did not start: .*HANGAR_ERR_RULE_READ/s);
+    assert.match(r.stderr, /\/nonexistent\/rules/);
+    assert.equal(r.stdout, "");
   });
 });

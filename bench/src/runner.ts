@@ -115,6 +115,11 @@ export async function runCases(
   let failed = 0;
   for (const c of cases) {
     let r: BenchResult;
+    const skip = await c.unavailable?.();
+    if (skip !== undefined) {
+      opts.log(`[${c.name}] skipped: ${skip}`);
+      continue;
+    }
     try {
       const runs: BenchResult[] = [];
       const repeat = opts.repeat ?? 1;

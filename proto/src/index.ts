@@ -5,4 +5,5 @@ export * as flow from "./gen/flow/flow_pb.js";
 export * as observer from "./gen/observer/observer_pb.js";
 export * as relay from "./gen/relay/relay_pb.js";
 export * as hangar from "./hangar.js";
+export * as otlp from "./otlp.js";
 export { countUnknownFields } from "./unknown.js";

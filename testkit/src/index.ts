@@ -19,3 +19,24 @@ export {
   type ToolLookup,
 } from "./tools.js";
 export { ETCD_VERSION, HELM_VERSION, KUBERNETES_VERSION } from "./versions.js";
+export {
+  apiRequest,
+  ciliumNetworkPolicyCrd,
+  installCrd,
+  uninstallCrd,
+  type ApiRequestOptions,
+  type ApiResponse,
+  type CustomResourceDefinition,
+} from "./kube.js";
+export {
+  lognormalizeCef,
+  rsyslogAvailable,
+  rsyslogdPath,
+  skipUnlessRsyslog,
+  startRsyslog,
+  RSYSLOG_INSTALL,
+  type Rsyslog,
+  type RsyslogAvailability,
+  type RsyslogMessage,
+  type RsyslogOptions,
+} from "./rsyslog.js";

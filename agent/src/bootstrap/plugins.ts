@@ -19,6 +19,8 @@ export interface BaselineOptions {
   db: string;
   /** Learn from the events (replay --learn). */
   learn: boolean;
+  /** Told about recoverable trouble (a corrupt file moved aside, a failed sync). */
+  onWarning?: (message: string) => void;
 }
 
 interface SemanticModule {

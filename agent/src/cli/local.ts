@@ -8,25 +8,35 @@ import { JsonLinesAlertSink } from "../outputs/json-lines.js";
 import { buildScenario } from "../simulator/scenario.js";
 import { startSimulator } from "../simulator/simulator.js";
 import { PacedTraceSource } from "../sources/traces.js";
+import { hangar } from "@hangar/proto";
+import { loadRuleEngine } from "../bootstrap/plugins.js";
+import type { Alert, AlertSink, Detector } from "../ports/ports.js";
+import { defaultRulesDir } from "../replay/replay.js";
 import { parse } from "./args.js";
 import { waitForSignal } from "./run.js";
 
-const HELP = `Usage: hangar-agent local [--fast] [--log-level LEVEL]
+const HELP = `Usage: hangar-agent local [--fast] [--json] [--no-rules] [--log-level LEVEL]
 
 The local stack on embedded defaults: a sensor simulator serving a built-in scenario
 over the Tetragon and Hubble gRPC APIs (unix sockets in a temporary directory), the
 scenario's MCP call traces in place of the controller's proxy, and an agent consuming
 all three. Every kept event is printed as one line, with the tool call it is
-attributed to; alerts as JSON.
+attributed to; the rule packs in rules/ (when the rule engine is installed) raise
+alerts, printed as one line each (--json: as JSON objects).
 Ctrl-C stops both and prints the counters.
 
-  --fast             send events as fast as possible instead of in real time
+  --fast             send events as fast as possible instead of in real time (the
+                     call traces stay in real time, so most events go unattributed)
+  --json             print alerts as JSON objects (as 'run' and 'replay' do)
+  --no-rules         run without the rule engine
   --log-level LEVEL  agent log level on stderr (default warn)
 `;
 
 export async function localCommand(args: string[]): Promise<number> {
   const v = parse("local", args, {
     fast: { type: "boolean" },
+    json: { type: "boolean" },
+    "no-rules": { type: "boolean" },
     "log-level": { type: "string" },
     help: { type: "boolean", short: "h" },
   });
@@ -54,13 +64,25 @@ export async function localCommand(args: string[]): Promise<number> {
     `hangar-agent local stack: simulator (Tetragon ${sim.tetragonAddress ?? ""}, Hubble ${sim.hubbleAddress ?? ""}) → agent\n` +
       `pods without the label mcp-hangar.io/provider are dropped at the edge; Ctrl-C to stop\n\n`,
   );
+  let detector: Detector | undefined;
+  if (v["no-rules"] !== true) {
+    try {
+      detector = await loadRuleEngine({ paths: [defaultRulesDir()] });
+      process.stdout.write(`rules: ${defaultRulesDir()}\n\n`);
+    } catch (err) {
+      process.stdout.write(
+        `rules: not loaded, events only (${err instanceof Error ? err.message.split("\n")[0] : String(err)})\n\n`,
+      );
+    }
+  }
   const agent = await startAgent({
     node: "node-a",
     tetragon: { address: sim.tetragonAddress ?? "" },
     hubble: { address: sim.hubbleAddress ?? "" },
     traceSource: new PacedTraceSource(scenario.traces),
     namespaces: [],
-    sinks: [new JsonLinesAlertSink(process.stdout)],
+    sinks: [v.json === true ? new JsonLinesAlertSink(process.stdout) : new AlertLineSink()],
+    ...(detector === undefined ? {} : { detector }),
     onEvent: (ev) => process.stdout.write(`${describeEvent(ev)}\n`),
     logger,
   });
@@ -76,4 +98,23 @@ export async function localCommand(args: string[]): Promise<number> {
       `sensor lost events ${JSON.stringify(c.byLabel("sensor_lost_events", "sensor"))}\n`,
   );
   return 0;
+}
+
+/** One line per alert, for people: severity, rule, message, and the tool call behind it. */
+class AlertLineSink implements AlertSink {
+  write(alert: Alert): void {
+    const severity = (hangar.Severity[alert.severity] ?? "UNSPECIFIED").toLowerCase();
+    const call = alert.toolCalls[0];
+    const during =
+      call === undefined
+        ? ""
+        : `  ← tool ${call.tool} (session ${call.sessionId}, caller ${call.caller?.subject ?? "?"})`;
+    process.stdout.write(`ALERT ${severity.padEnd(8)} ${alert.ruleId}: ${alert.message}${during}\n`);
+  }
+  flush(): Promise<void> {
+    return Promise.resolve();
+  }
+  shutdown(): Promise<void> {
+    return Promise.resolve();
+  }
 }

@@ -6,12 +6,14 @@
  *   hangar-agent replay    the same pipeline over recordings
  *   hangar-agent simulate  gRPC servers speaking the Tetragon and Hubble APIs, streaming a recording
  *   hangar-agent local     simulator → agent, events printed (what `npm start` runs)
+ *   hangar-agent probe     checks and self-tests the own eBPF probe
  */
 import { AgentError } from "../errors.js";
 import { runCommand } from "./run.js";
 import { replayCommand } from "./replay.js";
 import { simulateCommand } from "./simulate.js";
 import { localCommand } from "./local.js";
+import { probeCommand } from "./probe.js";
 
 const USAGE = `hangar-agent — runtime security agent for MCP servers on Kubernetes
 
@@ -22,6 +24,7 @@ Commands:
   replay     Run the detection pipeline over recorded events and print alerts
   simulate   Serve a recording over the Tetragon and Hubble gRPC APIs (for tests and demos)
   local      Start a simulator and an agent together and print the events (npm start)
+  probe      Check or self-test the own eBPF probe (--check, --selftest)
 
 Run 'hangar-agent <command> --help' for the options of a command.
 `;
@@ -31,6 +34,7 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
   replay: replayCommand,
   simulate: simulateCommand,
   local: localCommand,
+  probe: probeCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

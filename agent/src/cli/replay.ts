@@ -1,13 +1,13 @@
 import { createWriteStream } from "node:fs";
 import { pino } from "pino";
-import { replay } from "../replay/replay.js";
+import { defaultRulesDir, replay } from "../replay/replay.js";
 import { parse } from "./args.js";
 
 const HELP = `Usage: hangar-agent replay [--tetragon FILE]... [--hubble FILE]... [--traces FILE]...
-                           [--rules PATH]... [--db FILE] [--learn] [--format json|cef] [--strict]
+                           [--rules PATH]... [--default-rules] [--db FILE] [--learn] [--format json|cef] [--strict]
 
 Runs the agent's pipeline (normalize → resolve → correlate → detect) over recordings,
-merged by event time, and prints alerts to stdout, one JSON object per line.
+merged by event time, and prints alerts to stdout, one per line (JSON or CEF).
 
 Inputs (each may be given several times):
   --tetragon FILE   JSON lines as written by 'tetra getevents -o json' or Tetragon's JSON export
@@ -16,11 +16,15 @@ Inputs (each may be given several times):
 
 Detection:
   --rules PATH      rule files or directories (needs the rule engine, @hangar/semantic)
+  --default-rules   also load the packs shipped in the repository's rules/ directory
+                    ($HANGAR_RULES_DIR overrides it); without --rules or --default-rules
+                    no rule engine runs (replay then only normalizes and correlates)
   --db FILE         baseline database (needs the baseline engine, @hangar/behavioral)
   --learn           learn baselines from the recording into --db
 
 Output:
-  --format json|cef alert format on stdout (default json)
+  --format json|cef alert format on stdout (default json); cef prints CEF:0 lines (no syslog
+                    header) with the same encoder as the SIEM export (docs/reference/siem-export.md)
   --events FILE     also write every kept event (hangar.v1.RuntimeEvent JSON, after correlation)
                     to FILE; "-" for stdout
   --strict          exit 1 if any line was malformed
@@ -36,6 +40,7 @@ export async function replayCommand(args: string[]): Promise<number> {
     hubble: { type: "string", multiple: true },
     traces: { type: "string", multiple: true },
     rules: { type: "string", multiple: true },
+    "default-rules": { type: "boolean" },
     db: { type: "string" },
     learn: { type: "boolean" },
     format: { type: "string" },
@@ -63,7 +68,7 @@ export async function replayCommand(args: string[]): Promise<number> {
     tetragon: v.tetragon ?? [],
     hubble: v.hubble ?? [],
     traces: v.traces ?? [],
-    rules: v.rules ?? [],
+    rules: [...(v.rules ?? []), ...(v["default-rules"] === true ? [defaultRulesDir()] : [])],
     ...(v.db === undefined ? {} : { db: v.db }),
     learn: v.learn ?? false,
     format,

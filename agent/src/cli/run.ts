@@ -5,8 +5,17 @@ import { AgentError } from "../errors.js";
 import { JsonLinesAlertSink, eventJson } from "../outputs/json-lines.js";
 import { HUBBLE_DEFAULT_ADDRESS } from "../sources/hubble.js";
 import { TETRAGON_DEFAULT_ADDRESS } from "../sources/tetragon.js";
+import type { AgentProbeOptions } from "../sources/probe.js";
 import type { TlsOptions } from "../sources/grpc.js";
+import { METRICS_HELP, METRICS_OPTIONS, metricsFromArgs } from "../metrics/cli.js";
+import { SIEM_HELP, SIEM_OPTIONS, siemSinkFromArgs } from "../outputs/siem/cli.js";
+import { HUB_HELP, HUB_OPTIONS, hubFromArgs } from "../hub/cli.js";
+import { Counters } from "../pipeline/counters.js";
+import type { AlertSink, BaselineStore, Detector } from "../ports/ports.js";
+import { loadBaselineStore, loadRuleEngine } from "../bootstrap/plugins.js";
+import { defaultRulesDir } from "../replay/replay.js";
 import { intOption, parse } from "./args.js";
+import type { Logger } from "pino";
 import { stderrLogger } from "./logger.js";
 
 const HELP = `Usage: hangar-agent run [options]
@@ -23,6 +32,26 @@ Sensors:
   --hubble-ca FILE, --hubble-cert FILE, --hubble-key FILE, --hubble-server-name NAME
                            TLS for a TCP Hubble address
   --max-recv-bytes N       largest gRPC message accepted (default 67108864; gRPC's own is 4 MiB)
+  --probe                  also run the own eBPF probe (bpf/probe); if it is not built or not
+                           permitted the agent runs without it and logs why
+  --probe-loader FILE      the loader (default $HANGAR_PROBE_LOADER, bpf/probe/build/hangar-probe,
+                           /usr/local/lib/hangar/hangar-probe)
+  --probe-listen PATH      sidecar mode: start no loader, listen on this unix socket for one
+                           started elsewhere (hangar-probe --output unix:PATH --cgroup-mode …);
+                           the agent itself then needs no privileges
+  --probe-prefix PATH      report opens of paths under PATH (repeatable; default /etc/shadow,
+                           /etc/passwd, /etc/sudoers, /etc/kubernetes/, /root/, /var/run/secrets/, …)
+  --probe-cgroup-mode M    auto (default), v2 or v1:CONTROLLER: which cgroup hierarchy identifies pods
+  --probe-cgroup-root DIR  where that hierarchy of the node is mounted (default: from mountinfo;
+                           e.g. /host/sys/fs/cgroup for an agent in its own cgroup namespace)
+  --probe-sock-state       also report the outcome of non-blocking TCP connects
+  --probe-required         exit with an error instead of running without the probe
+  --rules PATH             detect with the rule packs in PATH, a .rules file or a directory
+                           (repeatable; needs the rule engine, @hangar/semantic)
+  --default-rules          detect with the packs shipped in rules/ (or $HANGAR_RULES_DIR)
+  --db FILE                the provider baselines (DuckDB file on the node; needs the baseline
+                           engine, @hangar/behavioral): learn while a provider is learning,
+                           raise deviations once it enforces; rules' baseline(...) use it
   --namespace NS           only pods in this namespace (repeatable; default all)
   --queue N                events buffered per sensor before drops are counted (default 16384)
 
@@ -36,7 +65,10 @@ Operations:
   --health-port N          serve /healthz and /readyz on this port (default 9876; 0 = any free port)
   --print-events           also print every kept event to stdout (JSON lines)
   --log-level LEVEL        trace|debug|info|warn|error (default info)
-`;
+
+${SIEM_HELP}
+${METRICS_HELP}
+${HUB_HELP}`;
 
 function tls(v: Record<string, unknown>, prefix: string): TlsOptions | undefined {
   const pick = (k: string): string | undefined => {
@@ -71,6 +103,17 @@ export async function runCommand(args: string[]): Promise<number> {
     "hubble-key": { type: "string" },
     "hubble-server-name": { type: "string" },
     "max-recv-bytes": { type: "string" },
+    probe: { type: "boolean" },
+    "probe-loader": { type: "string" },
+    "probe-listen": { type: "string" },
+    "probe-prefix": { type: "string", multiple: true },
+    "probe-cgroup-mode": { type: "string" },
+    "probe-cgroup-root": { type: "string" },
+    "probe-sock-state": { type: "boolean" },
+    "probe-required": { type: "boolean" },
+    rules: { type: "string", multiple: true },
+    "default-rules": { type: "boolean" },
+    db: { type: "string" },
     namespace: { type: "string", multiple: true },
     queue: { type: "string" },
     node: { type: "string" },
@@ -79,6 +122,9 @@ export async function runCommand(args: string[]): Promise<number> {
     "health-port": { type: "string" },
     "print-events": { type: "boolean" },
     "log-level": { type: "string" },
+    ...SIEM_OPTIONS,
+    ...METRICS_OPTIONS,
+    ...HUB_OPTIONS,
     help: { type: "boolean", short: "h" },
   });
   if (v.help === true) {
@@ -97,12 +143,26 @@ export async function runCommand(args: string[]): Promise<number> {
   };
   const tetragonAddr = v.tetragon ?? TETRAGON_DEFAULT_ADDRESS;
   const hubbleAddr = v.hubble ?? HUBBLE_DEFAULT_ADDRESS;
-  if (tetragonAddr === "none" && hubbleAddr === "none") {
+  const probeOnly = tetragonAddr === "none" && hubbleAddr === "none";
+  if (probeOnly && v.probe !== true) {
     throw new AgentError(
       "HANGAR_ERR_CONFIG_INVALID",
-      "run: at least one sensor is needed (--tetragon or --hubble)",
+      "run: at least one sensor is needed (--tetragon, --hubble or --probe)",
     );
   }
+  const probe: AgentProbeOptions | undefined =
+    v.probe === true
+      ? {
+          ...(v["probe-loader"] === undefined ? {} : { loader: v["probe-loader"] }),
+          ...(v["probe-listen"] === undefined ? {} : { listen: v["probe-listen"] }),
+          ...(v["probe-prefix"] === undefined ? {} : { prefixes: v["probe-prefix"] }),
+          ...(v["probe-cgroup-mode"] === undefined ? {} : { cgroupMode: v["probe-cgroup-mode"] }),
+          ...(v["probe-cgroup-root"] === undefined ? {} : { cgroupMount: v["probe-cgroup-root"] }),
+          ...(v["probe-sock-state"] === true ? { sockState: true } : {}),
+          // The only sensor cannot be optional.
+          ...(v["probe-required"] === true || probeOnly ? { required: true } : {}),
+        }
+      : undefined;
   let kubeConfig: k8s.KubeConfig | undefined;
   if (v["no-kube"] !== true) {
     if (v.kubeconfig !== undefined) {
@@ -122,20 +182,64 @@ export async function runCommand(args: string[]): Promise<number> {
   const node = v.node ?? process.env.NODE_NAME ?? hostname();
   const queue = intOption("run", "queue", v.queue, 1);
   const healthPort = intOption("run", "health-port", v["health-port"], 0) ?? 9876;
-  const sink = new JsonLinesAlertSink(process.stdout);
-  const agent = await startAgent({
-    node,
-    ...(tetragonAddr === "none" ? {} : { tetragon: endpoint(tetragonAddr, "tetragon") }),
-    ...(hubbleAddr === "none" ? {} : { hubble: endpoint(hubbleAddr, "hubble") }),
-    namespaces: v.namespace ?? [],
-    ...(kubeConfig === undefined ? {} : { kubeConfig }),
-    healthPort,
-    sinks: [sink],
-    ...(v["print-events"] === true ? { onEvent: (ev) => process.stdout.write(`${eventJson(ev)}\n`) } : {}),
-    logger,
-    ...(queue === undefined ? {} : { queueCapacity: queue }),
-  });
-  logger.info({ node, healthPort: agent.health?.port }, "hangar-agent running");
+  const counters = new Counters();
+  const sinks: AlertSink[] = v["no-stdout-alerts"] === true ? [] : [new JsonLinesAlertSink(process.stdout)];
+  const siem = await siemSinkFromArgs(v, { node, counters, logger });
+  if (siem !== undefined) sinks.push(siem);
+  const hub = hubFromArgs(v, { node, counters, logger });
+  if (hub !== undefined) sinks.push(hub);
+  const metrics = await metricsFromArgs(v, { node, counters, version: "0.1.0" }).catch(
+    async (err: unknown) => {
+      await siem?.shutdown();
+      throw err;
+    },
+  );
+  let engines: { detector?: Detector; baseline?: BaselineStore };
+  try {
+    engines = await enginesFromArgs(v, logger);
+  } catch (err) {
+    await siem?.shutdown();
+    await metrics?.shutdown();
+    throw err;
+  }
+  const agent = await (async () => {
+    try {
+      return await startAgent({
+        node,
+        ...(tetragonAddr === "none" ? {} : { tetragon: endpoint(tetragonAddr, "tetragon") }),
+        ...(hubbleAddr === "none" ? {} : { hubble: endpoint(hubbleAddr, "hubble") }),
+        ...(probe === undefined ? {} : { probe }),
+        namespaces: v.namespace ?? [],
+        ...(kubeConfig === undefined ? {} : { kubeConfig }),
+        ...(hub === undefined ? {} : { traceSource: hub }),
+        ...engines,
+        healthPort,
+        sinks,
+        counters,
+        ...(v["print-events"] === true || metrics !== undefined
+          ? {
+              onEvent: (ev) => {
+                metrics?.observeEvent(ev);
+                if (v["print-events"] === true) process.stdout.write(`${eventJson(ev)}\n`);
+              },
+            }
+          : {}),
+        logger,
+        ...(queue === undefined ? {} : { queueCapacity: queue }),
+      });
+    } catch (err) {
+      // Configuration errors stop the start: release what the SIEM and metrics options opened.
+      await siem?.shutdown();
+      await metrics?.shutdown();
+      await engines.detector?.close?.();
+      await engines.baseline?.close?.();
+      throw err;
+    }
+  })();
+  logger.info(
+    { node, healthPort: agent.health?.port, prometheusPort: metrics?.prometheusPort },
+    "hangar-agent running",
+  );
   // Runs until SIGINT/SIGTERM; if the pipeline itself fails, stop and report it.
   const failed = agent.done.then(
     () => undefined,
@@ -143,9 +247,40 @@ export async function runCommand(args: string[]): Promise<number> {
   );
   const outcome = await Promise.race([waitForSignal().then(() => undefined), failed]);
   await agent.stop();
+  await metrics?.shutdown();
   if (outcome !== undefined)
     throw AgentError.from(outcome, "HANGAR_ERR_INTAKE_STREAM", "the pipeline failed");
   return 0;
+}
+
+/**
+ * The rule engine (--rules, --default-rules) and the baseline engine (--db), loaded by
+ * package name through the bootstrap; neither is loaded unless asked for.
+ */
+async function enginesFromArgs(
+  v: { rules?: string[]; "default-rules"?: boolean; db?: string },
+  logger: Logger,
+): Promise<{ detector?: Detector; baseline?: BaselineStore }> {
+  const paths = [...(v.rules ?? []), ...(v["default-rules"] === true ? [defaultRulesDir()] : [])];
+  let baseline: BaselineStore | undefined;
+  if (v.db !== undefined) {
+    baseline = await loadBaselineStore({
+      db: v.db,
+      learn: false,
+      onWarning: (message) => logger.warn(message),
+    });
+    logger.info({ db: v.db }, "baselines loaded");
+  }
+  if (paths.length === 0) return baseline === undefined ? {} : { baseline };
+  try {
+    const detector = await loadRuleEngine(baseline === undefined ? { paths } : { paths, baseline });
+    logger.info({ rules: paths }, "rule engine loaded");
+    return baseline === undefined ? { detector } : { detector, baseline };
+  } catch (err) {
+    await baseline?.close?.();
+    // Rule-file errors carry path:line:col diagnostics in their message: keep them whole.
+    throw AgentError.from(err, "HANGAR_ERR_PLUGIN_LOAD", "the rule engine did not start");
+  }
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */

@@ -253,3 +253,121 @@ describe("Correlator: lineage", () => {
     assert.deepEqual(ev?.attributions, []);
   });
 });
+
+describe("Correlator: calls seen at start and at end", () => {
+  /** The proxy publishes a call when it starts (no end) and again when it ends, same span. */
+  function startAndEnd(n: number, startMs: number, endMs: number): [RuntimeEvent, RuntimeEvent] {
+    return [call(n, startMs, undefined), call(n, startMs, endMs)];
+  }
+
+  it("the end of a call closes the window opened by its start, without counting it twice", () => {
+    const c = correlator(new Counters(), { graceMs: 100, reorderMs: 0 });
+    const [s, e] = startAndEnd(1, 0, 500);
+    const [, during, , inGrace, after] = run(
+      [s, connect(200, "x"), e, connect(550, "x"), connect(700, "x")],
+      c,
+    );
+    assert.deepEqual(summary(during!), [
+      { tool: "tool_1", reason: AttributionReason.TIME_WINDOW, confidence: 1 },
+    ]);
+    assert.deepEqual(summary(inGrace!), [
+      { tool: "tool_1", reason: AttributionReason.TIME_WINDOW, confidence: 1 },
+    ]);
+    assert.deepEqual(after?.attributions, []);
+    assert.equal(c.openCalls, 0);
+    assert.ok(
+      c.trace("0000000000000001")?.endTime !== undefined,
+      "the latest trace of the call is remembered",
+    );
+  });
+
+  it("passes the start of a call on and holds back its end, so detection sees one tool_call per call", () => {
+    const c = correlator(new Counters(), { graceMs: 100, reorderMs: 0 });
+    const [s, e] = startAndEnd(1, 0, 500);
+    assert.equal(c.process(s), true);
+    assert.equal(c.process(connect(200, "x")), true);
+    assert.equal(c.process(e), false);
+    assert.equal(
+      c.process(call(2, 600, 700)),
+      true,
+      "a recorded call (start and end in one trace) is passed on",
+    );
+  });
+});
+
+describe("Correlator: lineage wins over the time window", () => {
+  it("a child of call 1 acting during call 2 stays attributed to call 1", () => {
+    const [, , , , ev] = run([
+      call(1, 0, 500),
+      exec(100, "sh"), // call 1 spawns sh
+      call(2, 1000, 2000), // call 1 is over; call 2 runs
+      exec(1100, "other"), // unrelated to sh: call 2 by time window
+      connect(1500, "sh"), // sh connects while call 2 runs
+    ]);
+    assert.deepEqual(summary(ev!), [{ tool: "tool_1", reason: AttributionReason.LINEAGE, confidence: 1 }]);
+  });
+});
+
+describe("Correlator.explain", () => {
+  it("puts the calls and the chain caller → session → call (redacted args) → process → destination on the alert", () => {
+    const c = correlator();
+    const t1 = call(1, 0, 1000);
+    const t2 = call(2, 100, 1200);
+    const trace1 = t1.detail.case === "toolCall" ? t1.detail.value.trace : undefined;
+    assert.ok(trace1 !== undefined);
+    trace1.arguments = {
+      $typeName: "google.protobuf.Value",
+      kind: {
+        case: "structValue",
+        value: {
+          $typeName: "google.protobuf.Struct",
+          fields: {
+            city: { $typeName: "google.protobuf.Value", kind: { case: "stringValue", value: "Oslo" } },
+            token: {
+              $typeName: "google.protobuf.Value",
+              kind: { case: "stringValue", value: "[REDACTED:key]" },
+            },
+          },
+        },
+      },
+    };
+    const ev = connect(500, "sh");
+    ev.process!.binary = "/bin/sh";
+    ev.process!.pid = 4711;
+    ev.detail = {
+      case: "connect",
+      value: create(hangar.ConnectDetailSchema, {
+        destinationIp: "203.0.113.66",
+        destinationPort: 443,
+        protocol: "tcp",
+      }),
+    };
+    run([t1, t2, ev], c);
+    const alert = create(hangar.AlertSchema, { ruleId: "test", evidence: [ev] });
+    c.explain(alert);
+    assert.deepEqual(
+      alert.toolCalls.map((t) => t.tool),
+      ["tool_1", "tool_2"],
+    );
+    const lines = alert.explanation.split("\n");
+    assert.equal(lines.length, 2, "two candidate calls");
+    assert.equal(
+      lines[0],
+      'caller agent:planner (claude-desktop, unauthenticated) → session session-1 → tools/call tool_1 {"city":"Oslo","token":"[REDACTED:key]"} [trace 00000000000000000000000000000001/0000000000000001; time window, confidence 0.50, 1 of 2 overlapping calls] → process /bin/sh (pid 4711) → connect 203.0.113.66:443/tcp',
+    );
+    assert.match(
+      lines[1] ?? "",
+      /^ {2}or caller agent:planner .* tools\/call tool_2 .*confidence 0\.50, 1 of 2 overlapping calls\] → process \/bin\/sh/,
+    );
+  });
+
+  it("says so when no call was in flight", () => {
+    const c = correlator();
+    const ev = connect(500, "x");
+    run([ev], c);
+    const alert = create(hangar.AlertSchema, { ruleId: "test", evidence: [ev], explanation: "rule text" });
+    c.explain(alert);
+    assert.deepEqual(alert.toolCalls, []);
+    assert.equal(alert.explanation, "rule text\nno tool call in flight: process ?");
+  });
+});

@@ -1,15 +1,31 @@
 /**
  * The correlator attributes runtime events of a provider pod to the MCP tool
- * call(s) in flight in that pod: by time window (start .. end + grace), and by
- * process lineage, so that a child spawned during a call stays attributed to it
- * after the call ends. Tool-call events (from the proxy's call traces) open the
- * windows; they reach the correlator in event-time order (the replay merges by
- * time; live, traces arrive over the controller stream).
+ * call(s) in flight in that pod: by process lineage first (a process exec'd
+ * during a call, and everything it starts, stays attributed to that call, also
+ * after the call ended and while other calls run), then by time window
+ * (start .. end + grace). When calls overlap and lineage cannot decide, the
+ * event is attributed to every candidate, each with confidence 1/n.
+ *
+ * Tool-call events (from the proxy's call traces) open the windows. The proxy
+ * publishes each call twice with the same span id: when it starts (no end_time)
+ * and when it ends; the second updates the first. They reach the correlator in
+ * event-time order (the replay merges by time; live, traces arrive over the
+ * controller stream).
+ *
+ * The correlator also remembers recent call traces (bounded) so that an alert
+ * can carry the whole chain: caller → session → tool call (redacted arguments)
+ * → process → destination or file (see `explain.ts`).
+ *
+ * The attributions it sets are shared between events (while the set of
+ * candidate calls does not change, every event of the pod gets the same
+ * array): later stages must treat `ev.attributions` as read-only.
  */
 import type { hangar } from "@hangar/proto";
 import { hangar as h } from "@hangar/proto";
 import { EventKind, timeMs, type RuntimeEvent } from "../normalize/event.js";
 import type { Counters } from "../pipeline/counters.js";
+import { explainAlert } from "./explain.js";
+import type { Alert } from "../ports/ports.js";
 
 export interface CorrelatorOptions {
   /** How long after a call ends its pod's events are still attributed to it (default 2 000 ms). */
@@ -20,7 +36,23 @@ export interface CorrelatorOptions {
   reorderMs?: number;
   /** Processes remembered for lineage attribution (default 65 536; oldest evicted first). */
   maxLineage?: number;
+  /** Call traces remembered for explaining alerts (default 16 384; oldest evicted first). */
+  maxTraces?: number;
   counters: Counters;
+}
+
+// Constant label objects (a Counters implementation can cache their keys).
+const LINEAGE_LABELS = { reason: "lineage" } as const;
+const TIME_WINDOW_LABELS = { reason: "time_window" } as const;
+
+/** The open calls of one pod, and the attributions last computed for them. */
+interface PodCalls {
+  calls: OpenCall[];
+  /** Bumped whenever `calls` changes (a call opens, ends, or is forgotten). */
+  version: number;
+  cacheVersion: number;
+  cacheMask: number;
+  cacheAttrs: hangar.Attribution[];
 }
 
 interface OpenCall {
@@ -59,15 +91,19 @@ export class Correlator {
   readonly #maxLineage: number;
   readonly #counters: Counters;
   /** Open calls per pod ("namespace/name"). */
-  readonly #calls = new Map<string, OpenCall[]>();
+  readonly #calls = new Map<string, PodCalls>();
   /** exec_id → attributions inherited by its descendants. */
   readonly #lineage = new Map<string, hangar.Attribution[]>();
+  readonly #maxTraces: number;
+  /** span_id → the latest trace of that call (for alert explanations). */
+  readonly #traces = new Map<string, hangar.CallTrace>();
 
   constructor(options: CorrelatorOptions) {
     this.#graceMs = options.graceMs ?? 2000;
     this.#maxCallMs = options.maxCallMs ?? 600_000;
     this.#reorderMs = options.reorderMs ?? 30_000;
     this.#maxLineage = options.maxLineage ?? 65_536;
+    this.#maxTraces = options.maxTraces ?? 16_384;
     this.#counters = options.counters;
   }
 
@@ -81,6 +117,25 @@ export class Correlator {
     }
   }
 
+  /** The latest trace of a call, by span id (undefined once evicted or never seen). */
+  trace(spanId: string): hangar.CallTrace | undefined {
+    return this.#traces.get(spanId);
+  }
+
+  #rememberTrace(t: hangar.CallTrace): void {
+    this.#traces.delete(t.spanId);
+    this.#traces.set(t.spanId, t);
+    if (this.#traces.size > this.#maxTraces) {
+      const oldest = this.#traces.keys().next();
+      if (oldest.done !== true) this.#traces.delete(oldest.value);
+    }
+  }
+
+  /** Adds the attribution chain (caller → session → call → process → effect) to an alert. */
+  explain(alert: Alert): void {
+    explainAlert(alert, this);
+  }
+
   /** Number of processes whose descendants inherit an attribution. */
   get lineageSize(): number {
     return this.#lineage.size;
@@ -89,26 +144,55 @@ export class Correlator {
   /** Number of calls currently tracked (for tests and metrics). */
   get openCalls(): number {
     let n = 0;
-    for (const list of this.#calls.values()) n += list.length;
+    for (const p of this.#calls.values()) n += p.calls.length;
     return n;
   }
 
-  process(ev: RuntimeEvent): void {
+  /**
+   * Attributes a runtime event, or registers a tool call. Returns false when the event
+   * is the end of a call already registered (the proxy reports each call at its start
+   * and again at its end, same span): it updates the call's window and is not passed on,
+   * so that detection sees one tool_call event per call.
+   */
+  process(ev: RuntimeEvent): boolean {
     const pod = ev.pod;
-    if (pod === undefined) return;
+    if (pod === undefined) return true;
     const podKey = `${pod.namespace}/${pod.name}`;
     const t = timeMs(ev.time);
     if (ev.kind === EventKind.TOOL_CALL) {
-      if (ev.detail.case !== "toolCall" || ev.detail.value.trace === undefined) return;
+      if (ev.detail.case !== "toolCall" || ev.detail.value.trace === undefined) return true;
       const trace = ev.detail.value.trace;
+      if (trace.spanId !== "") this.#rememberTrace(trace);
       const end = trace.endTime === undefined ? Infinity : timeMs(trace.endTime) + this.#graceMs;
-      const list = this.#calls.get(podKey);
+      const pc = this.#calls.get(podKey);
+      // The end of a call already open (same span): close its window.
+      const open =
+        trace.spanId === ""
+          ? undefined
+          : pc?.calls.find((c) => c.trace.spanId === trace.spanId && c.trace.traceId === trace.traceId);
+      if (open !== undefined) {
+        open.trace = trace;
+        open.untilMs = end;
+        if (pc !== undefined) pc.version++;
+        return false;
+      }
       const call = { trace, startMs: t, untilMs: end };
-      if (list === undefined) this.#calls.set(podKey, [call]);
-      else list.push(call);
-      return;
+      if (pc === undefined)
+        this.#calls.set(podKey, {
+          calls: [call],
+          version: 0,
+          cacheVersion: -1,
+          cacheMask: 0,
+          cacheAttrs: [],
+        });
+      else {
+        pc.calls.push(call);
+        pc.version++;
+      }
+      return true;
     }
-    const list = this.#calls.get(podKey);
+    const pc = this.#calls.get(podKey);
+    const list = pc?.calls;
     let attributed: hangar.Attribution[] | undefined;
     if (list !== undefined) {
       // Forget calls whose window closed well before this event. Live sensors are
@@ -119,37 +203,86 @@ export class Correlator {
         if (c.untilMs + this.#reorderMs >= t && t - c.startMs <= this.#maxCallMs + this.#reorderMs)
           list[w++] = c;
       }
-      list.length = w;
+      if (w !== list.length && pc !== undefined) {
+        list.length = w;
+        pc.version++;
+      }
       if (w === 0) this.#calls.delete(podKey);
+    }
+    // Lineage first: a process started during a call belongs to that call, even
+    // when it acts after the call ended or while another call runs.
+    const proc = ev.process;
+    if (proc !== undefined) {
+      const inherited =
+        (proc.execId === "" ? undefined : this.#lineage.get(proc.execId)) ??
+        (proc.parentExecId === "" ? undefined : this.#lineage.get(proc.parentExecId));
+      // Stored in LINEAGE form when remembered: shared, not copied, per event.
+      if (inherited !== undefined) attributed = inherited;
+    }
+    if (attributed === undefined && list !== undefined && list.length > 0) {
       // Calls actually running win over calls that ended and are only within
       // their grace period; the grace period counts when nothing else runs.
-      const started = list.filter(
-        (c) => c.startMs <= t && c.untilMs >= t && t - c.startMs <= this.#maxCallMs,
-      );
-      const running = started.filter((c) => c.untilMs - this.#graceMs >= t);
-      const inFlight = running.length > 0 ? running : started;
-      if (inFlight.length > 0) {
-        const confidence = 1 / inFlight.length;
-        attributed = inFlight.map((c) => attribution(c.trace, h.AttributionReason.TIME_WINDOW, confidence));
+      // One pass to count, one to build: no intermediate arrays on the hot path.
+      // Which calls are candidates, as a bit mask (lists up to 30 calls): while the
+      // set does not change, every event gets the same attributions array.
+      let nStarted = 0;
+      let nRunning = 0;
+      let startedMask = 0;
+      let runningMask = 0;
+      for (let i = 0; i < list.length; i++) {
+        const c = list[i] as OpenCall;
+        if (c.startMs <= t && c.untilMs >= t && t - c.startMs <= this.#maxCallMs) {
+          nStarted++;
+          if (i < 30) startedMask |= 1 << i;
+          if (c.untilMs - this.#graceMs >= t) {
+            nRunning++;
+            if (i < 30) runningMask |= 1 << i;
+          }
+        }
       }
-    }
-    const proc = ev.process;
-    if (attributed === undefined && proc !== undefined) {
-      const inherited = this.#lineage.get(proc.execId) ?? this.#lineage.get(proc.parentExecId);
-      if (inherited !== undefined) {
-        attributed = inherited.map((a) => ({ ...a, reason: h.AttributionReason.LINEAGE }));
+      const n = nRunning > 0 ? nRunning : nStarted;
+      const mask = nRunning > 0 ? runningMask | (1 << 30) : startedMask;
+      if (
+        n > 0 &&
+        pc !== undefined &&
+        list.length <= 30 &&
+        pc.cacheVersion === pc.version &&
+        pc.cacheMask === mask
+      ) {
+        attributed = pc.cacheAttrs;
+      } else if (n > 0) {
+        const confidence = 1 / n;
+        attributed = [];
+        for (const c of list) {
+          if (c.startMs <= t && c.untilMs >= t && t - c.startMs <= this.#maxCallMs) {
+            if (nRunning > 0 && c.untilMs - this.#graceMs < t) continue;
+            attributed.push(attribution(c.trace, h.AttributionReason.TIME_WINDOW, confidence));
+          }
+        }
+        if (pc !== undefined && list.length <= 30) {
+          pc.cacheVersion = pc.version;
+          pc.cacheMask = mask;
+          pc.cacheAttrs = attributed;
+        }
       }
     }
     if (proc !== undefined && proc.execId !== "") {
       if (ev.kind === EventKind.EXIT) this.#lineage.delete(proc.execId);
       else if (ev.kind === EventKind.EXEC && attributed !== undefined)
-        this.#remember(proc.execId, attributed);
+        this.#remember(
+          proc.execId,
+          attributed[0]?.reason === h.AttributionReason.LINEAGE
+            ? attributed
+            : attributed.map((a) => ({ ...a, reason: h.AttributionReason.LINEAGE })),
+        );
     }
     if (attributed !== undefined) {
       ev.attributions = attributed;
-      this.#counters.inc("correlated", {
-        reason: attributed[0]?.reason === h.AttributionReason.LINEAGE ? "lineage" : "time_window",
-      });
+      this.#counters.inc(
+        "correlated",
+        attributed[0]?.reason === h.AttributionReason.LINEAGE ? LINEAGE_LABELS : TIME_WINDOW_LABELS,
+      );
     }
+    return true;
   }
 }

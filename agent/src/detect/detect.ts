@@ -1,6 +1,7 @@
 /**
- * The detect stage: the baseline observes each event, then the detector (the
- * rule engine, when enabled) decides. Alerts go to the sinks; detection never
+ * The detect stage: the baseline observes each event (learning it, or raising
+ * deviation alerts when the provider enforces), then the detector (the rule
+ * engine, when enabled) decides. Alerts go to the sinks; detection never
  * waits on them.
  */
 import type { AlertSink, BaselineStore, Detection, Detector, RuntimeEvent, Alert } from "../ports/ports.js";
@@ -12,6 +13,8 @@ export interface DetectStageOptions {
   baseline?: BaselineStore;
   sinks: readonly AlertSink[];
   counters: Counters;
+  /** Completes every alert before the sinks see it (the correlator adds the attribution chain). */
+  explain?: (alert: Alert) => void;
 }
 
 export class DetectStage {
@@ -19,17 +22,37 @@ export class DetectStage {
   readonly #baseline: BaselineStore | undefined;
   readonly #sinks: readonly AlertSink[];
   readonly #counters: Counters;
+  readonly #explain: ((alert: Alert) => void) | undefined;
 
   constructor(options: DetectStageOptions) {
+    this.#explain = options.explain;
     this.#detector = options.detector;
     this.#baseline = options.baseline;
     this.#sinks = options.sinks;
     this.#counters = options.counters;
   }
 
+  /** Wall time (ms) of the last event, or of the last advance of the detector's clock. */
+  #quietSince = Date.now();
+
   process(ev: RuntimeEvent): void {
-    this.#baseline?.observe(ev);
+    this.#quietSince = Date.now();
+    // Baseline deviations first (they carry the baseline version), then the rules.
+    const deviations = this.#baseline?.observe(ev);
+    if (deviations !== undefined) this.#emit(deviations);
     this.#emit(this.#detector.process(ev));
+  }
+
+  /**
+   * Live pipelines call this on a timer: when no event has arrived for at least
+   * `minIdleMs`, the detector's event clock moves on by the quiet time (see
+   * `Detector.advance`).
+   */
+  tick(now = Date.now(), minIdleMs = 500): void {
+    const idle = now - this.#quietSince;
+    if (idle < minIdleMs || this.#detector.advance === undefined) return;
+    this.#quietSince = now;
+    this.#emit(this.#detector.advance(idle));
   }
 
   /** End of stream: lets the detector emit what it still holds. */
@@ -45,6 +68,7 @@ export class DetectStage {
   }
 
   #alert(alert: Alert): void {
+    this.#explain?.(alert);
     this.#counters.inc("alerts", {
       rule: alert.ruleId,
       severity: (hangar.Severity[alert.severity] ?? "UNSPECIFIED").toLowerCase(),

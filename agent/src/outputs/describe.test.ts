@@ -191,3 +191,37 @@ describe("describeEvent", () => {
     );
   });
 });
+
+describe("describeEvent: attribution details", () => {
+  it("says when the call was found by lineage, and how unsure overlapping calls make it", () => {
+    const ev = create(hangar.RuntimeEventSchema, {
+      kind: hangar.EventKind.CONNECT,
+      provider: "weather",
+      pod: { namespace: "mcp", name: "weather-1" },
+      detail: {
+        case: "connect",
+        value: { destinationIp: "203.0.113.66", destinationPort: 443, protocol: "tcp" },
+      },
+      attributions: [
+        {
+          tool: "a",
+          sessionId: "s1",
+          caller: "alice",
+          reason: hangar.AttributionReason.LINEAGE,
+          confidence: 0.5,
+        },
+        {
+          tool: "b",
+          sessionId: "s2",
+          caller: "bob",
+          reason: hangar.AttributionReason.LINEAGE,
+          confidence: 0.5,
+        },
+      ],
+    });
+    assert.match(
+      describeEvent(ev),
+      /← during a \(session s1, caller alice\) \[via lineage; 1 of 2 overlapping calls, confidence 0\.50\]$/,
+    );
+  });
+});

@@ -43,7 +43,18 @@ export function describeEvent(ev: RuntimeEvent): string {
   const pod = ev.pod === undefined ? "" : `${ev.pod.namespace}/${ev.pod.name}`;
   const sensor = (hangar.Sensor[ev.sensor] ?? "?").toLowerCase();
   const call = ev.attributions[0];
+  const n = ev.attributions.length;
+  // How the call was found, when it is not the plain case (one call in flight):
+  // by lineage (the process was started by the call), and how unsure overlapping calls make it.
+  const how = [
+    call?.reason === hangar.AttributionReason.LINEAGE ? "via lineage" : "",
+    n > 1 ? `1 of ${n} overlapping calls, confidence ${call?.confidence.toFixed(2) ?? "?"}` : "",
+  ]
+    .filter((x) => x !== "")
+    .join("; ");
   const during =
-    call === undefined ? "" : `  ← during ${call.tool} (session ${call.sessionId}, caller ${call.caller})`;
+    call === undefined
+      ? ""
+      : `  ← during ${call.tool} (session ${call.sessionId}, caller ${call.caller})${how === "" ? "" : ` [${how}]`}`;
   return `${hhmmss(ev)}  ${ev.provider.padEnd(10)} ${sensor.padEnd(8)} ${what}  [${pod}]${during}`;
 }

@@ -11,6 +11,7 @@ import type { Correlator } from "../correlate/correlator.js";
 import type { DetectStage } from "../detect/detect.js";
 import { EventKind, Sensor, newEvent, newPod, type RuntimeEvent } from "../normalize/event.js";
 import { HubbleNormalizer } from "../normalize/hubble.js";
+import { ProbeNormalizer } from "../normalize/probe.js";
 import { TetragonNormalizer, type NormalizeResult } from "../normalize/tetragon.js";
 import type { WorkloadResolver } from "../resolve/workloads.js";
 import type { SensorRecord } from "../sources/records.js";
@@ -38,12 +39,15 @@ export function traceEvent(trace: hangar.CallTrace): RuntimeEvent {
 export class NormalizeStage {
   readonly #tetragon: TetragonNormalizer;
   readonly #hubble: HubbleNormalizer;
+  readonly #probe: ProbeNormalizer;
   readonly #counters: Counters;
 
-  constructor(counters: Counters) {
+  /** `probe`: the eBPF probe's normalizer (node name, cgroup resolver); a bare one by default. */
+  constructor(counters: Counters, options: { probe?: ProbeNormalizer } = {}) {
     this.#counters = counters;
     this.#tetragon = new TetragonNormalizer(counters);
     this.#hubble = new HubbleNormalizer(counters);
+    this.#probe = options.probe ?? new ProbeNormalizer({ counters });
   }
 
   process(rec: SensorRecord): NormalizeResult {
@@ -57,6 +61,9 @@ export class NormalizeStage {
         break;
       case "proxy":
         r = { event: traceEvent(rec.trace) };
+        break;
+      case "probe":
+        r = this.#probe.normalize(rec.msg);
         break;
     }
     if (r.event !== undefined)
@@ -83,7 +90,10 @@ export function processRecord(stages: PipelineStages, rec: SensorRecord): Runtim
   const { event } = stages.normalize.process(rec);
   if (event === undefined) return undefined;
   if (!stages.resolver.resolve(event)) return undefined;
-  stages.correlator.process(event);
+  if (!stages.correlator.process(event)) {
+    stages.counters.inc("dropped", { reason: "call_end" });
+    return undefined;
+  }
   stages.detect.process(event);
   stages.counters.inc("kept");
   stages.onEvent?.(event);

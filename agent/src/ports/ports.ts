@@ -24,15 +24,35 @@ export interface Detection {
 export interface Detector {
   readonly name: string;
   process(event: RuntimeEvent): Detection | undefined;
+  /**
+   * Live streams only: no event has arrived for `idleMs` of wall time since the last
+   * event or the last call. Event time moves on by that much, so that events held for
+   * reordering are released and timers (negative steps, windows) fire on a quiet node.
+   */
+  advance?(idleMs: number): Detection | undefined;
   /** Called once at the end of a stream (replay) or on shutdown; emits pending results (e.g. expired sequences). */
   flush?(): Detection | undefined;
   close?(): Promise<void>;
 }
 
-/** Facets a baseline records per provider. */
+/**
+ * Facets a baseline records per provider. Values as given to `lookup` (the
+ * canonical forms, also used by `hangar-ctl baseline`):
+ * - egress: `203.0.113.7:443/tcp`, `[2001:db8::1]:53/udp`, or a bare address
+ *   (`203.0.113.7`: known when any port of it is); protocol `any` when unknown;
+ * - dns: the name, lowercase, without the trailing dot;
+ * - binary: the absolute path;
+ * - file: the absolute path (known under any operation);
+ * - tool: the tool name.
+ */
 export type BaselineFacetName = "egress" | "dns" | "binary" | "file" | "tool";
 
-/** The answer of a baseline lookup. */
+/**
+ * The answer of a baseline lookup: `known` (covered, exactly or by a collapsed
+ * entry such as a CIDR, `*.example.com` or `/tmp/work/**`), `new` (the provider
+ * enforces and nothing covers it), `learning` (the provider is still learning:
+ * rules must not treat this as new), `none` (no baseline for the provider).
+ */
 export type BaselineVerdict = "known" | "new" | "learning" | "none";
 
 /**
@@ -40,12 +60,28 @@ export type BaselineVerdict = "known" | "new" | "learning" | "none";
  * be answered from memory (no SQL per event).
  */
 export interface BaselineStore {
-  /** Learns from an event (during learning) and records deviations (when enforcing). */
-  observe(event: RuntimeEvent): void;
+  /**
+   * Learns from an event (during learning) and checks it (when enforcing).
+   * May return a Detection: deviation alerts (new destination, binary, file, …;
+   * rate bursts), each stamped with `version(provider)`. The detect stage sends
+   * them to the sinks like rule alerts. Returning nothing is fine.
+   */
+  observe(event: RuntimeEvent): Detection | undefined | void;
   /** Whether `value` is part of the provider's baseline for `facet`. */
   lookup(provider: string, facet: BaselineFacetName, value: string): BaselineVerdict;
   /** The version stamp of the in-memory view a lookup answered from. */
   version(provider: string): string;
+  /** End of a `replay --learn`: every provider still learning is frozen into enforcing. */
+  finishLearning?(reason?: string): void;
+  /** Sets a provider's learning window (e.g. from the pod annotation `mcp-hangar.io/learning-window`). */
+  configureProvider?(provider: string, settings: { learningWindowMs: number; source?: string }): void;
+  /**
+   * For the controller: what each provider learned since the last call (counts
+   * since then) and each provider's summary. The agent⇄controller stream sends them.
+   */
+  deltas?(now?: number): { deltas: hangar.BaselineDelta[]; summaries: hangar.BaselineSummary[] };
+  /** Takes the controller's merged baseline of a provider into this agent's view (new version). */
+  adoptMerged?(delta: hangar.BaselineDelta): number;
   close?(): Promise<void>;
 }
 

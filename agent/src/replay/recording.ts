@@ -190,6 +190,8 @@ function recordTime(rec: SensorRecord): number {
     }
     case "proxy":
       return timeMs(rec.trace.startTime);
+    case "probe":
+      return Number(rec.msg.realNs / 1_000n) / 1000;
   }
 }
 

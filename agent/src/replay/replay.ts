@@ -3,6 +3,7 @@
  * detect → outputs) over recordings merged by event time.
  */
 import { accessSync, constants } from "node:fs";
+import { fileURLToPath } from "node:url";
 import type { Writable } from "node:stream";
 import type { Logger } from "pino";
 import { loadBaselineStore, loadRuleEngine } from "../bootstrap/plugins.js";
@@ -10,6 +11,7 @@ import { Correlator } from "../correlate/correlator.js";
 import { DetectStage } from "../detect/detect.js";
 import { AgentError } from "../errors.js";
 import { JsonLinesAlertSink, eventJson } from "../outputs/json-lines.js";
+import { CefLinesAlertSink } from "../outputs/siem/lines.js";
 import type { RuntimeEvent } from "../ports/ports.js";
 import { Counters } from "../pipeline/counters.js";
 import { NormalizeStage, runPipeline } from "../pipeline/pipeline.js";
@@ -54,6 +56,15 @@ export interface ReplayResult {
   exitCode: number;
 }
 
+/**
+ * The rule packs `replay --default-rules` loads: $HANGAR_RULES_DIR, else the
+ * repository's `rules/` directory (next to agent/ in a checkout or an image
+ * built from it).
+ */
+export function defaultRulesDir(): string {
+  return process.env.HANGAR_RULES_DIR ?? fileURLToPath(new URL("../../../../rules/", import.meta.url));
+}
+
 export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
   const inputs: { path: string; format: RecordingFormat }[] = [
     ...opts.tetragon.map((path) => ({ path, format: "tetragon" as const })),
@@ -73,12 +84,6 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
       "replay needs at least one of --tetragon, --hubble or --traces",
     );
   }
-  if (opts.format === "cef") {
-    throw new AgentError(
-      "HANGAR_ERR_CONFIG_INVALID",
-      "--format cef is not available yet: it arrives with the SIEM export; use --format json",
-    );
-  }
   if (opts.learn && opts.db === undefined) {
     throw new AgentError(
       "HANGAR_ERR_CONFIG_INVALID",
@@ -86,18 +91,29 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
     );
   }
   let baseline: BaselineStore | undefined;
-  if (opts.db !== undefined) baseline = await loadBaselineStore({ db: opts.db, learn: opts.learn });
+  if (opts.db !== undefined)
+    baseline = await loadBaselineStore({
+      db: opts.db,
+      learn: opts.learn,
+      onWarning: (message) => opts.logger.warn(message),
+    });
   let detector: Detector = new NoDetector();
   if (opts.rules.length > 0) {
-    detector = await loadRuleEngine(
-      baseline === undefined ? { paths: opts.rules } : { paths: opts.rules, baseline },
-    );
+    try {
+      detector = await loadRuleEngine(
+        baseline === undefined ? { paths: opts.rules } : { paths: opts.rules, baseline },
+      );
+    } catch (err) {
+      // Rule-file errors carry path:line:col diagnostics in their message: keep them whole.
+      throw AgentError.from(err, "HANGAR_ERR_PLUGIN_LOAD", "the rule engine did not start");
+    }
   }
 
   const counters = new Counters();
   const malformed: Malformed[] = [];
   let read = 0;
-  const sink = new JsonLinesAlertSink(opts.stdout);
+  const sink =
+    opts.format === "cef" ? new CefLinesAlertSink(opts.stdout) : new JsonLinesAlertSink(opts.stdout);
   const streams: AsyncIterable<TimedRecord>[] = inputs.map((input, fileIndex) =>
     readRecording({
       path: input.path,
@@ -110,7 +126,12 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
       },
     }),
   );
+  const correlator = new Correlator({
+    counters,
+    ...(opts.graceMs === undefined ? {} : { graceMs: opts.graceMs }),
+  });
   const detect = new DetectStage({
+    explain: (alert) => correlator.explain(alert),
     detector,
     ...(baseline === undefined ? {} : { baseline }),
     sinks: [sink],
@@ -120,10 +141,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
     {
       normalize: new NormalizeStage(counters),
       resolver: new WorkloadResolver(counters),
-      correlator: new Correlator({
-        counters,
-        ...(opts.graceMs === undefined ? {} : { graceMs: opts.graceMs }),
-      }),
+      correlator,
       detect,
       counters,
       ...(opts.events === undefined ? {} : { onEvent: eventWriter(opts.events) }),
@@ -132,6 +150,8 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
   );
   await sink.shutdown();
   await detector.close?.();
+  // --learn: every provider learned for the whole recording; freeze them before writing.
+  if (opts.learn) baseline?.finishLearning?.();
   await baseline?.close?.();
   const alerts = Object.values(counters.byLabel("alerts", "rule")).reduce((a, b) => a + b, 0);
   const summary: ReplaySummary = {

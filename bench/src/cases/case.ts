@@ -22,5 +22,10 @@ export interface BenchCase {
   readonly ceiling?: string;
   /** Sized so that the case runs 2–3 s on the reference machine (2 cores). */
   readonly defaultEvents: number;
+  /**
+   * Why the case cannot run on this machine (e.g. it needs root and a kernel with BTF), or
+   * undefined. A case that says so is reported as skipped with that reason, not as failed.
+   */
+  unavailable?(): Promise<string | undefined>;
   run(ctx: CaseContext): Promise<Measurement>;
 }

@@ -1,10 +1,56 @@
 /** The registry of cases, in run order (ceilings first). */
 import type { BenchCase } from "./case.js";
+import { baselineLearn } from "./baseline-learn.js";
+import { baselineLookup40k, baselineSet40k } from "./baseline-lookup.js";
+import { baselineMemory } from "./baseline-memory.js";
 import { decodeTetragonExec } from "./decode.js";
 import { pipelineIntake } from "./intake.js";
 import { normalizeTetragonMixed } from "./normalize.js";
+import { correlateOverlappingCalls } from "./correlate-overlapping-calls.js";
+import { proxyToolsCall } from "./proxy-tools-call.js";
+import { probeOverhead } from "./probe-overhead.js";
+import { exportCefTcp } from "./export-cef-tcp.js";
+import { enforceAlertToPolicy } from "./enforce-alert-to-policy.js";
+import { detectDefaultPack } from "./detect-default-pack.js";
+import { detectSingleEvent50 } from "./detect-single-event.js";
+import { detectSequenceKeys } from "./detect-sequence-keys.js";
+import { compile1000Rules } from "./compile-rules.js";
 
 export type { BenchCase, CaseContext } from "./case.js";
-export { decodeTetragonExec, normalizeTetragonMixed, pipelineIntake };
+export {
+  baselineSet40k,
+  baselineLookup40k,
+  baselineLearn,
+  baselineMemory,
+  decodeTetragonExec,
+  normalizeTetragonMixed,
+  pipelineIntake,
+  probeOverhead,
+  correlateOverlappingCalls,
+  proxyToolsCall,
+  exportCefTcp,
+  enforceAlertToPolicy,
+  detectSingleEvent50,
+  detectDefaultPack,
+  detectSequenceKeys,
+  compile1000Rules,
+};
 
-export const CASES: readonly BenchCase[] = [decodeTetragonExec, normalizeTetragonMixed, pipelineIntake];
+export const CASES: readonly BenchCase[] = [
+  decodeTetragonExec,
+  normalizeTetragonMixed,
+  pipelineIntake,
+  probeOverhead,
+  correlateOverlappingCalls,
+  proxyToolsCall,
+  baselineSet40k,
+  baselineLookup40k,
+  baselineLearn,
+  baselineMemory,
+  exportCefTcp,
+  enforceAlertToPolicy,
+  detectSingleEvent50,
+  detectDefaultPack,
+  detectSequenceKeys,
+  compile1000Rules,
+];

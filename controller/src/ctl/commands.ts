@@ -3,5 +3,18 @@
  * under `commands/` and is listed here once.
  */
 import type { CtlCommand } from "./command.js";
+import { baselineCommand } from "./commands/baseline.js";
+import { providersCommand } from "./commands/providers.js";
+import { alertsCommand } from "./commands/alerts.js";
+import { enforcementCommand } from "./commands/enforcement.js";
+import { completionCommand } from "./commands/completion.js";
+import { rulesCommand } from "./commands/rules.js";
 
-export const COMMANDS: readonly CtlCommand[] = [];
+export const COMMANDS: readonly CtlCommand[] = [
+  baselineCommand,
+  providersCommand,
+  alertsCommand,
+  enforcementCommand,
+  completionCommand,
+  rulesCommand,
+];

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file hangar/v1/traces.proto.
  */
 export const file_hangar_v1_traces: GenFile = /*@__PURE__*/
-  fileDesc("ChZoYW5nYXIvdjEvdHJhY2VzLnByb3RvEgloYW5nYXIudjEiawoGQ2FsbGVyEg8KB3N1YmplY3QYASABKAkSDgoGaXNzdWVyGAIgASgJEhMKC2F1dGhfbWV0aG9kGAMgASgJEhMKC2NsaWVudF9uYW1lGAQgASgJEhYKDmNsaWVudF92ZXJzaW9uGAUgASgJIvcDCglDYWxsVHJhY2USEAoIdHJhY2VfaWQYASABKAkSDwoHc3Bhbl9pZBgCIAEoCRIWCg5wYXJlbnRfc3Bhbl9pZBgDIAEoCRISCgpzZXNzaW9uX2lkGAQgASgJEhAKCHByb3ZpZGVyGAUgASgJEgwKBHRvb2wYBiABKAkSDgoGbWV0aG9kGAcgASgJEikKCWFyZ3VtZW50cxgIIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIhCgZjYWxsZXIYCSABKAsyES5oYW5nYXIudjEuQ2FsbGVyEhUKDXBvZF9uYW1lc3BhY2UYCiABKAkSEAoIcG9kX25hbWUYCyABKAkSDwoHcG9kX3VpZBgMIAEoCRIMCgRub2RlGA0gASgJEi4KCnN0YXJ0X3RpbWUYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIlCgZzdGF0dXMYECABKA4yFS5oYW5nYXIudjEuQ2FsbFN0YXR1cxINCgVlcnJvchgRIAEoCRISCgpyZXF1ZXN0X2lkGBIgASgJEhUKDXJlcXVlc3RfYnl0ZXMYEyABKAQSFgoOcmVzcG9uc2VfYnl0ZXMYFCABKAQqoAEKCkNhbGxTdGF0dXMSGwoXQ0FMTF9TVEFUVVNfVU5TUEVDSUZJRUQQABISCg5DQUxMX1NUQVRVU19PSxABEhUKEUNBTExfU1RBVFVTX0VSUk9SEAISFgoSQ0FMTF9TVEFUVVNfREVOSUVEEAMSFwoTQ0FMTF9TVEFUVVNfVElNRU9VVBAEEhkKFUNBTExfU1RBVFVTX0NBTkNFTExFRBAFYgZwcm90bzM", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("ChZoYW5nYXIvdjEvdHJhY2VzLnByb3RvEgloYW5nYXIudjEiawoGQ2FsbGVyEg8KB3N1YmplY3QYASABKAkSDgoGaXNzdWVyGAIgASgJEhMKC2F1dGhfbWV0aG9kGAMgASgJEhMKC2NsaWVudF9uYW1lGAQgASgJEhYKDmNsaWVudF92ZXJzaW9uGAUgASgJIqcECglDYWxsVHJhY2USEAoIdHJhY2VfaWQYASABKAkSDwoHc3Bhbl9pZBgCIAEoCRIWCg5wYXJlbnRfc3Bhbl9pZBgDIAEoCRISCgpzZXNzaW9uX2lkGAQgASgJEhAKCHByb3ZpZGVyGAUgASgJEgwKBHRvb2wYBiABKAkSDgoGbWV0aG9kGAcgASgJEikKCWFyZ3VtZW50cxgIIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIhCgZjYWxsZXIYCSABKAsyES5oYW5nYXIudjEuQ2FsbGVyEhUKDXBvZF9uYW1lc3BhY2UYCiABKAkSEAoIcG9kX25hbWUYCyABKAkSDwoHcG9kX3VpZBgMIAEoCRIMCgRub2RlGA0gASgJEi4KCnN0YXJ0X3RpbWUYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIlCgZzdGF0dXMYECABKA4yFS5oYW5nYXIudjEuQ2FsbFN0YXR1cxINCgVlcnJvchgRIAEoCRISCgpyZXF1ZXN0X2lkGBIgASgJEhUKDXJlcXVlc3RfYnl0ZXMYEyABKAQSFgoOcmVzcG9uc2VfYnl0ZXMYFCABKAQSGQoRcG9saWN5X3dvdWxkX2RlbnkYFSABKAgSEwoLcG9saWN5X3J1bGUYFiABKAkqoAEKCkNhbGxTdGF0dXMSGwoXQ0FMTF9TVEFUVVNfVU5TUEVDSUZJRUQQABISCg5DQUxMX1NUQVRVU19PSxABEhUKEUNBTExfU1RBVFVTX0VSUk9SEAISFgoSQ0FMTF9TVEFUVVNfREVOSUVEEAMSFwoTQ0FMTF9TVEFUVVNfVElNRU9VVBAEEhkKFUNBTExfU1RBVFVTX0NBTkNFTExFRBAFYgZwcm90bzM", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * Who made a call.
@@ -182,6 +182,21 @@ export type CallTrace = Message<"hangar.v1.CallTrace"> & {
    * @generated from field: uint64 response_bytes = 20;
    */
   responseBytes: bigint;
+
+  /**
+   * The proxy's tool policy refuses this tool. Set in audit mode too (where the
+   * call is forwarded and status is the real outcome); in enforce mode status is DENIED.
+   *
+   * @generated from field: bool policy_would_deny = 21;
+   */
+  policyWouldDeny: boolean;
+
+  /**
+   * The policy rule that decided, e.g. `deny "exec_*"` or `not in allow list`.
+   *
+   * @generated from field: string policy_rule = 22;
+   */
+  policyRule: string;
 };
 
 /**

@@ -1,0 +1,121 @@
+/**
+ * The processes of proxy/tools-call, so that the MCP server, the proxy and the
+ * load generator each have their own event loop (as they do in a cluster):
+ *
+ *   node proxy-procs.js server                 an SDK MCP server (tool "echo")
+ *   node proxy-procs.js proxy --upstream URL   hangar's MCP proxy in front of it,
+ *                                              with a subscriber draining its call
+ *                                              traces (as the agent hub will)
+ *
+ * Each prints `{"ready":true,"url":…}` when listening; `report` on stdin prints
+ * `{"cpuUs":…,"traces":…,"dropped":…}`; it stops when stdin ends.
+ */
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
+import { startProxy } from "@hangar/controller";
+import { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import {
+  CallToolRequestSchema,
+  isInitializeRequest,
+  ListToolsRequestSchema,
+} from "@modelcontextprotocol/sdk/types.js";
+
+async function startServer(): Promise<{ url: string; stats: () => Record<string, number> }> {
+  const sessions = new Map<string, StreamableHTTPServerTransport>();
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const sid = req.headers["mcp-session-id"];
+    if (req.method !== "POST") {
+      const t = typeof sid === "string" ? sessions.get(sid) : undefined;
+      if (t === undefined) res.writeHead(405).end();
+      else await t.handleRequest(req, res);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body: unknown = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+    const known = typeof sid === "string" ? sessions.get(sid) : undefined;
+    if (known !== undefined) {
+      await known.handleRequest(req, res, body);
+      return;
+    }
+    if (!isInitializeRequest(body)) {
+      res.writeHead(400).end();
+      return;
+    }
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: randomUUID,
+      onsessioninitialized: (id) => {
+        sessions.set(id, transport);
+      },
+    });
+    const server = new Server({ name: "bench-echo", version: "1.0.0" }, { capabilities: { tools: {} } });
+    server.setRequestHandler(ListToolsRequestSchema, () => ({
+      tools: [{ name: "echo", inputSchema: { type: "object" as const, properties: {} } }],
+    }));
+    server.setRequestHandler(CallToolRequestSchema, (r) => ({
+      content: [{ type: "text" as const, text: JSON.stringify(r.params.arguments ?? {}) }],
+    }));
+    await server.connect(transport);
+    await transport.handleRequest(req, res, body);
+  };
+  const http = createServer((req, res) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  });
+  await new Promise<void>((r) => http.listen(0, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`,
+    stats: () => ({ traces: 0, dropped: 0 }),
+  };
+}
+
+async function startProxyRole(
+  upstream: string,
+): Promise<{ url: string; stats: () => Record<string, number> }> {
+  const running = await startProxy({
+    config: {
+      listen: "127.0.0.1:0",
+      providers: [{ provider: "bench", namespace: "mcp", service: "bench" }],
+      staticEndpoints: { bench: [{ url: upstream, pod: "bench-0", namespace: "mcp", node: "node-a" }] },
+    },
+  });
+  let traces = 0;
+  const ac = new AbortController();
+  void (async () => {
+    for await (const t of running.proxy.feed.subscribe(ac.signal)) if (t.spanId !== "") traces++;
+  })();
+  return {
+    url: `${running.url}/mcp/bench`,
+    stats: () => ({ traces, dropped: running.proxy.feed.dropped }),
+  };
+}
+
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: { upstream: { type: "string" } },
+});
+const role = positionals[0];
+let started: { url: string; stats: () => Record<string, number> };
+if (role === "server") started = await startServer();
+else if (role === "proxy" && values.upstream !== undefined) started = await startProxyRole(values.upstream);
+else {
+  process.stderr.write("usage: proxy-procs server | proxy --upstream URL\n");
+  process.exit(2);
+}
+process.stdout.write(`${JSON.stringify({ ready: true, url: started.url, pid: process.pid })}\n`);
+let cpu = process.cpuUsage();
+const lines = createInterface({ input: process.stdin });
+lines.on("line", (line) => {
+  if (line === "mark") cpu = process.cpuUsage();
+  if (line === "report") {
+    const used = process.cpuUsage(cpu);
+    process.stdout.write(`${JSON.stringify({ cpuUs: used.user + used.system, ...started.stats() })}\n`);
+  }
+});
+lines.on("close", () => process.exit(0));
+process.once("SIGTERM", () => process.exit(0));

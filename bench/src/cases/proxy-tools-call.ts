@@ -1,0 +1,245 @@
+/**
+ * proxy/tools-call — the latency hangar's MCP proxy adds to a tools/call. An
+ * SDK MCP server and the proxy run in child processes of their own; this
+ * process is the load generator: official SDK clients (4 sessions) calling the
+ * tool "echo" open-loop at a fixed rate (default 500 calls/s), directly to the
+ * server and through the proxy in alternating one-second blocks, in one run. The result's p50/p99 are
+ * the proxied calls; `detail` has the direct ones and the differences (the
+ * latency the proxy adds), the proxy's CPU per call, and the call traces it
+ * published (drained by a subscriber, as the agent hub will).
+ */
+import { spawn, type ChildProcessByStdio } from "node:child_process";
+import { createInterface, type Interface } from "node:readline";
+import type { Readable, Writable } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { Agent, request } from "node:http";
+import { LatencyRecorder, MemoryPeak, now, type Measurement } from "../harness.js";
+import type { BenchCase, CaseContext } from "./case.js";
+
+const PROCS = fileURLToPath(new URL("./proxy-procs.js", import.meta.url));
+const RATE = Number(process.env["HANGAR_BENCH_PROXY_RATE"] ?? 500);
+const SESSIONS = 4;
+
+interface Proc {
+  url: string;
+  report(): Promise<Record<string, number>>;
+  mark(): void;
+  stop(): Promise<void>;
+}
+
+function nextLine(lines: Interface, child: ChildProcessByStdio<Writable, Readable, null>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const onLine = (line: string): void => {
+      cleanup();
+      resolve(line);
+    };
+    const onExit = (code: number | null): void => {
+      cleanup();
+      reject(new Error(`proxy-procs child exited (code ${code ?? "signal"}) before answering`));
+    };
+    const cleanup = (): void => {
+      lines.off("line", onLine);
+      child.off("exit", onExit);
+    };
+    lines.once("line", onLine);
+    child.once("exit", onExit);
+  });
+}
+
+async function startProc(args: string[]): Promise<Proc> {
+  const child = spawn(
+    process.execPath,
+    [...process.execArgv.filter((a) => a !== "--expose-gc"), PROCS, ...args],
+    {
+      stdio: ["pipe", "pipe", "inherit"],
+    },
+  );
+  const lines = createInterface({ input: child.stdout });
+  const ready = JSON.parse(await nextLine(lines, child)) as { ready: boolean; url: string };
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  return {
+    url: ready.url,
+    mark: () => child.stdin.write("mark\n"),
+    async report() {
+      const answer = nextLine(lines, child);
+      child.stdin.write("report\n");
+      return JSON.parse(await answer) as Record<string, number>;
+    },
+    async stop() {
+      child.stdin.end();
+      await exited;
+    },
+  };
+}
+
+/**
+ * A lean Streamable HTTP client (keep-alive node:http, JSON-RPC by hand): the
+ * SDK client costs about a millisecond of CPU per call, which on two cores would
+ * measure the load generator instead of the proxy. The tests use the SDK client.
+ */
+class Session {
+  #id = "";
+  #next = 1;
+  constructor(
+    readonly url: URL,
+    readonly agent: Agent,
+  ) {}
+
+  post(body: unknown): Promise<{ status: number; text: string; sessionId: string | undefined }> {
+    const data = JSON.stringify(body);
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+      "content-length": String(Buffer.byteLength(data)),
+      "mcp-protocol-version": "2025-06-18",
+    };
+    if (this.#id !== "") headers["mcp-session-id"] = this.#id;
+    return new Promise((resolve, reject) => {
+      const req = request(
+        {
+          hostname: this.url.hostname,
+          port: this.url.port,
+          path: this.url.pathname,
+          method: "POST",
+          agent: this.agent,
+          headers,
+        },
+        (res) => {
+          let text = "";
+          res.setEncoding("utf8");
+          res.on("data", (c: string) => (text += c));
+          res.on("end", () => {
+            const sid = res.headers["mcp-session-id"];
+            resolve({
+              status: res.statusCode ?? 0,
+              text,
+              sessionId: typeof sid === "string" ? sid : undefined,
+            });
+          });
+          res.on("error", reject);
+        },
+      );
+      req.on("error", reject);
+      req.end(data);
+    });
+  }
+
+  async open(): Promise<void> {
+    const r = await this.post({
+      jsonrpc: "2.0",
+      id: 0,
+      method: "initialize",
+      params: {
+        protocolVersion: "2025-06-18",
+        capabilities: {},
+        clientInfo: { name: "bench", version: "1.0.0" },
+      },
+    });
+    if (r.status !== 200 || r.sessionId === undefined)
+      throw new Error(`initialize failed: HTTP ${r.status} ${r.text}`);
+    this.#id = r.sessionId;
+    await this.post({ jsonrpc: "2.0", method: "notifications/initialized" });
+  }
+
+  async call(args: Record<string, unknown>): Promise<void> {
+    const id = this.#next++;
+    const r = await this.post({
+      jsonrpc: "2.0",
+      id,
+      method: "tools/call",
+      params: { name: "echo", arguments: args },
+    });
+    if (r.status !== 200 || !r.text.includes('"result"'))
+      throw new Error(`tools/call failed: HTTP ${r.status} ${r.text}`);
+  }
+}
+
+async function clients(url: string): Promise<Session[]> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  const list = Array.from({ length: SESSIONS }, () => new Session(new URL(url), agent));
+  await Promise.all(list.map((c) => c.open()));
+  return list;
+}
+
+/** Calls `n` times open-loop at RATE calls/s over the sessions; latency of each call from its send. */
+async function drive(
+  cs: Session[],
+  n: number,
+  latency: LatencyRecorder | undefined,
+  memory: MemoryPeak,
+): Promise<number> {
+  const interval = 1000 / RATE;
+  const t0 = performance.now();
+  const inflight: Promise<void>[] = [];
+  for (let i = 0; i < n; i++) {
+    const due = t0 + i * interval;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    const c = cs[i % cs.length] as Session;
+    const start = now();
+    inflight.push(
+      c.call({ city: "Oslo", i }).then(() => {
+        latency?.record(Number(now() - start));
+      }),
+    );
+    if (i % 256 === 0) memory.sample();
+  }
+  await Promise.all(inflight);
+  return performance.now() - t0;
+}
+
+export const proxyToolsCall: BenchCase = {
+  name: "proxy/tools-call",
+  description: `tools/call through hangar's MCP proxy vs straight to the SDK server, open-loop at ${RATE} calls/s over ${SESSIONS} sessions (a lean HTTP client); server, proxy and clients in separate processes`,
+  latency:
+    "every call timed from send to complete answer in the client; the same client on both paths, so the difference is the proxy's",
+  defaultEvents: 1000,
+  async run(ctx: CaseContext): Promise<Measurement> {
+    const server = await startProc(["server"]);
+    const proxy = await startProc(["proxy", "--upstream", server.url]);
+    try {
+      const memory = new MemoryPeak();
+      const direct = new LatencyRecorder(ctx.events);
+      const proxied = new LatencyRecorder(ctx.events);
+      const directClients = await clients(server.url);
+      const proxiedClients = await clients(proxy.url);
+      const warm = Math.min(ctx.warmup, 250);
+      await drive(directClients, warm, undefined, memory);
+      await drive(proxiedClients, warm, undefined, memory);
+      // Alternating blocks of one second (direct, then proxied), so that both paths see the
+      // same machine: on a shared machine the load changes from one second to the next.
+      const block = Math.max(1, Math.min(ctx.events, RATE));
+      let elapsedNs = 0;
+      let ms = 0;
+      proxy.mark();
+      for (let done = 0; done < ctx.events; done += block) {
+        const n = Math.min(block, ctx.events - done);
+        await drive(directClients, n, direct, memory);
+        const start = now();
+        ms += await drive(proxiedClients, n, proxied, memory);
+        elapsedNs += Number(now() - start);
+      }
+      const p = await proxy.report();
+      const us = (r: LatencyRecorder, q: number): number => Math.round(r.percentile(q) / 100) / 10;
+      ctx.log(
+        `direct p50 ${us(direct, 50)} µs p99 ${us(direct, 99)} µs; proxied p50 ${us(proxied, 50)} µs p99 ${us(proxied, 99)} µs; achieved ${Math.round((ctx.events / ms) * 1000)} calls/s`,
+      );
+      const m: Measurement = { events: ctx.events, elapsedNs, latency: proxied, memory };
+      m.detail = {
+        rate: RATE,
+        sessions: SESSIONS,
+        directP50Us: us(direct, 50),
+        directP99Us: us(direct, 99),
+        addedP50Us: Math.round((us(proxied, 50) - us(direct, 50)) * 10) / 10,
+        addedP99Us: Math.round((us(proxied, 99) - us(direct, 99)) * 10) / 10,
+        proxyCpuUsPerCall: Math.round(((p["cpuUs"] ?? 0) / ctx.events) * 10) / 10,
+        tracesPublished: p["traces"] ?? 0,
+        tracesDropped: p["dropped"] ?? 0,
+      };
+      return m;
+    } finally {
+      await proxy.stop();
+      await server.stop();
+    }
+  },
+};

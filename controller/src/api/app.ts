@@ -1,0 +1,263 @@
+/**
+ * The controller's REST API as a fastify factory: `buildApp(opts)` wires the
+ * routes to the enforcer, the alert store and the baseline view, and is tested
+ * with `inject()`; only `server.ts` listens. Errors are JSON
+ * `{ "error": { "code", "message" } }` with a fitting status.
+ */
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import { ControllerError } from "../enforce/errors.js";
+import type { Enforcer } from "../enforce/engine.js";
+import type { BaselineViewPort } from "../enforce/baseline-view.js";
+import type { EnforcementRecord } from "../enforce/store.js";
+import type { ACTIONS } from "../enforce/policy.js";
+import { matches, type AlertFilter, type AlertJson, type AlertStore } from "./alerts.js";
+import type { Authenticator, Principal, Role } from "./auth.js";
+import { openApiDocument } from "./openapi.js";
+import { schemas } from "./schemas.js";
+
+export interface AppOptions {
+  enforcer: Enforcer;
+  alerts: AlertStore;
+  baseline: BaselineViewPort;
+  auth: Authenticator;
+  /** Whether the controller is ready (for /readyz); reasons when not. */
+  ready?: () => Promise<{ ready: boolean; checks: Record<string, string> }>;
+  /** Whether this replica holds the Lease (reported by /readyz and on enforcement routes). */
+  isLeader?: () => boolean;
+  /** fastify logger option (default off). */
+  logger?: boolean;
+  /** SSE keep-alive comment interval. Default 15 s. */
+  keepAliveMs?: number;
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+function errorBody(code: string, message: string): { error: { code: string; message: string } } {
+  return { error: { code, message } };
+}
+
+export function buildApp(opts: AppOptions): FastifyInstance {
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", allErrors: false } },
+  });
+  const isLeader = opts.isLeader ?? (() => true);
+
+  app.setErrorHandler(
+    (
+      err: Error & { validation?: unknown; validationContext?: string; statusCode?: number; code?: string },
+      _req,
+      reply,
+    ) => {
+      if (err.validation !== undefined) {
+        return reply
+          .code(400)
+          .send(errorBody("HANGAR_ERR_API_REQUEST", `${err.validationContext ?? "request"}: ${err.message}`));
+      }
+      if (err instanceof ControllerError) {
+        const status =
+          err.code === "HANGAR_ERR_ENFORCE_NOT_FOUND"
+            ? 404
+            : err.code === "HANGAR_ERR_ENFORCE_CONFLICT"
+              ? 409
+              : err.code === "HANGAR_ERR_ENFORCE_NOT_LEADER"
+                ? 503
+                : err.code === "HANGAR_ERR_ENFORCE_REQUEST"
+                  ? 400
+                  : 502;
+        return reply.code(status).send(errorBody(err.code, err.message));
+      }
+      const status = err.statusCode !== undefined && err.statusCode >= 400 ? err.statusCode : 500;
+      return reply.code(status).send(errorBody(err.code ?? "HANGAR_ERR_API_INTERNAL", err.message));
+    },
+  );
+  app.setNotFoundHandler((req, reply) =>
+    reply
+      .code(404)
+      .send(errorBody("HANGAR_ERR_API_NOT_FOUND", `no route ${req.method} ${req.url.split("?")[0]}`)),
+  );
+
+  const guard =
+    (need: Role) =>
+    async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+      const r = await opts.auth.check(req.headers.authorization, need);
+      if (!r.ok) {
+        if (r.status === 401) void reply.header("www-authenticate", 'Bearer realm="hangar-controller"');
+        await reply
+          .code(r.status)
+          .send(
+            errorBody(
+              r.status === 401 ? "HANGAR_ERR_API_UNAUTHENTICATED" : "HANGAR_ERR_API_FORBIDDEN",
+              r.message,
+            ),
+          );
+        return;
+      }
+      req.principal = r.principal;
+    };
+
+  app.get("/healthz", () => ({ status: "ok" }));
+  app.get("/readyz", async (_req, reply) => {
+    const r = opts.ready !== undefined ? await opts.ready() : { ready: true, checks: {} };
+    return reply
+      .code(r.ready ? 200 : 503)
+      .send({ status: r.ready ? "ready" : "not ready", leader: isLeader(), checks: r.checks });
+  });
+  app.get("/openapi.json", () => openApiDocument());
+
+  app.get("/v1/providers", { onRequest: guard("read") }, async () => ({
+    providers: await opts.baseline.providers(),
+  }));
+  app.get<{ Params: { name: string } }>(
+    "/v1/providers/:name/baseline",
+    { onRequest: guard("read"), schema: { params: schemas.nameParams } },
+    async (req, reply) => {
+      const b = await opts.baseline.baseline(req.params.name);
+      if (b === undefined)
+        return reply
+          .code(404)
+          .send(errorBody("HANGAR_ERR_API_NOT_FOUND", `provider ${req.params.name} has no baseline`));
+      return b;
+    },
+  );
+
+  app.get<{ Querystring: AlertFilter & { limit: number; follow: boolean } }>(
+    "/v1/alerts",
+    {
+      onRequest: guard("read"),
+      schema: { querystring: schemas.alertsQuery },
+      // `?follow` without a value means follow.
+      preValidation: (req, _reply, done) => {
+        const q = req.query as unknown as Record<string, unknown>;
+        if (q["follow"] === "") q["follow"] = "true";
+        done();
+      },
+    },
+    (req, reply) => {
+      const { limit, follow, ...filter } = req.query;
+      const backlog = opts.alerts.list(filter, limit);
+      if (!follow) return reply.send({ alerts: backlog });
+      // Server-sent events: the backlog, then every new match, until the client goes.
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-cache",
+        connection: "keep-alive",
+        "x-accel-buffering": "no",
+      });
+      const send = (a: AlertJson): void => {
+        res.write(`id: ${a.id ?? ""}\nevent: alert\ndata: ${JSON.stringify(a)}\n\n`);
+      };
+      for (const a of backlog) send(a);
+      res.write(": following\n\n");
+      const unsubscribe = opts.alerts.subscribe((a) => {
+        if (matches(a, filter)) send(a);
+      });
+      const keepAlive = setInterval(() => res.write(": keep-alive\n\n"), opts.keepAliveMs ?? 15_000);
+      keepAlive.unref();
+      const stop = (): void => {
+        clearInterval(keepAlive);
+        unsubscribe();
+      };
+      req.raw.on("close", stop);
+      res.on("close", stop);
+      return reply;
+    },
+  );
+
+  app.get<{ Querystring: { provider?: string; namespace?: string; state?: string; limit: number } }>(
+    "/v1/enforcements",
+    { onRequest: guard("read"), schema: { querystring: schemas.enforcementsQuery } },
+    async (req) => {
+      const q = req.query;
+      const all = (await opts.enforcer.list())
+        .filter(
+          (r) =>
+            (q.provider === undefined || r.request.provider === q.provider) &&
+            (q.namespace === undefined || r.request.namespace === q.namespace) &&
+            (q.state === undefined || r.state === q.state),
+        )
+        .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+        .slice(0, q.limit);
+      return { enforcements: all.map(summary) };
+    },
+  );
+  app.get<{ Params: { id: string } }>(
+    "/v1/enforcements/:id",
+    { onRequest: guard("read"), schema: { params: schemas.idParams } },
+    async (req, reply) => {
+      const r = await opts.enforcer.get(req.params.id);
+      if (r === undefined)
+        return reply
+          .code(404)
+          .send(errorBody("HANGAR_ERR_ENFORCE_NOT_FOUND", `no enforcement ${req.params.id}`));
+      return r;
+    },
+  );
+  app.post<{
+    Body: {
+      provider: string;
+      namespace: string;
+      action: (typeof ACTIONS)[number];
+      id?: string;
+      alertId?: string;
+      destination?: string;
+      ttlSeconds?: number;
+      reason?: string;
+    };
+  }>(
+    "/v1/enforcements",
+    { onRequest: guard("admin"), schema: { body: schemas.enforcementBody } },
+    async (req, reply) => {
+      const b = req.body;
+      const who = `hangar-ctl:${req.principal?.user ?? "?"}`;
+      const r = await opts.enforcer.submit(
+        {
+          id: b.id ?? "",
+          alertId: b.alertId ?? "",
+          ruleId: "",
+          provider: b.provider,
+          namespace: b.namespace,
+          action: b.action,
+          ...(b.destination !== undefined ? { destination: b.destination } : {}),
+          ...(b.ttlSeconds !== undefined ? { ttlSeconds: b.ttlSeconds } : {}),
+          ...(b.reason !== undefined ? { reason: b.reason } : {}),
+        },
+        who,
+      );
+      return reply.code(r.state === "pending" ? 202 : 201).send(r);
+    },
+  );
+  app.post<{ Params: { id: string } }>(
+    "/v1/enforcements/:id/revert",
+    { onRequest: guard("admin"), schema: { params: schemas.idParams } },
+    async (req) => {
+      return opts.enforcer.revert(req.params.id, `hangar-ctl:${req.principal?.user ?? "?"}`);
+    },
+  );
+  return app;
+}
+
+/** A list row: the record without the manifests and history. */
+export function summary(r: EnforcementRecord): Record<string, unknown> {
+  return {
+    id: r.id,
+    state: r.state,
+    mode: r.mode,
+    action: r.request.action,
+    provider: r.request.provider,
+    namespace: r.request.namespace,
+    destination: r.request.destination ?? "",
+    object: r.objectKind !== undefined ? `${r.objectKind}/${r.objectName ?? ""}` : "",
+    alertId: r.request.alertId,
+    actor: r.actor,
+    createdAt: r.createdAt,
+    expiresAt: r.expiresAt ?? "",
+    error: r.error ?? "",
+  };
+}

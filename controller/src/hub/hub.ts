@@ -1,0 +1,433 @@
+/**
+ * The agent hub: the gRPC service `hangar.v1.AgentHubService` that every agent
+ * keeps one `Connect` stream open to. Agents are authenticated by a client
+ * certificate (mTLS) or a projected service-account token checked by a
+ * TokenReview. Each agent message carries a sequence number; the hub hands it
+ * to its handler (alert store, enforcer, baseline merge) and acknowledges it
+ * only once the handler accepted it, so a message the hub acknowledged is never
+ * lost and a message it did not is sent again after a reconnect. Duplicates
+ * (handled, ack lost) are recognised by sequence number. The other way, call
+ * traces, merged baselines and rule updates are sent with their own sequence
+ * numbers and kept until the agent acknowledges them (bounded per node).
+ */
+import { readFileSync } from "node:fs";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import * as grpc from "@grpc/grpc-js";
+import { hangar } from "@hangar/proto";
+import { ControllerError } from "../enforce/errors.js";
+import type { KubeClient } from "../enforce/kube.js";
+
+type Req = hangar.ConnectRequest;
+type Res = hangar.ConnectResponse;
+
+export const CONNECT_PATH = `/${hangar.AgentHubService.typeName}/${hangar.AgentHubService.method.connect.name}`;
+
+export const hubServiceDefinition: grpc.ServiceDefinition = {
+  connect: {
+    path: CONNECT_PATH,
+    requestStream: true,
+    responseStream: true,
+    requestSerialize: (m: Req) => Buffer.from(toBinary(hangar.ConnectRequestSchema, m)),
+    requestDeserialize: (b: Buffer) => fromBinary(hangar.ConnectRequestSchema, b),
+    responseSerialize: (m: Res) => Buffer.from(toBinary(hangar.ConnectResponseSchema, m)),
+    responseDeserialize: (b: Buffer) => fromBinary(hangar.ConnectResponseSchema, b),
+  },
+};
+
+/** What the hub does with agent messages; each resolves once the message is safe (then it is acknowledged). */
+export interface HubHandlers {
+  alert?(alert: hangar.Alert, agent: AgentIdentity): Promise<void> | void;
+  enforcementRequest?(req: hangar.EnforcementRequest, agent: AgentIdentity): Promise<void> | void;
+  baselineDelta?(delta: hangar.BaselineDelta, agent: AgentIdentity): Promise<void> | void;
+  stats?(stats: hangar.AgentStats, agent: AgentIdentity): Promise<void> | void;
+}
+
+export interface AgentIdentity {
+  node: string;
+  /** Certificate subject CN, or the service-account user name. */
+  principal: string;
+  via: "mtls" | "token";
+}
+
+export interface HubTls {
+  /** The hub's serving certificate and key (PEM). */
+  certFile: string;
+  keyFile: string;
+  /**
+   * PEM: the CA that signed agents' client certificates. With it, agents must present a
+   * certificate (mTLS) and that is their identity; without it, TLS only, and agents
+   * authenticate with a token.
+   */
+  clientCaFile?: string;
+  /** Allowed client certificate CNs (empty: any certificate the CA signed). */
+  allowedSubjects?: string[];
+}
+
+export interface HubTokenAuth {
+  kube: KubeClient;
+  /** The audience agents' projected tokens carry. Default `hangar-controller`. */
+  audience?: string;
+  /** Allowed user names, e.g. `system:serviceaccount:hangar-system:hangar-agent`. */
+  allowedUsers: string[];
+}
+
+export interface HubOptions {
+  /** `host:port` (or `unix:///path`). */
+  listen: string;
+  tls?: HubTls;
+  token?: HubTokenAuth;
+  handlers: HubHandlers;
+  controllerVersion?: string;
+  /** Unacknowledged controller→agent messages kept per node. Default 10 000. */
+  outboxLimit?: number;
+}
+
+/** Who is on a stream: the certificate CN or service account, and the node its token is bound to. */
+interface Who {
+  principal: string;
+  via: "mtls" | "token";
+  node?: string;
+}
+
+interface NodeState {
+  /** Highest agent seq handled and acknowledged. */
+  lastAcked: bigint;
+  /** Next controller seq. */
+  nextSeq: bigint;
+  /** Controller→agent messages not yet acknowledged, in seq order. */
+  outbox: Res[];
+  stream: grpc.ServerDuplexStream<Req, Res> | undefined;
+  /** Whether this node said hello to this hub since it started. */
+  helloSeen: boolean;
+  /** Version of the rule update last queued for the node. */
+  rulesVersion: string | undefined;
+}
+
+export class HubStats {
+  readonly counters = new Map<string, number>();
+  inc(name: string, by = 1): void {
+    this.counters.set(name, (this.counters.get(name) ?? 0) + by);
+  }
+  get(name: string): number {
+    return this.counters.get(name) ?? 0;
+  }
+}
+
+export class AgentHub {
+  readonly #opts: HubOptions;
+  readonly #server = new grpc.Server({
+    "grpc.max_receive_message_length": 16 * 1024 * 1024,
+    "grpc.keepalive_time_ms": 30_000,
+    "grpc.keepalive_permit_without_calls": 1,
+  });
+  readonly #nodes = new Map<string, NodeState>();
+  readonly stats = new HubStats();
+  #port = 0;
+  #rules: hangar.RuleUpdate | undefined;
+
+  constructor(opts: HubOptions) {
+    if (opts.tls?.clientCaFile === undefined && opts.token === undefined)
+      throw new ControllerError(
+        "HANGAR_ERR_HUB_CONFIG",
+        "the hub needs mTLS (a client CA) or token auth (TokenReview): refusing to run open",
+      );
+    this.#opts = opts;
+    this.#server.addService(hubServiceDefinition, {
+      connect: (call: grpc.ServerDuplexStream<Req, Res>) => {
+        void this.#serve(call);
+      },
+    });
+  }
+
+  /** Port actually bound. */
+  get port(): number {
+    return this.#port;
+  }
+
+  /** Nodes with an open stream. */
+  connected(): string[] {
+    return [...this.#nodes.entries()].filter(([, s]) => s.stream !== undefined).map(([n]) => n);
+  }
+
+  async start(): Promise<number> {
+    let creds: grpc.ServerCredentials;
+    const tls = this.#opts.tls;
+    try {
+      creds =
+        tls === undefined
+          ? grpc.ServerCredentials.createInsecure()
+          : grpc.ServerCredentials.createSsl(
+              tls.clientCaFile !== undefined ? readFileSync(tls.clientCaFile) : null,
+              [{ cert_chain: readFileSync(tls.certFile), private_key: readFileSync(tls.keyFile) }],
+              tls.clientCaFile !== undefined,
+            );
+    } catch (cause) {
+      throw new ControllerError("HANGAR_ERR_HUB_CONFIG", `hub TLS files: ${String(cause)}`, { cause });
+    }
+    this.#port = await new Promise<number>((resolve, reject) => {
+      this.#server.bindAsync(this.#opts.listen, creds, (err, port) =>
+        err !== null
+          ? reject(
+              new ControllerError(
+                "HANGAR_ERR_HUB_CONFIG",
+                `hub cannot listen on ${this.#opts.listen}: ${err.message}`,
+                { cause: err },
+              ),
+            )
+          : resolve(port),
+      );
+    });
+    return this.#port;
+  }
+
+  /** Stops accepting, ends every stream (agents reconnect elsewhere). */
+  async stop(graceMs = 2_000): Promise<void> {
+    for (const s of this.#nodes.values()) s.stream?.end();
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        this.#server.forceShutdown();
+        resolve();
+      }, graceMs);
+      this.#server.tryShutdown(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
+  /** Queues a message for one node (sent now if connected, else on its next connect). */
+  send(node: string, message: Res["message"]): bigint {
+    const state = this.#state(node);
+    const seq = state.nextSeq++;
+    const res = create(hangar.ConnectResponseSchema, { seq, message });
+    state.outbox.push(res);
+    const limit = this.#opts.outboxLimit ?? 10_000;
+    if (state.outbox.length > limit) {
+      state.outbox.splice(0, state.outbox.length - limit);
+      this.stats.inc("hub_outbox_dropped");
+    }
+    state.stream?.write(res);
+    return seq;
+  }
+
+  /**
+   * The rule packs every agent should run: sent now to every node that has connected, and to
+   * each node when it connects and has not been sent this version yet.
+   */
+  setRules(update: hangar.RuleUpdate): void {
+    this.#rules = update;
+    for (const [node, st] of this.#nodes) {
+      if (!st.helloSeen || st.rulesVersion === update.version) continue;
+      st.rulesVersion = update.version;
+      this.send(node, { case: "ruleUpdate", value: update });
+    }
+  }
+
+  /** Sends to every node known to the hub (call traces, baselines and rule updates for all). */
+  broadcast(message: Res["message"]): void {
+    for (const node of this.#nodes.keys()) this.send(node, message);
+  }
+
+  #state(node: string): NodeState {
+    let s = this.#nodes.get(node);
+    if (s === undefined) {
+      s = {
+        lastAcked: 0n,
+        nextSeq: 1n,
+        outbox: [],
+        stream: undefined,
+        helloSeen: false,
+        rulesVersion: undefined,
+      };
+      this.#nodes.set(node, s);
+    }
+    return s;
+  }
+
+  async #authenticate(call: grpc.ServerDuplexStream<Req, Res>): Promise<Who> {
+    const tls = this.#opts.tls;
+    if (tls?.clientCaFile !== undefined) {
+      const cert = call.getAuthContext().sslPeerCertificate;
+      const cn = cert?.subject?.CN;
+      const subject = Array.isArray(cn) ? cn[0] : cn;
+      if (subject === undefined) throw new ControllerError("HANGAR_ERR_HUB_AUTH", "no client certificate");
+      if ((tls.allowedSubjects ?? []).length > 0 && !(tls.allowedSubjects ?? []).includes(subject))
+        throw new ControllerError("HANGAR_ERR_HUB_AUTH", `client certificate CN ${subject} is not allowed`);
+      return { principal: subject, via: "mtls" };
+    }
+    const auth = this.#opts.token;
+    if (auth === undefined) throw new ControllerError("HANGAR_ERR_HUB_AUTH", "no authentication configured");
+    const header = call.metadata.get("authorization")[0];
+    const m = /^Bearer\s+(\S+)$/i.exec(typeof header === "string" ? header : "");
+    if (m === null)
+      throw new ControllerError("HANGAR_ERR_HUB_AUTH", "missing bearer token (metadata authorization)");
+    const res = await auth.kube.call({
+      method: "POST",
+      path: "/apis/authentication.k8s.io/v1/tokenreviews",
+      body: {
+        apiVersion: "authentication.k8s.io/v1",
+        kind: "TokenReview",
+        spec: { token: m[1], audiences: [auth.audience ?? "hangar-controller"] },
+      },
+    });
+    const status = (
+      res.body as {
+        status?: {
+          authenticated?: boolean;
+          error?: string;
+          user?: { username?: string; extra?: Record<string, string[]> };
+        };
+      }
+    ).status;
+    if (status?.authenticated !== true)
+      throw new ControllerError(
+        "HANGAR_ERR_HUB_AUTH",
+        `token rejected by TokenReview${status?.error !== undefined ? `: ${status.error}` : ""}`,
+      );
+    const user = status.user?.username ?? "";
+    if (!auth.allowedUsers.includes(user))
+      throw new ControllerError("HANGAR_ERR_HUB_AUTH", `${user} may not connect as an agent`);
+    // A token bound to a pod names the pod's node: that agent may only speak for that node.
+    const boundNode = status.user?.extra?.["authentication.kubernetes.io/node-name"]?.[0];
+    return { principal: user, via: "token", ...(boundNode !== undefined ? { node: boundNode } : {}) };
+  }
+
+  async #serve(call: grpc.ServerDuplexStream<Req, Res>): Promise<void> {
+    let who: Who;
+    try {
+      who = await this.#authenticate(call);
+    } catch (err) {
+      this.stats.inc("hub_auth_failures");
+      call.emit("error", {
+        code: grpc.status.UNAUTHENTICATED,
+        details: `HANGAR_ERR_HUB_AUTH: ${err instanceof Error ? err.message : String(err)}`,
+      });
+      return;
+    }
+    let state: NodeState | undefined;
+    let identity: AgentIdentity | undefined;
+    // Messages are handled one at a time, in order: an ack always means "this and everything before".
+    let chain = Promise.resolve();
+    call.on("data", (req: Req) => {
+      chain = chain
+        .then(() => this.#handle(call, req, who, state, identity))
+        .then(
+          (s) => {
+            if (s !== undefined) [state, identity] = s;
+          },
+          (err: unknown) => {
+            if (err instanceof ControllerError && err.code === "HANGAR_ERR_HUB_AUTH") {
+              call.emit("error", {
+                code: grpc.status.UNAUTHENTICATED,
+                details: `${err.code}: ${err.message}`,
+              });
+              return;
+            }
+            this.stats.inc("hub_handler_failures");
+            // Not acknowledged: the agent sends it again after reconnecting.
+            call.emit("error", {
+              code: grpc.status.UNAVAILABLE,
+              details: `HANGAR_ERR_HUB_STREAM: handler failed, not acknowledged: ${err instanceof Error ? err.message : String(err)}`,
+            });
+          },
+        );
+    });
+    const done = (): void => {
+      if (state !== undefined && state.stream === call) state.stream = undefined;
+    };
+    call.on("end", () => {
+      done();
+      call.end();
+    });
+    call.on("error", done);
+    call.on("cancelled", done);
+  }
+
+  async #handle(
+    call: grpc.ServerDuplexStream<Req, Res>,
+    req: Req,
+    who: Who,
+    state: NodeState | undefined,
+    identity: AgentIdentity | undefined,
+  ): Promise<[NodeState, AgentIdentity] | undefined> {
+    const m = req.message;
+    if (m.case === "hello") {
+      const node = m.value.node;
+      if (node === "") throw new Error("hello.node is empty");
+      if (who.node !== undefined && who.node !== node) {
+        this.stats.inc("hub_auth_failures");
+        throw new ControllerError(
+          "HANGAR_ERR_HUB_AUTH",
+          `${who.principal}'s token is bound to a pod on node ${who.node}, not ${node}`,
+        );
+      }
+      const s = this.#state(node);
+      const previous = s.stream;
+      s.stream = call;
+      previous?.end();
+      this.stats.inc("hub_connects");
+      const id: AgentIdentity = { node, principal: who.principal, via: who.via };
+      if (!s.helloSeen) {
+        // First contact since this hub started: the agent may hold higher numbers from a hub
+        // before it. Number what is queued for it after those, so nothing looks like a duplicate.
+        s.helloSeen = true;
+        let seq = m.value.lastReceivedSeq;
+        for (const r of s.outbox) r.seq = ++seq;
+        s.nextSeq = seq + 1n;
+      }
+      // What the agent already has is dropped; the rest is sent again, in order.
+      s.outbox = s.outbox.filter((r) => r.seq > m.value.lastReceivedSeq);
+      call.write(
+        create(hangar.ConnectResponseSchema, {
+          message: {
+            case: "hello",
+            value: { controllerVersion: this.#opts.controllerVersion ?? "dev", lastAckedSeq: s.lastAcked },
+          },
+        }),
+      );
+      for (const r of s.outbox) call.write(r);
+      if (this.#rules !== undefined && s.rulesVersion !== this.#rules.version) {
+        s.rulesVersion = this.#rules.version;
+        this.send(node, { case: "ruleUpdate", value: this.#rules });
+      }
+      return [s, id];
+    }
+    if (state === undefined || identity === undefined)
+      throw new Error(`${m.case ?? "empty message"} before hello`);
+    if (m.case === "ack") {
+      state.outbox = state.outbox.filter((r) => r.seq > m.value.seq);
+      return undefined;
+    }
+    if (req.seq <= state.lastAcked) {
+      // A message handled before whose ack was lost: acknowledge again, do not handle twice.
+      this.stats.inc("hub_duplicates");
+      call.write(
+        create(hangar.ConnectResponseSchema, { message: { case: "ack", value: { seq: state.lastAcked } } }),
+      );
+      return undefined;
+    }
+    const h = this.#opts.handlers;
+    switch (m.case) {
+      case "alert":
+        await h.alert?.(m.value, identity);
+        this.stats.inc("hub_alerts");
+        break;
+      case "enforcementRequest":
+        await h.enforcementRequest?.(m.value, identity);
+        this.stats.inc("hub_enforcement_requests");
+        break;
+      case "baselineDelta":
+        await h.baselineDelta?.(m.value, identity);
+        this.stats.inc("hub_baseline_deltas");
+        break;
+      case "stats":
+        await h.stats?.(m.value, identity);
+        break;
+      default:
+        this.stats.inc("hub_unknown_messages");
+    }
+    state.lastAcked = req.seq;
+    call.write(create(hangar.ConnectResponseSchema, { message: { case: "ack", value: { seq: req.seq } } }));
+    return undefined;
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * Per-tool policy of one provider: allow and deny patterns applied to
+ * `tools/list` (denied tools are hidden) and `tools/call` (refused with a
+ * JSON-RPC error). In `audit` mode nothing is hidden or refused: the decision is
+ * recorded on the call trace (`policy_would_deny`), never rewritten into an allow.
+ *
+ * Patterns are globs (`*` any run of characters, `?` one character, matched
+ * against the whole tool name) or regular expressions written `/…/`. Deny wins;
+ * an empty allow list allows every tool not denied.
+ */
+export type PolicyMode = "audit" | "enforce";
+
+export interface ToolPolicyConfig {
+  mode?: PolicyMode;
+  allow?: readonly string[];
+  deny?: readonly string[];
+}
+
+export interface PolicyDecision {
+  /** The tool is allowed by the patterns (independent of the mode). */
+  allowed: boolean;
+  /** Why: `deny "exec_*"`, `not in allow list`, `allow "get_*"`, or `no policy`. */
+  rule: string;
+  /** The call or listing is actually refused/hidden (allowed = false and mode = enforce). */
+  enforced: boolean;
+}
+
+interface Pattern {
+  source: string;
+  re: RegExp;
+}
+
+function compile(p: string, where: string): Pattern {
+  if (p.length >= 2 && p.startsWith("/") && p.endsWith("/")) {
+    try {
+      return { source: p, re: new RegExp(p.slice(1, -1), "u") };
+    } catch (err) {
+      throw new Error(`${where}: ${p} is not a valid regular expression: ${(err as Error).message}`);
+    }
+  }
+  if (p === "") throw new Error(`${where}: an empty pattern`);
+  const body = p
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
+  return { source: p, re: new RegExp(`^${body}$`, "u") };
+}
+
+export class ToolPolicy {
+  readonly mode: PolicyMode;
+  readonly #allow: readonly Pattern[];
+  readonly #deny: readonly Pattern[];
+  readonly #cache = new Map<string, PolicyDecision>();
+
+  /** Throws an Error naming the bad pattern (`where.allow[2]: …`). */
+  constructor(config: ToolPolicyConfig = {}, where = "policy") {
+    this.mode = config.mode ?? "audit";
+    this.#allow = (config.allow ?? []).map((p, i) => compile(p, `${where}.allow[${i}]`));
+    this.#deny = (config.deny ?? []).map((p, i) => compile(p, `${where}.deny[${i}]`));
+  }
+
+  get empty(): boolean {
+    return this.#allow.length === 0 && this.#deny.length === 0;
+  }
+
+  decide(tool: string): PolicyDecision {
+    const hit = this.#cache.get(tool);
+    if (hit !== undefined) return hit;
+    let d: PolicyDecision;
+    const deny = this.#deny.find((p) => p.re.test(tool));
+    if (deny !== undefined) d = { allowed: false, rule: `deny "${deny.source}"`, enforced: false };
+    else if (this.#allow.length === 0) d = { allowed: true, rule: "no policy", enforced: false };
+    else {
+      const allow = this.#allow.find((p) => p.re.test(tool));
+      d =
+        allow === undefined
+          ? { allowed: false, rule: "not in allow list", enforced: false }
+          : { allowed: true, rule: `allow "${allow.source}"`, enforced: false };
+    }
+    d.enforced = !d.allowed && this.mode === "enforce";
+    // Tool names come from servers and clients: keep the cache bounded.
+    if (this.#cache.size < 4096) this.#cache.set(tool, d);
+    return d;
+  }
+}

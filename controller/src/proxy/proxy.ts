@@ -1,0 +1,396 @@
+/**
+ * The MCP proxy: one Streamable HTTP endpoint per provider, `/mcp/<provider>`.
+ *
+ * For each request it: checks the size and JSON-RPC shape of the body, verifies
+ * the caller's bearer token, finds the session (`Mcp-Session-Id`) or, for
+ * `initialize`, opens one on a pod it picks from the provider's EndpointSlices,
+ * and hands the request to that session's server transport. Everything that can
+ * go wrong before a session takes over is answered here with an HTTP status and
+ * a JSON-RPC error body naming what was wrong; nothing one caller does stops the
+ * proxy serving the others.
+ */
+import { randomUUID } from "node:crypto";
+import { Agent, type IncomingMessage, type ServerResponse } from "node:http";
+import type { Authenticator, Identity } from "./auth.js";
+import { ANONYMOUS } from "./auth.js";
+import type { EndpointDirectory, PodEndpoint, ProviderService } from "./endpoints.js";
+import { RpcCode } from "./errors.js";
+import { TraceFeed } from "./feed.js";
+import { checkBody, errorBody } from "./jsonrpc.js";
+import { ToolPolicy, type ToolPolicyConfig } from "./policy.js";
+import { Redactor } from "./redact.js";
+import { ProxySession } from "./session.js";
+import { ProxyStats } from "./stats.js";
+
+export interface ProviderConfig extends ProviderService {
+  policy?: ToolPolicyConfig;
+  /** How long a request may wait for the pod's answer. Default: the proxy's timeoutMs. */
+  timeoutMs?: number;
+}
+
+export interface ProxyOptions {
+  providers: readonly ProviderConfig[];
+  directory: EndpointDirectory;
+  /** Caller authentication. Default: none (every caller is anonymous). */
+  authenticator?: Authenticator;
+  redactor?: Redactor;
+  /** Where call traces go. Default: a new feed (read it from `proxy.feed`). */
+  feed?: TraceFeed;
+  /** Largest request body accepted, in bytes. Default 4 MiB. */
+  maxBodyBytes?: number;
+  /** Default upstream timeout per request. Default 60 000 ms. */
+  timeoutMs?: number;
+  /** Path prefix. Default "/mcp". */
+  basePath?: string;
+  /** Sessions remembered after they ended (to tell a caller why), oldest forgotten first. Default 10 000. */
+  maxEndedSessions?: number;
+  /** A session with no request and no call in flight for this long is closed. Default 30 min. */
+  sessionIdleMs?: number;
+}
+
+interface Provider {
+  config: ProviderConfig;
+  policy: ToolPolicy;
+  timeoutMs: number;
+}
+
+export class McpProxy {
+  readonly feed: TraceFeed;
+  readonly stats = new ProxyStats();
+  readonly #providers = new Map<string, Provider>();
+  readonly #directory: EndpointDirectory;
+  readonly #auth: Authenticator | undefined;
+  readonly #redactor: Redactor;
+  readonly #maxBody: number;
+  readonly #base: string;
+  readonly #sessions = new Map<string, ProxySession>();
+  /** Ended session id → why (bounded). */
+  readonly #ended = new Map<string, string>();
+  readonly #maxEnded: number;
+  readonly #load = new Map<string, number>();
+  readonly #agent = new Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64 });
+  readonly #unsubscribe: () => void;
+  readonly #idleMs: number;
+  readonly #sweep: NodeJS.Timeout;
+  readonly #keepAlive: NodeJS.Timeout;
+
+  /** Throws an Error naming the provider and field when a policy pattern is invalid. */
+  constructor(opts: ProxyOptions) {
+    this.feed = opts.feed ?? new TraceFeed();
+    this.#directory = opts.directory;
+    this.#auth = opts.authenticator;
+    this.#redactor = opts.redactor ?? new Redactor();
+    this.#maxBody = opts.maxBodyBytes ?? 4 * 1024 * 1024;
+    this.#base = (opts.basePath ?? "/mcp").replace(/\/+$/, "");
+    this.#maxEnded = opts.maxEndedSessions ?? 10_000;
+    for (const [i, p] of opts.providers.entries()) {
+      this.#providers.set(p.provider, {
+        config: p,
+        policy: new ToolPolicy(p.policy, `providers[${i}].policy`),
+        timeoutMs: p.timeoutMs ?? opts.timeoutMs ?? 60_000,
+      });
+    }
+    this.#unsubscribe = this.#directory.onLoss((provider, ep, reason) => this.#podLost(provider, ep, reason));
+    this.#idleMs = opts.sessionIdleMs ?? 30 * 60_000;
+    this.#sweep = setInterval(() => this.sweepIdle(), Math.min(60_000, this.#idleMs)).unref();
+    this.#keepAlive = setInterval(() => {
+      for (const sess of this.#sessions.values()) sess.transport.keepAlive();
+    }, 15_000).unref();
+  }
+
+  /** Open sessions (for tests and metrics). */
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  session(id: string): ProxySession | undefined {
+    return this.#sessions.get(id);
+  }
+
+  /** The node:http request handler. Mount it on any server (the proxy's own, or next to others). */
+  readonly handler = (req: IncomingMessage, res: ServerResponse): void => {
+    this.#handle(req, res).catch((err: unknown) => {
+      this.stats.inc("internal_errors");
+      if (!res.headersSent)
+        this.#fail(
+          res,
+          500,
+          RpcCode.INVALID_REQUEST,
+          `internal error in the proxy: ${(err as Error).message}`,
+        );
+      else res.destroy();
+    });
+  };
+
+  #fail(
+    res: ServerResponse,
+    status: number,
+    code: number,
+    message: string,
+    headers: Record<string, string> = {},
+  ): void {
+    this.stats.inc("http_errors", { status: String(status) });
+    const body = errorBody(code, message);
+    res.writeHead(status, {
+      "content-type": "application/json",
+      "content-length": Buffer.byteLength(body),
+      ...headers,
+    });
+    res.end(body);
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.stats.inc("http_requests");
+    const url = req.url ?? "/";
+    const q = url.indexOf("?");
+    const path = q < 0 ? url : url.slice(0, q);
+    const prefix = `${this.#base}/`;
+    if (!path.startsWith(prefix)) {
+      this.#drain(req);
+      this.#fail(
+        res,
+        404,
+        RpcCode.UNKNOWN_PROVIDER,
+        `no MCP endpoint at ${path}; providers are served at ${prefix}<provider>`,
+      );
+      return;
+    }
+    const name = decodeURIComponent(path.slice(prefix.length).replace(/\/+$/, ""));
+    const provider = this.#providers.get(name);
+    if (provider === undefined) {
+      this.#drain(req);
+      this.#fail(
+        res,
+        404,
+        RpcCode.UNKNOWN_PROVIDER,
+        `unknown provider "${name}": no provider of that name is served by this proxy`,
+      );
+      return;
+    }
+
+    let body: unknown;
+    let bodyBytes = 0;
+    if (req.method === "POST") {
+      const read = await this.#readBody(req, res);
+      if (read === undefined) return;
+      bodyBytes = read.length;
+      try {
+        body = JSON.parse(read.toString("utf8"));
+      } catch (err) {
+        this.#fail(res, 400, RpcCode.PARSE_ERROR, `the body is not valid JSON: ${(err as Error).message}`);
+        return;
+      }
+    } else if (req.method !== "GET" && req.method !== "DELETE") {
+      this.#drain(req);
+      this.#fail(
+        res,
+        405,
+        RpcCode.INVALID_REQUEST,
+        `method ${req.method ?? "?"} is not allowed (POST, GET or DELETE)`,
+        {
+          allow: "GET, POST, DELETE",
+        },
+      );
+      return;
+    }
+    let isInit = false;
+    if (body !== undefined) {
+      const checked = checkBody(body);
+      if (!checked.ok) {
+        this.#fail(res, 400, checked.code, `not a JSON-RPC 2.0 message: ${checked.message}`);
+        return;
+      }
+      isInit = checked.messages.some((m) => "method" in m && m.method === "initialize");
+    }
+
+    let identity: Identity = ANONYMOUS;
+    if (this.#auth !== undefined) {
+      const r = await this.#auth.authenticate(req.headers.authorization);
+      if (!r.ok) {
+        this.stats.inc("auth_failures", { provider: name });
+        this.#fail(res, 401, RpcCode.UNAUTHENTICATED, `unauthenticated: ${r.message}`, {
+          "www-authenticate": `Bearer realm="hangar-mcp-proxy", error="invalid_token", error_description="${r.message.replace(/["\\]/g, "'")}"`,
+        });
+        return;
+      }
+      identity = r.identity;
+    }
+
+    const sid = req.headers["mcp-session-id"];
+    if (typeof sid === "string" && sid !== "") {
+      const s = this.#sessions.get(sid);
+      if (s === undefined || s.provider !== name) {
+        const why = this.#ended.get(sid);
+        if (why !== undefined)
+          this.#fail(
+            res,
+            404,
+            RpcCode.SESSION_ENDED,
+            `session ${sid} has ended: ${why}; start a new session (initialize)`,
+          );
+        else
+          this.#fail(
+            res,
+            404,
+            RpcCode.SESSION_NOT_FOUND,
+            `session ${sid} not found on provider "${name}"; start a new session (initialize)`,
+          );
+        return;
+      }
+      if (s.identity.subject !== identity.subject || s.identity.issuer !== identity.issuer) {
+        this.stats.inc("auth_failures", { provider: name });
+        this.#fail(res, 403, RpcCode.FORBIDDEN, `session ${sid} belongs to another caller`);
+        return;
+      }
+      s.bodyBytes = bodyBytes;
+      s.lastActive = performance.now();
+      // The caller's standalone stream: open the pod's too, so server-initiated messages flow.
+      if (req.method === "GET") s.upstream.openStandalone();
+      s.transport.handleRequest(req, res, body);
+      return;
+    }
+    if (!isInit) {
+      this.#fail(
+        res,
+        400,
+        RpcCode.INVALID_REQUEST,
+        req.method === "POST"
+          ? "Mcp-Session-Id header is required: send initialize first to open a session"
+          : `${req.method ?? "?"} needs an Mcp-Session-Id header`,
+      );
+      return;
+    }
+    const ep = this.#directory.pick(name, (key) => this.#load.get(key) ?? 0);
+    if (ep === undefined) {
+      const svc = provider.config;
+      this.#fail(
+        res,
+        503,
+        RpcCode.NO_READY_POD,
+        `provider "${name}" has no ready pod (Service ${svc.namespace}/${svc.service})`,
+        {
+          "retry-after": "5",
+        },
+      );
+      return;
+    }
+    const s = this.#open(name, provider, ep, identity);
+    s.bodyBytes = bodyBytes;
+    s.transport.handleRequest(req, res, body);
+    if (s.id === "") s.transport.close(); // initialize refused by the transport (e.g. Accept header)
+  }
+
+  #open(name: string, provider: Provider, ep: PodEndpoint, identity: Identity): ProxySession {
+    const s = new ProxySession({
+      provider: name,
+      endpoint: ep,
+      identity,
+      policy: provider.policy,
+      redactor: this.#redactor,
+      feed: this.feed,
+      stats: this.stats,
+      agent: this.#agent,
+      timeoutMs: provider.timeoutMs,
+      sessionIdGenerator: randomUUID,
+      onInitialized: (sess) => {
+        this.#sessions.set(sess.id, sess);
+        this.#load.set(ep.key, (this.#load.get(ep.key) ?? 0) + 1);
+        this.stats.inc("sessions_opened", { provider: name });
+      },
+      onClosed: (sess) => {
+        if (this.#sessions.get(sess.id) !== sess) return;
+        this.#sessions.delete(sess.id);
+        this.#load.set(ep.key, Math.max(0, (this.#load.get(ep.key) ?? 1) - 1));
+        this.#remember(sess.id, sess.endedReason ?? "the session was closed");
+      },
+    });
+    return s;
+  }
+
+  #remember(id: string, why: string): void {
+    this.#ended.set(id, why);
+    if (this.#ended.size > this.#maxEnded) this.#ended.delete(this.#ended.keys().next().value as string);
+  }
+
+  #podLost(provider: string, ep: PodEndpoint, reason: string): void {
+    const pod = ep.podName === "" ? ep.key : `${ep.podNamespace}/${ep.podName}`;
+    const why = `pod ${pod} of provider "${provider}" went away (${reason})`;
+    for (const s of [...this.#sessions.values()]) {
+      if (s.provider !== provider || s.endpoint.key !== ep.key) continue;
+      this.stats.inc("sessions_lost", { provider });
+      this.#remember(s.id, why);
+      void s.end(why);
+    }
+  }
+
+  /** Reads a POST body up to the limit; answers 413 and returns undefined when it is larger. */
+  async #readBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer | undefined> {
+    const declared = Number(req.headers["content-length"]);
+    const tooLarge = (): void => {
+      this.#fail(
+        res,
+        413,
+        RpcCode.BODY_TOO_LARGE,
+        `the request body is larger than ${this.#maxBody} bytes (the proxy's limit)`,
+        {
+          connection: "close",
+        },
+      );
+      // Stop reading what is left: the connection closes after the answer.
+      res.once("finish", () => req.destroy());
+    };
+    if (Number.isFinite(declared) && declared > this.#maxBody) {
+      tooLarge();
+      return undefined;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    return new Promise<Buffer | undefined>((resolve) => {
+      let over = false;
+      req.on("data", (c: Buffer) => {
+        if (over) return;
+        size += c.length;
+        if (size > this.#maxBody) {
+          over = true;
+          tooLarge();
+          resolve(undefined);
+          return;
+        }
+        chunks.push(c);
+      });
+      req.once("end", () => {
+        if (!over) resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+      });
+      req.once("error", () => {
+        if (!over) resolve(undefined);
+        over = true;
+      });
+    });
+  }
+
+  #drain(req: IncomingMessage): void {
+    req.resume();
+  }
+
+  /** Closes sessions idle for longer than `sessionIdleMs` (no request, nothing in flight). Returns how many. */
+  sweepIdle(now = performance.now()): number {
+    let n = 0;
+    for (const s of [...this.#sessions.values()]) {
+      if (s.inFlight > 0 || now - s.lastActive < this.#idleMs) continue;
+      n++;
+      this.stats.inc("sessions_idle_closed", { provider: s.provider });
+      this.#remember(s.id, `it was idle for more than ${this.#idleMs} ms`);
+      void s.end(`the session was idle for more than ${this.#idleMs} ms`, true);
+    }
+    return n;
+  }
+
+  /** Ends every session (callers get their streams closed) and releases connections. */
+  async close(): Promise<void> {
+    clearInterval(this.#sweep);
+    clearInterval(this.#keepAlive);
+    this.#unsubscribe();
+    await Promise.all([...this.#sessions.values()].map((s) => s.end("the proxy is shutting down")));
+    this.#agent.destroy();
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * Redaction of request arguments before they leave the proxy in a call trace.
+ * Two kinds of rules, both configurable: keys by name (a value under a key whose
+ * name matches is replaced whole, at any depth) and values by pattern (the
+ * matching part of any string is replaced). Strings are also cut to a maximum
+ * length and deep or wide structures are truncated, so a trace stays small.
+ */
+import type { JsonValue } from "@bufbuild/protobuf";
+import type { Value } from "@bufbuild/protobuf/wkt";
+
+export interface RedactionConfig {
+  /**
+   * Key-name patterns (case-insensitive; `*` globs, `/…/` regular expressions).
+   * Default: DEFAULT_REDACT_KEYS. Set `replaceDefaults: true` to use only yours.
+   */
+  keys?: readonly string[];
+  /** Value patterns (regular expression sources), added to DEFAULT_REDACT_PATTERNS. */
+  patterns?: readonly { name: string; regex: string }[];
+  replaceDefaults?: boolean;
+  /** Longest string kept (longer ones are cut, with a marker). Default 1024. */
+  maxString?: number;
+  /** Deepest nesting kept. Default 8. */
+  maxDepth?: number;
+  /** Most keys or items kept per object or array. Default 64. */
+  maxItems?: number;
+}
+
+/** Key names whose values are secrets in practice. Matched case-insensitively, as globs. */
+export const DEFAULT_REDACT_KEYS: readonly string[] = [
+  "*password*",
+  "*passwd*",
+  "*secret*",
+  "*token*",
+  "*api_key*",
+  "*apikey*",
+  "*api-key*",
+  "authorization",
+  "*credential*",
+  "*private_key*",
+  "*privatekey*",
+  "*access_key*",
+  "cookie",
+  "set-cookie",
+  "*session_key*",
+  "*signature*",
+];
+
+/** Secrets recognisable by their shape, wherever they appear in a string. */
+export const DEFAULT_REDACT_PATTERNS: readonly { name: string; regex: string }[] = [
+  { name: "jwt", regex: "eyJ[A-Za-z0-9_-]{5,}\\.[A-Za-z0-9_-]{5,}\\.[A-Za-z0-9_-]*" },
+  { name: "bearer", regex: "(?<=[Bb]earer\\s+)[A-Za-z0-9._~+/=-]{8,}" },
+  { name: "aws-access-key", regex: "\\b(?:AKIA|ASIA)[0-9A-Z]{16}\\b" },
+  { name: "github-token", regex: "\\bgh[pousr]_[A-Za-z0-9]{30,}\\b" },
+  { name: "slack-token", regex: "\\bxox[abprs]-[A-Za-z0-9-]{10,}\\b" },
+  {
+    name: "private-key",
+    regex: "-----BEGIN [A-Z ]*PRIVATE KEY-----[\\s\\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)",
+  },
+  { name: "url-password", regex: "(?<=://[^/\\s:@]+:)[^/\\s@]+(?=@)" },
+];
+
+function keyRegex(p: string, where: string): RegExp {
+  if (p.length >= 2 && p.startsWith("/") && p.endsWith("/")) {
+    try {
+      return new RegExp(p.slice(1, -1), "iu");
+    } catch (err) {
+      throw new Error(`${where}: ${p} is not a valid regular expression: ${(err as Error).message}`);
+    }
+  }
+  const body = p
+    .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+    .replace(/\*/g, ".*")
+    .replace(/\?/g, ".");
+  return new RegExp(`^${body}$`, "iu");
+}
+
+export class Redactor {
+  readonly #keys: RegExp[];
+  readonly #keyCache = new Map<string, boolean>();
+  readonly #patterns: { name: string; re: RegExp }[];
+  readonly #maxString: number;
+  readonly #maxDepth: number;
+  readonly #maxItems: number;
+
+  /** Throws an Error naming the bad rule (`where.keys[1]: …`). */
+  constructor(config: RedactionConfig = {}, where = "redact") {
+    const keys =
+      config.replaceDefaults === true
+        ? (config.keys ?? [])
+        : [...DEFAULT_REDACT_KEYS, ...(config.keys ?? [])];
+    this.#keys = keys.map((k, i) => keyRegex(k, `${where}.keys[${i}]`));
+    const patterns =
+      config.replaceDefaults === true
+        ? (config.patterns ?? [])
+        : [...DEFAULT_REDACT_PATTERNS, ...(config.patterns ?? [])];
+    this.#patterns = patterns.map((p, i) => {
+      try {
+        return { name: p.name, re: new RegExp(p.regex, "gu") };
+      } catch (err) {
+        throw new Error(
+          `${where}.patterns[${i}] (${p.name}): not a valid regular expression: ${(err as Error).message}`,
+        );
+      }
+    });
+    this.#maxString = config.maxString ?? 1024;
+    this.#maxDepth = config.maxDepth ?? 8;
+    this.#maxItems = config.maxItems ?? 64;
+  }
+
+  #secretKey(key: string): boolean {
+    let hit = this.#keyCache.get(key);
+    if (hit === undefined) {
+      hit = this.#keys.some((re) => re.test(key));
+      if (this.#keyCache.size < 4096) this.#keyCache.set(key, hit);
+    }
+    return hit;
+  }
+
+  #string(s: string): string {
+    let out = s;
+    for (const p of this.#patterns) {
+      p.re.lastIndex = 0;
+      if (p.re.test(out)) {
+        p.re.lastIndex = 0;
+        out = out.replace(p.re, `[REDACTED:${p.name}]`);
+      }
+    }
+    if (out.length > this.#maxString)
+      out = `${out.slice(0, this.#maxString)}…[${out.length - this.#maxString} more chars]`;
+    return out;
+  }
+
+  /** A redacted copy of `v` (never modifies `v`). */
+  redact(v: unknown, depth = 0): JsonValue {
+    if (v === null || v === undefined) return null;
+    switch (typeof v) {
+      case "string":
+        return this.#string(v);
+      case "number":
+        return Number.isFinite(v) ? v : String(v);
+      case "boolean":
+        return v;
+      case "object":
+        break;
+      default:
+        return typeof v === "bigint" ? v.toString() : `[${typeof v}]`;
+    }
+    if (depth >= this.#maxDepth) return "[TRUNCATED:depth]";
+    if (Array.isArray(v)) {
+      const out: JsonValue[] = [];
+      const n = Math.min(v.length, this.#maxItems);
+      for (let i = 0; i < n; i++) out.push(this.redact(v[i], depth + 1));
+      if (v.length > n) out.push(`[TRUNCATED:${v.length - n} more items]`);
+      return out;
+    }
+    const out: { [k: string]: JsonValue } = {};
+    let n = 0;
+    const entries = Object.entries(v as Record<string, unknown>);
+    for (const [k, val] of entries) {
+      if (n++ >= this.#maxItems) {
+        out["…"] = `[TRUNCATED:${entries.length - this.#maxItems} more keys]`;
+        break;
+      }
+      out[k] = this.#secretKey(k) ? "[REDACTED:key]" : this.redact(val, depth + 1);
+    }
+    return out;
+  }
+}
+
+/** A JSON value as a google.protobuf.Value message (without a JSON round trip). */
+export function toValue(v: JsonValue): Value {
+  if (v === null) return { $typeName: "google.protobuf.Value", kind: { case: "nullValue", value: 0 } };
+  switch (typeof v) {
+    case "string":
+      return { $typeName: "google.protobuf.Value", kind: { case: "stringValue", value: v } };
+    case "number":
+      return { $typeName: "google.protobuf.Value", kind: { case: "numberValue", value: v } };
+    case "boolean":
+      return { $typeName: "google.protobuf.Value", kind: { case: "boolValue", value: v } };
+  }
+  if (Array.isArray(v))
+    return {
+      $typeName: "google.protobuf.Value",
+      kind: { case: "listValue", value: { $typeName: "google.protobuf.ListValue", values: v.map(toValue) } },
+    };
+  const fields: Record<string, Value> = {};
+  for (const [k, val] of Object.entries(v)) fields[k] = toValue(val);
+  return {
+    $typeName: "google.protobuf.Value",
+    kind: { case: "structValue", value: { $typeName: "google.protobuf.Struct", fields } },
+  };
+}

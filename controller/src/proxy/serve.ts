@@ -1,0 +1,313 @@
+/**
+ * Starting the proxy: its configuration (validated with field paths), pod
+ * discovery (EndpointSlice watch, or static endpoints without Kubernetes), the
+ * authenticator, and an HTTP server. `startProxy` is what `hangar-controller
+ * proxy` runs; tests and benches call it directly.
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type * as k8s from "@kubernetes/client-node";
+import { Authenticator, type AuthConfig } from "./auth.js";
+import { EndpointDirectory, watchEndpointSlices, type PodEndpoint, type SliceWatch } from "./endpoints.js";
+import { ProxyError } from "./errors.js";
+import type { TraceFeed } from "./feed.js";
+import { McpProxy, type ProviderConfig } from "./proxy.js";
+import { Redactor, type RedactionConfig } from "./redact.js";
+import { ToolPolicy } from "./policy.js";
+
+export interface StaticEndpoint {
+  url: string;
+  pod?: string;
+  namespace?: string;
+  node?: string;
+}
+
+export interface ProxyConfig {
+  /** `host:port` to listen on. Default "0.0.0.0:8080"; port 0 picks a free port. */
+  listen?: string;
+  basePath?: string;
+  maxBodyBytes?: number;
+  timeoutMs?: number;
+  /** Sessions with no request and nothing in flight for this long are closed. Default 30 min. */
+  sessionIdleMs?: number;
+  providers: ProviderConfig[];
+  auth?: AuthConfig;
+  redact?: RedactionConfig;
+  /** Tests and local development only: EndpointSlice `ip:port` → base URL to dial instead (see endpoints.ts). */
+  addressMap?: Record<string, string>;
+  /** Pods per provider without Kubernetes (local development, benches). Providers listed here are not watched. */
+  staticEndpoints?: Record<string, StaticEndpoint[]>;
+}
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function bad(where: string, message: string): never {
+  throw new ProxyError("HANGAR_ERR_PROXY_CONFIG", `${where}: ${message}`, { details: { field: where } });
+}
+
+function str(o: Obj, k: string, where: string, required: boolean): string | undefined {
+  const v = o[k];
+  if (v === undefined) return required ? bad(`${where}.${k}`, "required") : undefined;
+  if (typeof v !== "string" || v === "") bad(`${where}.${k}`, "must be a non-empty string");
+  return v;
+}
+
+function posInt(o: Obj, k: string, where: string): number | undefined {
+  const v = o[k];
+  if (v === undefined) return undefined;
+  if (typeof v !== "number" || !Number.isInteger(v) || v <= 0)
+    bad(`${where}.${k}`, "must be a positive integer");
+  return v;
+}
+
+function strList(v: unknown, where: string): string[] | undefined {
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) bad(where, "must be a list of strings");
+  return v as string[];
+}
+
+const KNOWN_TOP = new Set([
+  "listen",
+  "basePath",
+  "maxBodyBytes",
+  "timeoutMs",
+  "sessionIdleMs",
+  "providers",
+  "auth",
+  "redact",
+  "addressMap",
+  "staticEndpoints",
+]);
+
+/** Validates a parsed configuration (YAML or JSON); errors name the field, e.g. `config.providers[1].policy.mode`. */
+export function parseProxyConfig(raw: unknown, where = "config"): ProxyConfig {
+  if (!isObj(raw)) bad(where, "must be a mapping");
+  for (const k of Object.keys(raw)) if (!KNOWN_TOP.has(k)) bad(`${where}.${k}`, "unknown field");
+  const providersRaw = raw["providers"];
+  if (!Array.isArray(providersRaw) || providersRaw.length === 0)
+    bad(`${where}.providers`, "must be a non-empty list");
+  const names = new Set<string>();
+  const providers: ProviderConfig[] = providersRaw.map((p: unknown, i: number) => {
+    const at = `${where}.providers[${i}]`;
+    if (!isObj(p)) bad(at, "must be a mapping");
+    const provider = str(p, "provider", at, true) as string;
+    if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(provider))
+      bad(`${at}.provider`, `"${provider}" is not a DNS label-like name`);
+    if (names.has(provider)) bad(`${at}.provider`, `"${provider}" is listed twice`);
+    names.add(provider);
+    const cfg: ProviderConfig = {
+      provider,
+      namespace: str(p, "namespace", at, false) ?? "default",
+      service: str(p, "service", at, false) ?? provider,
+    };
+    const port = p["port"];
+    if (port !== undefined) {
+      if (typeof port !== "string" && (typeof port !== "number" || !Number.isInteger(port)))
+        bad(`${at}.port`, "must be a port name or number");
+      cfg.port = port;
+    }
+    const path = str(p, "path", at, false);
+    if (path !== undefined) cfg.path = path;
+    const timeoutMs = posInt(p, "timeoutMs", at);
+    if (timeoutMs !== undefined) cfg.timeoutMs = timeoutMs;
+    const pol = p["policy"];
+    if (pol !== undefined) {
+      if (!isObj(pol)) bad(`${at}.policy`, "must be a mapping");
+      const mode = pol["mode"];
+      if (mode !== undefined && mode !== "audit" && mode !== "enforce")
+        bad(`${at}.policy.mode`, 'must be "audit" or "enforce"');
+      const allow = strList(pol["allow"], `${at}.policy.allow`);
+      const deny = strList(pol["deny"], `${at}.policy.deny`);
+      cfg.policy = {
+        ...(mode === undefined ? {} : { mode }),
+        ...(allow === undefined ? {} : { allow }),
+        ...(deny === undefined ? {} : { deny }),
+      };
+      try {
+        new ToolPolicy(cfg.policy, `${at}.policy`);
+      } catch (err) {
+        bad(`${at}.policy`, (err as Error).message);
+      }
+    }
+    return cfg;
+  });
+  const out: ProxyConfig = { providers };
+  const listen = str(raw, "listen", where, false);
+  if (listen !== undefined) out.listen = listen;
+  const basePath = str(raw, "basePath", where, false);
+  if (basePath !== undefined) out.basePath = basePath;
+  const maxBodyBytes = posInt(raw, "maxBodyBytes", where);
+  if (maxBodyBytes !== undefined) out.maxBodyBytes = maxBodyBytes;
+  const timeoutMs = posInt(raw, "timeoutMs", where);
+  if (timeoutMs !== undefined) out.timeoutMs = timeoutMs;
+  const sessionIdleMs = posInt(raw, "sessionIdleMs", where);
+  if (sessionIdleMs !== undefined) out.sessionIdleMs = sessionIdleMs;
+  if (raw["auth"] !== undefined) {
+    if (!isObj(raw["auth"])) bad(`${where}.auth`, "must be a mapping");
+    out.auth = raw["auth"];
+    const jwt = out.auth.jwt as unknown;
+    if (jwt !== undefined) {
+      if (!isObj(jwt)) bad(`${where}.auth.jwt`, "must be a mapping");
+      str(jwt, "issuer", `${where}.auth.jwt`, true);
+      if (jwt["audience"] === undefined) bad(`${where}.auth.jwt.audience`, "required");
+      if (jwt["jwksUri"] === undefined && jwt["jwks"] === undefined)
+        bad(`${where}.auth.jwt`, "needs jwksUri or jwks");
+    }
+  }
+  if (raw["redact"] !== undefined) {
+    if (!isObj(raw["redact"])) bad(`${where}.redact`, "must be a mapping");
+    out.redact = raw["redact"];
+    try {
+      new Redactor(out.redact, `${where}.redact`);
+    } catch (err) {
+      bad(`${where}.redact`, (err as Error).message);
+    }
+  }
+  if (raw["addressMap"] !== undefined) {
+    const m = raw["addressMap"];
+    if (!isObj(m) || Object.values(m).some((v) => typeof v !== "string"))
+      bad(`${where}.addressMap`, "must map ip:port to a URL");
+    out.addressMap = m as Record<string, string>;
+  }
+  if (raw["staticEndpoints"] !== undefined) {
+    const m = raw["staticEndpoints"];
+    if (!isObj(m)) bad(`${where}.staticEndpoints`, "must map a provider to a list of endpoints");
+    for (const [prov, list] of Object.entries(m)) {
+      if (!names.has(prov)) bad(`${where}.staticEndpoints.${prov}`, "no provider of that name");
+      if (!Array.isArray(list)) bad(`${where}.staticEndpoints.${prov}`, "must be a list");
+      list.forEach((e: unknown, i: number) => {
+        if (!isObj(e)) bad(`${where}.staticEndpoints.${prov}[${i}]`, "must be a mapping");
+        str(e, "url", `${where}.staticEndpoints.${prov}[${i}]`, true);
+      });
+    }
+    out.staticEndpoints = m as Record<string, StaticEndpoint[]>;
+  }
+  return out;
+}
+
+/** Endpoints from `staticEndpoints` (no Kubernetes). */
+export function staticPodEndpoints(list: readonly StaticEndpoint[], namespace: string): PodEndpoint[] {
+  return list.map((e, i) => {
+    const u = new URL(e.url);
+    const pod = e.pod ?? `static-${i}`;
+    return {
+      key: `${e.namespace ?? namespace}/${pod}`,
+      podNamespace: e.namespace ?? namespace,
+      podName: pod,
+      podUid: "",
+      node: e.node ?? "",
+      address: u.hostname,
+      port: Number(u.port || 80),
+      url: e.url,
+      ready: true,
+      slice: "",
+    };
+  });
+}
+
+export interface StartProxyOptions {
+  config: ProxyConfig;
+  /** Needed when a provider is discovered through EndpointSlices, or for TokenReview. */
+  kubeConfig?: k8s.KubeConfig;
+  feed?: TraceFeed;
+  /** Told about discovery failures (the watch retries by itself). */
+  onError?: (err: ProxyError) => void;
+}
+
+export interface RunningProxy {
+  /** `http://host:port` the proxy listens on. */
+  readonly url: string;
+  readonly proxy: McpProxy;
+  readonly directory: EndpointDirectory;
+  /** Resolves when every watched provider's EndpointSlices have been listed once. */
+  readonly synced: Promise<void>;
+  close(): Promise<void>;
+}
+
+function parseListen(listen: string): { host: string; port: number } {
+  const at = listen.lastIndexOf(":");
+  const host = at <= 0 ? "0.0.0.0" : listen.slice(0, at).replace(/^\[(.*)\]$/, "$1");
+  const port = Number(at < 0 ? listen : listen.slice(at + 1));
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new ProxyError("HANGAR_ERR_PROXY_CONFIG", `listen: "${listen}" is not host:port`, {
+      details: { field: "listen" },
+    });
+  return { host, port };
+}
+
+export async function startProxy(opts: StartProxyOptions): Promise<RunningProxy> {
+  const c = opts.config;
+  const directory = new EndpointDirectory();
+  const watched = c.providers.filter((p) => c.staticEndpoints?.[p.provider] === undefined);
+  for (const p of c.providers) {
+    const list = c.staticEndpoints?.[p.provider];
+    if (list !== undefined) directory.set(p.provider, staticPodEndpoints(list, p.namespace));
+  }
+  let watch: SliceWatch | undefined;
+  if (watched.length > 0) {
+    if (opts.kubeConfig === undefined)
+      throw new ProxyError(
+        "HANGAR_ERR_PROXY_CONFIG",
+        `providers ${watched.map((p) => p.provider).join(", ")} are discovered through EndpointSlices, which needs a Kubernetes client configuration (in-cluster or --kubeconfig); or list them in staticEndpoints`,
+      );
+    watch = watchEndpointSlices({
+      kubeConfig: opts.kubeConfig,
+      services: watched,
+      directory,
+      ...(c.addressMap === undefined ? {} : { addressMap: c.addressMap }),
+      ...(opts.onError === undefined ? {} : { onError: opts.onError }),
+    });
+  }
+  const authenticator =
+    c.auth === undefined
+      ? undefined
+      : new Authenticator({
+          config: c.auth,
+          ...(opts.kubeConfig === undefined ? {} : { kubeConfig: opts.kubeConfig }),
+        });
+  const proxy = new McpProxy({
+    providers: c.providers,
+    directory,
+    ...(authenticator === undefined ? {} : { authenticator }),
+    ...(c.redact === undefined ? {} : { redactor: new Redactor(c.redact) }),
+    ...(opts.feed === undefined ? {} : { feed: opts.feed }),
+    ...(c.maxBodyBytes === undefined ? {} : { maxBodyBytes: c.maxBodyBytes }),
+    ...(c.timeoutMs === undefined ? {} : { timeoutMs: c.timeoutMs }),
+    ...(c.sessionIdleMs === undefined ? {} : { sessionIdleMs: c.sessionIdleMs }),
+    ...(c.basePath === undefined ? {} : { basePath: c.basePath }),
+  });
+  const server: Server = createServer(proxy.handler);
+  server.keepAliveTimeout = 65_000;
+  const { host, port } = parseListen(c.listen ?? "0.0.0.0:8080");
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (err) =>
+      reject(
+        new ProxyError("HANGAR_ERR_PROXY_LISTEN", `cannot listen on ${host}:${port}: ${err.message}`, {
+          cause: err,
+        }),
+      ),
+    );
+    server.listen(port, host, () => resolve());
+  }).catch(async (err: unknown) => {
+    await watch?.stop();
+    throw err;
+  });
+  const addr = server.address() as AddressInfo;
+  const shownHost = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
+  return {
+    url: `http://${shownHost}:${addr.port}`,
+    proxy,
+    directory,
+    synced: watch?.synced ?? Promise.resolve(),
+    async close() {
+      await watch?.stop();
+      await proxy.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,86 @@
+/**
+ * Diagnostics of rule files: `path:line:col: code: message`, with the source
+ * line and a caret under the column. The codes are a closed set; rules/README.md
+ * lists them and a test keeps the two in step.
+ */
+import type { Loc } from "./ast.js";
+
+export const DiagnosticCodes = {
+  HANGAR_ERR_RULE_READ: "a rule file or directory could not be read",
+  HANGAR_ERR_RULE_SYNTAX: "the text does not follow the grammar",
+  HANGAR_ERR_RULE_AMBIGUOUS: "the text parses in more than one way (a grammar bug: please report it)",
+  HANGAR_ERR_RULE_UNKNOWN_FIELD: "a field that events of this kind do not have",
+  HANGAR_ERR_RULE_UNKNOWN_KIND: "an event kind that does not exist",
+  HANGAR_ERR_RULE_UNKNOWN_NAME: "a list, macro, function, step, facet or action that is not defined",
+  HANGAR_ERR_RULE_TYPE: "an operator or function used with values of the wrong type",
+  HANGAR_ERR_RULE_VALUE:
+    "an invalid literal: CIDR, duration, severity, maturity, MITRE id, version, template",
+  HANGAR_ERR_RULE_REGEX: "a regular expression that is invalid or not in the linear-time subset",
+  HANGAR_ERR_RULE_DUPLICATE: "a rule id, list, macro, step, exception or test defined twice",
+  HANGAR_ERR_RULE_MACRO: "a macro called with the wrong number of arguments, or recursively",
+  HANGAR_ERR_RULE_WINDOW: "a sequence or negative step without a bounded window",
+  HANGAR_ERR_RULE_KEY: "join keys that differ in number between steps, or are not single-valued",
+  HANGAR_ERR_RULE_MISSING: "a rule without a required part (condition, severity, description, mitre, test)",
+  HANGAR_ERR_RULE_ENGINE: "a pack or rule that needs a newer engine than this one",
+  HANGAR_ERR_RULE_PATCH: "a patch for a rule id that no loaded file defines",
+  HANGAR_ERR_RULE_TEST: "a test event or expectation that does not fit the rule",
+  HANGAR_WARN_RULE_UNUSED: "a list or macro that no rule uses (warning)",
+  HANGAR_WARN_RULE_NO_TEST: "a rule without a test (warning)",
+  HANGAR_WARN_RULE_SHADOWED:
+    "a rule whose condition is the same as an earlier rule's: both fire on the same events (warning)",
+} as const;
+
+export type DiagnosticCode = keyof typeof DiagnosticCodes;
+
+export interface Diagnostic {
+  file: string;
+  line: number;
+  col: number;
+  code: DiagnosticCode;
+  message: string;
+  severity: "error" | "warning";
+}
+
+/** Source texts by file, for printing the line under a diagnostic. */
+export type Sources = ReadonlyMap<string, string>;
+
+export function diag(file: string, loc: Loc | undefined, code: DiagnosticCode, message: string): Diagnostic {
+  return {
+    file,
+    line: loc?.line ?? 1,
+    col: loc?.col ?? 1,
+    code,
+    message,
+    severity: code.startsWith("HANGAR_WARN_") ? "warning" : "error",
+  };
+}
+
+/** `path:line:col: code: message`, then the source line and a caret, when the source is known. */
+export function formatDiagnostic(d: Diagnostic, sources?: Sources): string {
+  const head = `${d.file}:${d.line}:${d.col}: ${d.code}: ${d.message}`;
+  const text = sources?.get(d.file);
+  if (text === undefined) return head;
+  const line = text.split("\n")[d.line - 1];
+  if (line === undefined) return head;
+  const shown = line.replace(/\t/g, " ");
+  return `${head}\n  ${shown}\n  ${" ".repeat(Math.max(0, d.col - 1))}^`;
+}
+
+export function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {
+  return list.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col);
+}
+
+/** What createDetector throws when rule files do not load. */
+export class SemanticError extends Error {
+  override readonly name = "SemanticError";
+  readonly code = "HANGAR_ERR_PLUGIN_LOAD";
+  readonly diagnostics: readonly Diagnostic[];
+  constructor(message: string, diagnostics: readonly Diagnostic[], sources?: Sources) {
+    const shown = diagnostics
+      .filter((d) => d.severity === "error")
+      .slice(0, 20)
+      .map((d) => formatDiagnostic(d, sources));
+    super(`${message}\n${shown.join("\n")}`);
+    this.diagnostics = diagnostics;
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * A binary min-heap on (deadline, insertion order) in parallel arrays: the
+ * engine's event-time timers and its reorder buffer. Equal deadlines come out
+ * in the order they went in.
+ */
+export class TimerHeap<T> {
+  #at: number[] = [];
+  #seq: number[] = [];
+  #items: T[] = [];
+  #next = 0;
+
+  get size(): number {
+    return this.#at.length;
+  }
+
+  /** The earliest deadline, or Infinity when empty. */
+  peek(): number {
+    return this.#at.length === 0 ? Infinity : (this.#at[0] as number);
+  }
+
+  #less(i: number, at: number, seq: number): boolean {
+    const a = this.#at[i] as number;
+    return a < at || (a === at && (this.#seq[i] as number) < seq);
+  }
+
+  push(at: number, item: T): void {
+    const a = this.#at;
+    const s = this.#seq;
+    const it = this.#items;
+    const seq = this.#next++;
+    let i = a.length;
+    a.push(at);
+    s.push(seq);
+    it.push(item);
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (this.#less(p, at, seq)) break;
+      a[i] = a[p] as number;
+      s[i] = s[p] as number;
+      it[i] = it[p] as T;
+      i = p;
+    }
+    a[i] = at;
+    s[i] = seq;
+    it[i] = item;
+  }
+
+  /** Removes and returns the earliest item (call only when size > 0). */
+  pop(): T {
+    const a = this.#at;
+    const s = this.#seq;
+    const it = this.#items;
+    const top = it[0] as T;
+    const lastAt = a.pop() as number;
+    const lastSeq = s.pop() as number;
+    const lastItem = it.pop() as T;
+    const n = a.length;
+    if (n > 0) {
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= n) break;
+        const r = l + 1;
+        const c = r < n && this.#less(r, a[l] as number, s[l] as number) ? r : l;
+        if (!this.#less(c, lastAt, lastSeq)) break;
+        a[i] = a[c] as number;
+        s[i] = s[c] as number;
+        it[i] = it[c] as T;
+        i = c;
+      }
+      a[i] = lastAt;
+      s[i] = lastSeq;
+      it[i] = lastItem;
+    }
+    return top;
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * Loading rule packs: files or directories (every `*.rules` below a directory,
+ * in path order), parsed and compiled together so that lists, macros and
+ * patches work across files.
+ */
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { Compiler, type SourceFile } from "./compile.js";
+import { diag, sortDiagnostics, type Diagnostic } from "./diagnostics.js";
+import { parseSource } from "./parse.js";
+import type { CompiledRule } from "./program.js";
+
+export const RULE_FILE_EXTENSION = ".rules";
+
+export interface LoadedRules {
+  rules: CompiledRule[];
+  files: string[];
+  sources: Map<string, string>;
+  diagnostics: Diagnostic[];
+  /** True when there is no error (warnings allowed). */
+  ok: boolean;
+}
+
+function walk(dir: string, out: string[]): void {
+  for (const name of readdirSync(dir).sort()) {
+    if (name.startsWith(".") || name === "node_modules" || name === "dist") continue;
+    const p = join(dir, name);
+    const st = statSync(p);
+    if (st.isDirectory()) walk(p, out);
+    else if (name.endsWith(RULE_FILE_EXTENSION)) out.push(p);
+  }
+}
+
+/** Lists the rule files under `paths` (a file is taken as given, whatever its extension). */
+export function ruleFiles(paths: readonly string[]): { files: string[]; diagnostics: Diagnostic[] } {
+  const files: string[] = [];
+  const diagnostics: Diagnostic[] = [];
+  for (const p of paths) {
+    try {
+      const st = statSync(p);
+      if (st.isDirectory()) {
+        const before = files.length;
+        walk(p, files);
+        if (files.length === before)
+          diagnostics.push(
+            diag(p, undefined, "HANGAR_ERR_RULE_READ", `no ${RULE_FILE_EXTENSION} files in directory`),
+          );
+      } else files.push(p);
+    } catch (err) {
+      diagnostics.push(diag(p, undefined, "HANGAR_ERR_RULE_READ", (err as Error).message));
+    }
+  }
+  return { files: [...new Set(files)], diagnostics };
+}
+
+/** Parses and compiles sources given as text (tests, tools). */
+export function compileSources(sources: ReadonlyMap<string, string>): LoadedRules {
+  const parsed: SourceFile[] = [];
+  const diagnostics: Diagnostic[] = [];
+  for (const [file, text] of sources) {
+    const r = parseSource(file, text);
+    diagnostics.push(...r.diagnostics);
+    parsed.push({ file, items: r.items });
+  }
+  const c = new Compiler().compile(parsed);
+  diagnostics.push(...c.diagnostics);
+  sortDiagnostics(diagnostics);
+  return {
+    rules: c.rules,
+    files: [...sources.keys()],
+    sources: new Map(sources),
+    diagnostics,
+    ok: !diagnostics.some((d) => d.severity === "error"),
+  };
+}
+
+export function loadRules(paths: readonly string[]): LoadedRules {
+  const { files, diagnostics } = ruleFiles(paths);
+  const sources = new Map<string, string>();
+  for (const f of files) {
+    try {
+      sources.set(f, readFileSync(f, "utf8"));
+    } catch (err) {
+      diagnostics.push(diag(f, undefined, "HANGAR_ERR_RULE_READ", (err as Error).message));
+    }
+  }
+  const r = compileSources(sources);
+  r.diagnostics.unshift(...diagnostics);
+  r.ok = r.ok && diagnostics.length === 0;
+  return r;
+}
