@@ -13,7 +13,7 @@ import type { RuntimeEvent } from "./normalize/event.js";
 import { Counters } from "./pipeline/counters.js";
 import { NormalizeStage, merge, runPipeline } from "./pipeline/pipeline.js";
 import { NoDetector } from "./ports/memory.js";
-import type { AlertSink, BaselineStore, Detector, TraceSource } from "./ports/ports.js";
+import type { AlertSink, BaselineStore, Detector, EnforcementRequest, TraceSource } from "./ports/ports.js";
 import { traceRecords } from "./sources/traces.js";
 import { watchNodePods, type PodWatch } from "./resolve/pod-watch.js";
 import { WorkloadResolver } from "./resolve/workloads.js";
@@ -57,6 +57,8 @@ export interface AgentOptions {
   counters?: Counters;
   queueCapacity?: number;
   graceMs?: number;
+  /** Where the detector's enforcement requests go (the controller's hub). */
+  onEnforcement?: (request: EnforcementRequest) => void;
   /** With a traceSource: how long runtime events wait for late call traces (default 250 ms; see correlate/hold.ts). */
   traceHoldMs?: number;
 }
@@ -114,6 +116,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   });
   const detect = new DetectStage({
     explain: (alert) => correlator.explain(alert),
+    ...(opts.onEnforcement === undefined ? {} : { enforce: opts.onEnforcement }),
     detector,
     ...(opts.baseline === undefined ? {} : { baseline: opts.baseline }),
     sinks: opts.sinks,

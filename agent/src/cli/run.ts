@@ -211,7 +211,9 @@ export async function runCommand(args: string[]): Promise<number> {
         ...(probe === undefined ? {} : { probe }),
         namespaces: v.namespace ?? [],
         ...(kubeConfig === undefined ? {} : { kubeConfig }),
-        ...(hub === undefined ? {} : { traceSource: hub }),
+        ...(hub === undefined
+          ? {}
+          : { traceSource: hub, onEnforcement: (r) => void hub.requestEnforcement(r) }),
         ...engines,
         healthPort,
         sinks,
@@ -240,12 +242,24 @@ export async function runCommand(args: string[]): Promise<number> {
     { node, healthPort: agent.health?.port, prometheusPort: metrics?.prometheusPort },
     "hangar-agent running",
   );
+  // What the baselines learned goes to the controller, which merges it across nodes.
+  const baseline = engines.baseline;
+  const deltas =
+    hub !== undefined && baseline?.deltas !== undefined
+      ? setInterval(() => {
+          for (const d of baseline.deltas?.().deltas ?? []) hub.sendBaselineDelta(d);
+        }, 30_000)
+      : undefined;
+  deltas?.unref();
   // Runs until SIGINT/SIGTERM; if the pipeline itself fails, stop and report it.
   const failed = agent.done.then(
     () => undefined,
     (err: unknown) => err,
   );
   const outcome = await Promise.race([waitForSignal().then(() => undefined), failed]);
+  clearInterval(deltas);
+  if (hub !== undefined && baseline?.deltas !== undefined)
+    for (const d of baseline.deltas().deltas) hub.sendBaselineDelta(d);
   await agent.stop();
   await metrics?.shutdown();
   if (outcome !== undefined)

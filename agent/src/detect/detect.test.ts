@@ -93,4 +93,31 @@ describe("DetectStage", () => {
     });
     assert.doesNotThrow(() => stage.tick(Date.now() + 60_000));
   });
+
+  it("hands the detector's enforcement requests to the enforce hook and counts them", () => {
+    const requests: hangar.EnforcementRequest[] = [];
+    const counters = new Counters();
+    const stage = new DetectStage({
+      detector: {
+        name: "blocker",
+        process: (ev) =>
+          ev.id === "bad"
+            ? {
+                alerts: [alert("net/block", hangar.AlertSource.RULE)],
+                enforcement: [create(hangar.EnforcementRequestSchema, { id: "req-1", provider: "weather" })],
+              }
+            : undefined,
+      },
+      sinks: [],
+      counters,
+      enforce: (r) => requests.push(r),
+    });
+    stage.process(create(hangar.RuntimeEventSchema, { id: "ok" }));
+    stage.process(create(hangar.RuntimeEventSchema, { id: "bad" }));
+    assert.deepEqual(
+      requests.map((r) => r.id),
+      ["req-1"],
+    );
+    assert.equal(counters.get("enforcement_requests"), 1);
+  });
 });

@@ -4,7 +4,15 @@
  * engine, when enabled) decides. Alerts go to the sinks; detection never
  * waits on them.
  */
-import type { AlertSink, BaselineStore, Detection, Detector, RuntimeEvent, Alert } from "../ports/ports.js";
+import type {
+  AlertSink,
+  BaselineStore,
+  Detection,
+  Detector,
+  EnforcementRequest,
+  RuntimeEvent,
+  Alert,
+} from "../ports/ports.js";
 import type { Counters } from "../pipeline/counters.js";
 import { hangar } from "@hangar/proto";
 
@@ -15,6 +23,8 @@ export interface DetectStageOptions {
   counters: Counters;
   /** Completes every alert before the sinks see it (the correlator adds the attribution chain). */
   explain?: (alert: Alert) => void;
+  /** Where the detector's enforcement requests go (the controller's hub); counted either way. */
+  enforce?: (request: EnforcementRequest) => void;
 }
 
 export class DetectStage {
@@ -23,9 +33,11 @@ export class DetectStage {
   readonly #sinks: readonly AlertSink[];
   readonly #counters: Counters;
   readonly #explain: ((alert: Alert) => void) | undefined;
+  readonly #enforce: ((request: EnforcementRequest) => void) | undefined;
 
   constructor(options: DetectStageOptions) {
     this.#explain = options.explain;
+    this.#enforce = options.enforce;
     this.#detector = options.detector;
     this.#baseline = options.baseline;
     this.#sinks = options.sinks;
@@ -63,8 +75,10 @@ export class DetectStage {
   #emit(d: Detection | undefined): void {
     if (d === undefined) return;
     for (const alert of d.alerts) this.#alert(alert);
-    if (d.enforcement !== undefined)
+    if (d.enforcement !== undefined && d.enforcement.length > 0) {
       this.#counters.inc("enforcement_requests", undefined, d.enforcement.length);
+      if (this.#enforce !== undefined) for (const r of d.enforcement) this.#enforce(r);
+    }
   }
 
   #alert(alert: Alert): void {

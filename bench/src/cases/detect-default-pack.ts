@@ -23,7 +23,6 @@ export const detectDefaultPack: BenchCase = {
   name: "detect/default-pack",
   description: `the rule engine with all packs in rules/ over ${POOL} distinct events (tool calls, dns, connect, file, exec, exit over 64 pods), one at a time through Detector.process`,
   latency: `every ${STRIDE}th event timed alone with process.hrtime.bigint; nearest-rank percentiles`,
-  ceiling: "decode/tetragon-exec",
   defaultEvents: 500_000,
   unavailable: semanticUnavailable,
   async run(ctx) {

@@ -32,7 +32,6 @@ export const detectSequenceKeys: BenchCase = {
   description:
     "a keyed two-step sequence taking one new key per event (100 000 keys by default); reports heap bytes per active partial match",
   latency: `every ${STRIDE}th event timed alone with process.hrtime.bigint; nearest-rank percentiles`,
-  ceiling: "decode/tetragon-exec",
   defaultEvents: 100_000,
   unavailable: semanticUnavailable,
   async run(ctx) {

@@ -40,7 +40,6 @@ export const detectSingleEvent50: BenchCase = {
   name: "detect/single-event-50",
   description: `50 single-event rules of 10 shapes over ${POOL} distinct events through Detector.process (no sequence state)`,
   latency: `every ${STRIDE}th event timed alone with process.hrtime.bigint; nearest-rank percentiles`,
-  ceiling: "decode/tetragon-exec",
   defaultEvents: 1_000_000,
   unavailable: semanticUnavailable,
   async run(ctx) {
