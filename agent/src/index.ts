@@ -18,6 +18,7 @@ export {
 } from "./normalize/tetragon.js";
 export { HubbleNormalizer, parseLabels } from "./normalize/hubble.js";
 export { PROVIDER_LABEL, eventTimeMs, kindName, timeMs } from "./normalize/event.js";
+export { formatIPv6 } from "./normalize/ipv6.js";
 export { WorkloadResolver, type PodInfo } from "./resolve/workloads.js";
 export { watchNodePods, podInfo, type PodWatch } from "./resolve/pod-watch.js";
 export { Correlator } from "./correlate/correlator.js";

@@ -16,6 +16,7 @@ import type { Counters } from "../pipeline/counters.js";
 import type { CgroupResolver } from "../resolve/cgroups.js";
 import { EventKind, FileOperation, Sensor, newContainer, newEvent, newPod, newProcess } from "./event.js";
 import type { NormalizeResult } from "./tetragon.js";
+import { formatIPv6 } from "./ipv6.js";
 
 export const PROBE_ABI = 1;
 export const PROBE_MAGIC = 0x48414e47;
@@ -161,24 +162,7 @@ export function ipv6(buf: Uint8Array, at: number): string {
   if (groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0) {
     if (groups[5] === 0xffff) return `::ffff:${ipv4(buf, at + 12)}`;
   }
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(":");
-  return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLen).join(":")}`;
+  return formatIPv6(groups);
 }
 
 function address(family: number, buf: Uint8Array, at: number): string {

@@ -4,6 +4,7 @@
  * wildcards. They are built once per published view and only read on the hot
  * path; lookups allocate nothing for IPv4 and little for paths.
  */
+import { formatIPv6 } from "@hangar/agent";
 
 interface BitNode {
   zero: BitNode | undefined;
@@ -77,27 +78,8 @@ export function parseIPv6(s: string): number[] | undefined {
   return [...head, ...new Array<number>(fill).fill(0), ...tail];
 }
 
-export function formatIPv6(groups: readonly number[]): string {
-  // RFC 5952: lowercase, longest run of zero groups (≥ 2) as "::".
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(":");
-  return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLen).join(":")}`;
-}
+/** RFC 5952 text of 8 IPv6 groups (shared with the agent). */
+export { formatIPv6 };
 
 /**
  * A binary trie of CIDR prefixes for one address family. `match` returns the
