@@ -6,17 +6,17 @@
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
-import { create } from "@bufbuild/protobuf";
+import { create, fromJson, type JsonValue } from "@bufbuild/protobuf";
 import { durationFromMs, timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { hangar } from "@hangar/proto";
-import { HubClient } from "@hangar/agent";
+import { hangar, tetragon } from "@hangar/proto";
+import { HubClient, startSimulator } from "@hangar/agent";
 import { apiRequest, skipUnlessControlPlane, startControlPlane, type ControlPlane } from "@hangar/testkit";
 import { loadBehavioral } from "../src/bootstrap/plugins.js";
 import type { CtlIO } from "../src/ctl/command.js";
@@ -37,6 +37,8 @@ const ADMIN = "ctl-static-admin-token-0123456789";
 const READ = "ctl-static-read-token-0123456789";
 const K8S_ADMIN = "ctl-k8s-admin-token-0123456789";
 const MAIN = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
+const AGENT = fileURLToPath(new URL("../../../agent/dist/src/cli/main.js", import.meta.url));
+const AGENT_FIXTURES = fileURLToPath(new URL("../../../agent/test/fixtures/", import.meta.url));
 const CTL = fileURLToPath(new URL("../src/ctl/main.js", import.meta.url));
 
 function capture(): CtlIO & { out: string; err: string } {
@@ -433,6 +435,67 @@ describe("hangar-ctl against a running controller", { skip }, () => {
       { encoding: "utf8" },
     );
     assert.equal(nf.status, 3, nf.stderr);
+  });
+
+  // After the listings: it adds alerts and enforcements that the listings above do not expect. The agent
+  // process is a new incarnation on node-a, after the HubClient above: its messages must not
+  // be taken for duplicates of that client's.
+  it("hangar-agent run with the rule packs: a rule's block_egress reaches the enforcer through the hub", async () => {
+    // A Tetragon tcp_connect from a weather pod to the cloud metadata endpoint, as the
+    // sensor streams it: hangar.net.cloud_metadata_access asks for block_egress.
+    const line = readFileSync(join(AGENT_FIXTURES, "realistic-tetragon.jsonl"), "utf8")
+      .split("\n")
+      .find((l) => l.includes('"process_kprobe"') && l.includes('"tcp_connect"'));
+    assert.ok(line, "the fixture has a tcp_connect kprobe");
+    const json = JSON.parse(line) as {
+      process_kprobe: {
+        process: { pod: { name: string; pod_labels: Record<string, string> } };
+        args: { sock_arg?: { daddr: string; dport: number } }[];
+      };
+    };
+    const kp = json.process_kprobe;
+    kp.process.pod.name = "weather-0";
+    kp.process.pod.pod_labels["mcp-hangar.io/provider"] = "weather";
+    const sock = kp.args.find((a) => a.sock_arg !== undefined)?.sock_arg;
+    assert.ok(sock);
+    sock.daddr = "169.254.169.254";
+    sock.dport = 80;
+    const msg = fromJson(tetragon.GetEventsResponseSchema, json as unknown as JsonValue, {
+      ignoreUnknownFields: true,
+    });
+    const sim = await startSimulator({
+      tetragon: { address: `unix://${join(dir, "tetragon.sock")}`, messages: [msg], holdOpen: true },
+    });
+    const run = spawn(
+      process.execPath,
+      [AGENT, "run", "--tetragon", sim.tetragonAddress ?? "", "--hubble", "none", "--no-kube"]
+        .concat(["--health-port", "0", "--node", "node-a", "--default-rules", "--log-level", "warn"])
+        .concat(["--hub", `127.0.0.1:${hubPort}`, "--hub-token-file", join(dir, "token")]),
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let stdout = "";
+    let stderr = "";
+    run.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
+    run.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
+    const exited = new Promise<number | null>((resolve) => run.once("exit", (code) => resolve(code)));
+    try {
+      const byRule = (): Record<string, unknown> | undefined =>
+        events.find((e) => e["actor"] === "hangar.net.cloud_metadata_access");
+      for (let i = 0; i < 300 && byRule() === undefined; i++) await sleep(50);
+      const ev = byRule();
+      assert.ok(
+        ev,
+        `an EnforcementEvent for the rule; controller events: ${JSON.stringify(events)}\nagent stderr: ${stderr}`,
+      );
+      assert.equal(ev["provider"], "weather");
+      assert.equal(ev["action"], "block_egress");
+      assert.match(String(ev["destination"]), /^169\.254\.169\.254/);
+      assert.match(stdout, /hangar\.net\.cloud_metadata_access/, "the alert is on the agent's stdout too");
+    } finally {
+      run.kill("SIGTERM");
+      assert.equal(await exited, 0, stderr);
+      await sim.stop();
+    }
   });
 
   it("SIGTERM: the controller releases its Lease and exits 0", async () => {

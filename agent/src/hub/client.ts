@@ -225,6 +225,21 @@ export class HubClient implements AlertSink, TraceSource {
     });
   }
 
+  /**
+   * The controller acknowledged more than this process ever sent: an earlier agent
+   * process on this node did. What is pending here is new to the controller, so it is
+   * numbered after what the controller has (else it would be taken for duplicates).
+   */
+  #renumberAfter(acked: bigint): void {
+    const first = this.#nextSeq - BigInt(this.#outbox.length);
+    const shift = acked + 1n - first;
+    for (const r of this.#outbox) r.seq += shift;
+    for (const w of this.#ackWaiters) if (w.seq >= first) w.seq += shift;
+    this.#nextSeq += shift;
+    this.#acked = acked;
+    this.#count("hub_renumbered");
+  }
+
   #ack(seq: bigint): void {
     if (seq > this.#acked) this.#acked = seq;
     let drop = 0;
@@ -245,7 +260,8 @@ export class HubClient implements AlertSink, TraceSource {
       case "hello":
         this.connects++;
         this.#count("hub_connects");
-        this.#ack(m.value.lastAckedSeq);
+        if (m.value.lastAckedSeq >= this.#nextSeq) this.#renumberAfter(m.value.lastAckedSeq);
+        else this.#ack(m.value.lastAckedSeq);
         this.#ready = true;
         // Everything the controller does not have yet, in order.
         for (const r of this.#outbox) call.write(r);

@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { MemoryBaselineStore } from "@hangar/agent";
 import { hangar } from "@hangar/proto";
-import { HangarDetector } from "./detector.js";
+import { toJson } from "@bufbuild/protobuf";
+import { TimestampSchema } from "@bufbuild/protobuf/wkt";
+import { HangarDetector, timestampOfMs } from "./detector.js";
 import { compileSources } from "./load.js";
 import { testEvent, type TestValue } from "./testevents.js";
 
@@ -166,5 +168,18 @@ describe("detector", () => {
       d.process(ev("connect", 1, { "destination.ip": "203.0.113.9", "session.id": "s1" })),
       undefined,
     );
+  });
+
+  it("stamps alerts with valid timestamps when event times carry nanoseconds", () => {
+    const ts = timestampOfMs(1772443711958.1125);
+    assert.equal(ts.seconds, 1772443711n);
+    assert.ok(
+      Number.isInteger(ts.nanos) && ts.nanos >= 958_112_000 && ts.nanos <= 958_113_000,
+      String(ts.nanos),
+    );
+    const iso = String(toJson(TimestampSchema, ts));
+    assert.match(iso, /^2026-03-02T09:28:31\.958\d+Z$/);
+    assert.equal(timestampOfMs(999.9999999).nanos <= 999_999_999, true);
+    assert.equal(timestampOfMs(-1.5).seconds, -1n, "before the epoch: floor, positive nanos");
   });
 });

@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { TimestampSchema, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { describeEvent, type BaselineStore, type Detection, type Detector } from "@hangar/agent";
 import { hangar } from "@hangar/proto";
 import type { Loc } from "./ast.js";
@@ -53,6 +53,17 @@ const SCORE: Record<SeverityName, number> = { info: 10, low: 30, medium: 50, hig
 export function lowerSeverity(s: SeverityName): SeverityName {
   const i = SEVERITIES.indexOf(s);
   return SEVERITIES[Math.max(0, i - 1)] as SeverityName;
+}
+
+/**
+ * A Timestamp of a time in (fractional) milliseconds: event times carry nanoseconds,
+ * so `m.time` is rarely a whole number of ms (timestampFromMs would put a fraction
+ * into `nanos`).
+ */
+export function timestampOfMs(ms: number): Timestamp {
+  const seconds = Math.floor(ms / 1000);
+  const nanos = Math.min(999_999_999, Math.max(0, Math.round((ms - seconds * 1000) * 1e6)));
+  return create(TimestampSchema, { seconds: BigInt(seconds), nanos });
 }
 
 export class HangarDetector implements Detector {
@@ -186,7 +197,7 @@ export class HangarDetector implements Detector {
             destination: a.type === "block_egress" ? text(a.dest(last, env)) : "",
             ttl,
             reason: alert.message,
-            time: timestampFromMs(m.time),
+            time: timestampOfMs(m.time),
             node: alert.node,
           }),
         );
@@ -223,7 +234,7 @@ export class HangarDetector implements Detector {
       toolCalls,
       explanation: this.explain(m, severity, baselineVersion),
       fixHint: `hangar-ctl rules explain ${r.meta.id}; to tune it, add an exception in a patch file (see rules/README.md)`,
-      time: timestampFromMs(m.time),
+      time: timestampOfMs(m.time),
       node: last.node,
       source: hangar.AlertSource.RULE,
       ruleVersion: String(r.meta.version),
