@@ -8,12 +8,13 @@ import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { closeSync, openSync, readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { request } from "node:https";
-import { createServer, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { TestkitError } from "./errors.js";
+import { freePorts } from "./ports.js";
 import { findTool, isExecutable, SETUP_COMMAND } from "./tools.js";
 
 const execFileAsync = promisify(execFile);
@@ -458,31 +459,6 @@ function probeApiserver(
     req.on("error", reject);
     req.end();
   });
-}
-
-async function freePorts(n: number): Promise<number[]> {
-  // Hold all n listeners at once so the kernel hands out n distinct ports.
-  const servers = await Promise.all(
-    Array.from({ length: n }, () => {
-      const srv = createServer();
-      return new Promise<{ srv: typeof srv; port: number }>((resolve, reject) => {
-        srv.once("error", reject);
-        srv.listen(0, "127.0.0.1", () => {
-          const addr = srv.address();
-          if (addr === null || typeof addr === "string") reject(new Error("no port assigned"));
-          else resolve({ srv, port: addr.port });
-        });
-      });
-    }),
-  ).catch((cause: unknown) => {
-    throw new TestkitError(
-      "HANGAR_ERR_TESTKIT_SETUP_FAILED",
-      `cannot find free loopback ports: ${String(cause)}`,
-      { cause },
-    );
-  });
-  await Promise.all(servers.map(({ srv }) => new Promise<void>((resolve) => srv.close(() => resolve()))));
-  return servers.map(({ port }) => port);
 }
 
 interface Pki {

@@ -9,12 +9,13 @@
 import { execFile, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { TestkitError } from "./errors.js";
+import { freePorts } from "./ports.js";
 import { isExecutable } from "./tools.js";
 
 const execFileAsync = promisify(execFile);
@@ -177,24 +178,6 @@ action(type="omfile" file=${q(join(dir, "received.jsonl"))} template="hangar_jso
 `;
 }
 
-async function freeTcpPorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: n }, () => {
-      const srv = createServer();
-      return new Promise<{ srv: typeof srv; port: number }>((resolve, reject) => {
-        srv.once("error", reject);
-        srv.listen(0, "127.0.0.1", () => {
-          const a = srv.address();
-          if (a === null || typeof a === "string") reject(new Error("no port"));
-          else resolve({ srv, port: a.port });
-        });
-      });
-    }),
-  );
-  await Promise.all(servers.map(({ srv }) => new Promise<void>((r) => srv.close(() => r()))));
-  return servers.map((s) => s.port);
-}
-
 async function freeUdpPort(): Promise<number> {
   const sock = createSocket("udp4");
   await new Promise<void>((resolve, reject) => {
@@ -310,7 +293,7 @@ export async function startRsyslog(o: RsyslogOptions = {}): Promise<Rsyslog> {
   try {
     await makeCerts(dir);
     await writeFile(join(dir, "cef.rb"), CEF_RULEBASE);
-    const [tcp, tls] = (await freeTcpPorts(2)) as [number, number];
+    const [tcp, tls] = (await freePorts(2)) as [number, number];
     const udp = await freeUdpPort();
     const ports = { tcp, tls, udp };
     const conf = join(dir, "rsyslog.conf");

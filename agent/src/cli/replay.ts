@@ -15,11 +15,11 @@ Inputs (each may be given several times):
   --traces FILE     JSON lines of hangar.v1.CallTrace (proto JSON), from the MCP proxy
 
 Detection:
-  --rules PATH      rule files or directories (needs the rule engine, @hangar/semantic)
+  --rules PATH      rule files or directories (needs the enterprise rule engine)
   --default-rules   also load the packs shipped in the repository's rules/ directory
                     ($HANGAR_RULES_DIR overrides it); without --rules or --default-rules
                     no rule engine runs (replay then only normalizes and correlates)
-  --db FILE         baseline database (needs the baseline engine, @hangar/behavioral)
+  --db FILE         baseline database (needs the enterprise baseline engine)
   --learn           learn baselines from the recording into --db
 
 Output:

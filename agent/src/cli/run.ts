@@ -47,10 +47,10 @@ Sensors:
   --probe-sock-state       also report the outcome of non-blocking TCP connects
   --probe-required         exit with an error instead of running without the probe
   --rules PATH             detect with the rule packs in PATH, a .rules file or a directory
-                           (repeatable; needs the rule engine, @hangar/semantic)
+                           (repeatable; needs the enterprise rule engine)
   --default-rules          detect with the packs shipped in rules/ (or $HANGAR_RULES_DIR)
-  --db FILE                the provider baselines (DuckDB file on the node; needs the baseline
-                           engine, @hangar/behavioral): learn while a provider is learning,
+  --db FILE                the provider baselines (DuckDB file on the node; needs the
+                           enterprise baseline engine): learn while a provider is learning,
                            raise deviations once it enforces; rules' baseline(...) use it
   --namespace NS           only pods in this namespace (repeatable; default all)
   --queue N                events buffered per sensor before drops are counted (default 16384)

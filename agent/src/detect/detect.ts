@@ -44,11 +44,14 @@ export class DetectStage {
     this.#counters = options.counters;
   }
 
-  /** Wall time (ms) of the last event, or of the last advance of the detector's clock. */
+  /** Events seen; `tick` compares it, so the hot path reads no clock. */
+  #seen = 0;
+  #seenAtTick = 0;
+  /** Wall time (ms) since which no event arrived, as far as `tick` has seen. */
   #quietSince = Date.now();
 
   process(ev: RuntimeEvent): void {
-    this.#quietSince = Date.now();
+    this.#seen++;
     // Baseline deviations first (they carry the baseline version), then the rules.
     const deviations = this.#baseline?.observe(ev);
     if (deviations !== undefined) this.#emit(deviations);
@@ -61,6 +64,12 @@ export class DetectStage {
    * `Detector.advance`).
    */
   tick(now = Date.now(), minIdleMs = 500): void {
+    if (this.#seen !== this.#seenAtTick) {
+      // Events arrived since the last tick: the quiet time starts now.
+      this.#seenAtTick = this.#seen;
+      this.#quietSince = now;
+      return;
+    }
     const idle = now - this.#quietSince;
     if (idle < minIdleMs || this.#detector.advance === undefined) return;
     this.#quietSince = now;

@@ -68,7 +68,7 @@ Options:
                            process; its call traces go to the agent on the pod's node
   --proxy-listen HOST:PORT overrides the proxy configuration's listen address
   --baseline-db FILE       serve baselines from the baseline engine's DuckDB file
-                           (@hangar/behavioral); without it /v1/providers is empty
+                           (the enterprise baseline engine); without it /v1/providers is empty
   -h, --help               this text
 
 Enforcement events are written to stdout as JSON lines; logs go to stderr.

@@ -1,6 +1,6 @@
 /**
  * `hangar-ctl rules lint|test|explain`: the rule-language tooling. The rule
- * engine is enterprise code (@hangar/semantic, BSL); the controller loads it
+ * engine is enterprise code (BSL); the controller loads it
  * only through `loadSemantic()` and states here the shape it needs.
  */
 import { fileURLToPath } from "node:url";
@@ -67,7 +67,7 @@ Options:
 
 Exit codes: 0 clean (lint) / all tests passed (test) / found (explain);
             1 errors, failed tests, or no such rule; 2 usage error.
-Needs the rule engine (@hangar/semantic) in this build.
+Needs the enterprise rule engine in this build.
 `;
 
 const OPTIONS = {
