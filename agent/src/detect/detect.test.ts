@@ -4,8 +4,8 @@ import { create } from "@bufbuild/protobuf";
 import { hangar } from "@hangar/proto";
 import { Counters } from "../pipeline/counters.js";
 import { FunctionDetector, MemoryAlertSink, MemoryBaselineStore } from "../ports/memory.js";
-import type { BaselineStore, Detection, RuntimeEvent } from "../ports/ports.js";
-import { DetectStage } from "./detect.js";
+import type { BaselineStore, Detection, Detector, RuntimeEvent } from "../ports/ports.js";
+import { DetectStage, FOLD_MEMORY } from "./detect.js";
 
 function alert(ruleId: string, source: hangar.AlertSource): hangar.Alert {
   return create(hangar.AlertSchema, {
@@ -44,6 +44,106 @@ describe("DetectStage", () => {
       ["baseline/new-egress", "exfil/curl-token"],
     );
     assert.deepEqual(counters.byLabel("alerts", "rule"), { "baseline/new-egress": 1, "exfil/curl-token": 1 });
+  });
+
+  it("folds a single-event rule alert that repeats a deviation of its event, even when it comes later", () => {
+    const ev = (id: string) => create(hangar.RuntimeEventSchema, { id, provider: "p" });
+    const deviation = (id: string) =>
+      create(hangar.AlertSchema, {
+        ruleId: "baseline/new-egress",
+        source: hangar.AlertSource.BASELINE,
+        severity: hangar.Severity.HIGH,
+        evidence: [ev(id)],
+      });
+    const ruleAlert = (
+      ruleId: string,
+      severity: hangar.Severity,
+      evidence: string[],
+      baselineVersion = "v3",
+    ) =>
+      create(hangar.AlertSchema, {
+        ruleId,
+        source: hangar.AlertSource.RULE,
+        severity,
+        baselineVersion,
+        evidence: evidence.map(ev),
+      });
+    const baseline: BaselineStore = {
+      observe: (e) => (e.id.startsWith("new") ? { alerts: [deviation(e.id)] } : undefined),
+      lookup: () => "new",
+      version: () => "v3",
+    };
+    const requests: unknown[] = [];
+    // The rule engine answers one event late (allowed lateness), as the real one may.
+    let previous = "";
+    const detector: Detector = {
+      name: "late rules",
+      process(e) {
+        const about = previous;
+        previous = e.id;
+        if (!about.startsWith("new")) return undefined;
+        return {
+          alerts: [
+            ruleAlert("net.egress_not_in_baseline", hangar.Severity.MEDIUM, [about]),
+            ruleAlert("exfil.critical_single", hangar.Severity.CRITICAL, [about]),
+            ruleAlert("exfil.sequence", hangar.Severity.MEDIUM, ["read", about]),
+            ruleAlert("no.baseline", hangar.Severity.LOW, [about], ""),
+          ],
+          enforcement: [create(hangar.EnforcementRequestSchema, { provider: "p" })],
+        };
+      },
+    };
+    const sink = new MemoryAlertSink();
+    const counters = new Counters();
+    const stage = new DetectStage({
+      detector,
+      baseline,
+      sinks: [sink],
+      counters,
+      enforce: (r) => requests.push(r),
+    });
+    for (const id of ["a", "new-1", "b"]) stage.process(ev(id));
+    assert.deepEqual(
+      sink.alerts.map((a) => a.ruleId),
+      ["baseline/new-egress", "exfil.critical_single", "exfil.sequence", "no.baseline"],
+    );
+    assert.deepEqual(counters.byLabel("alerts_folded", "rule"), { "net.egress_not_in_baseline": 1 });
+    assert.equal(requests.length, 1, "the folded alert's rule still asks for enforcement");
+  });
+
+  it("remembers only the last FOLD_MEMORY deviation events", () => {
+    const baseline: BaselineStore = {
+      observe: (e) => ({
+        alerts: [
+          create(hangar.AlertSchema, {
+            ruleId: "baseline/new-dns",
+            source: hangar.AlertSource.BASELINE,
+            severity: hangar.Severity.MEDIUM,
+            evidence: [e],
+          }),
+        ],
+      }),
+      lookup: () => "new",
+      version: () => "v1",
+    };
+    // After every event, a rule alert about the first event e0.
+    const late = new FunctionDetector("late", () => [
+      create(hangar.AlertSchema, {
+        ruleId: "dns.name_not_in_baseline",
+        source: hangar.AlertSource.RULE,
+        severity: hangar.Severity.LOW,
+        baselineVersion: "v1",
+        evidence: [create(hangar.RuntimeEventSchema, { id: "e0" })],
+      }),
+    ]);
+    const sink = new MemoryAlertSink();
+    const counters = new Counters();
+    const stage = new DetectStage({ detector: late, baseline, sinks: [sink], counters });
+    for (let i = 0; i <= FOLD_MEMORY; i++) stage.process(create(hangar.RuntimeEventSchema, { id: `e${i}` }));
+    // Folded while e0 was among the last FOLD_MEMORY deviation events; sent once it was forgotten.
+    assert.deepEqual(counters.byLabel("alerts_folded", "rule"), { "dns.name_not_in_baseline": FOLD_MEMORY });
+    assert.equal(sink.alerts.filter((a) => a.ruleId === "dns.name_not_in_baseline").length, 1);
+    assert.equal(sink.alerts.filter((a) => a.ruleId === "baseline/new-dns").length, FOLD_MEMORY + 1);
   });
 
   it("accepts a baseline whose observe returns nothing (the in-memory store)", () => {

@@ -27,6 +27,9 @@ export interface DetectStageOptions {
   enforce?: (request: EnforcementRequest) => void;
 }
 
+/** How many recent deviation events are remembered for folding. */
+export const FOLD_MEMORY = 4096;
+
 export class DetectStage {
   readonly #detector: Detector;
   readonly #baseline: BaselineStore | undefined;
@@ -44,6 +47,9 @@ export class DetectStage {
     this.#counters = options.counters;
   }
 
+  /** Event id → highest severity of the deviations it raised (insertion order = age). */
+  readonly #deviated = new Map<string, hangar.Severity>();
+
   /** Events seen; `tick` compares it, so the hot path reads no clock. */
   #seen = 0;
   #seenAtTick = 0;
@@ -54,7 +60,10 @@ export class DetectStage {
     this.#seen++;
     // Baseline deviations first (they carry the baseline version), then the rules.
     const deviations = this.#baseline?.observe(ev);
-    if (deviations !== undefined) this.#emit(deviations);
+    if (deviations !== undefined) {
+      if (ev.id !== "" && deviations.alerts.length > 0) this.#remember(ev.id, deviations.alerts);
+      this.#emit(deviations);
+    }
     this.#emit(this.#detector.process(ev));
   }
 
@@ -90,7 +99,34 @@ export class DetectStage {
     }
   }
 
+  #remember(id: string, alerts: readonly Alert[]): void {
+    let severity = this.#deviated.get(id) ?? hangar.Severity.UNSPECIFIED;
+    for (const a of alerts) if (a.severity > severity) severity = a.severity;
+    this.#deviated.delete(id);
+    this.#deviated.set(id, severity);
+    if (this.#deviated.size > FOLD_MEMORY) {
+      const oldest = this.#deviated.keys().next().value;
+      if (oldest !== undefined) this.#deviated.delete(oldest);
+    }
+  }
+
+  /** A single-event rule alert that repeats a deviation already sent for its event (see the top). */
+  #folds(alert: Alert): boolean {
+    if (
+      alert.source !== hangar.AlertSource.RULE ||
+      alert.baselineVersion === "" ||
+      alert.evidence.length !== 1
+    )
+      return false;
+    const severity = this.#deviated.get(alert.evidence[0]!.id);
+    return severity !== undefined && alert.severity <= severity;
+  }
+
   #alert(alert: Alert): void {
+    if (this.#deviated.size > 0 && this.#folds(alert)) {
+      this.#counters.inc("alerts_folded", { rule: alert.ruleId });
+      return;
+    }
     this.#explain?.(alert);
     this.#counters.inc("alerts", {
       rule: alert.ruleId,

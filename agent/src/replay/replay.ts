@@ -49,6 +49,8 @@ export interface ReplaySummary {
   dropped: Record<string, number>;
   malformed: Malformed[];
   alerts: number;
+  /** Rule alerts not sent because a baseline deviation about the same event was (by rule id). */
+  folded: Record<string, number>;
 }
 
 export interface ReplayResult {
@@ -160,6 +162,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
     dropped: counters.byLabel("dropped", "reason"),
     malformed,
     alerts,
+    folded: counters.byLabel("alerts_folded", "rule"),
   };
   for (const m of malformed) opts.logger.warn(`${m.file}:${m.line}: ${m.error}`);
   return { summary, exitCode: opts.strict && malformed.length > 0 ? 1 : 0 };

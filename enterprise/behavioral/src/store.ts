@@ -35,7 +35,7 @@ import {
 import { DEFAULT_RATE_OPTIONS, type RateExcess, type RateOptions } from "./rates.js";
 import { applyAction } from "./actions.js";
 import { summaryOf, takeDelta, validateDelta } from "./merge.js";
-import type { hangar } from "@hangar/proto";
+import { hangar } from "@hangar/proto";
 
 /** Pod label (Tetragon and Hubble carry labels) or annotation that sets a provider's learning window. */
 export const LEARNING_WINDOW_KEY = "mcp-hangar.io/learning-window";
@@ -458,7 +458,7 @@ export class DuckDbBaselineStore implements BaselineStore {
     const p = this.#profiles.get(provider);
     if (p === undefined) return "none";
     if (p.learning) return "learning";
-    return p.view.match(facet, value) === undefined ? "new" : "known";
+    return p.view.covers(facet, value) ? "known" : "new";
   }
 
   version(provider: string): string {
@@ -489,24 +489,53 @@ export class DuckDbBaselineStore implements BaselineStore {
   }
 
   /**
-   * Adopts the controller's merged baseline for a provider this node hosts: items
-   * other nodes learned become part of this node's view (new version), so a pod
-   * that moves between nodes is judged against the cluster-wide baseline. Local
-   * counts are kept; adopted items start with the controller's times.
+   * Adopts the controller's merged baseline of a provider this node hosts: items other
+   * nodes learned become part of this node's view, so a destination one node learned
+   * does not raise a deviation on another. Adopted items are added with count 0 (local
+   * counts stay local, and they are not echoed back in the next delta); the published
+   * view is rebuilt and swapped in whole, and its version names the merged version
+   * (`v8+m3`), which is stamped on alerts. A provider this node has not seen yet gets a
+   * baseline holding the merged items: it learns (the merged items included) unless the
+   * merged baseline already enforces, then it enforces from the start. Returns the
+   * number of items added. Throws HANGAR_ERR_BASELINE_DELTA naming the field when the
+   * message is invalid.
    */
-  adoptMerged(delta: hangar.BaselineDelta): number {
-    validateDelta(delta);
-    const p = this.#profiles.get(delta.provider);
-    if (p === undefined) return 0;
+  adoptMerged(merged: hangar.MergedBaseline): number {
+    validateDelta(merged, "merged");
+    if (this.#closed) return 0;
+    const provider = merged.provider;
+    let p = this.#profiles.get(provider);
+    const now = Date.now();
+    if (p === undefined) {
+      const configured = this.#windows.get(provider);
+      p = Profile.fresh(
+        provider,
+        now,
+        this.#o.learn ? WHOLE_RECORDING : (configured ?? this.#o.learningWindowMs),
+        this.#o.learn ? "replay" : configured !== undefined ? "annotation" : "default",
+        this.#limits,
+      );
+      p.rec.learningStarted = undefined; // starts with the provider's first event here
+      this.#profiles.set(provider, p);
+      this.#unchecked.add(provider);
+    }
     let added = 0;
-    for (const it of delta.items) {
-      const facet = facetFromProto(it.facet);
-      if (facet === undefined) continue;
-      const first = it.firstSeen === undefined ? Date.now() : Number(it.firstSeen.seconds) * 1000;
+    for (const it of merged.items) {
+      const facet = facetFromProto(it.facet) as FacetName;
+      const first = it.firstSeen === undefined ? now : Number(it.firstSeen.seconds) * 1000;
       const last = it.lastSeen === undefined ? first : Number(it.lastSeen.seconds) * 1000;
       if (p.adopt(facet, it.tool, it.value, it.qualifier, first, last)) added++;
     }
-    if (added > 0 && !p.learning) p.publish();
+    const version = Number(merged.version);
+    if (added === 0 && version === p.mergedVersion) return 0;
+    p.mergedVersion = version;
+    const enforcing =
+      merged.state === hangar.BaselineState.ENFORCING ||
+      merged.state === hangar.BaselineState.FROZEN ||
+      merged.state === hangar.BaselineState.CAPPED;
+    if (p.learning && p.rec.events === 0 && enforcing && !this.#o.learn)
+      p.finishLearning(now, "merged"); // publishes
+    else if (!p.learning) p.publish(); // learning: lookups answer "learning"; the items count when it ends
     return added;
   }
 

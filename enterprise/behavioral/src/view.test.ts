@@ -23,6 +23,41 @@ describe("BaselineView", () => {
     item("egress", "10.96.0.20:5432/tcp", "", "search"),
   ]);
 
+  it("covers() answers exactly as match() does, for hits and misses of every facet", () => {
+    const queries: [FacetName, string][] = [
+      ["egress", "10.96.0.20:5432/tcp"],
+      ["egress", "10.96.0.20:5432/udp"],
+      ["egress", "10.96.0.20:5432"],
+      ["egress", "10.96.0.20"],
+      ["egress", "198.51.100.77:443/tcp"],
+      ["egress", "198.51.100.77:80/tcp"],
+      ["egress", "10.1.2.3:9999/udp"],
+      ["egress", "203.0.113.66:443/tcp"],
+      ["egress", "[2001:db8::1]:443/tcp"],
+      ["egress", "[2001:db9::1]:443/tcp"],
+      ["egress", "not an address"],
+      ["dns", "a.cdn.example.net"],
+      ["dns", "cdn.example.net"],
+      ["dns", "evil.example"],
+      ["binary", "/usr/bin/git"],
+      ["binary", "/bin/sh"],
+      ["file", "/app/notes/a/b.txt"],
+      ["file", "/etc/hosts"],
+      ["file", "/etc/shadow"],
+      ["file", "/var/run/secrets/kubernetes.io/serviceaccount/token"],
+      ["tool", "search"],
+      ["tool", "exec"],
+    ];
+    let hits = 0;
+    for (const [facet, value] of queries) {
+      const m = view.match(facet, value) !== undefined;
+      assert.equal(view.covers(facet, value), m, `${facet} ${value}`);
+      if (m) hits++;
+    }
+    // Both answers occur, so the comparison is not vacuous.
+    assert.ok(hits > 5 && hits < queries.length - 5, `hits ${hits}`);
+  });
+
   it("matches egress exactly, by CIDR and port, by address alone, and for IPv6", () => {
     assert.deepEqual(view.match("egress", "10.96.0.20:5432/tcp"), {
       entry: "10.96.0.20:5432/tcp",

@@ -151,6 +151,25 @@ export class BaselineView {
     }
   }
 
+  /**
+   * Whether `facet` covers `value` (the `lookup` hot path): the same answer as
+   * `match(...) !== undefined` without building a Match for the common exact hit.
+   */
+  covers(facet: FacetName, value: string): boolean {
+    switch (facet) {
+      case "egress":
+        return this.#egressExact.has(value) || this.#matchEgress(value) !== undefined;
+      case "dns":
+        return this.#dns.match(value) !== undefined;
+      case "binary":
+        return this.#binary.has(value);
+      case "file":
+        return this.#fileExact.has(value) || this.#matchFile(value, "") !== undefined;
+      case "tool":
+        return this.#tool.has(value);
+    }
+  }
+
   #matchEgress(value: string): Match | undefined {
     if (this.#egressExact.has(value)) return { entry: value, qualifier: "" };
     // Nothing but exact entries, and a query with port and protocol: the set has answered.
