@@ -28,6 +28,7 @@ const TEST_GLOBS = [
   "rules/dist/**/*.test.js",
   "testkit/dist/**/*.test.js",
   "bench/dist/**/*.test.js",
+  "helm/dist/**/*.test.js",
 ];
 
 const steps = [

@@ -1,21 +1,25 @@
 /**
- * The controller's RBAC (controller/deploy/rbac.yaml, which the Helm chart
- * templates) is enough and no more: the whole controller — Lease, enforcement
- * with and without Cilium, revert, TTL, records, static tokens, TokenReview —
- * runs impersonating its service account without a single 403, every verb the
- * manifest grants is one the controller used, and everything else asked by a
- * SubjectAccessReview is denied.
+ * The RBAC of the Helm chart (helm/hangar-agent/templates/rbac.yaml, rendered by the real
+ * `helm template`, with the MCP proxy on so every rule is there) is enough and no more:
+ * - the whole controller — Lease, enforcement with and without Cilium, revert, TTL, records,
+ *   static tokens, TokenReview — runs impersonating its service account without a single
+ *   403, and the proxy's EndpointSlice watch runs with a real token of that account; every
+ *   verb the chart grants it is one the controller used;
+ * - the agent's pod watch (list + watch of pods with its node's field selector) works
+ *   impersonating the agent's service account, which is granted nothing else;
+ * - everything else asked by a SubjectAccessReview is denied to both.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import * as k8s from "@kubernetes/client-node";
 import {
   apiRequest,
   ciliumNetworkPolicyCrd,
+  helmTemplate,
   installCrd,
   skipUnlessControlPlane,
+  skipUnlessHelm,
   startControlPlane,
   type ControlPlane,
 } from "@hangar/testkit";
@@ -26,12 +30,43 @@ import { KubeClient, type KubeRequest, type KubeResponse } from "../src/enforce/
 import { LeaseElector } from "../src/enforce/leader.js";
 import { parseConfig } from "../src/enforce/policy.js";
 import { ConfigMapStore } from "../src/enforce/store.js";
+import { EndpointDirectory, watchEndpointSlices } from "../src/proxy/endpoints.js";
 import { ensureNamespace, providerPod, request } from "./enforce-helpers.js";
 
-const skip = skipUnlessControlPlane();
-const RBAC = fileURLToPath(new URL("../../deploy/rbac.yaml", import.meta.url));
+const skip = skipUnlessControlPlane() || skipUnlessHelm();
+const CHART = fileURLToPath(new URL("../../../helm/hangar-agent", import.meta.url));
 const SA = "system:serviceaccount:hangar-system:hangar-controller";
+const AGENT_SA = "system:serviceaccount:hangar-system:hangar-agent";
 const SA_GROUPS = ["system:serviceaccounts", "system:serviceaccounts:hangar-system", "system:authenticated"];
+
+type Rule = { apiGroups: string[]; resources: string[]; verbs: string[] };
+type Binding = {
+  roleRef: { kind: string; name: string };
+  subjects: { kind: string; name: string; namespace: string }[];
+};
+
+/** `verb group/resource` for every rule of every role bound to the service account `ns:name`. */
+function grantedTo(docs: Record<string, unknown>[], ns: string, name: string): Set<string> {
+  const granted = new Set<string>();
+  for (const b of docs.filter((d) => d["kind"] === "ClusterRoleBinding" || d["kind"] === "RoleBinding")) {
+    const binding = b as unknown as Binding;
+    if (!binding.subjects.some((s) => s.kind === "ServiceAccount" && s.name === name && s.namespace === ns))
+      continue;
+    const role = docs.find(
+      (d) =>
+        d["kind"] === binding.roleRef.kind &&
+        (d["metadata"] as { name: string }).name === binding.roleRef.name,
+    );
+    assert.ok(
+      role !== undefined,
+      `${String(b["kind"])} refers to a missing ${binding.roleRef.kind} ${binding.roleRef.name}`,
+    );
+    for (const rule of role["rules"] as Rule[])
+      for (const g of rule.apiGroups)
+        for (const r of rule.resources) for (const v of rule.verbs) granted.add(`${v} ${g}/${r}`);
+  }
+  return granted;
+}
 
 /** `verb group/resource` as RBAC sees a request. */
 function verbOf(req: KubeRequest, res: KubeResponse): string[] {
@@ -62,7 +97,7 @@ class RecordingClient extends KubeClient {
   }
 }
 
-describe("controller RBAC on a real API server: enough and no more", { skip }, () => {
+describe("the chart's RBAC on a real API server: enough and no more", { skip }, () => {
   let cp: ControlPlane;
   let docs: Record<string, unknown>[];
 
@@ -73,7 +108,21 @@ describe("controller RBAC on a real API server: enough and no more", { skip }, (
     await ensureNamespace(cp, "hangar-system");
     await ensureNamespace(cp, "mcp");
     await installCrd(cp, ciliumNetworkPolicyCrd());
-    docs = parseAllDocuments(readFileSync(RBAC, "utf8")).map((d) => d.toJS() as Record<string, unknown>);
+    const rendered = await helmTemplate({
+      chart: CHART,
+      namespace: "hangar-system",
+      showOnly: ["templates/rbac.yaml"],
+      // The proxy's rules are only rendered with the proxy on.
+      set: [
+        "proxy.enabled=true",
+        "proxy.providers[0].provider=weather",
+        "proxy.providers[0].namespace=mcp",
+        "proxy.providers[0].service=weather",
+      ],
+    });
+    docs = parseAllDocuments(rendered)
+      .map((d) => d.toJS() as Record<string, unknown> | null)
+      .filter((d): d is Record<string, unknown> => d !== null);
     const paths: Record<string, string> = {
       ServiceAccount: "/api/v1/namespaces/hangar-system/serviceaccounts",
       ClusterRole: "/apis/rbac.authorization.k8s.io/v1/clusterroles",
@@ -168,6 +217,44 @@ describe("controller RBAC on a real API server: enough and no more", { skip }, (
     assert.ok(tr.ok);
     await lease.release();
 
+    // The MCP proxy's EndpointSlice watch, with a real token of the service account.
+    const saToken = await apiRequest(
+      cp,
+      "POST",
+      "/api/v1/namespaces/hangar-system/serviceaccounts/hangar-controller/token",
+      {
+        body: {
+          apiVersion: "authentication.k8s.io/v1",
+          kind: "TokenRequest",
+          spec: { expirationSeconds: 600 },
+        },
+      },
+    );
+    assert.equal(saToken.status, 201, JSON.stringify(saToken.body));
+    const saKc = new k8s.KubeConfig();
+    saKc.loadFromFile(
+      await cp.writeKubeconfig((saToken.body as { status: { token: string } }).status.token, "controller-sa"),
+    );
+    const watchErrors: string[] = [];
+    const slices = watchEndpointSlices({
+      kubeConfig: saKc,
+      services: [{ provider: "weather", namespace: "mcp", service: "weather" }],
+      directory: new EndpointDirectory(),
+      onError: (e) => watchErrors.push(e.message),
+      retryMs: 60_000,
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const synced = await Promise.race([
+      slices.synced.then(() => true),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 10_000))),
+    ]);
+    clearTimeout(timer);
+    const errorsBeforeStop = [...watchErrors]; // stop() aborts the watch, which is reported too
+    await slices.stop();
+    assert.deepEqual(errorsBeforeStop, [], "the EndpointSlice watch is allowed");
+    assert.equal(synced, true, "the EndpointSlice watch synced");
+    const proxyUsed = ["list discovery.k8s.io/endpointslices", "watch discovery.k8s.io/endpointslices"];
+
     const forbidden = kube.calls.filter((c) => c.res.status === 403);
     assert.deepEqual(
       forbidden.map((c) => `${c.req.method} ${c.req.path}`),
@@ -175,13 +262,8 @@ describe("controller RBAC on a real API server: enough and no more", { skip }, (
       "no 403: the RBAC is enough",
     );
 
-    const used = new Set(kube.calls.flatMap((c) => verbOf(c.req, c.res)));
-    const granted = new Set<string>();
-    for (const d of docs.filter((x) => x["kind"] === "ClusterRole" || x["kind"] === "Role")) {
-      for (const rule of d["rules"] as { apiGroups: string[]; resources: string[]; verbs: string[] }[])
-        for (const g of rule.apiGroups)
-          for (const r of rule.resources) for (const v of rule.verbs) granted.add(`${v} ${g}/${r}`);
-    }
+    const used = new Set([...kube.calls.flatMap((c) => verbOf(c.req, c.res)), ...proxyUsed]);
+    const granted = grantedTo(docs, "hangar-system", "hangar-controller");
     const unused = [...granted].filter((g) => !used.has(g)).sort();
     assert.deepEqual(unused, [], "every granted verb is used: no more than needed");
   });
@@ -249,6 +331,77 @@ describe("controller RBAC on a real API server: enough and no more", { skip }, (
       assert.equal(await can("patch", "networking.k8s.io", "networkpolicies", ns), true);
       assert.equal(await can("delete", "cilium.io", "ciliumnetworkpolicies", ns), true);
       assert.equal(await can("list", "", "pods", ns), true);
+      assert.equal(await can("watch", "discovery.k8s.io", "endpointslices", ns), true);
     }
+  });
+
+  it("the agent's service account: its pod watch works, and nothing else is allowed", async () => {
+    const as = { asUser: AGENT_SA, asGroups: SA_GROUPS };
+    // The agent's informer: list, then watch, pods of every namespace with its node's field selector.
+    const selector = `fieldSelector=${encodeURIComponent("spec.nodeName=node-a")}`;
+    const list = await apiRequest(cp, "GET", `/api/v1/pods?${selector}`, as);
+    assert.equal(list.status, 200, JSON.stringify(list.body));
+    const rv = (list.body as { metadata: { resourceVersion: string } }).metadata.resourceVersion;
+    const watch = await apiRequest(
+      cp,
+      "GET",
+      `/api/v1/pods?${selector}&watch=true&timeoutSeconds=1&resourceVersion=${rv}`,
+      as,
+    );
+    assert.equal(watch.status, 200, JSON.stringify(watch.body));
+    assert.deepEqual([...grantedTo(docs, "hangar-system", "hangar-agent")].sort(), [
+      "list /pods",
+      "watch /pods",
+    ]);
+    // Each verb both ways: the two it needs are allowed, the rest denied.
+    const can = async (verb: string, group: string, resource: string, namespace?: string, name?: string) => {
+      const r = await apiRequest(cp, "POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", {
+        body: {
+          apiVersion: "authorization.k8s.io/v1",
+          kind: "SubjectAccessReview",
+          spec: {
+            user: AGENT_SA,
+            groups: SA_GROUPS,
+            resourceAttributes: {
+              verb,
+              group,
+              resource,
+              ...(namespace !== undefined ? { namespace } : {}),
+              ...(name !== undefined ? { name } : {}),
+            },
+          },
+        },
+      });
+      return (r.body as { status: { allowed: boolean } }).status.allowed;
+    };
+    for (const ns of [undefined, "mcp"]) {
+      assert.equal(await can("list", "", "pods", ns), true);
+      assert.equal(await can("watch", "", "pods", ns), true);
+    }
+    const denied: [string, string, string, string?, string?][] = [
+      ["get", "", "pods", "mcp", "weather-0"],
+      ["delete", "", "pods", "mcp"],
+      ["create", "", "pods/exec", "mcp"],
+      ["list", "", "secrets"],
+      ["get", "", "secrets", "hangar-system", "hangar-controller-tokens"],
+      ["list", "", "nodes"],
+      ["list", "", "configmaps", "hangar-system"],
+      ["create", "authentication.k8s.io", "tokenreviews"],
+      ["patch", "networking.k8s.io", "networkpolicies", "mcp"],
+      ["update", "coordination.k8s.io", "leases", "hangar-system", "hangar-controller"],
+      ["list", "discovery.k8s.io", "endpointslices", "mcp"],
+      ["create", "", "serviceaccounts/token", "hangar-system", "hangar-agent"],
+    ];
+    const wrongly: string[] = [];
+    for (const [verb, group, resource, ns, name] of denied)
+      if (await can(verb, group, resource, ns, name))
+        wrongly.push(`${verb} ${group}/${resource} ${ns ?? ""}/${name ?? ""}`);
+    assert.deepEqual(wrongly, [], "the agent may not do these");
+    // The controller's service account cannot watch pods: the grants are not mixed up.
+    const ctl = await apiRequest(cp, "GET", `/api/v1/pods?${selector}&watch=true&timeoutSeconds=1`, {
+      asUser: SA,
+      asGroups: SA_GROUPS,
+    });
+    assert.equal(ctl.status, 403);
   });
 });

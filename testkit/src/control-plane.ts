@@ -154,7 +154,8 @@ function resolveBinary(
   return found.path;
 }
 
-interface Managed {
+/** A process started by the testkit (also used by `cluster.ts`). */
+export interface Managed {
   readonly name: string;
   readonly child: ChildProcess;
   readonly logFile: string;
@@ -298,7 +299,7 @@ async function startOnce(
   }
 }
 
-function launch(name: string, bin: string, args: readonly string[], dir: string): Managed {
+export function launch(name: string, bin: string, args: readonly string[], dir: string): Managed {
   const logFile = join(dir, `${name}.log`);
   const fd = openSync(logFile, "a");
   // ETCD_* variables are read by etcd as flags; keep the caller's from leaking in.
@@ -334,7 +335,7 @@ function launch(name: string, bin: string, args: readonly string[], dir: string)
  * from a pipe and, when the pipe closes because this process is gone, SIGKILLs them and
  * removes the temp dir. `stop()` dismisses it. It holds no reference on the event loop.
  */
-function startReaper(dir: string): { watch(pid: number | undefined): void; dismiss(): void } {
+export function startReaper(dir: string): { watch(pid: number | undefined): void; dismiss(): void } {
   const script =
     'pids=""; while read -r pid; do pids="$pids $pid"; done; kill -9 $pids 2>/dev/null; rm -rf -- "$0"';
   const reaper = spawn("sh", ["-c", script, dir], { stdio: ["pipe", "ignore", "ignore"], detached: true });
@@ -353,7 +354,7 @@ function startReaper(dir: string): { watch(pid: number | undefined): void; dismi
   };
 }
 
-async function terminate(p: Managed, signal: NodeJS.Signals, graceMs = 5_000): Promise<void> {
+export async function terminate(p: Managed, signal: NodeJS.Signals, graceMs = 5_000): Promise<void> {
   if (p.done) return;
   p.child.kill(signal);
   const ac = new AbortController();
@@ -412,7 +413,7 @@ function describeError(err: unknown): string {
   return typeof code === "string" && !err.message.includes(code) ? `${err.message} (${code})` : err.message;
 }
 
-async function logTail(file: string, lines = 40): Promise<string> {
+export async function logTail(file: string, lines = 40): Promise<string> {
   const text = await readFile(file, "utf8").catch(() => "");
   const all = text.trimEnd().split("\n");
   const tail = all.slice(-lines).join("\n");

@@ -18,7 +18,7 @@ export {
   type K8sTool,
   type ToolLookup,
 } from "./tools.js";
-export { ETCD_VERSION, HELM_VERSION, KUBERNETES_VERSION } from "./versions.js";
+export { ETCD_VERSION, HELM_VERSION, KUBERNETES_VERSION, KWOK_VERSION } from "./versions.js";
 export {
   apiRequest,
   ciliumNetworkPolicyCrd,
@@ -40,3 +40,14 @@ export {
   type RsyslogMessage,
   type RsyslogOptions,
 } from "./rsyslog.js";
+export {
+  clusterAvailable,
+  fakeNode,
+  KWOK_NODE_ANNOTATION,
+  skipUnlessCluster,
+  startCluster,
+  type Cluster,
+  type ClusterAvailability,
+  type ClusterOptions,
+} from "./cluster.js";
+export { helmTemplate, runHelm, skipUnlessHelm, type HelmResult, type HelmTemplateOptions } from "./helm.js";

@@ -7,9 +7,10 @@
 import { accessSync, constants, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { ETCD_VERSION, HELM_VERSION, KUBERNETES_VERSION } from "./versions.js";
+import { ETCD_VERSION, HELM_VERSION, KUBERNETES_VERSION, KWOK_VERSION } from "./versions.js";
 
-export type K8sTool = "etcd" | "kube-apiserver" | "kube-controller-manager" | "kube-scheduler" | "helm";
+export type K8sTool =
+  "etcd" | "kube-apiserver" | "kube-controller-manager" | "kube-scheduler" | "helm" | "kwok";
 
 export const SETUP_COMMAND = "bash scripts/setup-k8s-tools.sh";
 
@@ -19,6 +20,8 @@ export function toolVersion(tool: K8sTool): string {
       return ETCD_VERSION;
     case "helm":
       return HELM_VERSION;
+    case "kwok":
+      return KWOK_VERSION;
     case "kube-apiserver":
     case "kube-controller-manager":
     case "kube-scheduler":

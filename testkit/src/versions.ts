@@ -1,6 +1,6 @@
 /**
  * Versions of the Kubernetes tools the testkit runs. This file is the single source of truth:
- * `scripts/setup-k8s-tools.sh` reads these three lines with sed, so keep each one in the form
+ * `scripts/setup-k8s-tools.sh` reads these lines with sed, so keep each one in the form
  * `export const NAME = "vX.Y.Z";` on a line of its own.
  *
  * kube-controller-manager and kube-scheduler are built from the same k8s.io/kubernetes module
@@ -11,3 +11,5 @@ export const ETCD_VERSION = "v3.6.16";
 // module zip (its .mod is served), so the newest buildable patch is used.
 export const KUBERNETES_VERSION = "v1.37.1";
 export const HELM_VERSION = "v3.22.0";
+// kwok (fake nodes whose pods "run") for the chart's install tests.
+export const KWOK_VERSION = "v0.8.0";
