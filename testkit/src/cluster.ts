@@ -4,8 +4,10 @@
  * nodes that report Ready and "run" the pods bound to them), next to the etcd + kube-apiserver
  * of `startControlPlane()`. No container runs: a pod is Running because kwok says so.
  */
+import { execFile } from "node:child_process";
 import { statSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
+import { promisify } from "node:util";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
@@ -19,7 +21,25 @@ import {
 } from "./control-plane.js";
 import { TestkitError } from "./errors.js";
 import { apiRequest } from "./kube.js";
+import { freePorts } from "./ports.js";
 import { findTool, SETUP_COMMAND } from "./tools.js";
+
+const execFileAsync = promisify(execFile);
+
+/**
+ * A kwok port forward: `kubectl port-forward` (the API server's `pods/portforward`) to a
+ * matching pod reaches `address:port` on this machine instead of a container.
+ */
+export interface PortForwardTarget {
+  /** Pods in these namespaces (default: every namespace). */
+  readonly namespaces?: readonly string[];
+  /** Pods with these names (default: every pod). */
+  readonly pods?: readonly string[];
+  /** Pod ports this applies to (default: every port). */
+  readonly ports?: readonly number[];
+  readonly address: string;
+  readonly port: number;
+}
 
 /** The annotation kwok is told to manage nodes by. */
 export const KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node";
@@ -33,6 +53,12 @@ export interface ClusterOptions {
    * before it marks them NotReady.
    */
   readonly kwok?: boolean;
+  /**
+   * Port forwards kwok serves as the nodes' kubelet (needs kwok). The nodes then have
+   * 127.0.0.1 as InternalIP and kwok's TLS server as their kubelet endpoint, so start the
+   * control plane with `apiserverArgs: ["--kubelet-preferred-address-types=InternalIP"]`.
+   */
+  readonly portForwards?: readonly PortForwardTarget[];
   /** How long the processes may take to do their first job (default 60 000 ms). */
   readonly readyTimeoutMs?: number;
   /** Environment used to locate the tools. Default `process.env`. */
@@ -184,6 +210,54 @@ export async function startCluster(cp: ControlPlane, opts: ClusterOptions = {}):
       "--leader-elect=false",
       "--secure-port=0",
     ]);
+    const kubelet: string[] = [];
+    if (useKwok && opts.portForwards !== undefined && opts.portForwards.length > 0) {
+      const [port] = await freePorts(1);
+      const cert = join(dir, "kwok-kubelet.crt");
+      const key = join(dir, "kwok-kubelet.key");
+      try {
+        await execFileAsync("openssl", [
+          "req",
+          "-x509",
+          "-newkey",
+          "ec",
+          "-pkeyopt",
+          "ec_paramgen_curve:prime256v1",
+          "-nodes",
+          "-keyout",
+          key,
+          "-out",
+          cert,
+          "-days",
+          "1",
+          "-subj",
+          "/CN=kwok-kubelet",
+          "-addext",
+          "subjectAltName=IP:127.0.0.1",
+        ]);
+      } catch (cause) {
+        throw new TestkitError(
+          "HANGAR_ERR_TESTKIT_SETUP_FAILED",
+          `openssl could not make kwok's kubelet certificate`,
+          {
+            cause,
+          },
+        );
+      }
+      const forwards = join(dir, "kwok-port-forwards.yaml");
+      await writeFile(
+        forwards,
+        opts.portForwards.map((f, i) => clusterPortForward(`testkit-${i}`, f)).join("---\n"),
+      );
+      kubelet.push(
+        `--config=${forwards}`,
+        `--server-address=127.0.0.1:${port}`,
+        `--tls-cert-file=${cert}`,
+        `--tls-private-key-file=${key}`,
+        "--node-ip=127.0.0.1",
+        `--node-port=${port}`,
+      );
+    }
     if (useKwok && avail.kwok !== undefined)
       start("kwok", avail.kwok.bin, [
         `--kubeconfig=${cp.kubeconfigPath}`,
@@ -192,7 +266,7 @@ export async function startCluster(cp: ControlPlane, opts: ClusterOptions = {}):
         `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
         "--manage-nodes-with-label-selector=",
         "--cidr=10.244.0.1/16",
-        "--node-ip=10.0.0.1",
+        ...(kubelet.length > 0 ? kubelet : ["--node-ip=10.0.0.1"]),
       ]);
 
     for (const name of nodes) {
@@ -261,6 +335,35 @@ export async function startCluster(cp: ControlPlane, opts: ClusterOptions = {}):
     await stop();
     throw err;
   }
+}
+
+/** A kwok ClusterPortForward (a kwok configuration document, not an API object). */
+function clusterPortForward(name: string, f: PortForwardTarget): string {
+  const list = (xs: readonly (string | number)[] | undefined, indent: string): string =>
+    xs === undefined ? "" : xs.map((x) => `\n${indent}- ${JSON.stringify(x)}`).join("");
+  const selector =
+    f.namespaces === undefined && f.pods === undefined
+      ? ""
+      : `  selector:${f.namespaces === undefined ? "" : `\n    matchNamespaces:${list(f.namespaces, "    ")}`}${
+          f.pods === undefined ? "" : `\n    matchNames:${list(f.pods, "    ")}`
+        }\n`;
+  return [
+    "apiVersion: kwok.x-k8s.io/v1alpha1",
+    "kind: ClusterPortForward",
+    "metadata:",
+    `  name: ${name}`,
+    "spec:",
+    selector.trimEnd(),
+    "  forwards:",
+    `  - target:`,
+    `      address: ${JSON.stringify(f.address)}`,
+    `      port: ${f.port}`,
+    ...(f.ports === undefined ? [] : [`    ports:${list(f.ports, "    ")}`]),
+    "",
+  ]
+    .filter((l) => l !== "")
+    .join("\n")
+    .concat("\n");
 }
 
 interface NodeLike {

@@ -49,5 +49,6 @@ export {
   type Cluster,
   type ClusterAvailability,
   type ClusterOptions,
+  type PortForwardTarget,
 } from "./cluster.js";
 export { helmTemplate, runHelm, skipUnlessHelm, type HelmResult, type HelmTemplateOptions } from "./helm.js";

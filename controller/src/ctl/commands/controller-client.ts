@@ -8,7 +8,7 @@
  */
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
-import { createServer, type AddressInfo, type Server } from "node:net";
+import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import * as k8s from "@kubernetes/client-node";
 import { UsageError } from "../command.js";
 
@@ -249,7 +249,10 @@ export async function portForwardService(
   }
   const pf = new k8s.PortForward(kc);
   const podName = pod.metadata.name;
+  const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
     pf.portForward(namespace, podName, [target], socket, null, socket).catch(() => socket.destroy());
   });
   await new Promise<void>((resolve, reject) => {
@@ -259,7 +262,13 @@ export async function portForwardService(
   server.unref();
   return {
     port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    // The HTTP client keeps its connection alive; when the command is done, end it here
+    // rather than wait for the client's idle timeout.
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      }),
   };
 }
 
