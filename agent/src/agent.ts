@@ -24,6 +24,18 @@ import type { SensorRecord } from "./sources/records.js";
 import { tetragonSource } from "./sources/tetragon.js";
 import { startAgentProbe, type AgentProbeOptions } from "./sources/probe.js";
 import { McpPodTracker } from "./resolve/cgroups.js";
+import { LearningWindows } from "./resolve/learning-window.js";
+import type { PodInfo } from "./resolve/workloads.js";
+
+/** The pod annotation `mcp-hangar.io/learning-window` sets the provider's learning window. */
+function learningWindows(
+  baseline: BaselineStore,
+  logger: Logger,
+  counters: Counters,
+): (pod: PodInfo) => void {
+  const lw = new LearningWindows({ baseline, logger, counters });
+  return (pod) => lw.pod(pod);
+}
 
 export interface SensorEndpoint {
   address: string;
@@ -107,6 +119,9 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       resolver,
       counters,
       logger,
+      ...(opts.baseline?.configureProvider !== undefined
+        ? { onPod: learningWindows(opts.baseline, logger, counters) }
+        : {}),
     });
   }
   const detector: Detector = opts.detector ?? new NoDetector();

@@ -57,7 +57,14 @@ export {
 } from "./simulator/simulator.js";
 export { buildScenario, type Scenario, type ScenarioOptions } from "./simulator/scenario.js";
 export { startAgent, type AgentOptions, type RunningAgent } from "./agent.js";
-export { replay, type ReplayOptions, type ReplaySummary } from "./replay/replay.js";
+export { replay, defaultRulesDir, type ReplayOptions, type ReplaySummary } from "./replay/replay.js";
+export {
+  compileRuleSources,
+  loadBaselineStore,
+  loadRuleEngine,
+  type BaselineOptions,
+  type RuleEngineOptions,
+} from "./bootstrap/plugins.js";
 export { parseLine, readRecording, mergeByTime, type Malformed } from "./replay/recording.js";
 export { describeEvent } from "./outputs/describe.js";
 export { JsonLinesAlertSink, alertJson, eventJson } from "./outputs/json-lines.js";
@@ -94,6 +101,26 @@ export {
 } from "./resolve/cgroups.js";
 export { createTestPod, runProbeScenario, testPodPrerequisites, type TestPod } from "./cli/probe.js";
 export { HubClient, type HubClientOptions } from "./hub/client.js";
+export { HubInbox, type HubInboxTargets } from "./hub/inbox.js";
+export {
+  RuleUpdates,
+  SwappableDetector,
+  type RuleCompiler,
+  type RuleUpdateOutcome,
+  type RuleUpdatesOptions,
+} from "./detect/rule-updates.js";
+export {
+  LearningWindows,
+  parseLearningWindow,
+  LEARNING_WINDOW_ANNOTATION,
+} from "./resolve/learning-window.js";
+export {
+  DiskOutbox,
+  MemoryOutbox,
+  type DiskOutboxOptions,
+  type HubOutbox,
+  type OutboxDropHandler,
+} from "./hub/outbox.js";
 // SIEM export (CEF, LEEF, JSON lines over syslog/file/stdout, with a disk spool) and metrics.
 export {
   cefHeader,

@@ -15,6 +15,7 @@ import { Server, ServerCredentials, type ServiceDefinition } from "@grpc/grpc-js
 import { hangar, otlp } from "@hangar/proto";
 import { startMetrics, MCP_DURATION_BUCKETS, type AgentMetrics } from "../src/metrics/metrics.js";
 import { Counters } from "../src/pipeline/counters.js";
+import { BoundedQueue } from "../src/pipeline/queue.js";
 
 type Req = otlp.ExportMetricsServiceRequest;
 
@@ -76,6 +77,13 @@ describe("agent metrics", () => {
     counters.inc("alerts", { rule: "hangar.exfil.shell", severity: "high" }, 2);
     counters.set("siem_queue_depth", 4, { destination: "tcp-siem" });
     counters.inc("siem_sent", { destination: "tcp-siem" }, 9);
+    // A sensor's intake queue reports its depth when read; the hub outbox its own.
+    const intake = new BoundedQueue<number>({ capacity: 8, name: "tetragon", counters });
+    intake.push(1);
+    intake.push(2);
+    counters.set("queue_depth", 6, { queue: "hub_outbox" });
+    counters.set("hub_outbox_bytes", 4096);
+    counters.inc("hub_outbox_dropped", { reason: "overflow" }, 3);
     metrics = await startMetrics({
       counters,
       serviceVersion: "0.1.0",
@@ -91,6 +99,7 @@ describe("agent metrics", () => {
     metrics.recordCall("weather", "tools/call", "get_forecast", "error", 1.5);
     metrics.recordEnforcement("block_egress", "audited");
     metrics.setBaselineState("weather", "enforcing");
+    metrics.observeStats(() => ({ events: 42, partials: 3, suppressed: { "r.noisy": 2 }, note: "text" }));
     metrics.observeEvent(
       create(hangar.RuntimeEventSchema, {
         kind: hangar.EventKind.TOOL_CALL,
@@ -166,7 +175,20 @@ describe("agent metrics", () => {
     assert.deepEqual(sumPoints("hangar.agent.alerts"), [
       { a: { "security_rule.name": "hangar.exfil.shell", "hangar.severity": "high" }, v: 2n },
     ]);
-    assert.deepEqual(sumPoints("hangar.queue.depth"), [{ a: { "hangar.queue": "siem:tcp-siem" }, v: 4n }]);
+    assert.deepEqual(
+      new Set(sumPoints("hangar.queue.depth").map((p) => `${String(p.a["hangar.queue"])}=${String(p.v)}`)),
+      new Set(["siem:tcp-siem=4", "tetragon=2", "hub_outbox=6"]),
+    );
+    assert.deepEqual(sumPoints("hangar.hub.outbox.dropped"), [{ a: { "hangar.reason": "overflow" }, v: 3n }]);
+    assert.deepEqual(sumPoints("hangar.hub.outbox.size"), [{ a: {}, v: 4096n }]);
+    assert.deepEqual(
+      new Set(
+        sumPoints("hangar.detector.stats").map(
+          (p) => `${String(p.a["hangar.detector.stat"])}=${String(p.v)}`,
+        ),
+      ),
+      new Set(["events=42", "partials=3", "suppressed.r.noisy=2"]),
+    );
     assert.deepEqual(sumPoints("hangar.siem.records.sent"), [
       { a: { "hangar.siem.destination": "tcp-siem" }, v: 9n },
     ]);

@@ -22,6 +22,7 @@ interface Summary {
   dropped: Record<string, number>;
   malformed: { file: string; line: number; error: string }[];
   alerts: number;
+  folded: Record<string, number>;
 }
 
 function run(args: string[]): {
@@ -89,6 +90,7 @@ describe("hangar-agent replay", () => {
         dropped: { not_mcp_pod: 4, sensor_notice: 2 },
         malformed: [],
         alerts: 0,
+        folded: {},
       });
       const events = r.stdout
         .trim()

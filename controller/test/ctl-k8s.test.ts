@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -16,7 +16,7 @@ import { after, before, describe, it } from "node:test";
 import { create, fromJson, type JsonValue } from "@bufbuild/protobuf";
 import { durationFromMs, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { hangar, tetragon } from "@hangar/proto";
-import { HubClient, startSimulator } from "@hangar/agent";
+import { HubClient, defaultRulesDir, startSimulator } from "@hangar/agent";
 import { apiRequest, skipUnlessControlPlane, startControlPlane, type ControlPlane } from "@hangar/testkit";
 import { loadBehavioral } from "../src/bootstrap/plugins.js";
 import type { CtlIO } from "../src/ctl/command.js";
@@ -96,7 +96,10 @@ describe("hangar-ctl against a running controller", { skip }, () => {
     writeFileSync(join(dir, "token"), (tr.body as { status: { token: string } }).status.token);
     writeFileSync(join(dir, "policy.yaml"), "mode: audit\nnamespaces:\n  mcp:\n    mode: enforce\n");
     mkdirSync(join(dir, "rules"));
-    writeFileSync(join(dir, "rules", "stable.rules"), "# a rule pack\n");
+    // The repository's packs, as the chart's rules ConfigMap holds them: the agent run below
+    // starts with --default-rules and then runs what the hub sends (the same packs).
+    for (const f of readdirSync(defaultRulesDir()).filter((n) => n.endsWith(".rules")))
+      writeFileSync(join(dir, "rules", f), readFileSync(join(defaultRulesDir(), f), "utf8"));
     mcp = await startTestServer({ pod: "weather-0" });
     writeFileSync(
       join(dir, "proxy.json"),
@@ -218,7 +221,7 @@ describe("hangar-ctl against a running controller", { skip }, () => {
     );
     // And the rule packs of --rules came to the agent when it connected.
     assert.equal(ruleUpdates.length, 1);
-    assert.deepEqual(ruleUpdates[0]?.files, { "stable.rules": "# a rule pack\n" });
+    assert.deepEqual(Object.keys(ruleUpdates[0]?.files ?? {}).sort(), readdirSync(join(dir, "rules")).sort());
   });
 
   it("call traces of the in-process MCP proxy reach the agent on the pod's node", async () => {
@@ -470,7 +473,8 @@ describe("hangar-ctl against a running controller", { skip }, () => {
       process.execPath,
       [AGENT, "run", "--tetragon", sim.tetragonAddress ?? "", "--hubble", "none", "--no-kube"]
         .concat(["--health-port", "0", "--node", "node-a", "--default-rules", "--log-level", "warn"])
-        .concat(["--hub", `127.0.0.1:${hubPort}`, "--hub-token-file", join(dir, "token")]),
+        .concat(["--hub", `127.0.0.1:${hubPort}`, "--hub-token-file", join(dir, "token")])
+        .concat(["--spool-dir", join(dir, "agent-spool")]),
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     let stdout = "";
@@ -497,6 +501,62 @@ describe("hangar-ctl against a running controller", { skip }, () => {
       await sim.stop();
     }
   });
+
+  it(
+    "hangar-agent run --db: the controller, holding none of the node's baseline, asks for it in full at hello",
+    { skip: noBehavioral },
+    async () => {
+      // A baseline learned on the node before (replay --learn), for provider "fs" of the fixture.
+      const db = join(dir, "node-b.duckdb");
+      const learn = spawnSync(
+        process.execPath,
+        [
+          AGENT,
+          "replay",
+          "--learn",
+          "--db",
+          db,
+          "--tetragon",
+          join(AGENT_FIXTURES, "realistic-tetragon.jsonl"),
+        ],
+        { encoding: "utf8" },
+      );
+      assert.equal(learn.status, 0, learn.stderr);
+      const sim = await startSimulator({
+        tetragon: { address: `unix://${join(dir, "tetragon-b.sock")}`, messages: [], holdOpen: true },
+      });
+      const run = spawn(
+        process.execPath,
+        [AGENT, "run", "--tetragon", sim.tetragonAddress ?? "", "--hubble", "none", "--no-kube"]
+          .concat(["--health-port", "0", "--node", "node-b", "--db", db, "--log-level", "info"])
+          .concat(["--hub", `127.0.0.1:${hubPort}`, "--hub-token-file", join(dir, "token")])
+          .concat(["--spool-dir", join(dir, "agent-b-spool")]),
+        { stdio: ["ignore", "pipe", "pipe"] },
+      );
+      let stderr = "";
+      run.stderr.setEncoding("utf8").on("data", (c: string) => (stderr += c));
+      const exited = new Promise<number | null>((resolve) => run.once("exit", (code) => resolve(code)));
+      try {
+        // Deltas otherwise go out every 30 s; the resync answers the hello at once.
+        let providers: { provider: string; state: string }[] = [];
+        for (let i = 0; i < 200; i++) {
+          const res = await fetch(`${api}/v1/providers`, { headers: { authorization: `Bearer ${READ}` } });
+          providers = ((await res.json()) as { providers?: typeof providers }).providers ?? [];
+          if (providers.some((p) => p.provider === "fs")) break;
+          await sleep(50);
+        }
+        assert.ok(
+          providers.some((p) => p.provider === "fs" && p.state === "enforcing"),
+          `fs in /v1/providers: ${JSON.stringify(providers)}\nagent stderr: ${stderr}`,
+        );
+        assert.match(stderr, /sent every provider's baseline in full to the controller/);
+      } finally {
+        run.kill("SIGTERM");
+        assert.equal(await exited, 0, stderr);
+        await sim.stop();
+      }
+    },
+  );
 
   it("SIGTERM: the controller releases its Lease and exits 0", async () => {
     controller.kill("SIGTERM");

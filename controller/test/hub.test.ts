@@ -112,6 +112,75 @@ describe("agent hub", { skip }, () => {
     }
   });
 
+  it("disconnectAll (the replica lost the Lease) ends the streams; agents reconnect and nothing is lost", async () => {
+    const got: string[] = [];
+    const h = hub({ alert: (a) => void got.push(a.id) });
+    const port = await h.start();
+    const client = new HubClient({
+      address: `127.0.0.1:${port}`,
+      node: "node-d",
+      tokenFile,
+      backoff: { initialMs: 20, maxMs: 100 },
+    });
+    try {
+      client.write(alert(1));
+      await client.flush();
+      assert.deepEqual(h.connected(), ["node-d"]);
+      assert.equal(h.disconnectAll(), 1);
+      await until(() => h.connected().length === 0, "stream ended");
+      client.write(alert(2));
+      await client.flush();
+      assert.deepEqual(got, ["a1", "a2"]);
+      assert.deepEqual(h.connected(), ["node-d"], "reconnected");
+    } finally {
+      await client.shutdown();
+      await h.stop();
+    }
+  });
+
+  it("asks each agent for its baselines in full until it has them (resync_baselines)", async () => {
+    const deltas: boolean[] = [];
+    const mk = (listen = "127.0.0.1:0"): AgentHub =>
+      new AgentHub({
+        listen,
+        handlers: { baselineDelta: (d) => void deltas.push(d.full) },
+        token: { kube: adminClient(cp), allowedUsers: [AGENT_USER] },
+        resyncBaselines: true,
+      });
+    let h = mk();
+    const port = await h.start();
+    let asked = 0;
+    const client = new HubClient({
+      address: `127.0.0.1:${port}`,
+      node: "node-s",
+      tokenFile,
+      backoff: { initialMs: 20, maxMs: 100 },
+      onResyncBaselines: () => {
+        asked++;
+        client.sendBaselineDelta(
+          create(hangar.BaselineDeltaSchema, { provider: "notes", node: "node-s", full: true }),
+        );
+      },
+    });
+    try {
+      await until(() => asked === 1 && deltas.length === 1, "asked once, answered in full");
+      assert.deepEqual(deltas, [true]);
+      // A reconnect to the same hub: it has the full baseline, nothing is asked.
+      h.disconnectAll();
+      await until(() => h.connected().length === 1, "reconnected");
+      await client.flush();
+      assert.equal(asked, 1);
+      // A restarted controller (a new hub on the same port) holds nothing of this node: asked again.
+      await h.stop();
+      h = mk(`127.0.0.1:${port}`);
+      await h.start();
+      await until(() => asked === 2 && deltas.length === 2, "asked again after the restart");
+    } finally {
+      await client.shutdown();
+      await h.stop();
+    }
+  });
+
   it("tokens with the wrong audience or of another service account are refused", async () => {
     const h = hub({ alert: () => undefined });
     const port = await h.start();

@@ -67,10 +67,34 @@ describe("leader handover between two controller instances (Lease)", { skip }, (
     const applied = await a.enforcer.get(pending.id);
     assert.equal(applied?.state, "applied", applied?.error);
     assert.equal((await apiRequest(cp, "GET", `${NP}/hangar-quarantine-weather`)).status, 200);
-    await assert.rejects(
-      b.enforcer.revert(pending.id, "x"),
-      /HANGAR_ERR_ENFORCE_NOT_LEADER|holding the Lease/,
+    // A revert asked on the follower is handed to the leader through the record: the follower
+    // waits, the leader carries it out on its tick, and the follower answers with the result.
+    const asked = b.enforcer.revert(pending.id, "hangar-ctl:dana", { waitMs: 5_000 });
+    await sleep(300);
+    assert.equal((await a.enforcer.get(pending.id))?.revertRequest?.actor, "hangar-ctl:dana");
+    assert.equal(await b.enforcer.processRevertRequests(), 0, "a follower reverts nothing");
+    assert.equal(await a.enforcer.processRevertRequests(), 1);
+    const reverted = await asked;
+    assert.equal(reverted.state, "reverted");
+    assert.equal(reverted.revertRequest, undefined);
+    assert.equal(reverted.history.at(-1)?.actor, "hangar-ctl:dana");
+    assert.equal((await apiRequest(cp, "GET", `${NP}/hangar-quarantine-weather`)).status, 404);
+    // Nobody carries it out within the wait: the follower answers with the request still on it.
+    const again = await b.enforcer.submit(
+      request({ provider: "weather", action: "quarantine", ttlSeconds: 60 }),
     );
+    assert.equal(await a.enforcer.processPending(), 1);
+    const waiting = await b.enforcer.revert(again.id, "hangar-ctl:dana", { waitMs: 300 });
+    assert.equal(waiting.state, "applied");
+    assert.equal(waiting.revertRequest?.actor, "hangar-ctl:dana");
+    assert.equal(await a.enforcer.processRevertRequests(), 1);
+    assert.equal((await a.enforcer.get(again.id))?.state, "reverted");
+    await assert.rejects(b.enforcer.revert(again.id, "x"), /HANGAR_ERR_ENFORCE_CONFLICT|is reverted/);
+    // Re-apply for the handover checks below.
+    const third = await a.enforcer.submit(
+      request({ provider: "weather", action: "quarantine", ttlSeconds: 60 }),
+    );
+    assert.equal(third.state, "applied", third.error);
 
     // a shuts down cleanly: the lease is released and b takes it at once.
     await a.lease.release();
@@ -91,7 +115,7 @@ describe("leader handover between two controller instances (Lease)", { skip }, (
     assert.equal(await a.enforcer.expireDue(), 0, "the old leader does nothing");
     assert.equal(await b.enforcer.expireDue(), 1);
     assert.equal((await apiRequest(cp, "GET", `${NP}/hangar-quarantine-weather`)).status, 404);
-    assert.equal((await b.enforcer.get(pending.id))?.state, "expired");
+    assert.equal((await b.enforcer.get(third.id))?.state, "expired");
 
     // b "crashes" (stops renewing, no release): a waits a full lease duration, then takes over.
     assert.equal(await a.lease.tryAcquireOrRenew(), false, "b's lease is fresh");

@@ -11,6 +11,7 @@ import {
   type Server as HttpServer,
   type ServerResponse,
 } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
@@ -45,6 +46,8 @@ export interface TestServerOptions {
   tools?: Record<string, ToolHandler>;
   /** Answer JSON bodies instead of SSE streams. */
   jsonResponse?: boolean;
+  /** Serve HTTPS with this certificate (PEM); with `ca`, require client certificates it signed (mTLS). */
+  tls?: { cert: string; key: string; ca?: string };
 }
 
 export interface TestServer {
@@ -228,15 +231,27 @@ export async function startTestServer(opts: TestServerOptions): Promise<TestServ
     await t.handleRequest(req, res);
   };
 
-  const http: HttpServer = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     handle(req, res).catch(() => {
       if (!res.headersSent) res.writeHead(500).end();
     });
-  });
+  };
+  const tls = opts.tls;
+  const http: HttpServer =
+    tls === undefined
+      ? createServer(onRequest)
+      : createHttpsServer(
+          {
+            cert: tls.cert,
+            key: tls.key,
+            ...(tls.ca === undefined ? {} : { ca: tls.ca, requestCert: true, rejectUnauthorized: true }),
+          },
+          onRequest,
+        );
   await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
   const port = (http.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}/mcp`,
+    url: `${tls === undefined ? "http" : "https"}://127.0.0.1:${port}/mcp`,
     port,
     pod: opts.pod,
     calls,

@@ -27,7 +27,7 @@ import { parseAllDocuments } from "yaml";
 import { loadStaticTokens, tokenReview } from "../src/api/auth.js";
 import { Enforcer } from "../src/enforce/engine.js";
 import { KubeClient, type KubeRequest, type KubeResponse } from "../src/enforce/kube.js";
-import { LeaseElector } from "../src/enforce/leader.js";
+import { LeaseElector, PodRoleLabel, ROLE_LABEL } from "../src/enforce/leader.js";
 import { parseConfig } from "../src/enforce/policy.js";
 import { ConfigMapStore } from "../src/enforce/store.js";
 import { EndpointDirectory, watchEndpointSlices } from "../src/proxy/endpoints.js";
@@ -144,6 +144,15 @@ describe("the chart's RBAC on a real API server: enough and no more", { skip }, 
       },
     });
     await providerPod(cp, "mcp", "weather", "192.0.2.9:443");
+    const self = await apiRequest(cp, "POST", "/api/v1/namespaces/hangar-system/pods", {
+      body: {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "hangar-controller-0", labels: { "app.kubernetes.io/name": "hangar-controller" } },
+        spec: { containers: [{ name: "controller", image: "hangar-controller" }] },
+      },
+    });
+    assert.equal(self.status, 201, JSON.stringify(self.body));
   });
   after(async () => {
     await cp?.stop();
@@ -215,7 +224,16 @@ describe("the chart's RBAC on a real API server: enough and no more", { skip }, 
       "rbac-test-user-token-0123",
     );
     assert.ok(tr.ok);
+    // The Services route to the leader by a label the controller puts on its own pod.
+    const podLabel = new PodRoleLabel(kube, "hangar-system", "hangar-controller-0");
+    assert.equal(await podLabel.set(true), true, String(podLabel.lastError));
+    const labelled = await apiRequest(cp, "GET", "/api/v1/namespaces/hangar-system/pods/hangar-controller-0");
+    assert.equal(
+      (labelled.body as { metadata: { labels: Record<string, string> } }).metadata.labels[ROLE_LABEL],
+      "leader",
+    );
     await lease.release();
+    assert.equal(await podLabel.set(false), true, String(podLabel.lastError));
 
     // The MCP proxy's EndpointSlice watch, with a real token of the service account.
     const saToken = await apiRequest(
@@ -310,6 +328,8 @@ describe("the chart's RBAC on a real API server: enough and no more", { skip }, 
       ["get", "", "pods", "mcp", "weather-0"],
       ["watch", "", "pods", "mcp"],
       ["delete", "", "pods", "mcp"],
+      ["patch", "", "pods", "mcp", "weather-0"],
+      ["update", "", "pods", "hangar-system", "hangar-controller-0"],
       ["create", "", "pods/exec", "mcp"],
       ["update", "coordination.k8s.io", "leases", "hangar-system", "someone-elses-lease"],
       ["delete", "coordination.k8s.io", "leases", "hangar-system", "hangar-controller"],

@@ -260,6 +260,7 @@ describe(
           "proxy.providers[0].namespace=mcp",
           "proxy.providers[0].service=weather",
           "siem.destinations[0]=tcp://siem.example:514?format=cef&framing=octet-counting",
+          "controller.siem.destinations[0]=tls://siem.example:6514?format=cef",
           "metrics.otlpEndpoint=http://otel.observability:4317",
         ],
       });
@@ -272,7 +273,14 @@ describe(
         providers: [{ provider: "weather", namespace: "mcp", service: "weather" }],
       });
       assert.ok(controllerArgs(docs).includes("--proxy-config=/etc/hangar/config/proxy.yaml"));
-      mustFind(docs, "Service", "hangar-controller-mcp");
+      // Both Services route to the replica holding the Lease only.
+      for (const svc of ["hangar-controller", "hangar-controller-mcp"])
+        assert.equal(
+          (mustFind(docs, "Service", svc)["spec"] as { selector: Record<string, string> }).selector[
+            "mcp-hangar.io/controller-role"
+          ],
+          "leader",
+        );
       assert.ok(
         rulesOf(docs, "ClusterRole", `hangar-controller-${NS}`).includes(
           "watch discovery.k8s.io/endpointslices",
@@ -281,6 +289,19 @@ describe(
       const args = agentArgs(docs);
       assert.ok(args.includes("--siem=tcp://siem.example:514?format=cef&framing=octet-counting"));
       assert.ok(args.includes("--otlp-endpoint=http://otel.observability:4317"));
+      // The controller exports enforcement events (and the alerts it receives), spooling on an emptyDir.
+      const cargs = controllerArgs(docs);
+      assert.ok(cargs.includes("--siem=tls://siem.example:6514?format=cef"));
+      assert.ok(cargs.includes("--spool-dir=/var/lib/hangar-controller/spool"));
+      assert.ok(cargs.includes("--otlp-endpoint=http://otel.observability:4317"));
+      assert.ok(cargs.includes("--prometheus-port=9090"));
+      const deploy = mustFind(docs, "Deployment", "hangar-controller") as unknown as {
+        spec: { template: { spec: { volumes: { name: string; emptyDir?: { sizeLimit: string } }[] } } };
+      };
+      assert.equal(
+        deploy.spec.template.spec.volumes.find((v) => v.name === "spool")?.emptyDir?.sizeLimit,
+        "512Mi",
+      );
     });
 
     test("no Tetragon: --tetragon=none, no socket mount, no TracingPolicy even where the API exists", async () => {

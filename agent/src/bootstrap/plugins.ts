@@ -26,6 +26,12 @@ export interface BaselineOptions {
 interface SemanticModule {
   createDetector(options: RuleEngineOptions & { baseline?: BaselineStore }): Promise<Detector>;
 }
+interface SemanticSourcesModule {
+  createDetectorFromSources(options: {
+    sources: ReadonlyMap<string, string>;
+    baseline?: BaselineStore;
+  }): Promise<Detector>;
+}
 interface BehavioralModule {
   createBaselineStore(options: BaselineOptions): Promise<BaselineStore>;
 }
@@ -51,6 +57,23 @@ export async function loadRuleEngine(
 ): Promise<Detector> {
   const mod = await load<SemanticModule>(SEMANTIC_PACKAGE, "createDetector", "the rule engine");
   return mod.createDetector(options);
+}
+
+/**
+ * A rule-engine detector from rule sources given as text (file name → contents), e.g. the
+ * packs the controller sends; rejects with every `file:line:col` diagnostic when they do
+ * not compile, or HANGAR_ERR_PLUGIN_LOAD when the build has no rule engine.
+ */
+export async function compileRuleSources(options: {
+  sources: ReadonlyMap<string, string>;
+  baseline?: BaselineStore;
+}): Promise<Detector> {
+  const mod = await load<SemanticSourcesModule>(
+    SEMANTIC_PACKAGE,
+    "createDetectorFromSources",
+    "the rule engine",
+  );
+  return mod.createDetectorFromSources(options);
 }
 
 export async function loadBaselineStore(options: BaselineOptions): Promise<BaselineStore> {

@@ -17,7 +17,8 @@ import { waitForSignal } from "./run.js";
 
 const HELP = `Usage: hangar-agent local [--fast] [--json] [--no-rules] [--log-level LEVEL]
 
-The local stack on embedded defaults: a sensor simulator serving a built-in scenario
+The agent alone on embedded defaults (the whole local stack, with the controller, is
+\`npm start\` = \`hangar-controller local\`): a sensor simulator serving a built-in scenario
 over the Tetragon and Hubble gRPC APIs (unix sockets in a temporary directory), the
 scenario's MCP call traces in place of the controller's proxy, and an agent consuming
 all three. Every kept event is printed as one line, with the tool call it is

@@ -5,7 +5,7 @@
  *   hangar-agent run       the live agent (DaemonSet)
  *   hangar-agent replay    the same pipeline over recordings
  *   hangar-agent simulate  gRPC servers speaking the Tetragon and Hubble APIs, streaming a recording
- *   hangar-agent local     simulator → agent, events printed (what `npm start` runs)
+ *   hangar-agent local     simulator → agent, events printed (the agent alone; npm start runs hangar-controller local)
  *   hangar-agent probe     checks and self-tests the own eBPF probe
  */
 import { AgentError } from "../errors.js";
@@ -23,7 +23,8 @@ Commands:
   run        Run the agent: consume Tetragon/Hubble event streams for MCP pods on this node
   replay     Run the detection pipeline over recorded events and print alerts
   simulate   Serve a recording over the Tetragon and Hubble gRPC APIs (for tests and demos)
-  local      Start a simulator and an agent together and print the events (npm start)
+  local      Start a simulator and an agent together and print the events (the agent alone;
+             the whole local stack is npm start, i.e. hangar-controller local)
   probe      Check or self-test the own eBPF probe (--check, --selftest)
 
 Run 'hangar-agent <command> --help' for the options of a command.

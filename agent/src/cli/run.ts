@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import * as k8s from "@kubernetes/client-node";
+import { hangar } from "@hangar/proto";
 import { startAgent, type SensorEndpoint } from "../agent.js";
 import { AgentError } from "../errors.js";
 import { JsonLinesAlertSink, eventJson } from "../outputs/json-lines.js";
@@ -12,7 +13,9 @@ import { SIEM_HELP, SIEM_OPTIONS, siemSinkFromArgs } from "../outputs/siem/cli.j
 import { HUB_HELP, HUB_OPTIONS, hubFromArgs } from "../hub/cli.js";
 import { Counters } from "../pipeline/counters.js";
 import type { AlertSink, BaselineStore, Detector } from "../ports/ports.js";
-import { loadBaselineStore, loadRuleEngine } from "../bootstrap/plugins.js";
+import { compileRuleSources, loadBaselineStore, loadRuleEngine } from "../bootstrap/plugins.js";
+import { RuleUpdates, SwappableDetector } from "../detect/rule-updates.js";
+import { HubInbox } from "../hub/inbox.js";
 import { defaultRulesDir } from "../replay/replay.js";
 import { intOption, parse } from "./args.js";
 import type { Logger } from "pino";
@@ -186,7 +189,33 @@ export async function runCommand(args: string[]): Promise<number> {
   const sinks: AlertSink[] = v["no-stdout-alerts"] === true ? [] : [new JsonLinesAlertSink(process.stdout)];
   const siem = await siemSinkFromArgs(v, { node, counters, logger });
   if (siem !== undefined) sinks.push(siem);
-  const hub = hubFromArgs(v, { node, counters, logger });
+  // Rule updates and merged baselines from the controller; handed to the engines once loaded.
+  const inbox = new HubInbox({ counters, logger });
+  // A controller holding none of this node's baselines (restarted, or a replica that took
+  // over) asks for them in full in its hello; sent once the baseline engine is loaded.
+  let baselineForResync: BaselineStore | undefined;
+  let resyncWanted = false;
+  let hubForResync: { sendBaselineDelta(d: hangar.BaselineDelta): unknown } | undefined;
+  const resyncBaselines = (): void => {
+    if (baselineForResync?.fullDeltas === undefined || hubForResync === undefined) {
+      resyncWanted = true;
+      return;
+    }
+    resyncWanted = false;
+    const full = baselineForResync.fullDeltas();
+    for (const d of full.deltas) hubForResync.sendBaselineDelta(d);
+    logger.info({ deltas: full.deltas.length }, "sent every provider's baseline in full to the controller");
+  };
+  const hub = await hubFromArgs(v, {
+    node,
+    counters,
+    logger,
+    handlers: { ...inbox.handlers(), onResyncBaselines: resyncBaselines },
+    spoolDir: v["spool-dir"] ?? "/var/lib/hangar-agent/spool",
+  }).catch(async (err: unknown) => {
+    await siem?.shutdown();
+    throw err;
+  });
   if (hub !== undefined) sinks.push(hub);
   const metrics = await metricsFromArgs(v, { node, counters, version: "0.1.0" }).catch(
     async (err: unknown) => {
@@ -201,6 +230,26 @@ export async function runCommand(args: string[]): Promise<number> {
     await siem?.shutdown();
     await metrics?.shutdown();
     throw err;
+  }
+  if (hub !== undefined) {
+    // The controller's rule packs replace the running rules while the agent runs; a set
+    // that does not compile leaves the running one in place (detect/rule-updates.ts).
+    const detector = new SwappableDetector(engines.detector);
+    const store = engines.baseline;
+    engines = { ...engines, detector };
+    inbox.attach({
+      rules: new RuleUpdates({
+        detector,
+        compile: (sources) =>
+          compileRuleSources(store === undefined ? { sources } : { sources, baseline: store }),
+        counters,
+        logger,
+      }),
+      ...(store === undefined ? {} : { baseline: store }),
+    });
+    baselineForResync = store;
+    hubForResync = hub;
+    if (resyncWanted) resyncBaselines();
   }
   const agent = await (async () => {
     try {
@@ -242,12 +291,22 @@ export async function runCommand(args: string[]): Promise<number> {
     { node, healthPort: agent.health?.port, prometheusPort: metrics?.prometheusPort },
     "hangar-agent running",
   );
-  // What the baselines learned goes to the controller, which merges it across nodes.
+  // The rule engine's statistics, when it has them (the enterprise engine does), as a gauge.
+  const stats = (engines.detector as { stats?: () => Readonly<Record<string, unknown>> } | undefined)?.stats;
+  if (metrics !== undefined && stats !== undefined && engines.detector !== undefined) {
+    const detector = engines.detector;
+    metrics.observeStats(() => stats.call(detector));
+  }
+  // What the baselines learned goes to the controller, which merges it across nodes; each
+  // provider's state goes to the metrics.
   const baseline = engines.baseline;
   const deltas =
-    hub !== undefined && baseline?.deltas !== undefined
+    (hub !== undefined || metrics !== undefined) && baseline?.deltas !== undefined
       ? setInterval(() => {
-          for (const d of baseline.deltas?.().deltas ?? []) hub.sendBaselineDelta(d);
+          const out = baseline.deltas?.();
+          if (hub !== undefined) for (const d of out?.deltas ?? []) hub.sendBaselineDelta(d);
+          for (const s of out?.summaries ?? [])
+            metrics?.setBaselineState(s.provider, baselineStateName(s.state));
         }, 30_000)
       : undefined;
   deltas?.unref();
@@ -295,6 +354,11 @@ async function enginesFromArgs(
     // Rule-file errors carry path:line:col diagnostics in their message: keep them whole.
     throw AgentError.from(err, "HANGAR_ERR_PLUGIN_LOAD", "the rule engine did not start");
   }
+}
+
+/** hangar.v1.BaselineState → `learning`, `enforcing`, … (the enum name, lower case, without prefix). */
+export function baselineStateName(state: hangar.BaselineState): string {
+  return (hangar.BaselineState[state] ?? "UNSPECIFIED").replace(/^BASELINE_STATE_/, "").toLowerCase();
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */

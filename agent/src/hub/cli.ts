@@ -2,7 +2,10 @@
 import type { Logger } from "pino";
 import { AgentError } from "../errors.js";
 import type { Counters } from "../pipeline/counters.js";
-import { HubClient } from "./client.js";
+import { join } from "node:path";
+import { intOption } from "../cli/args.js";
+import { HubClient, type HubClientOptions } from "./client.js";
+import { DiskOutbox } from "./outbox.js";
 
 export const HUB_OPTIONS = {
   hub: { type: "string" },
@@ -11,23 +14,40 @@ export const HUB_OPTIONS = {
   "hub-key": { type: "string" },
   "hub-server-name": { type: "string" },
   "hub-token-file": { type: "string" },
+  "hub-outbox-max-bytes": { type: "string" },
 } as const;
 
 export const HUB_HELP = `Controller (agent hub):
   --hub ADDR               the controller's hub (host:port, e.g. hangar-controller.hangar-system:8443);
-                           alerts go there (kept until acknowledged) and call traces come back
+                           alerts go there (kept until acknowledged); call traces,
+                           rule updates and merged baselines come back
   --hub-ca FILE            CA of the controller's serving certificate (TLS)
   --hub-cert FILE, --hub-key FILE
                            client certificate (mTLS)
   --hub-server-name NAME   TLS server name to check (default: the host of ADDR)
   --hub-token-file FILE    projected service-account token (audience hangar-controller),
                            re-read at every connect, e.g. /var/run/secrets/hangar/token
+  --hub-outbox-max-bytes N what waits for the controller's acknowledgement is kept on disk
+                           in <spool-dir>/hub, sent in order on reconnect and after a restart;
+                           bound of those files (default 67108864); beyond it the oldest
+                           messages are dropped and counted (hub_outbox_dropped)
 `;
 
-export function hubFromArgs(
+/** The hub client with its disk outbox under `<spool-dir>/hub`, or undefined without --hub. */
+export async function hubFromArgs(
   v: Record<string, unknown>,
-  ctx: { node: string; counters: Counters; logger: Logger },
-): HubClient | undefined {
+  ctx: {
+    node: string;
+    counters: Counters;
+    logger: Logger;
+    spoolDir: string;
+    /** Where rule updates and merged baselines go (hub/inbox.ts). */
+    handlers?: Pick<
+      HubClientOptions,
+      "onRuleUpdate" | "rulesVersion" | "onMergedBaseline" | "onResyncBaselines"
+    >;
+  },
+): Promise<HubClient | undefined> {
   const s = (k: string): string | undefined => {
     const x = v[k];
     return typeof x === "string" ? x : undefined;
@@ -48,10 +68,28 @@ export function hubFromArgs(
     );
   const serverName = s("hub-server-name");
   const tokenFile = s("hub-token-file");
+  const maxBytes = intOption("run", "hub-outbox-max-bytes", s("hub-outbox-max-bytes"), 64 * 1024);
+  const outbox = await DiskOutbox.open({
+    dir: join(ctx.spoolDir, "hub"),
+    ...(maxBytes === undefined ? {} : { maxBytes }),
+  }).catch((err: unknown) => {
+    throw new AgentError(
+      "HANGAR_ERR_CONFIG_INVALID",
+      `--spool-dir ${ctx.spoolDir}: the outbox to the controller (${join(ctx.spoolDir, "hub")}) cannot be opened: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
+  });
+  if (outbox.pending > 0 || outbox.recovered.segments > 0)
+    ctx.logger.info(
+      { pending: outbox.pending, firstSeq: String(outbox.firstSeq), dir: outbox.dir, ...outbox.recovered },
+      "hub outbox holds messages the controller has not acknowledged; they are sent first",
+    );
   return new HubClient({
     address,
     node: ctx.node,
     counters: ctx.counters,
+    outbox,
+    ...ctx.handlers,
     ...(ca !== undefined
       ? {
           tls: {

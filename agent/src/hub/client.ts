@@ -1,9 +1,10 @@
 /**
  * The agent's side of the hub: one `hangar.v1.AgentHubService/Connect` stream
  * to the controller. Alerts, enforcement requests and baseline deltas go out
- * with sequence numbers and stay in a bounded outbox until the controller
- * acknowledges them; after a reconnect the controller's hello says what it
- * already has and the rest is sent again, in order. Call traces, merged
+ * with sequence numbers and stay in a bounded outbox (./outbox.ts: in memory, or
+ * on disk under `<spool-dir>/hub` so that a restart loses nothing) until the
+ * controller acknowledges them; after a reconnect the controller's hello says
+ * what it already has and the rest is sent again, in order. Call traces, merged
  * baselines and rule updates come back, acknowledged once handed on, with
  * duplicates dropped by sequence number. Authentication: a client certificate
  * (mTLS) and/or a projected service-account token read from a file at each
@@ -17,6 +18,7 @@ import type { Counters } from "../pipeline/counters.js";
 import type { AlertSink, TraceSource } from "../ports/ports.js";
 import { Backoff, sleep, type BackoffOptions } from "../sources/backoff.js";
 import { grpcTarget } from "../sources/grpc.js";
+import { MemoryOutbox, type HubOutbox } from "./outbox.js";
 
 type Req = hangar.ConnectRequest;
 type Res = hangar.ConnectResponse;
@@ -42,22 +44,37 @@ export interface HubClientOptions {
   tls?: { caFile: string; certFile?: string; keyFile?: string; serverName?: string };
   /** A projected service-account token (audience `hangar-controller`), re-read at every connect. */
   tokenFile?: string;
-  /** Messages kept until acknowledged. Default 100 000; beyond it the oldest are dropped and counted. */
+  /**
+   * Where messages wait until acknowledged: a DiskOutbox (durable) or, by default, a
+   * MemoryOutbox of `outboxLimit` messages. Either drops the oldest beyond its bound and
+   * counts them (`hub_outbox_dropped{reason}`, and `dropped`).
+   */
+  outbox?: HubOutbox;
+  /** Bound of the default memory outbox. Default 100 000. */
   outboxLimit?: number;
   /** Call traces waiting for the pipeline. Default 10 000. */
   traceQueue?: number;
   backoff?: BackoffOptions;
   counters?: Counters;
   onBaseline?: (b: hangar.BaselineSummary) => void;
+  /** Rule packs from the controller; acknowledged once this returns (handle errors inside). */
   onRuleUpdate?: (u: hangar.RuleUpdate) => void;
+  /** The version of the last rule update this process received, said in each hello (default ""). */
+  rulesVersion?: () => string;
+  /** A provider's cluster-wide merged baseline; acknowledged once this returns (handle errors inside). */
+  onMergedBaseline?: (m: hangar.MergedBaseline) => void;
+  /** The controller's hello asks for every baseline in full (it holds none of this node's). */
+  onResyncBaselines?: () => void;
   onError?: (err: unknown) => void;
 }
 
 export class HubClient implements AlertSink, TraceSource {
   readonly #opts: HubClientOptions;
   readonly #client: grpc.Client;
-  readonly #outbox: Req[] = [];
-  #nextSeq = 1n;
+  readonly #outbox: HubOutbox;
+  /** The next outbox message to write on the current stream. */
+  #sendSeq = 0n;
+  #pumping = false;
   #lastReceived = 0n;
   #acked = 0n;
   #call: grpc.ClientDuplexStream<Req, Res> | undefined;
@@ -72,6 +89,22 @@ export class HubClient implements AlertSink, TraceSource {
 
   constructor(opts: HubClientOptions) {
     this.#opts = opts;
+    this.#outbox =
+      opts.outbox ??
+      new MemoryOutbox({
+        ...(opts.outboxLimit === undefined ? {} : { limit: opts.outboxLimit }),
+      });
+    opts.counters?.gauge("queue_depth", { queue: "hub_outbox" }, () => this.#outbox.pending);
+    opts.counters?.gauge("hub_outbox_bytes", undefined, () => this.#outbox.bytes);
+    this.#outbox.onError = (err) => {
+      this.#count("hub_outbox_errors");
+      this.#opts.onError?.(err);
+    };
+    this.#outbox.onWritten = () => this.#pump();
+    this.#outbox.onDrop = (n, reason) => {
+      this.dropped += n;
+      this.#opts.counters?.inc("hub_outbox_dropped", { reason }, n);
+    };
     const target = grpcTarget(opts.address);
     let creds = grpc.credentials.createInsecure();
     if (opts.tls !== undefined) {
@@ -83,6 +116,8 @@ export class HubClient implements AlertSink, TraceSource {
     }
     this.#client = new HubClientCtor(target, creds, {
       "grpc.keepalive_time_ms": 30_000,
+      // Merged baselines of large providers and rule packs exceed gRPC's default 4 MiB.
+      "grpc.max_receive_message_length": 64 * 1024 * 1024,
       ...(opts.tls?.serverName !== undefined ? { "grpc.ssl_target_name_override": opts.tls.serverName } : {}),
     });
     this.#loop = this.#run();
@@ -95,7 +130,12 @@ export class HubClient implements AlertSink, TraceSource {
 
   /** Messages not yet acknowledged. */
   get pending(): number {
-    return this.#outbox.length;
+    return this.#outbox.pending;
+  }
+
+  /** The outbox (memory or disk). */
+  get outbox(): HubOutbox {
+    return this.#outbox;
   }
 
   get connected(): boolean {
@@ -106,19 +146,44 @@ export class HubClient implements AlertSink, TraceSource {
     this.#opts.counters?.inc(name, undefined, by);
   }
 
-  /** Queues one message; returns its sequence number. */
+  /** Queues one message; returns its sequence number (0n when the outbox refused it as too large). */
   send(message: Req["message"]): bigint {
-    const req = create(hangar.ConnectRequestSchema, { seq: this.#nextSeq++, message });
-    this.#outbox.push(req);
-    const limit = this.#opts.outboxLimit ?? 100_000;
-    if (this.#outbox.length > limit) {
-      const n = this.#outbox.length - limit;
-      this.#outbox.splice(0, n);
-      this.dropped += n;
-      this.#count("hub_outbox_dropped", n);
-    }
-    if (this.#ready) this.#call?.write(req);
-    return req.seq;
+    const seq = this.#outbox.append(message);
+    this.#pump();
+    return seq;
+  }
+
+  /** Writes what the stream has not been sent yet, in order, reading the outbox in batches. */
+  #pump(): void {
+    if (this.#pumping || !this.#ready) return;
+    this.#pumping = true;
+    const call = this.#call;
+    void (async () => {
+      try {
+        while (
+          call !== undefined &&
+          this.#ready &&
+          this.#call === call &&
+          this.#sendSeq < this.#outbox.nextSeq
+        ) {
+          const batch = await this.#outbox.read(this.#sendSeq, 256);
+          if (!this.#ready || this.#call !== call || batch.length === 0) break;
+          for (const r of batch) {
+            if (r.seq < this.#sendSeq) continue;
+            const more = call.write(r);
+            this.#sendSeq = r.seq + 1n;
+            if (!more) await drained(call);
+            if (this.#call !== call) break;
+          }
+        }
+      } catch (err) {
+        this.#count("hub_outbox_read_errors");
+        this.#opts.onError?.(err);
+      } finally {
+        this.#pumping = false;
+      }
+      if (this.#ready && this.#call !== undefined && this.#sendSeq < this.#outbox.nextSeq) this.#pump();
+    })();
   }
 
   // AlertSink
@@ -127,12 +192,14 @@ export class HubClient implements AlertSink, TraceSource {
   }
   /** Resolves when everything sent so far has been acknowledged. */
   flush(): Promise<void> {
-    return this.waitAcked(this.#nextSeq - 1n);
+    return this.waitAcked(this.#outbox.nextSeq - 1n);
   }
+  /** Waits up to 5 s for the hub to acknowledge everything; what it did not stays in a disk outbox. */
   async shutdown(): Promise<void> {
     await Promise.race([this.flush(), sleep(5_000, this.#ac.signal)]);
     this.close();
     await this.#loop;
+    await this.#outbox.close();
   }
 
   requestEnforcement(req: hangar.EnforcementRequest): bigint {
@@ -218,6 +285,7 @@ export class HubClient implements AlertSink, TraceSource {
               node: this.#opts.node,
               agentVersion: this.#opts.agentVersion ?? "dev",
               lastReceivedSeq: this.#lastReceived,
+              rulesVersion: this.#opts.rulesVersion?.() ?? "",
             },
           },
         }),
@@ -231,20 +299,17 @@ export class HubClient implements AlertSink, TraceSource {
    * numbered after what the controller has (else it would be taken for duplicates).
    */
   #renumberAfter(acked: bigint): void {
-    const first = this.#nextSeq - BigInt(this.#outbox.length);
+    const first = this.#outbox.firstSeq;
     const shift = acked + 1n - first;
-    for (const r of this.#outbox) r.seq += shift;
+    this.#outbox.renumber(acked + 1n);
     for (const w of this.#ackWaiters) if (w.seq >= first) w.seq += shift;
-    this.#nextSeq += shift;
     this.#acked = acked;
     this.#count("hub_renumbered");
   }
 
   #ack(seq: bigint): void {
     if (seq > this.#acked) this.#acked = seq;
-    let drop = 0;
-    while (drop < this.#outbox.length && (this.#outbox[drop] as Req).seq <= seq) drop++;
-    this.#outbox.splice(0, drop);
+    this.#outbox.ack(seq);
     for (let i = this.#ackWaiters.length - 1; i >= 0; i--) {
       const w = this.#ackWaiters[i] as { seq: bigint; resolve: () => void };
       if (w.seq <= this.#acked) {
@@ -260,11 +325,17 @@ export class HubClient implements AlertSink, TraceSource {
       case "hello":
         this.connects++;
         this.#count("hub_connects");
-        if (m.value.lastAckedSeq >= this.#nextSeq) this.#renumberAfter(m.value.lastAckedSeq);
+        if (m.value.lastAckedSeq >= this.#outbox.nextSeq) this.#renumberAfter(m.value.lastAckedSeq);
         else this.#ack(m.value.lastAckedSeq);
         this.#ready = true;
         // Everything the controller does not have yet, in order.
-        for (const r of this.#outbox) call.write(r);
+        this.#sendSeq = this.#outbox.firstSeq;
+        this.#pump();
+        if (m.value.resyncBaselines && this.#opts.onResyncBaselines !== undefined) {
+          this.#count("hub_baseline_resyncs");
+          const resync = this.#opts.onResyncBaselines;
+          setImmediate(resync);
+        }
         return;
       case "ack":
         this.#ack(m.value.seq);
@@ -288,7 +359,25 @@ export class HubClient implements AlertSink, TraceSource {
       this.#traceWake?.();
     } else if (m.case === "baseline") this.#opts.onBaseline?.(m.value);
     else if (m.case === "ruleUpdate") this.#opts.onRuleUpdate?.(m.value);
+    else if (m.case === "mergedBaseline") this.#opts.onMergedBaseline?.(m.value);
     this.#lastReceived = res.seq;
     call.write(create(hangar.ConnectRequestSchema, { message: { case: "ack", value: { seq: res.seq } } }));
   }
+}
+
+/** Resolves when a stream that refused more data wants some again, or ends. */
+function drained(call: grpc.ClientDuplexStream<Req, Res>): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      call.off("drain", done);
+      call.off("close", done);
+      call.off("error", done);
+      call.off("finish", done);
+      resolve();
+    };
+    call.once("drain", done);
+    call.once("close", done);
+    call.once("error", done);
+    call.once("finish", done);
+  });
 }

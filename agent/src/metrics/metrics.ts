@@ -25,6 +25,7 @@ import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from "@opentelemetry/semantic
 import { AgentError } from "../errors.js";
 import type { Counters } from "../pipeline/counters.js";
 import type { RuntimeEvent } from "../ports/ports.js";
+import type { hangar } from "@hangar/proto";
 
 /** Attribute names of the GenAI/MCP semantic conventions, defined here (upstream moved them). */
 export const MCP_ATTR = {
@@ -47,6 +48,8 @@ export const HANGAR_ATTR = {
   action: "hangar.enforcement.action",
   destination: "hangar.siem.destination",
   state: "hangar.baseline.state",
+  stat: "hangar.detector.stat",
+  message: "hangar.hub.message.kind",
 } as const;
 
 /** Advised buckets for MCP operation durations, seconds. */
@@ -65,6 +68,8 @@ export interface OtlpOptions {
 
 export interface MetricsOptions {
   readonly counters: Counters;
+  /** `service.name` of the resource and the meter's name (default hangar-agent). */
+  readonly serviceName?: string;
   readonly serviceVersion: string;
   /** Resource attributes: k8s.node.name, k8s.pod.name, k8s.namespace.name, ... */
   readonly resource: Readonly<Record<string, string>>;
@@ -85,6 +90,13 @@ export interface AgentMetrics {
   setBaselineState(provider: string, state: string): void;
   /** Looks at a pipeline event (tool-call events carry call durations). */
   observeEvent(ev: RuntimeEvent): void;
+  /** Records a finished call trace of the MCP proxy (its duration, by provider, tool and outcome). */
+  observeTrace(t: hangar.CallTrace, provider?: string): void;
+  /**
+   * Reads numeric statistics (e.g. the rule engine's `stats()`) at collection time, as the
+   * gauge `hangar.detector.stats{hangar.detector.stat}`; nested records are flattened to `name.key`.
+   */
+  observeStats(read: () => Readonly<Record<string, unknown>>): void;
   forceFlush(): Promise<void>;
   shutdown(): Promise<void>;
 }
@@ -175,6 +187,39 @@ export const COUNTER_MAPPINGS: Readonly<Record<string, Mapping>> = {
     gauge: true,
     attrs: { destination: HANGAR_ATTR.queue },
   },
+  queue_depth: {
+    instrument: "hangar.queue.depth",
+    description: "records waiting in a queue",
+    gauge: true,
+    attrs: { queue: HANGAR_ATTR.queue },
+  },
+  rule_updates: {
+    instrument: "hangar.agent.rule_updates",
+    description: "rule updates from the controller, by outcome (applied, rejected, no_engine)",
+    attrs: { outcome: HANGAR_ATTR.outcome },
+  },
+  merged_baselines: {
+    instrument: "hangar.agent.merged_baselines",
+    description: "merged baselines from the controller, by outcome (adopted, rejected, no_store)",
+    attrs: { outcome: HANGAR_ATTR.outcome },
+  },
+  hub_outbox_dropped: {
+    instrument: "hangar.hub.outbox.dropped",
+    description: "hub outbox messages dropped by its overflow policy, by reason",
+    attrs: { reason: HANGAR_ATTR.reason },
+  },
+  hub_outbox_bytes: {
+    instrument: "hangar.hub.outbox.size",
+    description: "bytes of the agent's disk outbox to the controller",
+    gauge: true,
+    unit: "By",
+    attrs: {},
+  },
+  hub_messages: {
+    instrument: "hangar.hub.messages",
+    description: "messages the controller's hub handled, by kind",
+    attrs: { kind: HANGAR_ATTR.message },
+  },
   siem_spool_records: {
     instrument: "hangar.siem.spool.records",
     description: "records in a SIEM destination's disk spool",
@@ -260,7 +305,7 @@ export async function startMetrics(o: MetricsOptions): Promise<AgentMetrics> {
   const provider = new MeterProvider({
     resource: defaultResource().merge(
       resourceFromAttributes({
-        [ATTR_SERVICE_NAME]: "hangar-agent",
+        [ATTR_SERVICE_NAME]: o.serviceName ?? "hangar-agent",
         [ATTR_SERVICE_VERSION]: o.serviceVersion,
         "service.namespace": "mcp-hangar",
         ...o.resource,
@@ -268,7 +313,10 @@ export async function startMetrics(o: MetricsOptions): Promise<AgentMetrics> {
     ),
     readers,
   });
-  const meter = provider.getMeter("@hangar/agent", o.serviceVersion);
+  const meter = provider.getMeter(
+    o.serviceName === undefined || o.serviceName === "hangar-agent" ? "@hangar/agent" : o.serviceName,
+    o.serviceVersion,
+  );
 
   // Observable instruments over the Counters families.
   const byInstrument = new Map<string, { mapping: Mapping; families: string[] }>();
@@ -334,6 +382,43 @@ export async function startMetrics(o: MetricsOptions): Promise<AgentMetrics> {
     callDuration.record(seconds, attrs);
   };
 
+  const statsReaders: (() => Readonly<Record<string, unknown>>)[] = [];
+  meter
+    .createObservableGauge("hangar.detector.stats", {
+      description: "the rule engine's statistics (events, partial matches, timers, evictions, ...)",
+      valueType: ValueType.INT,
+    })
+    .addCallback((r) => {
+      for (const read of statsReaders) {
+        let stats: Readonly<Record<string, unknown>>;
+        try {
+          stats = read();
+        } catch {
+          continue;
+        }
+        for (const [k, v] of Object.entries(stats)) {
+          if (typeof v === "number") r.observe(v, { [HANGAR_ATTR.stat]: k });
+          else if (v !== null && typeof v === "object")
+            for (const [k2, v2] of Object.entries(v as Record<string, unknown>))
+              if (typeof v2 === "number") r.observe(v2, { [HANGAR_ATTR.stat]: `${k}.${k2}` });
+        }
+      }
+    });
+
+  const traceStatus = ["unspecified", "ok", "error", "denied", "timeout", "cancelled"];
+  const observeTrace = (t: hangar.CallTrace, fallbackProvider = ""): void => {
+    if (t.startTime === undefined || t.endTime === undefined) return;
+    const seconds =
+      Number(t.endTime.seconds - t.startTime.seconds) + (t.endTime.nanos - t.startTime.nanos) / 1e9;
+    recordCall(
+      t.provider !== "" ? t.provider : fallbackProvider,
+      t.method,
+      t.tool,
+      traceStatus[t.status] ?? "unspecified",
+      Math.max(0, seconds),
+    );
+  };
+
   if (prometheus !== undefined && o.prometheus !== undefined) {
     const exporter = prometheus;
     const srv = createServer((req, res) => {
@@ -368,18 +453,11 @@ export async function startMetrics(o: MetricsOptions): Promise<AgentMetrics> {
     observeEvent(ev) {
       if (ev.detail.case !== "toolCall") return;
       const t = ev.detail.value.trace;
-      if (t?.startTime === undefined || t.endTime === undefined) return;
-      const seconds =
-        Number(t.endTime.seconds - t.startTime.seconds) + (t.endTime.nanos - t.startTime.nanos) / 1e9;
-      const status =
-        ["unspecified", "ok", "error", "denied", "timeout", "cancelled"][t.status] ?? "unspecified";
-      recordCall(
-        t.provider !== "" ? t.provider : ev.provider,
-        t.method,
-        t.tool,
-        status,
-        Math.max(0, seconds),
-      );
+      if (t !== undefined) observeTrace(t, ev.provider);
+    },
+    observeTrace,
+    observeStats(read) {
+      statsReaders.push(read);
     },
     forceFlush: () => provider.forceFlush(),
     async shutdown() {

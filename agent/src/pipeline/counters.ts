@@ -5,6 +5,8 @@
  */
 export class Counters {
   readonly #values = new Map<string, number>();
+  /** Gauges read only when someone looks (snapshot, get): nothing on the hot path. */
+  readonly #gauges = new Map<string, () => number>();
 
   static key(name: string, labels?: Readonly<Record<string, string>>): string {
     if (labels === undefined) return name;
@@ -24,8 +26,22 @@ export class Counters {
     this.#values.set(Counters.key(name, labels), value);
   }
 
+  /**
+   * Registers a gauge read at snapshot time (e.g. a queue's depth); a later registration
+   * under the same name and labels replaces it. Returns the function that removes it.
+   */
+  gauge(name: string, labels: Readonly<Record<string, string>> | undefined, read: () => number): () => void {
+    const key = Counters.key(name, labels);
+    this.#gauges.set(key, read);
+    return () => {
+      if (this.#gauges.get(key) === read) this.#gauges.delete(key);
+    };
+  }
+
   get(name: string, labels?: Readonly<Record<string, string>>): number {
-    return this.#values.get(Counters.key(name, labels)) ?? 0;
+    const key = Counters.key(name, labels);
+    const g = this.#gauges.get(key);
+    return g !== undefined ? g() : (this.#values.get(key) ?? 0);
   }
 
   /** All values of a counter family by one label, e.g. byLabel("dropped", "reason"). */
@@ -43,6 +59,8 @@ export class Counters {
   }
 
   snapshot(): Record<string, number> {
-    return Object.fromEntries([...this.#values].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    const all = [...this.#values];
+    for (const [key, read] of this.#gauges) if (!this.#values.has(key)) all.push([key, read()]);
+    return Object.fromEntries(all.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   }
 }

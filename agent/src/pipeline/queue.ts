@@ -31,6 +31,8 @@ export class BoundedQueue<T> implements AsyncIterable<T> {
     this.#capacity = options.capacity;
     this.#name = options.name;
     this.#counters = options.counters;
+    // Its depth, read when metrics are collected: queue_depth{queue=<name>}.
+    options.counters.gauge("queue_depth", { queue: options.name }, () => this.size);
   }
 
   get size(): number {

@@ -80,8 +80,18 @@ export interface BaselineStore {
    * since then) and each provider's summary. The agent⇄controller stream sends them.
    */
   deltas?(now?: number): { deltas: hangar.BaselineDelta[]; summaries: hangar.BaselineSummary[] };
-  /** Takes the controller's merged baseline of a provider into this agent's view (new version). */
-  adoptMerged?(delta: hangar.BaselineDelta): number;
+  /**
+   * Every provider's whole baseline as `full` deltas (cumulative counts), for a controller
+   * that holds none of this node's (its hello says `resync_baselines`).
+   */
+  fullDeltas?(now?: number): { deltas: hangar.BaselineDelta[]; summaries: hangar.BaselineSummary[] };
+  /**
+   * Takes the controller's merged baseline of a provider (what every node hosting it
+   * learned) into this agent's view: merged items become known, the view is swapped in
+   * whole with a new version (stamped on alerts). Returns the number of items added;
+   * throws on an invalid message, naming the field.
+   */
+  adoptMerged?(merged: hangar.MergedBaseline): number;
   close?(): Promise<void>;
 }
 

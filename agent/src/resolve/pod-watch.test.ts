@@ -72,6 +72,16 @@ describe("podInfo", () => {
     ]);
   });
 
+  it("keeps the pod's mcp-hangar.io/ annotations and no others", () => {
+    const p = pod();
+    (p.metadata ??= {}).annotations = {
+      "mcp-hangar.io/learning-window": "30m",
+      "kubectl.kubernetes.io/last-applied-configuration": "{…}",
+    };
+    assert.deepEqual(podInfo(p)?.annotations, { "mcp-hangar.io/learning-window": "30m" });
+    assert.equal(podInfo(pod())?.annotations, undefined);
+  });
+
   it("is undefined for a pod without uid", () => {
     const p = pod();
     delete p.metadata?.uid;

@@ -1,12 +1,17 @@
 /**
  * Keeps a WorkloadResolver in step with the pods scheduled on this node, using a
- * `@kubernetes/client-node` informer with the field selector `spec.nodeName=<node>`.
+ * `@kubernetes/client-node` informer with the field selector `spec.nodeName=<node>`,
+ * and tells `onPod` about every pod it sees (the agent reads per-provider settings
+ * such as `mcp-hangar.io/learning-window` from the pod's annotations there).
  */
 import * as k8s from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { AgentError } from "../errors.js";
 import type { Counters } from "../pipeline/counters.js";
 import type { PodInfo, WorkloadResolver } from "./workloads.js";
+
+/** Annotations under this prefix are kept in PodInfo; the others are not needed. */
+export const HANGAR_ANNOTATION_PREFIX = "mcp-hangar.io/";
 
 export function podInfo(pod: k8s.V1Pod): PodInfo | undefined {
   const uid = pod.metadata?.uid;
@@ -17,11 +22,15 @@ export function podInfo(pod: k8s.V1Pod): PodInfo | undefined {
     ...(pod.status?.initContainerStatuses ?? []),
     ...(pod.status?.ephemeralContainerStatuses ?? []),
   ];
+  const annotations = Object.entries(pod.metadata?.annotations ?? {}).filter(([k]) =>
+    k.startsWith(HANGAR_ANNOTATION_PREFIX),
+  );
   return {
     namespace: pod.metadata?.namespace ?? "",
     name: pod.metadata?.name ?? "",
     uid,
     labels: pod.metadata?.labels ?? {},
+    ...(annotations.length > 0 ? { annotations: Object.fromEntries(annotations) } : {}),
     ips: (pod.status?.podIPs ?? [])
       .map((p) => p.ip)
       .filter((ip): ip is string => ip !== undefined && ip !== ""),
@@ -37,6 +46,8 @@ export interface PodWatchOptions {
   resolver: WorkloadResolver;
   counters: Counters;
   logger: Logger;
+  /** Every pod added or updated (after the resolver has it). */
+  onPod?: (pod: PodInfo) => void;
 }
 
 export interface PodWatch {
@@ -71,7 +82,10 @@ export function watchNodePods(opts: PodWatchOptions): PodWatch {
   });
   const apply = (pod: k8s.V1Pod): void => {
     const info = podInfo(pod);
-    if (info !== undefined) resolver.upsert(info);
+    if (info !== undefined) {
+      resolver.upsert(info);
+      opts.onPod?.(info);
+    }
     counters.set("resolver_pods", resolver.size);
   };
   informer.on("add", apply);

@@ -21,6 +21,8 @@ export interface PodInfo {
   name: string;
   uid: string;
   labels: Record<string, string>;
+  /** The pod's `mcp-hangar.io/*` annotations (only those are kept), e.g. `mcp-hangar.io/learning-window`. */
+  annotations?: Record<string, string>;
   ips: string[];
   containers: PodContainer[];
 }

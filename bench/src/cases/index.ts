@@ -10,6 +10,7 @@ import { correlateOverlappingCalls } from "./correlate-overlapping-calls.js";
 import { proxyToolsCall } from "./proxy-tools-call.js";
 import { probeOverhead } from "./probe-overhead.js";
 import { exportCefTcp } from "./export-cef-tcp.js";
+import { hubOutboxDisk } from "./hub-outbox.js";
 import { enforceAlertToPolicy } from "./enforce-alert-to-policy.js";
 import { detectDefaultPack } from "./detect-default-pack.js";
 import { detectSingleEvent50 } from "./detect-single-event.js";
@@ -29,6 +30,7 @@ export {
   correlateOverlappingCalls,
   proxyToolsCall,
   exportCefTcp,
+  hubOutboxDisk,
   enforceAlertToPolicy,
   detectSingleEvent50,
   detectDefaultPack,
@@ -48,6 +50,7 @@ export const CASES: readonly BenchCase[] = [
   baselineLearn,
   baselineMemory,
   exportCefTcp,
+  hubOutboxDisk,
   enforceAlertToPolicy,
   detectSingleEvent50,
   detectDefaultPack,

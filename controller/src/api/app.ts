@@ -64,11 +64,9 @@ export function buildApp(opts: AppOptions): FastifyInstance {
             ? 404
             : err.code === "HANGAR_ERR_ENFORCE_CONFLICT"
               ? 409
-              : err.code === "HANGAR_ERR_ENFORCE_NOT_LEADER"
-                ? 503
-                : err.code === "HANGAR_ERR_ENFORCE_REQUEST"
-                  ? 400
-                  : 502;
+              : err.code === "HANGAR_ERR_ENFORCE_REQUEST"
+                ? 400
+                : 502;
         return reply.code(status).send(errorBody(err.code, err.message));
       }
       const status = err.statusCode !== undefined && err.statusCode >= 400 ? err.statusCode : 500;
@@ -236,8 +234,11 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   app.post<{ Params: { id: string } }>(
     "/v1/enforcements/:id/revert",
     { onRequest: guard("admin"), schema: { params: schemas.idParams } },
-    async (req) => {
-      return opts.enforcer.revert(req.params.id, `hangar-ctl:${req.principal?.user ?? "?"}`);
+    async (req, reply) => {
+      // On a replica without the Lease the revert is handed to the leader; 202 when it has
+      // not finished within the wait (the record carries the request).
+      const r = await opts.enforcer.revert(req.params.id, `hangar-ctl:${req.principal?.user ?? "?"}`);
+      return reply.code(r.revertRequest !== undefined ? 202 : 200).send(r);
     },
   );
   return app;

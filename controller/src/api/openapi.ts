@@ -16,7 +16,6 @@ const DESCR: Record<number, string> = {
   404: "not found",
   409: "conflict: a newer enforcement sits on the object, or it is not applied",
   502: "the Kubernetes API failed",
-  503: "this replica does not hold the Lease",
 };
 
 function queryParams(schema: { properties: Record<string, unknown> }): unknown[] {
@@ -145,7 +144,11 @@ export function openApiDocument(): Record<string, unknown> {
           parameters: [{ name: "id", in: "path", required: true, schema: schemas.idParams.properties.id }],
           responses: {
             "200": json({ $ref: "#/components/schemas/Enforcement" }),
-            ...errors(400, 401, 403, 404, 409, 502, 503),
+            "202": json(
+              { $ref: "#/components/schemas/Enforcement" },
+              "asked on a replica without the Lease and not yet carried out by the leader; the record carries revertRequest",
+            ),
+            ...errors(400, 401, 403, 404, 409, 502),
           },
         },
       },

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
- * `hangar-controller`: the controller's processes. Commands so far: `proxy`
- * (the MCP proxy). Exit codes: 0 ok, 1 runtime failure, 2 usage or
- * configuration error.
+ * `hangar-controller`: the controller's processes. Commands: `proxy` (the MCP
+ * proxy), `serve` (hub, enforcement, REST API), `local` (the whole stack on one
+ * machine: `npm start`) and `sample-server` (the bundled sample MCP server).
+ * Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
  */
 import { runProxyCli } from "./proxy.js";
 import { runServeCli } from "./serve.js";
@@ -10,8 +11,11 @@ import { runServeCli } from "./serve.js";
 const USAGE = `Usage: hangar-controller <command> [options]
 
 Commands:
-  proxy    the MCP proxy (Streamable HTTP per provider, call traces)
-  serve    the agent hub, enforcement (NetworkPolicy, audit first) and the REST API
+  proxy          the MCP proxy (Streamable HTTP per provider, call traces)
+  serve          the agent hub, enforcement (NetworkPolicy, audit first) and the REST API
+  local          the local stack on embedded defaults (npm start): controller, agent, sensor
+                 simulator, a sample MCP server and a scripted attack; no Kubernetes needed
+  sample-server  the bundled sample MCP server (Streamable HTTP at /mcp)
 
 Run \`hangar-controller <command> --help\` for a command's options.
 Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
@@ -26,11 +30,20 @@ if (command === undefined || command === "-h" || command === "--help") {
   io.stdout(USAGE);
   process.exit(command === undefined ? 2 : 0);
 }
-if (command !== "proxy" && command !== "serve") {
+const commands: Record<string, (argv: string[], signal: AbortSignal) => Promise<number>> = {
+  proxy: (argv, signal) => runProxyCli(argv, io, signal),
+  serve: (argv, signal) => runServeCli(argv, io, signal),
+  // Loaded on demand: the local stack brings in the agent, which the other commands do not need.
+  local: async (argv, signal) =>
+    (await import("../local/local.js")).runLocalCli(argv, { ...io, tty: process.stdout.isTTY }, signal),
+  "sample-server": async (argv, signal) =>
+    (await import("../local/sample-server-cli.js")).runSampleServerCli(argv, io, signal),
+};
+const run = commands[command];
+if (run === undefined) {
   io.stderr(`hangar-controller: unknown command "${command}"\n\n${USAGE}`);
   process.exit(2);
 }
 const ac = new AbortController();
 for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => ac.abort());
-process.exitCode =
-  command === "serve" ? await runServeCli(rest, io, ac.signal) : await runProxyCli(rest, io, ac.signal);
+process.exitCode = await run(rest, ac.signal);

@@ -26,12 +26,14 @@ import {
 import { Enforcer, type EnforcementEventJson } from "../enforce/engine.js";
 import { ControllerError } from "../enforce/errors.js";
 import { KubeClient } from "../enforce/kube.js";
-import { LeaseElector } from "../enforce/leader.js";
+import { LeaseElector, PodRoleLabel } from "../enforce/leader.js";
 import { parseConfig, type Action } from "../enforce/policy.js";
 import { ConfigMapStore, type EnforcementInput } from "../enforce/store.js";
+import { MergedBaselineFanout } from "../hub/baselines.js";
 import { AgentHub } from "../hub/hub.js";
 import { startProxy, type RunningProxy } from "../proxy/serve.js";
 import { loadProxyConfig } from "./proxy.js";
+import { startTelemetry, TELEMETRY_OPTIONS, TELEMETRY_USAGE } from "../telemetry/telemetry.js";
 
 export const SERVE_USAGE = `Usage: hangar-controller serve [options]
 
@@ -44,6 +46,9 @@ Options:
   --namespace NS           the controller's namespace: records, Lease, token Secret
                            (default $POD_NAMESPACE, else hangar-system)
   --identity NAME          Lease holder identity (default $POD_NAME, else the host name)
+  --pod NAME               this replica's pod (default $POD_NAME): labelled
+                           mcp-hangar.io/controller-role=leader|standby as the Lease moves,
+                           so the Services route agents, MCP callers and hangar-ctl to the leader
   --config FILE            enforcement policy, YAML or JSON (mode, namespaces, providers,
                            allowedActions, TTLs, rate limits; see controller/README.md)
   --lease-duration SEC     Lease duration (default 15)
@@ -67,10 +72,13 @@ Options:
   --proxy-config FILE      also run the MCP proxy (see 'hangar-controller proxy') in this
                            process; its call traces go to the agent on the pod's node
   --proxy-listen HOST:PORT overrides the proxy configuration's listen address
-  --baseline-db FILE       serve baselines from the baseline engine's DuckDB file
-                           (the enterprise baseline engine); without it /v1/providers is empty
+  --baseline-db FILE       the baseline engine's DuckDB file (the enterprise baseline
+                           engine): agents' baseline deltas are merged into it, each
+                           provider's merged baseline goes back to the agents hosting it,
+                           and /v1/providers serves it; without it /v1/providers is empty
   -h, --help               this text
 
+${TELEMETRY_USAGE}
 Enforcement events are written to stdout as JSON lines; logs go to stderr.
 Exit codes: 0 clean shutdown, 1 runtime failure, 2 usage or configuration error.
 `;
@@ -122,6 +130,7 @@ export async function runServeCli(argv: string[], io: ServeIO, signal: AbortSign
         kubeconfig: { type: "string" },
         namespace: { type: "string" },
         identity: { type: "string" },
+        pod: { type: "string" },
         config: { type: "string" },
         "lease-duration": { type: "string" },
         "api-listen": { type: "string" },
@@ -141,6 +150,7 @@ export async function runServeCli(argv: string[], io: ServeIO, signal: AbortSign
         "proxy-config": { type: "string" },
         rules: { type: "string" },
         "proxy-listen": { type: "string" },
+        ...TELEMETRY_OPTIONS,
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -156,9 +166,12 @@ export async function runServeCli(argv: string[], io: ServeIO, signal: AbortSign
     return 0;
   }
   let running: { api: RunningApi; hub: AgentHub | undefined; stop: () => Promise<void> } | undefined;
+  const cleanup: (() => Promise<void>)[] = [];
   try {
-    running = await start(v, io, signal);
+    running = await start(v, io, signal, cleanup);
   } catch (err) {
+    // What started before the failure (SIEM destinations, the metrics endpoint) is closed.
+    for (const f of cleanup.splice(0)) await f().catch(() => undefined);
     const code = (err as { code?: string }).code;
     io.stderr(
       `hangar-controller serve: ${code !== undefined ? `${code}: ` : ""}${err instanceof Error ? err.message : String(err)}\n`,
@@ -179,6 +192,7 @@ async function start(
   v: Values,
   io: ServeIO,
   signal: AbortSignal,
+  cleanup: (() => Promise<void>)[] = [],
 ): Promise<{ api: RunningApi; hub: AgentHub | undefined; stop: () => Promise<void> }> {
   const str = (k: string): string | undefined => v[k] as string | undefined;
   const list = (k: string): string[] => (v[k] as string[] | undefined) ?? [];
@@ -229,6 +243,20 @@ async function start(
     baselineDb !== undefined ? await behavioralBaselineView(baselineDb) : new NoBaselineView();
   const merge: BaselineMergePort | undefined =
     baselineDb !== undefined ? await behavioralBaselineMerge(baselineDb) : undefined;
+  // Merged baselines go back to every agent hosting the provider (see hub/baselines.ts).
+  const fanout =
+    merge === undefined
+      ? undefined
+      : new MergedBaselineFanout({
+          hub: { sendLatest: (node, key, message) => hub?.sendLatest(node, key, message) ?? 0n },
+          merge,
+          onError: (err, provider) =>
+            log(io, "warn", "merged baseline not sent", {
+              ...(provider !== undefined ? { provider } : {}),
+              error: err instanceof Error ? err.message : String(err),
+            }),
+        });
+  await fanout?.load();
   const lease = new LeaseElector({ kube, namespace, identity, leaseDurationSeconds: leaseSeconds });
   const enforcer = new Enforcer({
     kube,
@@ -240,9 +268,49 @@ async function start(
   enforcer.onEvent((e: EnforcementEventJson) =>
     io.stdout(`${JSON.stringify({ kind: "EnforcementEvent", ...e })}\n`),
   );
-  lease.onChange((leader) =>
-    log(io, "info", leader ? "leading: this replica enforces" : "following", { identity }),
-  );
+  // SIEM export and metrics (controller/src/telemetry): hub alerts, enforcement events, baselines.
+  const telemetry = await startTelemetry(v, {
+    identity,
+    namespace,
+    version: "0.1.0",
+    stderr: io.stderr,
+  });
+  cleanup.push(() => telemetry.shutdown());
+  enforcer.onEvent((e) => telemetry.enforcement(e));
+  telemetry.watchBaselines(baseline, signal);
+  if (telemetry.metrics?.prometheusPort !== undefined)
+    log(io, "info", "Prometheus metrics listening", { prometheusPort: telemetry.metrics.prometheusPort });
+  // The Services select the pod labelled leader: label this pod as the Lease moves, and on
+  // losing it end the agents' streams so they reconnect, through the Service, to the leader.
+  const podName = str("pod") ?? process.env["POD_NAME"];
+  const podLabel =
+    podName !== undefined && podName !== "" ? new PodRoleLabel(kube, namespace, podName) : undefined;
+  if (podLabel === undefined)
+    log(
+      io,
+      "info",
+      "no --pod or $POD_NAME: this pod is not labelled leader/standby (Services must not select on it)",
+      {},
+    );
+  const labelPod = (leader: boolean): void =>
+    void podLabel?.set(leader).then((ok) => {
+      if (!ok)
+        log(io, "warn", "pod role label not written; retried every 5 s", {
+          pod: podName,
+          error:
+            podLabel.lastError instanceof Error ? podLabel.lastError.message : String(podLabel.lastError),
+        });
+    });
+  labelPod(false);
+  lease.onChange((leader) => {
+    log(io, "info", leader ? "leading: this replica enforces and serves" : "standby", { identity });
+    labelPod(leader);
+    if (!leader && hub !== undefined) {
+      const ended = hub.disconnectAll();
+      if (ended > 0)
+        log(io, "info", "standby: agent streams ended, agents reconnect to the leader", { ended });
+    }
+  });
 
   const secretName = str("tokens-secret") ?? "hangar-controller-tokens";
   const auth = new Authenticator({
@@ -283,6 +351,9 @@ async function start(
     const agents = list("hub-agent").length > 0 ? list("hub-agent") : [`${namespace}:hangar-agent`];
     hub = new AgentHub({
       listen: hubListen,
+      ...(fanout !== undefined
+        ? { onHello: (node: string) => fanout.hello(node), resyncBaselines: true }
+        : {}),
       ...(cert !== undefined && key !== undefined
         ? {
             tls: {
@@ -306,6 +377,7 @@ async function start(
           if (seen.size > 100_000) seen.clear();
           seen.add(a.id);
           alerts.add(a);
+          telemetry.alert(a);
         },
         enforcementRequest: async (r, who) => {
           try {
@@ -329,6 +401,7 @@ async function start(
           try {
             // Stored in the DuckDB file before the hub acknowledges it.
             await merge.merge(d);
+            fanout?.changed(d.provider, who.node);
           } catch (err) {
             // An invalid delta is acknowledged (sending it again cannot fix it) and logged;
             // anything else (disk, lock) is not, so the agent sends it again.
@@ -364,6 +437,7 @@ async function start(
       signal.addEventListener("abort", () => clearInterval(timer), { once: true });
     }
     const port = await hub.start();
+    telemetry.observeHub(hub);
     log(io, "info", "agent hub listening", { hub: hubListen.replace(/:0$/, `:${port}`) });
   }
   let proxy: RunningProxy | undefined;
@@ -377,12 +451,18 @@ async function start(
       onError: (err) => log(io, "warn", "proxy discovery", { error: err.message }),
     });
     log(io, "info", "MCP proxy listening", { proxy: proxy.url });
+    // Call durations for the metrics (a subscription of its own, only when metrics are on).
+    if (telemetry.metrics !== undefined) telemetry.watchCalls(proxy.proxy.feed.subscribe(signal));
     if (hub !== undefined) {
       const feed = proxy.proxy.feed.subscribe(signal);
       const h = hub;
       void (async () => {
         // Each call trace goes to the agent of the node whose pod served the call.
-        for await (const t of feed) if (t.node !== "") h.send(t.node, { case: "callTrace", value: t });
+        for await (const t of feed)
+          if (t.node !== "") {
+            h.send(t.node, { case: "callTrace", value: t });
+            fanout?.hosted(t.provider, t.node);
+          }
       })();
     }
   }
@@ -419,6 +499,12 @@ async function start(
         await reloadTokens();
       }
     })(),
+    (async () => {
+      while (!ac.signal.aborted && podLabel !== undefined) {
+        await new Promise((r) => setTimeout(r, 5_000).unref());
+        await podLabel.sync();
+      }
+    })(),
   ];
   return {
     api,
@@ -431,9 +517,11 @@ async function start(
         new Promise((r) => (timer = setTimeout(r, 5_000))),
       ]);
       clearTimeout(timer);
+      fanout?.close();
       await hub?.stop();
       await proxy?.close();
       await api.close();
+      await telemetry.shutdown();
     },
   };
 }

@@ -118,18 +118,25 @@ export async function baselineEgress(
 /** Where agents' baseline deltas go: the cluster-wide merge. Resolves once the delta is stored. */
 export interface BaselineMergePort {
   merge(delta: hangar.BaselineDelta): Promise<void>;
+  /**
+   * The merged baselines as agents receive them: one provider's, or (no argument) every
+   * provider's. Empty before any delta was merged.
+   */
+  merged(provider?: string): Promise<hangar.MergedBaseline[]>;
 }
 
 interface BehavioralMerge {
   mergeDeltas(path: string, deltas: readonly hangar.BaselineDelta[]): Promise<unknown>;
+  mergedBaselines(path: string, provider?: string): Promise<hangar.MergedBaseline[]>;
 }
 
 /** The baseline engine's merge into its DuckDB file at `dbPath` (through `loadBehavioral()`). */
 export async function behavioralBaselineMerge(dbPath: string): Promise<BaselineMergePort> {
-  const ops = await loadBehavioral<BehavioralMerge>(["mergeDeltas"]);
+  const ops = await loadBehavioral<BehavioralMerge>(["mergeDeltas", "mergedBaselines"]);
   return {
     merge: async (delta) => {
       await ops.mergeDeltas(dbPath, [delta]);
     },
+    merged: (provider) => ops.mergedBaselines(dbPath, provider),
   };
 }

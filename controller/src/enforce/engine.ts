@@ -22,7 +22,7 @@ import {
   parseEndpoint,
   type Endpoint,
 } from "./generate.js";
-import { kubeError, objectPath, type KubeClient, type KubeObject, type PolicyKind } from "./kube.js";
+import { kubeError, objectPath, type KubeApi, type KubeObject, type PolicyKind } from "./kube.js";
 import { ACTIONS, DEFAULT_CONFIG, RateLimiter, decide, type EnforcementConfig } from "./policy.js";
 import type { EnforcementInput, EnforcementRecord, EnforcementStore, RecordState } from "./store.js";
 
@@ -50,7 +50,7 @@ export interface EnforcementEventJson {
 }
 
 export interface EnforcerOptions {
-  kube: KubeClient;
+  kube: KubeApi;
   store: EnforcementStore;
   config?: EnforcementConfig;
   baseline?: BaselineViewPort;
@@ -70,7 +70,7 @@ const ACTIVE: readonly RecordState[] = ["applied"];
 const FINISHED: readonly RecordState[] = ["audited", "reverted", "expired", "refused", "failed"];
 
 export class Enforcer {
-  readonly #kube: KubeClient;
+  readonly #kube: KubeApi;
   readonly #store: EnforcementStore;
   readonly #config: EnforcementConfig;
   readonly #baseline: BaselineViewPort;
@@ -343,12 +343,8 @@ export class Enforcer {
    * before (deleted when this enforcement created it). Refused while a newer
    * enforcement sits on the same object.
    */
-  async revert(id: string, actor: string): Promise<EnforcementRecord> {
-    if (!this.#isLeader())
-      throw new ControllerError(
-        "HANGAR_ERR_ENFORCE_NOT_LEADER",
-        "revert must run on the replica holding the Lease",
-      );
+  async revert(id: string, actor: string, opts: { waitMs?: number } = {}): Promise<EnforcementRecord> {
+    if (!this.#isLeader()) return this.#requestRevert(id, actor, opts.waitMs ?? 10_000);
     const first = await this.#store.get(id);
     if (first === undefined)
       throw new ControllerError("HANGAR_ERR_ENFORCE_NOT_FOUND", `no enforcement ${id}`);
@@ -365,6 +361,61 @@ export class Enforcer {
       );
     }
     return this.#undo(first, "reverted", actor);
+  }
+
+  /**
+   * On a replica without the Lease: the revert is written into the record for the
+   * leader (`revertRequest`), and this waits up to `waitMs` for the leader to carry it
+   * out. Returns the record as it then is: reverted, or still applied with the request
+   * on it (the API answers 202 then; the leader does it on its next tick).
+   */
+  async #requestRevert(id: string, actor: string, waitMs: number): Promise<EnforcementRecord> {
+    const r = await this.#store.get(id);
+    if (r === undefined) throw new ControllerError("HANGAR_ERR_ENFORCE_NOT_FOUND", `no enforcement ${id}`);
+    if (r.state !== "applied" && r.state !== "pending" && r.state !== "audited")
+      throw new ControllerError(
+        "HANGAR_ERR_ENFORCE_CONFLICT",
+        `enforcement ${id} is ${r.state}: only applied, audited or pending enforcements can be reverted`,
+      );
+    if (r.revertRequest === undefined) {
+      r.revertRequest = { actor, time: new Date(this.#now()).toISOString() };
+      await this.#store.put(r);
+    }
+    const deadline = Date.now() + waitMs;
+    let last = r;
+    while (Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      last = (await this.#store.get(id)) ?? last;
+      if (last.revertRequest === undefined || FINISHED.includes(last.state) || last.state === "expired")
+        break;
+    }
+    return last;
+  }
+
+  /** The leader's part of reverts asked for on other replicas; returns how many it carried out. */
+  async processRevertRequests(): Promise<number> {
+    if (!this.#isLeader()) return 0;
+    const asked = (await this.#store.list(["applied", "pending", "audited"])).filter(
+      (r) => r.revertRequest !== undefined,
+    );
+    let n = 0;
+    for (const r of asked) {
+      const req = r.revertRequest as { actor: string };
+      try {
+        await this.revert(r.id, req.actor);
+        n++;
+      } catch (err) {
+        // Refused (e.g. a newer enforcement sits on the object): the request is dropped
+        // and the reason recorded, so the asking replica stops waiting.
+        const fresh = (await this.#store.get(r.id)) ?? r;
+        delete fresh.revertRequest;
+        fresh.notes.push(
+          `revert by ${req.actor} refused: ${err instanceof Error ? err.message : String(err)}`,
+        );
+        await this.#store.put(fresh);
+      }
+    }
+    return n;
   }
 
   /** Undoes every applied enforcement whose TTL has passed; returns how many. */
@@ -474,6 +525,7 @@ export class Enforcer {
     const now = new Date(this.#now()).toISOString();
     record.state = state;
     record.updatedAt = now;
+    if (FINISHED.includes(state) || state === "expired") delete record.revertRequest;
     if (message !== undefined && (state === "failed" || state === "refused")) record.error = message;
     record.history.push({
       time: now,
@@ -527,6 +579,7 @@ export class Enforcer {
     while (!signal.aborted) {
       try {
         await this.processPending();
+        await this.processRevertRequests();
         await this.expireDue();
         if (this.#now() - pruned >= 60_000) {
           pruned = this.#now();

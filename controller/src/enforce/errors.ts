@@ -12,7 +12,6 @@ export const ControllerErrorCodes = {
   HANGAR_ERR_ENFORCE_CONFLICT:
     "the object changed since the enforcer read it, or a newer enforcement sits on it",
   HANGAR_ERR_ENFORCE_NOT_FOUND: "no enforcement with that id",
-  HANGAR_ERR_ENFORCE_NOT_LEADER: "this replica does not hold the enforcement Lease",
   HANGAR_ERR_API_CONFIG: "the REST API configuration (tokens, listen address) is invalid",
   HANGAR_ERR_API_REQUEST: "a REST API request is invalid (query, path or body)",
   HANGAR_ERR_API_UNAUTHENTICATED: "a REST API request has no or an unknown bearer token",

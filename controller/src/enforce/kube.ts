@@ -37,7 +37,23 @@ export interface KubeRequest {
   query?: Record<string, string>;
 }
 
-export class KubeClient {
+/**
+ * What the enforcer, the agent hub (TokenReview) and the REST API need of a
+ * Kubernetes API server. `KubeClient` talks to a real one; the local stack
+ * (`hangar-controller local`) passes an in-memory cluster with no API server.
+ */
+export interface KubeApi {
+  /** Sends one request; resolves with any HTTP status (callers decide), rejects on transport errors. */
+  send(req: KubeRequest): Promise<KubeResponse>;
+  /** Like `send`, but throws a ControllerError naming the call on a status outside `ok`. */
+  call(req: KubeRequest, ok?: readonly number[]): Promise<KubeResponse>;
+  /** The object at `path`, or undefined when it does not exist (404). */
+  get(path: string): Promise<KubeObject | undefined>;
+  /** Whether an API group version serves `resource` (discovery). */
+  serves(groupVersion: string, resource: string): Promise<boolean>;
+}
+
+export class KubeClient implements KubeApi {
   readonly #kc: KubeConfig;
   readonly #server: URL;
   readonly #impersonate: { user: string; groups?: readonly string[] } | undefined;

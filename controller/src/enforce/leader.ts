@@ -5,7 +5,7 @@
  * clock (no trust in other clocks), and a leader that cannot renew for that long
  * stops acting as one. `release()` hands over at once on shutdown.
  */
-import type { KubeClient, KubeObject } from "./kube.js";
+import type { KubeApi, KubeClient, KubeObject } from "./kube.js";
 import { kubeError } from "./kube.js";
 
 export interface LeaseOptions {
@@ -174,5 +174,61 @@ export class LeaseElector {
       });
     }
     await this.release().catch(() => undefined);
+  }
+}
+
+/** The pod label the controller's Services select on, so they route to the leader only. */
+export const ROLE_LABEL = "mcp-hangar.io/controller-role";
+
+/**
+ * Keeps this replica's pod labelled `leader` or `standby` (ROLE_LABEL). The chart's
+ * Services select `leader`, so agents' hub streams, MCP callers and hangar-ctl reach the
+ * replica holding the Lease: one alert store, one merged baseline, every call trace on the
+ * stream of the agent that needs it. A label that could not be written is written again on
+ * the next `sync()`.
+ */
+export class PodRoleLabel {
+  readonly #kube: KubeApi;
+  readonly #path: string;
+  #want: boolean | undefined;
+  #written: boolean | undefined;
+  lastError: unknown;
+
+  constructor(kube: KubeApi, namespace: string, pod: string) {
+    this.#kube = kube;
+    this.#path = `/api/v1/namespaces/${namespace}/pods/${pod}`;
+  }
+
+  #chain: Promise<boolean> = Promise.resolve(true);
+
+  /** Labels the pod as leader or standby; resolves false (and keeps `lastError`) on failure. */
+  set(leader: boolean): Promise<boolean> {
+    this.#want = leader;
+    return this.sync();
+  }
+
+  /** Writes the wanted label if it is not written yet (one write at a time, the last wish wins). */
+  sync(): Promise<boolean> {
+    this.#chain = this.#chain.then(() => this.#write());
+    return this.#chain;
+  }
+
+  async #write(): Promise<boolean> {
+    const want = this.#want;
+    if (want === undefined || want === this.#written) return true;
+    try {
+      const res = await this.#kube.send({
+        method: "PATCH",
+        path: this.#path,
+        contentType: "application/merge-patch+json",
+        body: { metadata: { labels: { [ROLE_LABEL]: want ? "leader" : "standby" } } },
+      });
+      if (res.status !== 200) throw kubeError({ method: "PATCH", path: this.#path }, res);
+      this.#written = want;
+      return true;
+    } catch (err) {
+      this.lastError = err;
+      return false;
+    }
   }
 }

@@ -56,6 +56,8 @@ export interface EnforcementRecord {
   error?: string;
   /** The ControllerError code of `error`, when it has one (e.g. HANGAR_ERR_ENFORCE_UNMANAGED). */
   errorCode?: string;
+  /** A revert asked for on a replica without the Lease, for the leader to carry out. */
+  revertRequest?: { actor: string; time: string };
   history: HistoryEntry[];
 }
 

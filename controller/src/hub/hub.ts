@@ -15,7 +15,7 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { hangar } from "@hangar/proto";
 import { ControllerError } from "../enforce/errors.js";
-import type { KubeClient } from "../enforce/kube.js";
+import type { KubeApi } from "../enforce/kube.js";
 
 type Req = hangar.ConnectRequest;
 type Res = hangar.ConnectResponse;
@@ -64,7 +64,7 @@ export interface HubTls {
 }
 
 export interface HubTokenAuth {
-  kube: KubeClient;
+  kube: KubeApi;
   /** The audience agents' projected tokens carry. Default `hangar-controller`. */
   audience?: string;
   /** Allowed user names, e.g. `system:serviceaccount:hangar-system:hangar-agent`. */
@@ -80,6 +80,17 @@ export interface HubOptions {
   controllerVersion?: string;
   /** Unacknowledged controller→agent messages kept per node. Default 10 000. */
   outboxLimit?: number;
+  /**
+   * Called after an agent's hello was answered and what it missed was sent again (first
+   * connect and every reconnect): the place to send it what it should hold now (merged
+   * baselines of the providers it hosts).
+   */
+  onHello?: (node: string) => void;
+  /**
+   * The controller merges baselines: until a node has sent its baselines in full (a
+   * `BaselineDelta` with `full`) to this hub, its hello asks for them (`resync_baselines`).
+   */
+  resyncBaselines?: boolean;
 }
 
 /** Who is on a stream: the certificate CN or service account, and the node its token is bound to. */
@@ -101,6 +112,8 @@ interface NodeState {
   helloSeen: boolean;
   /** Version of the rule update last queued for the node. */
   rulesVersion: string | undefined;
+  /** Keyed messages (`sendLatest`): key → seq of the one queued last. */
+  latest: Map<string, bigint>;
 }
 
 export class HubStats {
@@ -124,6 +137,8 @@ export class AgentHub {
   readonly stats = new HubStats();
   #port = 0;
   #rules: hangar.RuleUpdate | undefined;
+  /** Nodes that sent a full baseline to this hub since it started. */
+  readonly #fullBaselines = new Set<string>();
 
   constructor(opts: HubOptions) {
     if (opts.tls?.clientCaFile === undefined && opts.token === undefined)
@@ -142,6 +157,13 @@ export class AgentHub {
   /** Port actually bound. */
   get port(): number {
     return this.#port;
+  }
+
+  /** Controller→agent messages not yet acknowledged, over all nodes (a metrics gauge). */
+  outboxDepth(): number {
+    let n = 0;
+    for (const s of this.#nodes.values()) n += s.outbox.length;
+    return n;
   }
 
   /** Nodes with an open stream. */
@@ -180,6 +202,20 @@ export class AgentHub {
     return this.#port;
   }
 
+  /**
+   * Ends every agent stream and keeps serving: the agents reconnect (through the Service,
+   * to the replica now holding the Lease). Returns how many streams were ended.
+   */
+  disconnectAll(): number {
+    let n = 0;
+    for (const s of this.#nodes.values())
+      if (s.stream !== undefined) {
+        s.stream.end();
+        n++;
+      }
+    return n;
+  }
+
   /** Stops accepting, ends every stream (agents reconnect elsewhere). */
   async stop(graceMs = 2_000): Promise<void> {
     for (const s of this.#nodes.values()) s.stream?.end();
@@ -211,6 +247,20 @@ export class AgentHub {
   }
 
   /**
+   * Like `send`, for messages where only the newest matters (a provider's merged baseline,
+   * the rule packs): an older message with the same key still waiting for the node's ack
+   * is dropped from its outbox, so a node that is away gets only the newest on reconnect.
+   */
+  sendLatest(node: string, key: string, message: Res["message"]): bigint {
+    const state = this.#state(node);
+    const previous = state.latest.get(key);
+    if (previous !== undefined) state.outbox = state.outbox.filter((r) => r.seq !== previous);
+    const seq = this.send(node, message);
+    state.latest.set(key, seq);
+    return seq;
+  }
+
+  /**
    * The rule packs every agent should run: sent now to every node that has connected, and to
    * each node when it connects and has not been sent this version yet.
    */
@@ -219,7 +269,7 @@ export class AgentHub {
     for (const [node, st] of this.#nodes) {
       if (!st.helloSeen || st.rulesVersion === update.version) continue;
       st.rulesVersion = update.version;
-      this.send(node, { case: "ruleUpdate", value: update });
+      this.sendLatest(node, "rules", { case: "ruleUpdate", value: update });
     }
   }
 
@@ -238,6 +288,7 @@ export class AgentHub {
         stream: undefined,
         helloSeen: false,
         rulesVersion: undefined,
+        latest: new Map(),
       };
       this.#nodes.set(node, s);
     }
@@ -372,7 +423,12 @@ export class AgentHub {
         // before it. Number what is queued for it after those, so nothing looks like a duplicate.
         s.helloSeen = true;
         let seq = m.value.lastReceivedSeq;
-        for (const r of s.outbox) r.seq = ++seq;
+        const renumbered = new Map<bigint, bigint>();
+        for (const r of s.outbox) {
+          renumbered.set(r.seq, ++seq);
+          r.seq = seq;
+        }
+        for (const [k, old] of s.latest) s.latest.set(k, renumbered.get(old) ?? 0n);
         s.nextSeq = seq + 1n;
       }
       // What the agent already has is dropped; the rest is sent again, in order.
@@ -381,15 +437,28 @@ export class AgentHub {
         create(hangar.ConnectResponseSchema, {
           message: {
             case: "hello",
-            value: { controllerVersion: this.#opts.controllerVersion ?? "dev", lastAckedSeq: s.lastAcked },
+            value: {
+              controllerVersion: this.#opts.controllerVersion ?? "dev",
+              lastAckedSeq: s.lastAcked,
+              resyncBaselines: this.#opts.resyncBaselines === true && !this.#fullBaselines.has(node),
+            },
           },
         }),
       );
       for (const r of s.outbox) call.write(r);
-      if (this.#rules !== undefined && s.rulesVersion !== this.#rules.version) {
-        s.rulesVersion = this.#rules.version;
-        this.send(node, { case: "ruleUpdate", value: this.#rules });
-      }
+      // The rule packs, unless the agent process already received this version (it says so in
+      // its hello) or it is among what was just sent again.
+      const rules = this.#rules;
+      if (rules !== undefined && m.value.rulesVersion !== rules.version) {
+        const queued = s.latest.get("rules");
+        const resent =
+          s.rulesVersion === rules.version && queued !== undefined && s.outbox.some((r) => r.seq === queued);
+        if (!resent) {
+          s.rulesVersion = rules.version;
+          this.sendLatest(node, "rules", { case: "ruleUpdate", value: rules });
+        }
+      } else if (rules !== undefined) s.rulesVersion = rules.version;
+      this.#opts.onHello?.(node);
       return [s, id];
     }
     if (state === undefined || identity === undefined)
@@ -418,6 +487,7 @@ export class AgentHub {
         break;
       case "baselineDelta":
         await h.baselineDelta?.(m.value, identity);
+        if (m.value.full) this.#fullBaselines.add(identity.node);
         this.stats.inc("hub_baseline_deltas");
         break;
       case "stats":

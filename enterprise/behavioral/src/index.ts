@@ -39,7 +39,14 @@ export {
   type ReportItem,
   type ActionResult,
 } from "./ops.js";
-export { takeDelta, summaryOf, mergeDeltas, validateDelta, type MergeResult } from "./merge.js";
+export {
+  takeDelta,
+  summaryOf,
+  mergeDeltas,
+  mergedBaselines,
+  validateDelta,
+  type MergeResult,
+} from "./merge.js";
 
 /** The agent's entry point (agent/src/bootstrap/plugins.ts): `{ db, learn }` plus optional tuning. */
 export function createBaselineStore(options: BaselineStoreOptions): Promise<DuckDbBaselineStore> {

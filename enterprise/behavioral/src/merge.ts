@@ -1,10 +1,13 @@
 /**
  * Across nodes: each agent turns what it learned since its last report into a
  * `hangar.v1.BaselineDelta` (counts since the last delta, so merging adds up);
- * the controller merges the deltas of every agent into its own DuckDB file and
- * answers with `hangar.v1.BaselineSummary`. This is the library; the gRPC hub
- * and the REST routes that carry it arrive with the enforcement issue.
+ * the controller merges the deltas of every agent into its own DuckDB file
+ * (`mergeDeltas`) and reads the result back as `hangar.v1.MergedBaseline`
+ * (`mergedBaselines`), which its hub sends to every agent hosting the provider;
+ * the agent adopts it (`DuckDbBaselineStore.adoptMerged`). The controller's hub
+ * and REST routes call these through its bootstrap.
  */
+import { existsSync } from "node:fs";
 import { create } from "@bufbuild/protobuf";
 import { hangar } from "@hangar/proto";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
@@ -27,12 +30,19 @@ function msOf(t: Timestamp | undefined): number | undefined {
   return t === undefined ? undefined : Number(t.seconds) * 1000 + t.nanos / 1e6;
 }
 
-/** What changed in `p` since the last delta (undefined when nothing did). Marks it as sent. */
+/**
+ * What changed in `p` since the last delta (undefined when nothing did). Marks it as sent.
+ * With `full`, it carries every item with its cumulative count (`full: true`), which the
+ * controller merges without adding counts twice (the store sends its first delta of a
+ * process, and those the controller asks for, that way).
+ */
 export function takeDelta(
   p: Profile,
   node: string,
   now: number = Date.now(),
+  full = false,
 ): hangar.BaselineDelta | undefined {
+  if (full) p.sent.clear();
   const items: hangar.BaselineItem[] = [];
   for (const [key, it] of p.items) {
     const sent = p.sent.get(key);
@@ -55,6 +65,18 @@ export function takeDelta(
     provider: p.provider,
     node,
     items,
+    version: BigInt(p.rec.version),
+    time: stamp(now),
+    full,
+  });
+}
+
+/** A delta with no items (only the summary the caller adds): a provider's state changed. */
+export function emptyDelta(p: Profile, node: string, now: number = Date.now()): hangar.BaselineDelta {
+  return create(hangar.BaselineDeltaSchema, {
+    provider: p.provider,
+    node,
+    items: [],
     version: BigInt(p.rec.version),
     time: stamp(now),
   });
@@ -115,10 +137,13 @@ function countFacet(p: Profile, f: FacetName): number {
 }
 
 /** Checks a delta at the edge; errors name the field path. */
-export function validateDelta(d: hangar.BaselineDelta, where = "delta"): void {
+export function validateDelta(
+  d: { provider: string; node?: string; items: readonly hangar.BaselineItem[] },
+  where = "delta",
+): void {
   const fail = (field: string, msg: string) =>
     new BehavioralError("HANGAR_ERR_BASELINE_DELTA", `${where}.${field}: ${msg}`, {
-      details: { provider: d.provider, node: d.node, field },
+      details: { provider: d.provider, node: d.node ?? "", field },
     });
   if (d.provider === "") throw fail("provider", "empty");
   if (d.items.length > 1_000_000)
@@ -144,9 +169,13 @@ export interface MergeResult {
 /**
  * Merges deltas (from any number of agents) into the controller's DuckDB file.
  * Counts add up, first/last seen widen, collapse runs on the merged items, and
- * each merged provider gets a new version. `states` (from agents' summaries)
- * decide the merged state: enforcing once every reporting agent has finished
- * learning.
+ * each merged provider gets a new version. The agents' states (`states`, else
+ * the summaries the deltas carry) decide the merged state: enforcing once every
+ * agent reporting in this call has finished learning. The hub merges each delta
+ * as it arrives, so there a provider's merged baseline enforces once the first
+ * agent finished its window (later agents still learn locally; a node that
+ * starts hosting the provider afterwards enforces from the start, see
+ * `adoptMerged`).
  */
 export async function mergeDeltas(
   path: string,
@@ -181,13 +210,17 @@ export async function mergeDeltas(
           const first = msOf(it.firstSeen) ?? now;
           const last = msOf(it.lastSeen) ?? first;
           firstSeen = Math.min(firstSeen, first);
-          p.merge(facet, it.tool, it.value, it.qualifier, Number(it.count), first, last);
+          p.merge(facet, it.tool, it.value, it.qualifier, Number(it.count), first, last, d.full);
           items++;
         }
       }
       p.rec.nodes = [...nodes].sort().join(",");
       if (rec === undefined && Number.isFinite(firstSeen)) p.rec.learningStarted = firstSeen;
-      applyStates(p.rec, options.states?.filter((s) => s.provider === provider) ?? [], now);
+      // The agents' states: given, or the summaries the deltas carry (the latest per node).
+      const carried = new Map<string, hangar.BaselineSummary>();
+      for (const d of list) if (d.summary !== undefined) carried.set(d.node, d.summary);
+      const states = options.states?.filter((s) => s.provider === provider) ?? [...carried.values()];
+      applyStates(p.rec, states, now);
       p.collapse();
       p.publish();
       batch.providers.push({ ...p.rec });
@@ -226,4 +259,52 @@ function applyStates(rec: ProviderRecord, states: readonly hangar.BaselineSummar
 /** The item key of a proto item, for tests and the hub. */
 export function deltaItemKey(it: hangar.BaselineItem): string {
   return itemKey(facetFromProto(it.facet) as FacetName, it.tool, it.qualifier, it.value);
+}
+
+const STATE_OF_RECORD = (r: ProviderRecord): hangar.BaselineState => {
+  if (r.state === "learning" && r.partial) return hangar.BaselineState.PARTIAL;
+  if (r.state === "enforcing" && r.capped) return hangar.BaselineState.CAPPED;
+  return STATE_TO_PROTO[r.state];
+};
+
+/**
+ * The merged baselines in the controller's file (every provider, or one), as the hub sends
+ * them to agents: every item with its cluster-wide count, the nodes that contributed, the
+ * controller's version. No file yet (no agent has sent a delta): none.
+ */
+export async function mergedBaselines(path: string, provider?: string): Promise<hangar.MergedBaseline[]> {
+  if (!existsSync(path)) return [];
+  const db = await BaselineDb.open(path, { readOnly: true, waitMs: 10_000 });
+  try {
+    const [providers, items] = await Promise.all([db.providers(provider), db.items(provider)]);
+    const byProvider = new Map<string, hangar.BaselineItem[]>();
+    for (const it of items) {
+      let list = byProvider.get(it.provider);
+      if (list === undefined) byProvider.set(it.provider, (list = []));
+      list.push(
+        create(hangar.BaselineItemSchema, {
+          facet: FACET_TO_PROTO[it.facet],
+          value: it.value,
+          tool: it.tool,
+          count: BigInt(it.count),
+          firstSeen: stamp(it.first),
+          lastSeen: stamp(it.last),
+          qualifier: it.qualifier,
+        }),
+      );
+    }
+    const now = Date.now();
+    return providers.map((r) =>
+      create(hangar.MergedBaselineSchema, {
+        provider: r.provider,
+        version: BigInt(r.version),
+        state: STATE_OF_RECORD(r),
+        items: byProvider.get(r.provider) ?? [],
+        nodes: r.nodes === "" ? [] : r.nodes.split(","),
+        time: stamp(now),
+      }),
+    );
+  } finally {
+    db.close();
+  }
 }

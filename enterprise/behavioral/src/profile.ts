@@ -130,8 +130,14 @@ export class Profile {
     return this.rec.state === "learning";
   }
 
+  /**
+   * The controller's merged-baseline version last adopted into this profile (0: none). It is
+   * part of the version string stamped on alerts (`v7+m3`: local version 7, merged version 3).
+   */
+  mergedVersion = 0;
+
   versionString(): string {
-    return `v${this.rec.version}`;
+    return this.mergedVersion > 0 ? `v${this.rec.version}+m${this.mergedVersion}` : `v${this.rec.version}`;
   }
 
   #put(it: Item): void {
@@ -235,6 +241,8 @@ export class Profile {
     count: number,
     first: number,
     last: number,
+    /** `count` is a node's cumulative count (a full delta): keep the larger, do not add. */
+    cumulative = false,
   ): void {
     let key = itemKey(facet, tool, qualifier, value);
     let it = this.items.get(key);
@@ -250,7 +258,7 @@ export class Profile {
       if (tool === "" && (this.rec.lastNewItem === undefined || first > this.rec.lastNewItem))
         this.rec.lastNewItem = first;
     } else {
-      it.count += count;
+      it.count = cumulative ? Math.max(it.count, count) : it.count + count;
       it.first = Math.min(it.first, first);
       it.last = Math.max(it.last, last);
     }
@@ -273,6 +281,8 @@ export class Profile {
     const collapsed = /\*|\/\d+[:\]]/.test(value);
     this.#put({ facet, tool, value, qualifier, count: 0, first, last, collapsed, origin: "merged" });
     this.dirty.add(key);
+    // Not echoed back to the controller in the next delta: it came from there.
+    this.sent.set(key, 0);
     this.#rebuildCover();
     return true;
   }

@@ -34,7 +34,7 @@ import {
 } from "./profile.js";
 import { DEFAULT_RATE_OPTIONS, type RateExcess, type RateOptions } from "./rates.js";
 import { applyAction } from "./actions.js";
-import { summaryOf, takeDelta, validateDelta } from "./merge.js";
+import { emptyDelta, summaryOf, takeDelta, validateDelta } from "./merge.js";
 import { hangar } from "@hangar/proto";
 
 /** Pod label (Tetragon and Hubble carry labels) or annotation that sets a provider's learning window. */
@@ -113,6 +113,8 @@ export class DuckDbBaselineStore implements BaselineStore {
   /** New baselines whose first process event is still to come (partial check). */
   readonly #unchecked = new Set<string>();
   readonly #kindWindows = new Map<string, KindWindow>();
+  /** provider → the state its last delta reported to the controller. */
+  readonly #reportedState = new Map<string, hangar.BaselineState>();
   readonly #obs: Observation[] = [];
   #timer: NodeJS.Timeout | undefined;
   #syncing: Promise<void> | undefined;
@@ -474,18 +476,46 @@ export class DuckDbBaselineStore implements BaselineStore {
 
   /**
    * What every provider learned since the last call, as `hangar.v1.BaselineDelta`
-   * for the controller (counts since the last delta), and the summaries that go
-   * with them. The agent⇄controller stream calls this periodically.
+   * for the controller (counts since the last delta, each with this agent's summary
+   * of the provider; a provider whose state changed gets a delta even with no new
+   * items), and every provider's summary. The agent sends them to the hub periodically.
    */
+  /** Providers whose baseline this process has sent in full once (later deltas are increments). */
+  readonly #fullSent = new Set<string>();
+
   deltas(now: number = Date.now()): { deltas: hangar.BaselineDelta[]; summaries: hangar.BaselineSummary[] } {
     const deltas: hangar.BaselineDelta[] = [];
     const summaries: hangar.BaselineSummary[] = [];
     for (const p of this.#profiles.values()) {
-      const d = takeDelta(p, this.#o.node, now);
-      if (d !== undefined) deltas.push(d);
-      summaries.push(summaryOf(p));
+      const summary = summaryOf(p);
+      summaries.push(summary);
+      // Each delta carries this agent's summary; a changed state goes out even without new items.
+      const full = !this.#fullSent.has(p.provider);
+      const d =
+        takeDelta(p, this.#o.node, now, full) ??
+        (this.#reportedState.get(p.provider) !== summary.state
+          ? emptyDelta(p, this.#o.node, now)
+          : undefined);
+      if (d === undefined) continue;
+      d.summary = summary;
+      this.#reportedState.set(p.provider, summary.state);
+      this.#fullSent.add(p.provider);
+      deltas.push(d);
     }
     return { deltas, summaries };
+  }
+
+  /**
+   * Every provider's whole baseline as full deltas (cumulative counts), for a controller
+   * that asked (it restarted, or another replica took over, with no baseline of this node).
+   */
+  fullDeltas(now: number = Date.now()): {
+    deltas: hangar.BaselineDelta[];
+    summaries: hangar.BaselineSummary[];
+  } {
+    this.#fullSent.clear();
+    this.#reportedState.clear();
+    return this.deltas(now);
   }
 
   /**

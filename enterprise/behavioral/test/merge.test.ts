@@ -10,6 +10,7 @@ import { hangar } from "@hangar/proto";
 import {
   createBaselineStore,
   mergeDeltas,
+  mergedBaselines,
   showBaseline,
   summaryOf,
   takeDelta,
@@ -102,12 +103,18 @@ describe("controller merge", () => {
       assert.equal(report.facets.egress.find((e) => e.value === "10.96.0.20:5432/tcp")?.count, 11);
       assert.equal(report.facets.tool.find((e) => e.value === "search")?.count, 12);
       assert.equal(takeDelta(a.profile("notes")!, "node-a"), undefined, "nothing new, no delta");
-      // The store hands out the same for every provider at once.
+      // The store hands out the same for every provider at once; its first delta in a process
+      // is full (every item, cumulative counts), later ones only what changed.
       b.observe(connectEv(T0 + 34 * MIN, "10.96.0.20", 5432, { tool: "search" }));
       const fromStore = b.deltas(T0 + 35 * MIN);
       assert.deepEqual(
-        fromStore.deltas.map((d) => [d.provider, d.node, d.items.length]),
-        [["notes", "node-b", 2]],
+        fromStore.deltas.map((d) => [d.provider, d.node, d.items.length, d.full]),
+        [["notes", "node-b", b.profile("notes")!.items.size, true]],
+      );
+      b.observe(connectEv(T0 + 35 * MIN, "10.96.0.20", 5432, { tool: "search" }));
+      assert.deepEqual(
+        b.deltas(T0 + 36 * MIN).deltas.map((d) => [d.items.length, d.full]),
+        [[2, false]],
       );
       assert.deepEqual(
         fromStore.summaries.map((x) => [x.provider, x.state]),
@@ -117,26 +124,24 @@ describe("controller merge", () => {
       assert.equal(b.lookup("notes", "egress", "198.51.100.3:443/tcp"), "new", "node-b saw only .10–.14");
       assert.equal(b.lookup("notes", "file", "/app/config.yaml"), "new");
       const versionBefore = b.version("notes");
-      const FACET = { egress: hangar.BaselineFacet.EGRESS, file: hangar.BaselineFacet.FILE } as const;
-      const merged = create(hangar.BaselineDeltaSchema, {
-        provider: "notes",
-        node: "controller",
-        items: (["egress", "file"] as const).flatMap((facet) =>
-          report.facets[facet].map((f) =>
-            create(hangar.BaselineItemSchema, {
-              facet: FACET[facet],
-              value: f.value,
-              qualifier: f.qualifier,
-              firstSeen: { seconds: BigInt(Math.floor(Date.parse(f.firstSeen) / 1000)) },
-              lastSeen: { seconds: BigInt(Math.floor(Date.parse(f.lastSeen) / 1000)) },
-            }),
-          ),
-        ),
-      });
-      assert.equal(b.adoptMerged(merged), 2, "the /24 and the config file");
+      const [merged] = (await mergedBaselines(controller, "notes")).map((m) =>
+        fromBinary(hangar.MergedBaselineSchema, toBinary(hangar.MergedBaselineSchema, m)),
+      );
+      assert.ok(merged !== undefined);
+      assert.deepEqual(merged.nodes, ["node-a", "node-b"]);
+      assert.equal(merged.state, hangar.BaselineState.ENFORCING);
+      assert.ok(merged.version > 0n);
+      assert.ok(b.adoptMerged(merged) >= 2, "at least the /24 and the config file");
       assert.equal(b.lookup("notes", "egress", "198.51.100.3:443/tcp"), "known");
       assert.equal(b.lookup("notes", "file", "/app/config.yaml"), "known");
       assert.notEqual(b.version("notes"), versionBefore, "a new view, a new version");
+      assert.match(
+        b.version("notes"),
+        new RegExp(`\\+m${merged.version}$`),
+        "the merged version is in the stamp",
+      );
+      // Adopted items are not echoed back to the controller.
+      assert.equal(takeDelta(b.profile("notes")!, "node-b"), undefined);
       assert.equal(b.adoptMerged(merged), 0, "adopting twice changes nothing");
       await a.close();
       await b.close();
@@ -169,5 +174,119 @@ describe("controller merge", () => {
     d.items[0]!.facet = hangar.BaselineFacet.UNSPECIFIED;
     assert.throws(() => validateDelta(d), /delta\.items\[0\]\.facet: unknown facet 0/);
     assert.throws(() => validateDelta(create(hangar.BaselineDeltaSchema, {})), /delta\.provider: empty/);
+  });
+
+  it("deltas carry the agent's summary; a state change goes out even without new items", async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const a = await agent(dir, "node-a");
+      a.observe(toolEv(T0, "search"));
+      const [first] = a.deltas(T0 + MIN).deltas;
+      assert.equal(first?.summary?.state, hangar.BaselineState.LEARNING);
+      assert.deepEqual(a.deltas(T0 + 2 * MIN).deltas, [], "nothing new, same state: no delta");
+      a.observe(toolEv(T0 + 31 * MIN, "search")); // the window ends; a known item, counted
+      const after = a.deltas(T0 + 32 * MIN).deltas;
+      assert.equal(after.length, 1);
+      assert.equal(after[0]?.summary?.state, hangar.BaselineState.ENFORCING);
+      // Merged at the controller from the deltas alone (no states given): it enforces.
+      const controller = join(dir, "controller.duckdb");
+      await mergeDeltas(controller, [wire(first), wire(after[0])]);
+      const [m] = await mergedBaselines(controller, "notes");
+      assert.equal(m?.state, hangar.BaselineState.ENFORCING);
+      assert.deepEqual(await mergedBaselines(join(dir, "none.duckdb")), [], "no file yet: none");
+      await a.close();
+    } finally {
+      cleanup();
+    }
+  });
+
+  it("full deltas (a new agent process, a resync the controller asked for) never count twice", async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const a = await agent(dir, "node-a");
+      for (let i = 0; i < 3; i++) a.observe(toolEv(T0 + i * MIN, "search"));
+      const [first] = a.deltas(T0 + 5 * MIN).deltas;
+      assert.equal(first?.full, true, "the first delta of a process is full");
+      a.observe(toolEv(T0 + 6 * MIN, "search"));
+      const [inc] = a.deltas(T0 + 7 * MIN).deltas;
+      assert.equal(inc?.full, false, "then increments");
+      const controller = join(dir, "controller.duckdb");
+      const count = async (): Promise<number> => {
+        const [m] = await mergedBaselines(controller, "notes");
+        return Number(m?.items.find((it) => it.value === "search")?.count ?? -1n);
+      };
+      await mergeDeltas(controller, [wire(first), wire(inc)]);
+      assert.equal(await count(), 4, "3 + 1");
+      // The controller restarted (or another replica took over) and asks for everything again:
+      // the same counts, cumulative, merged without adding them twice.
+      const again = a.fullDeltas(T0 + 8 * MIN).deltas;
+      assert.equal(again.length, 1);
+      assert.equal(again[0]?.full, true);
+      assert.equal(again[0]?.items.find((it) => it.value === "search")?.count, 4n);
+      await mergeDeltas(controller, [wire(again[0])]);
+      assert.equal(await count(), 4, "not 8");
+      // Into an empty controller file (a fresh replica), the full delta is the whole baseline.
+      const fresh = join(dir, "fresh.duckdb");
+      await mergeDeltas(fresh, [wire(again[0])]);
+      const [m] = await mergedBaselines(fresh, "notes");
+      assert.equal(Number(m?.items.find((it) => it.value === "search")?.count), 4);
+      // Increments after a full delta add up again.
+      a.observe(toolEv(T0 + 9 * MIN, "search"));
+      const [next] = a.deltas(T0 + 10 * MIN).deltas;
+      assert.equal(next?.full, false);
+      await mergeDeltas(controller, [wire(next)]);
+      assert.equal(await count(), 5);
+      await a.close();
+    } finally {
+      cleanup();
+    }
+  });
+
+  it("adoptMerged on a node that has not seen the provider: enforces at once when the merge does", async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const c = await agent(dir, "node-c");
+      const item = (facet: hangar.BaselineFacet, value: string) =>
+        create(hangar.BaselineItemSchema, {
+          facet,
+          value,
+          count: 4n,
+          firstSeen: { seconds: BigInt(T0 / 1000) },
+          lastSeen: { seconds: BigInt(T0 / 1000) },
+        });
+      const merged = (provider: string, state: hangar.BaselineState) =>
+        create(hangar.MergedBaselineSchema, {
+          provider,
+          version: 4n,
+          state,
+          nodes: ["node-a"],
+          items: [
+            item(hangar.BaselineFacet.TOOL, "search"),
+            item(hangar.BaselineFacet.EGRESS, "198.51.100.0/24:443/tcp"),
+          ],
+        });
+      assert.equal(c.adoptMerged(merged("notes", hangar.BaselineState.ENFORCING)), 2);
+      assert.equal(
+        c.lookup("notes", "egress", "198.51.100.77:443/tcp"),
+        "known",
+        "the collapsed /24 covers it",
+      );
+      assert.equal(c.lookup("notes", "egress", "192.0.2.1:443/tcp"), "new");
+      assert.match(c.version("notes"), /\+m4$/);
+      const alerts = c.observe(connectEv(T0 + MIN, "192.0.2.1", 443))?.alerts ?? [];
+      assert.equal(alerts.length, 1);
+      assert.equal(alerts[0]?.baselineVersion, c.version("notes"));
+      assert.deepEqual(c.observe(connectEv(T0 + MIN, "198.51.100.8", 443))?.alerts ?? [], []);
+      // Still learning cluster-wide: this node learns too, with the merged items in hand.
+      assert.equal(c.adoptMerged(merged("files", hangar.BaselineState.LEARNING)), 2);
+      assert.equal(c.lookup("files", "tool", "search"), "learning");
+      // Invalid: refused naming the field, nothing changes.
+      const bad = merged("notes", hangar.BaselineState.ENFORCING);
+      bad.items[1]!.value = "nowhere";
+      assert.throws(() => c.adoptMerged(bad), /merged\.items\[1\]\.value: "nowhere" is not an egress value/);
+      await c.close();
+    } finally {
+      cleanup();
+    }
   });
 });

@@ -6,7 +6,7 @@
 import type { BaselineStore, Detector } from "@hangar/agent";
 import { HangarDetector } from "./detector.js";
 import { formatDiagnostic, SemanticError, type Diagnostic } from "./diagnostics.js";
-import { loadRules } from "./load.js";
+import { compileSources, loadRules } from "./load.js";
 import { runTests, type TestResult } from "./testing.js";
 import { explainRule } from "./explain.js";
 
@@ -45,6 +45,34 @@ export function createDetector(options: CreateDetectorOptions): Promise<Detector
     return Promise.reject(
       new SemanticError(
         `rule files in ${options.paths.join(", ")} do not load`,
+        loaded.diagnostics,
+        loaded.sources,
+      ),
+    );
+  }
+  return Promise.resolve(
+    new HangarDetector({
+      rules: loaded.rules,
+      ...(options.baseline === undefined ? {} : { baseline: options.baseline }),
+      ...(options.latenessMs === undefined ? {} : { latenessMs: options.latenessMs }),
+      ...(options.maxKeysPerRule === undefined ? {} : { maxKeysPerRule: options.maxKeysPerRule }),
+    }),
+  );
+}
+
+/**
+ * The same detector from rule sources given as text (file name → contents): the rule packs
+ * the controller sends to running agents. Throws SemanticError (every `file:line:col`
+ * diagnostic in its message) when they do not compile.
+ */
+export function createDetectorFromSources(
+  options: Omit<CreateDetectorOptions, "paths"> & { sources: ReadonlyMap<string, string> },
+): Promise<Detector> {
+  const loaded = compileSources(options.sources);
+  if (!loaded.ok) {
+    return Promise.reject(
+      new SemanticError(
+        `rule files ${[...options.sources.keys()].join(", ")} do not compile`,
         loaded.diagnostics,
         loaded.sources,
       ),

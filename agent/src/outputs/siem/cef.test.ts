@@ -88,7 +88,7 @@ describe("record mapping", () => {
     assert.doesNotMatch(line, / src=| dst=/);
   });
 
-  it("an enforcement event maps action, outcome, destination and actor", () => {
+  it("an enforcement event maps action, outcome, destination, actor, mode and the diff summary", () => {
     const ev = create(hangar.EnforcementEventSchema, {
       id: "enf-1",
       alertId: "a-1",
@@ -102,6 +102,7 @@ describe("record mapping", () => {
       destination: "203.0.113.66:443",
       actor: "hangar.exfil.shell",
       time: timestampFromMs(T),
+      diff: '--- before\n+++ after\n@@ -0,0 +1,3 @@\n+{\n+  "kind": "NetworkPolicy"\n+}\n',
     });
     const line = encodeCef(enforcementRecord(ev));
     assert.equal(
@@ -109,7 +110,8 @@ describe("record mapping", () => {
       "CEF:0|MCP Hangar|hangar-agent|0.1.0|hangar:enforcement:block_egress|Enforcement block_egress|6| " +
         `rt=${T} externalId=enf-1 act=block_egress outcome=applied cat=hangar/enforcement/enforce dst=203.0.113.66 dpt=443 ` +
         "suser=hangar.exfil.shell cs1Label=provider cs1=weather cs2Label=alertId cs2=a-1 cs3Label=namespace cs3=mcp " +
-        "cs5Label=object cs5=NetworkPolicy/hangar-egress-weather msg=block_egress applied (enforce) NetworkPolicy/hangar-egress-weather",
+        "cs4Label=mode cs4=enforce cs5Label=object cs5=NetworkPolicy/hangar-egress-weather " +
+        "cs6Label=diffSummary cs6=+3 -0 lines msg=block_egress applied (enforce) NetworkPolicy/hangar-egress-weather",
     );
   });
 

@@ -14,8 +14,8 @@ export const SIEM_HELP = `SIEM export (docs/reference/siem-export.md):
                            syslog=rfc5424|rfc3164|none, facility=local4, name=, batch=, queue=,
                            flush-ms=, timeout-ms=, confirm-ms=, max-bytes=, spool=on|off,
                            spool-max-bytes=, overflow=drop-oldest|drop-newest
-  --spool-dir DIR          disk spool root for network destinations, one subdirectory each
-                           (default /var/lib/hangar-agent/spool)
+  --spool-dir DIR          disk spool root: one subdirectory per network destination, and
+                           hub/ for the outbox to the controller (default /var/lib/hangar-agent/spool)
   --no-stdout-alerts       do not print alerts to stdout as JSON lines
 `;
 

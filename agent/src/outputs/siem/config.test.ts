@@ -50,6 +50,7 @@ describe("--siem URLs", () => {
       ["tcp://x:514?batch=0", /batch must be an integer ≥ 1/],
       ["tcp://x:514?colour=red", /unknown parameter "colour"/],
       ["tcp://x:514?ca=/x", /apply to tls only/],
+      ["tcp://x:514?name=hub", /"hub" is reserved/],
     ];
     for (const [url, re] of bad) {
       assert.throws(

@@ -109,6 +109,8 @@ export function parseSiemUrl(spec: string, spoolRoot: string | undefined, index 
       ? `${transport}-${(host ?? "").replace(/[^A-Za-z0-9.-]/g, "_")}-${port ?? 0}`
       : `${transport}-${index}`);
   if (!/^[A-Za-z0-9._-]+$/.test(name)) fail(spec, `name "${name}" may use only [A-Za-z0-9._-]`);
+  if (name === "hub")
+    fail(spec, `name "hub" is reserved: <spool-dir>/hub is the agent's outbox to the controller`);
   if (spoolOn === "on" && spoolRoot === undefined) fail(spec, "spool=on needs --spool-dir");
   const numbers = {
     maxBytes: int(spec, "max-bytes", q.get("max-bytes"), 256),

@@ -73,6 +73,8 @@ export const CS_LABELS = {
   alert: "alertId",
   namespace: "namespace",
   object: "object",
+  mode: "mode",
+  diff: "diffSummary",
 } as const;
 
 const SIG_UNSAFE = /[^A-Za-z0-9._:-]+/g;
@@ -266,6 +268,22 @@ function destinationOf(dest: string): Net {
   return { dhost: dest };
 }
 
+/**
+ * A one-line summary of a unified diff: `+<added> -<removed> lines` (the `---`/`+++` file
+ * headers are not counted); undefined for an empty diff.
+ */
+export function diffSummary(diff: string): string | undefined {
+  if (diff === "") return undefined;
+  let added = 0;
+  let removed = 0;
+  for (const line of diff.split("\n")) {
+    if (line.startsWith("+++") || line.startsWith("---")) continue;
+    if (line.startsWith("+")) added++;
+    else if (line.startsWith("-")) removed++;
+  }
+  return `+${added} -${removed} lines`;
+}
+
 /** Maps a hangar.v1.EnforcementEvent to a SIEM record. */
 export function enforcementRecord(ev: EnforcementEvent): SiemRecord {
   const action = actionName(ev.action);
@@ -294,9 +312,9 @@ export function enforcementRecord(ev: EnforcementEvent): SiemRecord {
       cs(CS_LABELS.provider, ev.provider),
       cs(CS_LABELS.alert, ev.alertId),
       cs(CS_LABELS.namespace, ev.namespace),
-      undefined,
+      cs(CS_LABELS.mode, mode),
       cs(CS_LABELS.object, object),
-      undefined,
+      cs(CS_LABELS.diff, diffSummary(ev.diff)),
     ],
     json: () => toJsonString(hangar.EnforcementEventSchema, ev),
   };

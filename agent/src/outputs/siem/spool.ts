@@ -3,7 +3,8 @@
  *
  * Layout of the spool directory:
  *   <16-digit n>.seg   append-only segments; each record is [u32 LE length][u32 LE CRC-32][bytes]
- *   ack.json           {"segment":n,"offset":o}: everything before it was delivered (written by rename)
+ *   ack.json           {"segment":n,"offset":o[,"meta":…]}: everything before it was delivered
+ *                      (written by rename; `meta` is the caller's, e.g. the hub outbox's next seq)
  *
  * Records are read from a position and acknowledged later (after the destination confirmed
  * them), so a crash between send and ack resends: at-least-once, in order. A torn tail (a crash
@@ -69,6 +70,8 @@ export class DiskSpool {
   #reader: { n: number; fh: FileHandle } | undefined;
   #chain: Promise<unknown> = Promise.resolve();
   #recovered = { segments: 0, truncatedBytes: 0 };
+  /** A caller's small JSON value kept in ack.json with the position (written atomically with it). */
+  #meta: unknown;
 
   private constructor(o: SpoolOptions) {
     this.dir = o.dir;
@@ -100,10 +103,13 @@ export class DiskSpool {
     const names = (await readdir(this.dir)).filter((f) => SEG_RE.test(f)).sort();
     let ack: SpoolPosition | undefined;
     try {
-      const raw = JSON.parse(await readFile(join(this.dir, "ack.json"), "utf8")) as Partial<SpoolPosition>;
+      const raw = JSON.parse(await readFile(join(this.dir, "ack.json"), "utf8")) as Partial<SpoolPosition> & {
+        meta?: unknown;
+      };
       if (typeof raw.segment === "number" && typeof raw.offset === "number") {
         ack = { segment: raw.segment, offset: raw.offset };
       }
+      this.#meta = raw.meta;
     } catch {
       ack = undefined;
     }
@@ -164,6 +170,19 @@ export class DiskSpool {
   /** Segments whose torn or damaged tail was cut off when the spool was opened, and the bytes cut. */
   get recovered(): { readonly segments: number; readonly truncatedBytes: number } {
     return this.#recovered;
+  }
+
+  /** The value last stored with `ack(…, meta)` or `saveMeta`, as the previous process left it. */
+  get meta(): unknown {
+    return this.#meta;
+  }
+
+  /** Stores a small JSON value in ack.json (atomically, by rename) without moving the position. */
+  saveMeta(meta: unknown): Promise<void> {
+    return this.#serial(async () => {
+      this.#meta = meta;
+      await this.#writeAck();
+    });
   }
 
   /** Records not yet acknowledged. */
@@ -371,10 +390,15 @@ export class DiskSpool {
    * Acknowledges everything before `pos`. Finished segments are deleted; when everything is
    * acknowledged the spool is reset to empty. A position in a segment that overflow already
    * dropped is ignored. (`_count` is accepted for callers that know it; positions decide.)
+   * `meta`, when given, is stored in ack.json together with the position.
    */
-  ack(pos: SpoolPosition, _count?: number): Promise<void> {
+  ack(pos: SpoolPosition, _count?: number, meta?: unknown): Promise<void> {
     return this.#serial(async () => {
-      if (pos.segment < this.#ack.segment) return;
+      if (meta !== undefined) this.#meta = meta;
+      if (pos.segment < this.#ack.segment) {
+        if (meta !== undefined) await this.#writeAck();
+        return;
+      }
       while (this.#segments.length > 0) {
         const head = this.#segments[0] as Segment;
         if (pos.segment <= head.n) break;
@@ -405,7 +429,9 @@ export class DiskSpool {
   async #writeAck(): Promise<void> {
     const tmp = join(this.dir, "ack.json.tmp");
     const fh = await open(tmp, "w", 0o640);
-    await fh.writeFile(JSON.stringify(this.#ack));
+    await fh.writeFile(
+      JSON.stringify(this.#meta === undefined ? this.#ack : { ...this.#ack, meta: this.#meta }),
+    );
     if (this.#fsync) await fh.datasync();
     await fh.close();
     await rename(tmp, join(this.dir, "ack.json"));

@@ -57,6 +57,7 @@ export function renderList(list: Row[], format: "table" | "json" | "yaml"): stri
 interface RecordJson {
   id: string;
   state: string;
+  revertRequest?: { actor: string; time: string };
   mode: string;
   modeSource: string;
   actor: string;
@@ -132,7 +133,11 @@ async function runSub(
     return EXIT.ok;
   }
   const r = await client.json<RecordJson>("POST", `/v1/enforcements/${id}/revert`);
-  if (format === "table") {
+  if (format === "table" && r.revertRequest !== undefined) {
+    io.stdout(
+      `${r.id} ${r.state}: revert requested; the replica holding the Lease carries it out on its next tick (check with 'hangar-ctl enforcement show ${r.id}')\n`,
+    );
+  } else if (format === "table") {
     const last = r.history.at(-1);
     io.stdout(
       `${r.id} ${r.state}${r.objectKind !== undefined ? `: ${r.objectKind} ${r.request.namespace}/${r.objectName ?? ""}` : ""}${last?.message !== undefined ? ` (${last.message})` : ""}\n`,

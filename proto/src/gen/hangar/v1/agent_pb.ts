@@ -10,7 +10,7 @@ import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Alert } from "./alerts_pb.js";
 import { file_hangar_v1_alerts } from "./alerts_pb.js";
-import type { BaselineDelta, BaselineSummary } from "./baseline_pb.js";
+import type { BaselineDelta, BaselineSummary, MergedBaseline } from "./baseline_pb.js";
 import { file_hangar_v1_baseline } from "./baseline_pb.js";
 import type { EnforcementRequest } from "./enforcement_pb.js";
 import { file_hangar_v1_enforcement } from "./enforcement_pb.js";
@@ -22,7 +22,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file hangar/v1/agent.proto.
  */
 export const file_hangar_v1_agent: GenFile = /*@__PURE__*/
-  fileDesc("ChVoYW5nYXIvdjEvYWdlbnQucHJvdG8SCWhhbmdhci52MSJMCgpBZ2VudEhlbGxvEgwKBG5vZGUYASABKAkSFQoNYWdlbnRfdmVyc2lvbhgCIAEoCRIZChFsYXN0X3JlY2VpdmVkX3NlcRgDIAEoBCJFCg9Db250cm9sbGVySGVsbG8SGgoSY29udHJvbGxlcl92ZXJzaW9uGAEgASgJEhYKDmxhc3RfYWNrZWRfc2VxGAIgASgEIhIKA0FjaxILCgNzZXEYASABKAQingEKCkFnZW50U3RhdHMSNQoIY291bnRlcnMYASADKAsyIy5oYW5nYXIudjEuQWdlbnRTdGF0cy5Db3VudGVyc0VudHJ5EigKBHRpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wGi8KDUNvdW50ZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgEOgI4ASJ8CgpSdWxlVXBkYXRlEi8KBWZpbGVzGAEgAygLMiAuaGFuZ2FyLnYxLlJ1bGVVcGRhdGUuRmlsZXNFbnRyeRIPCgd2ZXJzaW9uGAIgASgJGiwKCkZpbGVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKsAgoOQ29ubmVjdFJlcXVlc3QSCwoDc2VxGAEgASgEEiYKBWhlbGxvGAogASgLMhUuaGFuZ2FyLnYxLkFnZW50SGVsbG9IABIhCgVhbGVydBgLIAEoCzIQLmhhbmdhci52MS5BbGVydEgAEjwKE2VuZm9yY2VtZW50X3JlcXVlc3QYDCABKAsyHS5oYW5nYXIudjEuRW5mb3JjZW1lbnRSZXF1ZXN0SAASMgoOYmFzZWxpbmVfZGVsdGEYDSABKAsyGC5oYW5nYXIudjEuQmFzZWxpbmVEZWx0YUgAEh0KA2FjaxgOIAEoCzIOLmhhbmdhci52MS5BY2tIABImCgVzdGF0cxgPIAEoCzIVLmhhbmdhci52MS5BZ2VudFN0YXRzSABCCQoHbWVzc2FnZSL/AQoPQ29ubmVjdFJlc3BvbnNlEgsKA3NlcRgBIAEoBBIrCgVoZWxsbxgKIAEoCzIaLmhhbmdhci52MS5Db250cm9sbGVySGVsbG9IABIqCgpjYWxsX3RyYWNlGAsgASgLMhQuaGFuZ2FyLnYxLkNhbGxUcmFjZUgAEi4KCGJhc2VsaW5lGAwgASgLMhouaGFuZ2FyLnYxLkJhc2VsaW5lU3VtbWFyeUgAEiwKC3J1bGVfdXBkYXRlGA0gASgLMhUuaGFuZ2FyLnYxLlJ1bGVVcGRhdGVIABIdCgNhY2sYDiABKAsyDi5oYW5nYXIudjEuQWNrSABCCQoHbWVzc2FnZTJXCg9BZ2VudEh1YlNlcnZpY2USRAoHQ29ubmVjdBIZLmhhbmdhci52MS5Db25uZWN0UmVxdWVzdBoaLmhhbmdhci52MS5Db25uZWN0UmVzcG9uc2UoATABYgZwcm90bzM", [file_google_protobuf_timestamp, file_hangar_v1_alerts, file_hangar_v1_baseline, file_hangar_v1_enforcement, file_hangar_v1_traces]);
+  fileDesc("ChVoYW5nYXIvdjEvYWdlbnQucHJvdG8SCWhhbmdhci52MSJjCgpBZ2VudEhlbGxvEgwKBG5vZGUYASABKAkSFQoNYWdlbnRfdmVyc2lvbhgCIAEoCRIZChFsYXN0X3JlY2VpdmVkX3NlcRgDIAEoBBIVCg1ydWxlc192ZXJzaW9uGAQgASgJIl8KD0NvbnRyb2xsZXJIZWxsbxIaChJjb250cm9sbGVyX3ZlcnNpb24YASABKAkSFgoObGFzdF9hY2tlZF9zZXEYAiABKAQSGAoQcmVzeW5jX2Jhc2VsaW5lcxgDIAEoCCISCgNBY2sSCwoDc2VxGAEgASgEIp4BCgpBZ2VudFN0YXRzEjUKCGNvdW50ZXJzGAEgAygLMiMuaGFuZ2FyLnYxLkFnZW50U3RhdHMuQ291bnRlcnNFbnRyeRIoCgR0aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBovCg1Db3VudGVyc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoBDoCOAEifAoKUnVsZVVwZGF0ZRIvCgVmaWxlcxgBIAMoCzIgLmhhbmdhci52MS5SdWxlVXBkYXRlLkZpbGVzRW50cnkSDwoHdmVyc2lvbhgCIAEoCRosCgpGaWxlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEirAIKDkNvbm5lY3RSZXF1ZXN0EgsKA3NlcRgBIAEoBBImCgVoZWxsbxgKIAEoCzIVLmhhbmdhci52MS5BZ2VudEhlbGxvSAASIQoFYWxlcnQYCyABKAsyEC5oYW5nYXIudjEuQWxlcnRIABI8ChNlbmZvcmNlbWVudF9yZXF1ZXN0GAwgASgLMh0uaGFuZ2FyLnYxLkVuZm9yY2VtZW50UmVxdWVzdEgAEjIKDmJhc2VsaW5lX2RlbHRhGA0gASgLMhguaGFuZ2FyLnYxLkJhc2VsaW5lRGVsdGFIABIdCgNhY2sYDiABKAsyDi5oYW5nYXIudjEuQWNrSAASJgoFc3RhdHMYDyABKAsyFS5oYW5nYXIudjEuQWdlbnRTdGF0c0gAQgkKB21lc3NhZ2UitQIKD0Nvbm5lY3RSZXNwb25zZRILCgNzZXEYASABKAQSKwoFaGVsbG8YCiABKAsyGi5oYW5nYXIudjEuQ29udHJvbGxlckhlbGxvSAASKgoKY2FsbF90cmFjZRgLIAEoCzIULmhhbmdhci52MS5DYWxsVHJhY2VIABIuCghiYXNlbGluZRgMIAEoCzIaLmhhbmdhci52MS5CYXNlbGluZVN1bW1hcnlIABIsCgtydWxlX3VwZGF0ZRgNIAEoCzIVLmhhbmdhci52MS5SdWxlVXBkYXRlSAASHQoDYWNrGA4gASgLMg4uaGFuZ2FyLnYxLkFja0gAEjQKD21lcmdlZF9iYXNlbGluZRgPIAEoCzIZLmhhbmdhci52MS5NZXJnZWRCYXNlbGluZUgAQgkKB21lc3NhZ2UyVwoPQWdlbnRIdWJTZXJ2aWNlEkQKB0Nvbm5lY3QSGS5oYW5nYXIudjEuQ29ubmVjdFJlcXVlc3QaGi5oYW5nYXIudjEuQ29ubmVjdFJlc3BvbnNlKAEwAWIGcHJvdG8z", [file_google_protobuf_timestamp, file_hangar_v1_alerts, file_hangar_v1_baseline, file_hangar_v1_enforcement, file_hangar_v1_traces]);
 
 /**
  * @generated from message hangar.v1.AgentHello
@@ -44,6 +44,14 @@ export type AgentHello = Message<"hangar.v1.AgentHello"> & {
    * @generated from field: uint64 last_received_seq = 3;
    */
   lastReceivedSeq: bigint;
+
+  /**
+   * Version of the last rule update this agent process received (applied or rejected); empty
+   * when none. The hub sends its rule packs when they differ.
+   *
+   * @generated from field: string rules_version = 4;
+   */
+  rulesVersion: string;
 };
 
 /**
@@ -68,6 +76,14 @@ export type ControllerHello = Message<"hangar.v1.ControllerHello"> & {
    * @generated from field: uint64 last_acked_seq = 2;
    */
   lastAckedSeq: bigint;
+
+  /**
+   * The controller holds no full baseline from this node since it started (a restart, or a
+   * replica that just took over): the agent sends every provider's baseline as full deltas.
+   *
+   * @generated from field: bool resync_baselines = 3;
+   */
+  resyncBaselines: boolean;
 };
 
 /**
@@ -242,6 +258,14 @@ export type ConnectResponse = Message<"hangar.v1.ConnectResponse"> & {
      */
     value: Ack;
     case: "ack";
+  } | {
+    /**
+     * A provider's cluster-wide merged baseline, for an agent hosting the provider.
+     *
+     * @generated from field: hangar.v1.MergedBaseline merged_baseline = 15;
+     */
+    value: MergedBaseline;
+    case: "mergedBaseline";
   } | { case: undefined; value?: undefined };
 };
 

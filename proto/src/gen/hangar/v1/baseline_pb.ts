@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file hangar/v1/baseline.proto.
  */
 export const file_hangar_v1_baseline: GenFile = /*@__PURE__*/
-  fileDesc("ChhoYW5nYXIvdjEvYmFzZWxpbmUucHJvdG8SCWhhbmdhci52MSLVAQoMQmFzZWxpbmVJdGVtEicKBWZhY2V0GAEgASgOMhguaGFuZ2FyLnYxLkJhc2VsaW5lRmFjZXQSDQoFdmFsdWUYAiABKAkSDAoEdG9vbBgDIAEoCRINCgVjb3VudBgEIAEoBBIuCgpmaXJzdF9zZWVuGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCglsYXN0X3NlZW4YBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXF1YWxpZmllchgHIAEoCSKSAQoNQmFzZWxpbmVEZWx0YRIQCghwcm92aWRlchgBIAEoCRIMCgRub2RlGAIgASgJEiYKBWl0ZW1zGAMgAygLMhcuaGFuZ2FyLnYxLkJhc2VsaW5lSXRlbRIPCgd2ZXJzaW9uGAQgASgEEigKBHRpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIlkKDEZhY2V0U3VtbWFyeRInCgVmYWNldBgBIAEoDjIYLmhhbmdhci52MS5CYXNlbGluZUZhY2V0Eg0KBWl0ZW1zGAIgASgEEhEKCWNvbGxhcHNlZBgDIAEoCCLqAgoPQmFzZWxpbmVTdW1tYXJ5EhAKCHByb3ZpZGVyGAEgASgJEicKBXN0YXRlGAIgASgOMhguaGFuZ2FyLnYxLkJhc2VsaW5lU3RhdGUSEAoIcHJvZ3Jlc3MYAyABKAESMgoPbGVhcm5pbmdfd2luZG93GAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjQKEGxlYXJuaW5nX3N0YXJ0ZWQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKD2VuZm9yY2luZ19zaW5jZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJwoGZmFjZXRzGAcgAygLMhcuaGFuZ2FyLnYxLkZhY2V0U3VtbWFyeRIPCgd2ZXJzaW9uGAggASgEEjEKDWxhc3RfbmV3X2l0ZW0YCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wKq8BCg1CYXNlbGluZUZhY2V0Eh4KGkJBU0VMSU5FX0ZBQ0VUX1VOU1BFQ0lGSUVEEAASGQoVQkFTRUxJTkVfRkFDRVRfRUdSRVNTEAESFgoSQkFTRUxJTkVfRkFDRVRfRE5TEAISGQoVQkFTRUxJTkVfRkFDRVRfQklOQVJZEAMSFwoTQkFTRUxJTkVfRkFDRVRfRklMRRAEEhcKE0JBU0VMSU5FX0ZBQ0VUX1RPT0wQBSq8AQoNQmFzZWxpbmVTdGF0ZRIeChpCQVNFTElORV9TVEFURV9VTlNQRUNJRklFRBAAEhsKF0JBU0VMSU5FX1NUQVRFX0xFQVJOSU5HEAESHAoYQkFTRUxJTkVfU1RBVEVfRU5GT1JDSU5HEAISGgoWQkFTRUxJTkVfU1RBVEVfUEFSVElBTBADEhkKFUJBU0VMSU5FX1NUQVRFX0NBUFBFRBAEEhkKFUJBU0VMSU5FX1NUQVRFX0ZST1pFThAFYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("ChhoYW5nYXIvdjEvYmFzZWxpbmUucHJvdG8SCWhhbmdhci52MSLVAQoMQmFzZWxpbmVJdGVtEicKBWZhY2V0GAEgASgOMhguaGFuZ2FyLnYxLkJhc2VsaW5lRmFjZXQSDQoFdmFsdWUYAiABKAkSDAoEdG9vbBgDIAEoCRINCgVjb3VudBgEIAEoBBIuCgpmaXJzdF9zZWVuGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBItCglsYXN0X3NlZW4YBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXF1YWxpZmllchgHIAEoCSLNAQoNQmFzZWxpbmVEZWx0YRIQCghwcm92aWRlchgBIAEoCRIMCgRub2RlGAIgASgJEiYKBWl0ZW1zGAMgAygLMhcuaGFuZ2FyLnYxLkJhc2VsaW5lSXRlbRIPCgd2ZXJzaW9uGAQgASgEEigKBHRpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEisKB3N1bW1hcnkYBiABKAsyGi5oYW5nYXIudjEuQmFzZWxpbmVTdW1tYXJ5EgwKBGZ1bGwYByABKAgiWQoMRmFjZXRTdW1tYXJ5EicKBWZhY2V0GAEgASgOMhguaGFuZ2FyLnYxLkJhc2VsaW5lRmFjZXQSDQoFaXRlbXMYAiABKAQSEQoJY29sbGFwc2VkGAMgASgIIuoCCg9CYXNlbGluZVN1bW1hcnkSEAoIcHJvdmlkZXIYASABKAkSJwoFc3RhdGUYAiABKA4yGC5oYW5nYXIudjEuQmFzZWxpbmVTdGF0ZRIQCghwcm9ncmVzcxgDIAEoARIyCg9sZWFybmluZ193aW5kb3cYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SNAoQbGVhcm5pbmdfc3RhcnRlZBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMwoPZW5mb3JjaW5nX3NpbmNlGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBInCgZmYWNldHMYByADKAsyFy5oYW5nYXIudjEuRmFjZXRTdW1tYXJ5Eg8KB3ZlcnNpb24YCCABKAQSMQoNbGFzdF9uZXdfaXRlbRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAivQEKDk1lcmdlZEJhc2VsaW5lEhAKCHByb3ZpZGVyGAEgASgJEg8KB3ZlcnNpb24YAiABKAQSJwoFc3RhdGUYAyABKA4yGC5oYW5nYXIudjEuQmFzZWxpbmVTdGF0ZRImCgVpdGVtcxgEIAMoCzIXLmhhbmdhci52MS5CYXNlbGluZUl0ZW0SDQoFbm9kZXMYBSADKAkSKAoEdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAqrwEKDUJhc2VsaW5lRmFjZXQSHgoaQkFTRUxJTkVfRkFDRVRfVU5TUEVDSUZJRUQQABIZChVCQVNFTElORV9GQUNFVF9FR1JFU1MQARIWChJCQVNFTElORV9GQUNFVF9ETlMQAhIZChVCQVNFTElORV9GQUNFVF9CSU5BUlkQAxIXChNCQVNFTElORV9GQUNFVF9GSUxFEAQSFwoTQkFTRUxJTkVfRkFDRVRfVE9PTBAFKrwBCg1CYXNlbGluZVN0YXRlEh4KGkJBU0VMSU5FX1NUQVRFX1VOU1BFQ0lGSUVEEAASGwoXQkFTRUxJTkVfU1RBVEVfTEVBUk5JTkcQARIcChhCQVNFTElORV9TVEFURV9FTkZPUkNJTkcQAhIaChZCQVNFTElORV9TVEFURV9QQVJUSUFMEAMSGQoVQkFTRUxJTkVfU1RBVEVfQ0FQUEVEEAQSGQoVQkFTRUxJTkVfU1RBVEVfRlJPWkVOEAViBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message hangar.v1.BaselineItem
@@ -99,6 +99,24 @@ export type BaselineDelta = Message<"hangar.v1.BaselineDelta"> & {
    * @generated from field: google.protobuf.Timestamp time = 5;
    */
   time?: Timestamp | undefined;
+
+  /**
+   * The sending agent's summary of the provider when the delta was taken (its state above
+   * all: the controller's merged baseline enforces once a reporting agent finished learning).
+   * A delta may carry no items, only a changed summary.
+   *
+   * @generated from field: hangar.v1.BaselineSummary summary = 6;
+   */
+  summary?: BaselineSummary | undefined;
+
+  /**
+   * The items carry this node's cumulative counts, not increments since its last delta:
+   * sent by a new agent process and when the controller asks (ControllerHello
+   * resync_baselines). The controller merges them without adding counts twice.
+   *
+   * @generated from field: bool full = 7;
+   */
+  full: boolean;
 };
 
 /**
@@ -195,6 +213,59 @@ export type BaselineSummary = Message<"hangar.v1.BaselineSummary"> & {
  */
 export const BaselineSummarySchema: GenMessage<BaselineSummary> = /*@__PURE__*/
   messageDesc(file_hangar_v1_baseline, 3);
+
+/**
+ * The controller's cluster-wide baseline of one provider, merged from the deltas of every
+ * agent that learned it. The hub sends it to each agent hosting the provider when the merge
+ * changes it and when the agent (re)connects; the agent adopts the items into its own view.
+ *
+ * @generated from message hangar.v1.MergedBaseline
+ */
+export type MergedBaseline = Message<"hangar.v1.MergedBaseline"> & {
+  /**
+   * @generated from field: string provider = 1;
+   */
+  provider: string;
+
+  /**
+   * The controller's version of the merged baseline; grows with every merge.
+   *
+   * @generated from field: uint64 version = 2;
+   */
+  version: bigint;
+
+  /**
+   * @generated from field: hangar.v1.BaselineState state = 3;
+   */
+  state: BaselineState;
+
+  /**
+   * Every merged item (provider-wide ones with an empty tool, and per-tool ones); counts are
+   * cluster-wide totals.
+   *
+   * @generated from field: repeated hangar.v1.BaselineItem items = 4;
+   */
+  items: BaselineItem[];
+
+  /**
+   * Nodes whose agents contributed deltas.
+   *
+   * @generated from field: repeated string nodes = 5;
+   */
+  nodes: string[];
+
+  /**
+   * @generated from field: google.protobuf.Timestamp time = 6;
+   */
+  time?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message hangar.v1.MergedBaseline.
+ * Use `create(MergedBaselineSchema)` to create a new message.
+ */
+export const MergedBaselineSchema: GenMessage<MergedBaseline> = /*@__PURE__*/
+  messageDesc(file_hangar_v1_baseline, 4);
 
 /**
  * @generated from enum hangar.v1.BaselineFacet

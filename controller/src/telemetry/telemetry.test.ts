@@ -1,0 +1,103 @@
+import assert from "node:assert/strict";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { create } from "@bufbuild/protobuf";
+import { hangar } from "@hangar/proto";
+import { runServeCli } from "../cli/serve.js";
+import type { EnforcementEventJson } from "../enforce/engine.js";
+import { startTelemetry } from "./telemetry.js";
+
+const ctx = { identity: "ctl-0", namespace: "hangar-system", version: "0.1.0", stderr: () => undefined };
+
+function event(outcome: EnforcementEventJson["outcome"]): EnforcementEventJson {
+  return {
+    id: "enf-1",
+    requestId: "req-1",
+    alertId: "al-1",
+    provider: "weather",
+    namespace: "mcp",
+    action: "block_egress",
+    mode: "audit",
+    outcome,
+    objectKind: "NetworkPolicy",
+    objectName: "hangar-egress-weather",
+    manifest: "",
+    diff: "--- a\n+++ b\n@@ -0,0 +1,2 @@\n+x\n+y\n",
+    time: "2026-11-22T05:00:00.000Z",
+    expiresAt: "",
+    error: "",
+    destination: "203.0.113.66:443",
+    actor: "hangar.exfil.shell",
+  };
+}
+
+describe("controller telemetry", () => {
+  it("without flags it starts no destination and no metrics", async () => {
+    const t = await startTelemetry({}, ctx);
+    assert.equal(t.siem, undefined);
+    assert.equal(t.metrics, undefined);
+    t.alert(create(hangar.AlertSchema, { id: "a" }));
+    t.enforcement(event("audited"));
+    await t.shutdown();
+  });
+
+  it("a file destination gets forwarded alerts and finished enforcement events as JSON lines", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "hangar-ctl-telemetry-"));
+    try {
+      const file = join(dir, "events.jsonl");
+      const t = await startTelemetry({ siem: [`file://${file}?flush-ms=0`] }, ctx);
+      t.alert(create(hangar.AlertSchema, { id: "al-1", ruleId: "hangar.exfil.shell", provider: "weather" }));
+      t.enforcement(event("pending"));
+      t.enforcement(event("audited"));
+      await t.siem?.flush();
+      await t.shutdown();
+      const lines = (await readFile(file, "utf8"))
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      assert.equal(lines.length, 2, "the pending record is not exported");
+      assert.equal(lines[0]?.["id"], "al-1");
+      assert.equal(lines[1]?.["id"], "enf-1");
+      assert.equal(lines[1]?.["outcome"], "ENFORCEMENT_OUTCOME_AUDITED");
+      assert.equal(lines[1]?.["mode"], "ENFORCEMENT_MODE_AUDIT");
+      assert.equal(lines[1]?.["objectName"], "hangar-egress-weather");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("serve: --help names the flags; a bad --siem URL exits 2 naming the URL and the parameter", async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const io = { stdout: (s: string) => void out.push(s), stderr: (s: string) => void err.push(s) };
+    assert.equal(await runServeCli(["--help"], io, new AbortController().signal), 0);
+    for (const flag of ["--siem URL", "--spool-dir DIR", "--otlp-endpoint URL", "--prometheus-port N"])
+      assert.ok(out.join("").includes(flag), flag);
+    const dir = await mkdtemp(join(tmpdir(), "hangar-ctl-kc-"));
+    try {
+      const kubeconfig = join(dir, "kubeconfig");
+      await writeFile(
+        kubeconfig,
+        [
+          "apiVersion: v1",
+          "kind: Config",
+          "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]",
+          "users: [{name: u, user: {token: t}}]",
+          "contexts: [{name: x, context: {cluster: c, user: u}}]",
+          "current-context: x",
+        ].join("\n"),
+      );
+      const code = await runServeCli(
+        ["--kubeconfig", kubeconfig, "--hub-listen", "none", "--siem", "tcp://siem.example"],
+        io,
+        new AbortController().signal,
+      );
+      assert.equal(code, 2, err.join(""));
+      assert.match(err.join(""), /HANGAR_ERR_CONFIG_INVALID: --siem tcp:\/\/siem\.example: needs a port/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
