@@ -8,13 +8,15 @@
  *                                              traces (as the agent hub will)
  *
  * Each prints `{"ready":true,"url":…}` when listening; `report` on stdin prints
- * `{"cpuUs":…,"traces":…,"dropped":…}`; it stops when stdin ends.
+ * `{"cpuUs":…,"userUs":…,"sysUs":…,"loopDelayP99Us":…,"gcMs":…,"traces":…,"dropped":…}`
+ * (since `mark`); it stops when stdin ends.
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
+import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
 import { startProxy } from "@hangar/controller";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
@@ -109,12 +111,42 @@ else {
 }
 process.stdout.write(`${JSON.stringify({ ready: true, url: started.url, pid: process.pid })}\n`);
 let cpu = process.cpuUsage();
+// Where a tail can come from inside this process: event-loop stalls and GC pauses.
+const loop = monitorEventLoopDelay({ resolution: 1 });
+loop.enable();
+let gcMs = 0;
+let gcMaxMs = 0;
+let gcs = 0;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    gcMs += e.duration;
+    gcMaxMs = Math.max(gcMaxMs, e.duration);
+    gcs++;
+  }
+}).observe({ entryTypes: ["gc"] });
 const lines = createInterface({ input: process.stdin });
 lines.on("line", (line) => {
-  if (line === "mark") cpu = process.cpuUsage();
+  if (line === "mark") {
+    cpu = process.cpuUsage();
+    loop.reset();
+    gcMs = gcMaxMs = gcs = 0;
+  }
   if (line === "report") {
     const used = process.cpuUsage(cpu);
-    process.stdout.write(`${JSON.stringify({ cpuUs: used.user + used.system, ...started.stats() })}\n`);
+    const r = (x: number): number => Math.round(x * 10) / 10;
+    process.stdout.write(
+      `${JSON.stringify({
+        cpuUs: used.user + used.system,
+        userUs: used.user,
+        sysUs: used.system,
+        loopDelayP99Us: r(loop.percentile(99) / 1000),
+        loopDelayMaxUs: r(loop.max / 1000),
+        gcCount: gcs,
+        gcMs: r(gcMs),
+        gcMaxMs: r(gcMaxMs),
+        ...started.stats(),
+      })}\n`,
+    );
   }
 });
 lines.on("close", () => process.exit(0));

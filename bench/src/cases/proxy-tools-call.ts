@@ -2,23 +2,32 @@
  * proxy/tools-call — the latency hangar's MCP proxy adds to a tools/call. An
  * SDK MCP server and the proxy run in child processes of their own; this
  * process is the load generator: official SDK clients (4 sessions) calling the
- * tool "echo" open-loop at a fixed rate (default 500 calls/s), directly to the
- * server and through the proxy in alternating one-second blocks, in one run. The result's p50/p99 are
- * the proxied calls; `detail` has the direct ones and the differences (the
- * latency the proxy adds), the proxy's CPU per call, and the call traces it
- * published (drained by a subscriber, as the agent hub will).
+ * tool "echo" open-loop at a fixed rate (default 500 calls/s) through the
+ * proxy, with a direct call to the server half an interval after every 4th
+ * proxied one (`HANGAR_BENCH_PROXY_DIRECT_EVERY`), so both paths are sampled
+ * in the same moments while the server takes only 25 % more calls; or, with
+ * HANGAR_BENCH_PROXY_MODE=blocks, alternating one-second blocks. The
+ * result's p50/p99 are the proxied calls; `detail` has the direct ones and the
+ * differences (the latency the proxy adds), the proxy's CPU per call (user and
+ * system), the load average, and the call traces it published (drained by a
+ * subscriber, as the agent hub will).
  */
 import { spawn, type ChildProcessByStdio } from "node:child_process";
 import { createInterface, type Interface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { Agent, request } from "node:http";
+import { loadavg } from "node:os";
 import { LatencyRecorder, MemoryPeak, now, type Measurement } from "../harness.js";
 import type { BenchCase, CaseContext } from "./case.js";
 
 const PROCS = fileURLToPath(new URL("./proxy-procs.js", import.meta.url));
 const RATE = Number(process.env["HANGAR_BENCH_PROXY_RATE"] ?? 500);
 const SESSIONS = 4;
+/** `interleaved` (default): proxied and direct calls alternate; `blocks`: alternating one-second blocks. */
+const MODE = process.env["HANGAR_BENCH_PROXY_MODE"] === "blocks" ? "blocks" : "interleaved";
+/** Interleaved: one direct call after every this many proxied calls. */
+const DIRECT_EVERY = Math.max(1, Number(process.env["HANGAR_BENCH_PROXY_DIRECT_EVERY"] ?? 4));
 
 interface Proc {
   url: string;
@@ -161,27 +170,46 @@ async function clients(url: string): Promise<Session[]> {
   return list;
 }
 
-/** Calls `n` times open-loop at RATE calls/s over the sessions; latency of each call from its send. */
+/** One path of calls: its clients and where its latencies go. */
+interface Path {
+  clients: Session[];
+  latency: LatencyRecorder | undefined;
+}
+
+/**
+ * `n` calls on `main`, open-loop at RATE calls/s over its sessions; with
+ * `sample`, one call on that path after every `every`-th main call, half an
+ * interval later, so both paths see the same machine state while the server
+ * takes only RATE × (1 + 1/every) calls/s. Latency of each call from its send
+ * to its complete answer. Returns the elapsed ms.
+ */
 async function drive(
-  cs: Session[],
+  main: Path,
+  sample: Path | undefined,
+  every: number,
   n: number,
-  latency: LatencyRecorder | undefined,
   memory: MemoryPeak,
 ): Promise<number> {
   const interval = 1000 / RATE;
   const t0 = performance.now();
   const inflight: Promise<void>[] = [];
-  for (let i = 0; i < n; i++) {
-    const due = t0 + i * interval;
+  let sampled = 0;
+  const fire = async (path: Path, i: number, due: number): Promise<void> => {
     const wait = due - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    const c = cs[i % cs.length] as Session;
+    const c = path.clients[i % path.clients.length] as Session;
+    const latency = path.latency;
     const start = now();
     inflight.push(
       c.call({ city: "Oslo", i }).then(() => {
         latency?.record(Number(now() - start));
       }),
     );
+  };
+  for (let i = 0; i < n; i++) {
+    await fire(main, i, t0 + i * interval);
+    if (sample !== undefined && i % every === every - 1)
+      await fire(sample, sampled++, t0 + (i + 0.5) * interval);
     if (i % 256 === 0) memory.sample();
   }
   await Promise.all(inflight);
@@ -190,7 +218,7 @@ async function drive(
 
 export const proxyToolsCall: BenchCase = {
   name: "proxy/tools-call",
-  description: `tools/call through hangar's MCP proxy vs straight to the SDK server, open-loop at ${RATE} calls/s over ${SESSIONS} sessions (a lean HTTP client); server, proxy and clients in separate processes`,
+  description: `tools/call through hangar's MCP proxy vs straight to the SDK server, each open-loop at ${RATE} calls/s over ${SESSIONS} sessions (a lean HTTP client), ${MODE === "blocks" ? "in alternating one-second blocks" : `interleaved (a direct call after every ${DIRECT_EVERY} proxied)`}; server, proxy and clients in separate processes`,
   latency:
     "every call timed from send to complete answer in the client; the same client on both paths, so the difference is the proxy's",
   defaultEvents: 1000,
@@ -203,21 +231,32 @@ export const proxyToolsCall: BenchCase = {
       const proxied = new LatencyRecorder(ctx.events);
       const directClients = await clients(server.url);
       const proxiedClients = await clients(proxy.url);
+      const proxiedPath: Path = { clients: proxiedClients, latency: proxied };
+      const directPath: Path = { clients: directClients, latency: direct };
       const warm = Math.min(ctx.warmup, 250);
-      await drive(directClients, warm, undefined, memory);
-      await drive(proxiedClients, warm, undefined, memory);
-      // Alternating blocks of one second (direct, then proxied), so that both paths see the
-      // same machine: on a shared machine the load changes from one second to the next.
-      const block = Math.max(1, Math.min(ctx.events, RATE));
-      let elapsedNs = 0;
-      let ms = 0;
+      await drive(
+        { clients: proxiedClients, latency: undefined },
+        { clients: directClients, latency: undefined },
+        1,
+        warm,
+        memory,
+      );
       proxy.mark();
-      for (let done = 0; done < ctx.events; done += block) {
-        const n = Math.min(block, ctx.events - done);
-        await drive(directClients, n, direct, memory);
+      let ms = 0;
+      let elapsedNs = 0;
+      if (MODE === "blocks") {
+        // Alternating one-second blocks (direct, then proxied): the server sees RATE calls/s.
+        for (let done = 0; done < ctx.events; done += RATE) {
+          const n = Math.min(RATE, ctx.events - done);
+          await drive(directPath, undefined, 1, n, memory);
+          const start = now();
+          ms += await drive(proxiedPath, undefined, 1, n, memory);
+          elapsedNs += Number(now() - start);
+        }
+      } else {
         const start = now();
-        ms += await drive(proxiedClients, n, proxied, memory);
-        elapsedNs += Number(now() - start);
+        ms = await drive(proxiedPath, directPath, DIRECT_EVERY, ctx.events, memory);
+        elapsedNs = Number(now() - start);
       }
       const p = await proxy.report();
       const us = (r: LatencyRecorder, q: number): number => Math.round(r.percentile(q) / 100) / 10;
@@ -227,12 +266,21 @@ export const proxyToolsCall: BenchCase = {
       const m: Measurement = { events: ctx.events, elapsedNs, latency: proxied, memory };
       m.detail = {
         rate: RATE,
+        mode: MODE === "blocks" ? "blocks" : `interleaved, 1 direct per ${DIRECT_EVERY}`,
         sessions: SESSIONS,
         directP50Us: us(direct, 50),
         directP99Us: us(direct, 99),
         addedP50Us: Math.round((us(proxied, 50) - us(direct, 50)) * 10) / 10,
         addedP99Us: Math.round((us(proxied, 99) - us(direct, 99)) * 10) / 10,
         proxyCpuUsPerCall: Math.round(((p["cpuUs"] ?? 0) / ctx.events) * 10) / 10,
+        proxyUserUsPerCall: Math.round(((p["userUs"] ?? 0) / ctx.events) * 10) / 10,
+        proxySysUsPerCall: Math.round(((p["sysUs"] ?? 0) / ctx.events) * 10) / 10,
+        proxyLoopDelayP99Us: p["loopDelayP99Us"] ?? 0,
+        proxyLoopDelayMaxUs: p["loopDelayMaxUs"] ?? 0,
+        proxyGcCount: p["gcCount"] ?? 0,
+        proxyGcMs: p["gcMs"] ?? 0,
+        proxyGcMaxMs: p["gcMaxMs"] ?? 0,
+        loadAverage1m: Math.round((loadavg()[0] ?? 0) * 100) / 100,
         tracesPublished: p["traces"] ?? 0,
         tracesDropped: p["dropped"] ?? 0,
       };

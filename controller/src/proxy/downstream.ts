@@ -14,29 +14,75 @@
  *   `Mcp-Protocol-Version` when given (400). A body of only notifications and
  *   responses is answered 202. Requests get one SSE stream per POST, carrying
  *   every message related to them, which ends after the last response. The
- *   headers leave with the first event, so a call answered at once costs one
- *   write.
+ *   headers leave with the first event, and the last response leaves with the
+ *   end of the stream, so a call answered at once costs one write.
  * - GET: the session's standalone SSE stream (one at a time: 409).
  * - DELETE: ends the session.
- * Resumability (Last-Event-ID) is not offered (no event ids are sent), as with
- * the SDK transport without an event store.
+ *
+ * Resumability, kept here rather than asked of the pod: the proxy re-frames
+ * every message (a caller's batch is one POST per message to the pod), so the
+ * pod's event ids could not name the caller's streams, and most servers keep
+ * no event store; the proxy's own connection to the pod does not break when
+ * the caller's does. So every event of a stream carries an id
+ * `<stream>_<seq>` (unique in the session) and stays in the stream's bounded
+ * replay buffer until the stream is over. The last response of a stream goes
+ * without an id: a caller that got it is done, one that did not resumes from
+ * the event before. No priming event (an id with empty data) is sent: the
+ * SDK client (1.32) reconnects after a stream that ended with a JSON-RPC
+ * *error* response once it holds an id, and would do so after every refused
+ * call. A caller whose connection drops resumes with GET + `Last-Event-ID`:
+ * it gets the events it missed, then the rest of the stream live.
+ *
+ * A caller whose POST stream goes away before its answers, and that does not
+ * resume within `graceMs` (at once, when it never got an event id, as it then
+ * cannot resume), has abandoned its requests: `onabandoned` is told, and the
+ * session cancels them at the pod. (The specification says a disconnection is
+ * not a cancellation; the grace period is what lets a caller resume first.)
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
 import { errorBody, isRequest, isResponse, type RequestId } from "./jsonrpc.js";
 
+/** One SSE stream of the session: a POST's requests (no > 0) or the standalone GET stream (no 0). */
 interface Stream {
-  readonly res: ServerResponse;
+  readonly no: number;
+  /** The caller's connection, while attached. */
+  res: ServerResponse | undefined;
   /** Requests of this POST still waiting for their response. */
   readonly pending: Set<RequestId>;
+  /** Every response was sent (or the stream was dropped): nothing more will come. */
   ended: boolean;
+  /** Seq of the last event with an id (0: none yet). */
+  seq: number;
+  /** Replay buffer: events `first`..`seq` (oldest evicted first), and the final response. */
+  frames: string[];
+  first: number;
+  bytes: number;
+  final: string | undefined;
+  /** The caller was given an id of this stream, so it can resume it. */
+  resumable: boolean;
+  grace: NodeJS.Timeout | undefined;
+}
+
+export interface ResumeOptions {
+  /** How long a dropped stream waits for the caller to resume before its requests are abandoned. Default 10 000 ms. */
+  graceMs?: number;
+  /** Events kept per stream for replay (oldest dropped first). Default 1000. */
+  maxEvents?: number;
+  /** Bytes kept per stream for replay. Default 1 MiB. */
+  maxBytes?: number;
 }
 
 export interface DownstreamOptions {
   sessionIdGenerator: () => string;
   onsessioninitialized: (sessionId: string) => void;
   onsessionclosed: (sessionId: string) => void;
+  /** The caller went away from these requests and did not come back (see the module comment). */
+  onabandoned?: (ids: RequestId[], why: string) => void;
+  resume?: ResumeOptions;
+  /** Counts replays and lost events (stats). */
+  count?: (what: "resumed" | "replayed" | "replay_gap" | "abandoned", n?: number) => void;
 }
 
 const SSE_HEADERS = {
@@ -46,10 +92,29 @@ const SSE_HEADERS = {
   "x-accel-buffering": "no",
 };
 
+/** Recently finished resumable streams kept per session (one more replay each). */
+const RECENT = 16;
+
 function fail(res: ServerResponse, status: number, code: number, message: string): void {
   const body = errorBody(code, message);
   res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
   res.end(body);
+}
+
+function newStream(no: number, res: ServerResponse | undefined, pending: Set<RequestId>): Stream {
+  return {
+    no,
+    res,
+    pending,
+    ended: false,
+    seq: 0,
+    frames: [],
+    first: 1,
+    bytes: 0,
+    final: undefined,
+    resumable: false,
+    grace: undefined,
+  };
 }
 
 export class DownstreamTransport {
@@ -58,16 +123,41 @@ export class DownstreamTransport {
   onmessage: ((m: JSONRPCMessage, headers: IncomingMessage["headers"]) => void) | undefined;
   onclose: (() => void) | undefined;
   readonly #o: DownstreamOptions;
+  readonly #graceMs: number;
+  readonly #maxEvents: number;
+  readonly #maxBytes: number;
+  /** Request id → its stream, while the request waits for its response. */
   readonly #streams = new Map<RequestId, Stream>();
-  #standalone: ServerResponse | undefined;
+  /** Stream number → stream, while it can be resumed (open, or recently finished). */
+  readonly #byNo = new Map<number, Stream>();
+  readonly #recent: number[] = [];
+  #nextNo = 1;
+  readonly #standalone: Stream = newStream(0, undefined, new Set());
   #closed = false;
+  #headers: Record<string, string> | undefined;
 
   constructor(o: DownstreamOptions) {
     this.#o = o;
+    this.#graceMs = o.resume?.graceMs ?? 10_000;
+    this.#maxEvents = o.resume?.maxEvents ?? 1000;
+    this.#maxBytes = o.resume?.maxBytes ?? 1024 * 1024;
+    this.#byNo.set(0, this.#standalone);
   }
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** Streams whose caller connection is gone and that wait for the caller to resume. */
+  get detached(): number {
+    let n = 0;
+    for (const s of new Set(this.#streams.values())) if (s.res === undefined) n++;
+    return n;
+  }
+
+  /** The SSE response headers (built once per session). */
+  #sse(): Record<string, string> {
+    return (this.#headers ??= { ...SSE_HEADERS, "mcp-session-id": this.sessionId ?? "" });
   }
 
   /** Handles one HTTP request of the session (`body`: the parsed POST body, already checked). */
@@ -127,24 +217,36 @@ export class DownstreamTransport {
       );
       return;
     }
-    const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase();
-    if (type !== "application/json") {
+    const ct = req.headers["content-type"] ?? "";
+    if (ct !== "application/json" && ct.split(";")[0]?.trim().toLowerCase() !== "application/json") {
       fail(res, 415, -32000, "Unsupported Media Type: Content-Type must be application/json");
       return;
     }
-    const messages = (Array.isArray(body) ? body : [body]) as JSONRPCMessage[];
+    if (Array.isArray(body)) {
+      this.#postMany(req, res, body as JSONRPCMessage[]);
+      return;
+    }
+    const m = body as JSONRPCMessage;
+    if ("method" in m && m.method === "initialize") {
+      if (!this.#init(res)) return;
+    } else if (!this.#checkSession(req, res)) return;
+    if (!isRequest(m)) {
+      this.onmessage?.(m, req.headers);
+      res.writeHead(202).end();
+      return;
+    }
+    this.#open(res, new Set([m.id]));
+    this.onmessage?.(m, req.headers);
+  }
+
+  #postMany(req: IncomingMessage, res: ServerResponse, messages: JSONRPCMessage[]): void {
     const init = messages.some((m) => "method" in m && m.method === "initialize");
     if (init) {
-      if (this.sessionId !== undefined) {
-        fail(res, 400, -32600, "Invalid Request: Server already initialized");
-        return;
-      }
       if (messages.length > 1) {
         fail(res, 400, -32600, "Invalid Request: Only one initialization request is allowed");
         return;
       }
-      this.sessionId = this.#o.sessionIdGenerator();
-      this.#o.onsessioninitialized(this.sessionId);
+      if (!this.#init(res)) return;
     } else if (!this.#checkSession(req, res)) return;
     const requests = messages.filter(isRequest);
     if (requests.length === 0) {
@@ -152,10 +254,56 @@ export class DownstreamTransport {
       res.writeHead(202).end();
       return;
     }
-    const stream: Stream = { res, pending: new Set(requests.map((r) => r.id)), ended: false };
-    for (const r of requests) this.#streams.set(r.id, stream);
-    res.once("close", () => this.#drop(stream));
+    this.#open(res, new Set(requests.map((r) => r.id)));
     for (const m of messages) this.onmessage?.(m, req.headers);
+  }
+
+  #init(res: ServerResponse): boolean {
+    if (this.sessionId !== undefined) {
+      fail(res, 400, -32600, "Invalid Request: Server already initialized");
+      return false;
+    }
+    this.sessionId = this.#o.sessionIdGenerator();
+    this.#o.onsessioninitialized(this.sessionId);
+    return true;
+  }
+
+  #open(res: ServerResponse, pending: Set<RequestId>): void {
+    const stream = newStream(this.#nextNo++, res, pending);
+    for (const id of pending) this.#streams.set(id, stream);
+    this.#attach(stream, res);
+  }
+
+  /** Binds a caller connection to a stream; when it closes early, the stream waits for a resume. */
+  #attach(stream: Stream, res: ServerResponse): void {
+    stream.res = res;
+    if (stream.grace !== undefined) {
+      clearTimeout(stream.grace);
+      stream.grace = undefined;
+    }
+    res.once("close", () => {
+      if (stream.res !== res) return;
+      stream.res = undefined;
+      if (stream.no === 0 || stream.ended) return;
+      if (!stream.resumable) this.#abandon(stream, "the caller closed its request before the answer");
+      else
+        stream.grace = setTimeout(
+          () =>
+            this.#abandon(
+              stream,
+              `the caller closed its request before the answer and did not resume within ${this.#graceMs} ms`,
+            ),
+          this.#graceMs,
+        ).unref();
+    });
+  }
+
+  #abandon(stream: Stream, why: string): void {
+    if (stream.ended || stream.res !== undefined) return;
+    const ids = [...stream.pending];
+    this.#drop(stream);
+    this.#o.count?.("abandoned", ids.length);
+    if (ids.length > 0) this.#o.onabandoned?.(ids, why);
   }
 
   #get(req: IncomingMessage, res: ServerResponse): void {
@@ -164,58 +312,144 @@ export class DownstreamTransport {
       return;
     }
     if (!this.#checkSession(req, res)) return;
-    if (this.#standalone !== undefined) {
+    const last = req.headers["last-event-id"];
+    if (typeof last === "string" && last !== "") {
+      this.#resume(res, last);
+      return;
+    }
+    if (this.#standalone.res !== undefined) {
       fail(res, 409, -32000, "Conflict: Only one SSE stream is allowed per session");
       return;
     }
-    this.#standalone = res;
-    res.writeHead(200, { ...SSE_HEADERS, "mcp-session-id": this.sessionId ?? "" });
+    res.writeHead(200, this.#sse());
     res.flushHeaders();
-    res.once("close", () => {
-      if (this.#standalone === res) this.#standalone = undefined;
-    });
+    this.#attach(this.#standalone, res);
   }
 
-  #write(res: ServerResponse, m: JSONRPCMessage): void {
-    if (!res.headersSent) res.writeHead(200, { ...SSE_HEADERS, "mcp-session-id": this.sessionId ?? "" });
-    res.write(`event: message\ndata: ${JSON.stringify(m)}\n\n`);
+  /** GET with Last-Event-ID: the events of that stream after the id, then the rest live. */
+  #resume(res: ServerResponse, last: string): void {
+    const at = last.indexOf("_");
+    const no = at > 0 ? Number(last.slice(0, at)) : NaN;
+    const seq = at > 0 ? Number(last.slice(at + 1)) : NaN;
+    const stream = Number.isInteger(no) && Number.isInteger(seq) ? this.#byNo.get(no) : undefined;
+    if (stream === undefined || seq > stream.seq) {
+      fail(
+        res,
+        400,
+        -32000,
+        `Bad Request: Last-Event-ID "${last}" names no stream of this session that can be resumed (it ended, or the id was never sent)`,
+      );
+      return;
+    }
+    this.#o.count?.("resumed");
+    // A connection the proxy still holds for this stream is stale (the caller would not resume otherwise).
+    const old = stream.res;
+    stream.res = undefined;
+    old?.end();
+    res.writeHead(200, this.#sse());
+    if (seq + 1 < stream.first) this.#o.count?.("replay_gap", stream.first - seq - 1);
+    const from = Math.max(0, seq + 1 - stream.first);
+    for (let i = from; i < stream.frames.length; i++) res.write(stream.frames[i] ?? "");
+    const replayed = stream.frames.length - from + (stream.ended && stream.final !== undefined ? 1 : 0);
+    if (replayed > 0) this.#o.count?.("replayed", replayed);
+    if (stream.ended) {
+      // Finished while the caller was away: this was its one replay.
+      this.#byNo.delete(stream.no);
+      res.end(stream.final);
+      return;
+    }
+    res.flushHeaders();
+    this.#attach(stream, res);
   }
 
-  /** The stream ended (answered, dropped by the caller, or closed): forget its requests. */
+  /** Writes (and keeps for replay) one event; `last` ends the stream with it. */
+  #emit(stream: Stream, m: JSONRPCMessage, last: boolean, raw: string | undefined): void {
+    const json = raw ?? JSON.stringify(m);
+    const res = stream.res;
+    if (last) {
+      const frame = `event: message\ndata: ${json}\n\n`;
+      if (stream.resumable) stream.final = frame;
+      if (res !== undefined) {
+        if (!res.headersSent)
+          res.writeHead(200, { ...this.#sse(), "content-length": String(Buffer.byteLength(frame)) });
+        res.end(frame);
+      }
+      return;
+    }
+    const seq = ++stream.seq;
+    const frame = `id: ${stream.no}_${seq}\nevent: message\ndata: ${json}\n\n`;
+    stream.frames.push(frame);
+    stream.bytes += frame.length;
+    while (
+      stream.frames.length > this.#maxEvents ||
+      (stream.bytes > this.#maxBytes && stream.frames.length > 1)
+    ) {
+      stream.bytes -= (stream.frames.shift() as string).length;
+      stream.first++;
+    }
+    if (res !== undefined) {
+      if (!res.headersSent) res.writeHead(200, this.#sse());
+      res.write(frame);
+      if (!stream.resumable) {
+        stream.resumable = true;
+        this.#byNo.set(stream.no, stream);
+      }
+    }
+  }
+
+  /** The stream is over (answered, abandoned, or closed): forget its requests. */
   #drop(stream: Stream): void {
     if (stream.ended) return;
     stream.ended = true;
+    if (stream.grace !== undefined) clearTimeout(stream.grace);
     for (const id of stream.pending) if (this.#streams.get(id) === stream) this.#streams.delete(id);
     stream.pending.clear();
-    if (!stream.res.writableEnded) {
-      if (!stream.res.headersSent)
-        stream.res.writeHead(200, { ...SSE_HEADERS, "mcp-session-id": this.sessionId ?? "" });
-      stream.res.end();
+    this.#byNo.delete(stream.no);
+    const res = stream.res;
+    if (res !== undefined && !res.writableEnded) {
+      if (!res.headersSent) res.writeHead(200, this.#sse());
+      res.end();
     }
+  }
+
+  /** The last response of a stream went out (or is held for replay). */
+  #finished(stream: Stream): void {
+    stream.ended = true;
+    if (stream.grace !== undefined) clearTimeout(stream.grace);
+    if (!stream.resumable) return;
+    // Keep it for one replay (the caller may not have received the end); bounded per session.
+    this.#recent.push(stream.no);
+    if (this.#recent.length > RECENT) this.#byNo.delete(this.#recent.shift() as number);
   }
 
   /**
    * Sends a message to the caller: a response on its request's stream (which
    * ends after its last response), a message related to a request on that
    * request's stream, anything else on the standalone stream. Returns false
-   * when there is no open stream for it (the caller went away or never opened
-   * the standalone stream).
+   * when there is no stream for it (the caller went away for good, or never
+   * opened the standalone stream). A stream whose caller is away for now keeps
+   * the message for replay. `raw`: the message's JSON text, when it is
+   * unchanged and on one line (written as it is, not serialized again).
    */
-  send(m: JSONRPCMessage, relatedRequestId?: RequestId): boolean {
-    const id = isResponse(m) ? m.id : relatedRequestId;
+  send(m: JSONRPCMessage, relatedRequestId?: RequestId, raw?: string): boolean {
+    const response = isResponse(m);
+    const id = response ? m.id : relatedRequestId;
     if (id === undefined) {
-      if (this.#standalone === undefined || isResponse(m)) return false;
-      this.#write(this.#standalone, m);
-      return true;
+      if (response) return false;
+      this.#emit(this.#standalone, m, false, raw);
+      return this.#standalone.res !== undefined || this.#standalone.resumable;
     }
     const stream = this.#streams.get(id);
     if (stream === undefined || stream.ended) return false;
-    this.#write(stream.res, m);
-    if (isResponse(m)) {
-      stream.pending.delete(id);
-      this.#streams.delete(id);
-      if (stream.pending.size === 0) this.#drop(stream);
+    if (!response) {
+      this.#emit(stream, m, false, raw);
+      return true;
     }
+    this.#streams.delete(id);
+    stream.pending.delete(id);
+    const last = stream.pending.size === 0;
+    this.#emit(stream, m, last, raw);
+    if (last) this.#finished(stream);
     return true;
   }
 
@@ -227,15 +461,12 @@ export class DownstreamTransport {
 
   /** Keeps idle SSE streams open through proxies and load balancers (a comment line). */
   keepAlive(): void {
-    const seen = new Set<Stream>();
-    for (const s of this.#streams.values()) {
-      if (seen.has(s) || s.ended) continue;
-      seen.add(s);
-      if (!s.res.headersSent)
-        s.res.writeHead(200, { ...SSE_HEADERS, "mcp-session-id": this.sessionId ?? "" });
-      s.res.write(": keepalive\n\n");
+    for (const s of new Set([...this.#streams.values(), this.#standalone])) {
+      const res = s.res;
+      if (s.ended || res === undefined) continue;
+      if (!res.headersSent) res.writeHead(200, this.#sse());
+      res.write(": keepalive\n\n");
     }
-    this.#standalone?.write(": keepalive\n\n");
   }
 
   /** Ends every stream of the session and the session itself. */
@@ -243,8 +474,10 @@ export class DownstreamTransport {
     if (this.#closed) return;
     this.#closed = true;
     for (const s of new Set(this.#streams.values())) this.#drop(s);
-    this.#standalone?.end();
-    this.#standalone = undefined;
+    for (const s of this.#byNo.values()) if (s.grace !== undefined) clearTimeout(s.grace);
+    this.#byNo.clear();
+    this.#standalone.res?.end();
+    this.#standalone.res = undefined;
     this.onclose?.();
   }
 }

@@ -24,6 +24,16 @@ function slice(
 const pod = (name: string) => ({ kind: "Pod", namespace: "mcp", name, uid: `uid-${name}` });
 
 describe("endpointsFromSlices", () => {
+  it("dials a provider with tls over https", () => {
+    const eps = endpointsFromSlices({ ...svc, tls: { ca: "/etc/hangar/pods-ca.crt" } }, [
+      slice([{ addresses: ["10.0.0.1"], targetRef: pod("w-1") }]),
+    ]);
+    assert.deepEqual(
+      eps.map((e) => e.url),
+      ["https://10.0.0.1:8080/mcp"],
+    );
+  });
+
   it("takes address, named port, pod identity, node and readiness", () => {
     const eps = endpointsFromSlices(svc, [
       slice([

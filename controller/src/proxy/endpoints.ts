@@ -17,6 +17,7 @@
  */
 import * as k8s from "@kubernetes/client-node";
 import { ProxyError } from "./errors.js";
+import type { ProviderTlsConfig } from "./tls.js";
 
 export interface PodEndpoint {
   /** Stable key: `namespace/pod` when the slice names the pod, else `ip:port`. */
@@ -28,7 +29,7 @@ export interface PodEndpoint {
   /** The address and port from the EndpointSlice. */
   readonly address: string;
   readonly port: number;
-  /** The URL the proxy dials: `http://<address>:<port><path>`, or the override. */
+  /** The URL the proxy dials: `http(s)://<address>:<port><path>` (https with the provider's `tls`), or the override. */
   readonly url: string;
   /** Offered to new sessions. */
   readonly ready: boolean;
@@ -106,6 +107,8 @@ export interface ProviderService {
   port?: string | number;
   /** HTTP path of the MCP endpoint on the pod. Default "/mcp". */
   path?: string;
+  /** TLS to the pods (see tls.ts): their addresses are then dialled with https. */
+  tls?: ProviderTlsConfig;
 }
 
 /** Endpoints of one provider from the EndpointSlices of its Service (pure; tested without a cluster). */
@@ -137,7 +140,10 @@ export function endpointsFromSlices(
       const hostPort = slice.addressType === "IPv6" ? `[${address}]:${port.port}` : `${address}:${port.port}`;
       const key = isPod ? `${ref.namespace ?? svc.namespace}/${ref.name}` : hostPort;
       const mapped = addressMap[hostPort];
-      const url = mapped !== undefined ? new URL(path, mapped).toString() : `http://${hostPort}${path}`;
+      const url =
+        mapped !== undefined
+          ? new URL(path, mapped).toString()
+          : `${svc.tls === undefined ? "http" : "https"}://${hostPort}${path}`;
       out.set(key, {
         key,
         podNamespace: isPod ? (ref.namespace ?? svc.namespace) : "",

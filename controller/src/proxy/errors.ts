@@ -39,6 +39,12 @@ export class ProxyError extends Error {
 export const RpcCode = {
   PARSE_ERROR: -32700,
   INVALID_REQUEST: -32600,
+  /**
+   * A Streamable HTTP rule was broken (the SDK's code for it): Accept,
+   * Content-Type, protocol version, a second GET stream, a Last-Event-ID that
+   * names no resumable stream.
+   */
+  TRANSPORT: -32000,
   /** Mcp-Session-Id unknown (never issued, or expired). */
   SESSION_NOT_FOUND: -32001,
   /** No or invalid bearer token (HTTP 401). */

@@ -22,6 +22,8 @@ export { ToolPolicy, type PolicyDecision, type PolicyMode, type ToolPolicyConfig
 export { Redactor, DEFAULT_REDACT_KEYS, DEFAULT_REDACT_PATTERNS, type RedactionConfig } from "./redact.js";
 export { ProxyError, ProxyErrorCodes, RpcCode, type ProxyErrorCode } from "./errors.js";
 export { ProxyStats } from "./stats.js";
+export { type ProviderTlsConfig } from "./tls.js";
+export { type ResumeOptions } from "./downstream.js";
 export { childContext, formatTraceparent, parseTraceparent, type TraceContext } from "./traceparent.js";
 export {
   parseProxyConfig,

@@ -11,6 +11,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { Agent, type IncomingMessage, type ServerResponse } from "node:http";
+import { H1Pool } from "./h1.js";
+import { httpsAgent, loadTls, type LoadedTls } from "./tls.js";
 import type { Authenticator, Identity } from "./auth.js";
 import { ANONYMOUS } from "./auth.js";
 import type { EndpointDirectory, PodEndpoint, ProviderService } from "./endpoints.js";
@@ -19,6 +21,7 @@ import { TraceFeed } from "./feed.js";
 import { checkBody, errorBody } from "./jsonrpc.js";
 import { ToolPolicy, type ToolPolicyConfig } from "./policy.js";
 import { Redactor } from "./redact.js";
+import type { ResumeOptions } from "./downstream.js";
 import { ProxySession } from "./session.js";
 import { ProxyStats } from "./stats.js";
 
@@ -46,12 +49,17 @@ export interface ProxyOptions {
   maxEndedSessions?: number;
   /** A session with no request and no call in flight for this long is closed. Default 30 min. */
   sessionIdleMs?: number;
+  /** Resumability of the caller's SSE streams (see downstream.ts). */
+  resume?: ResumeOptions;
 }
 
 interface Provider {
   config: ProviderConfig;
   policy: ToolPolicy;
   timeoutMs: number;
+  /** Dials the provider's https pods (its `tls`, or the system CAs); made on first use without `tls`. */
+  https: Agent | undefined;
+  tls: LoadedTls | undefined;
 }
 
 export class McpProxy {
@@ -69,12 +77,15 @@ export class McpProxy {
   readonly #maxEnded: number;
   readonly #load = new Map<string, number>();
   readonly #agent = new Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64 });
+  /** Keep-alive POST connections per provider and pod origin (`provider protocol//host:port`). */
+  readonly #pools = new Map<string, H1Pool>();
   readonly #unsubscribe: () => void;
   readonly #idleMs: number;
+  readonly #resume: ResumeOptions | undefined;
   readonly #sweep: NodeJS.Timeout;
   readonly #keepAlive: NodeJS.Timeout;
 
-  /** Throws an Error naming the provider and field when a policy pattern is invalid. */
+  /** Throws an Error naming the provider and field when a policy pattern or a TLS file is invalid. */
   constructor(opts: ProxyOptions) {
     this.feed = opts.feed ?? new TraceFeed();
     this.#directory = opts.directory;
@@ -84,14 +95,18 @@ export class McpProxy {
     this.#base = (opts.basePath ?? "/mcp").replace(/\/+$/, "");
     this.#maxEnded = opts.maxEndedSessions ?? 10_000;
     for (const [i, p] of opts.providers.entries()) {
+      const tls = p.tls === undefined ? undefined : loadTls(p.tls, `providers[${i}].tls`);
       this.#providers.set(p.provider, {
         config: p,
         policy: new ToolPolicy(p.policy, `providers[${i}].policy`),
         timeoutMs: p.timeoutMs ?? opts.timeoutMs ?? 60_000,
+        https: tls === undefined ? undefined : httpsAgent(tls),
+        tls,
       });
     }
     this.#unsubscribe = this.#directory.onLoss((provider, ep, reason) => this.#podLost(provider, ep, reason));
     this.#idleMs = opts.sessionIdleMs ?? 30 * 60_000;
+    this.#resume = opts.resume;
     this.#sweep = setInterval(() => this.sweepIdle(), Math.min(60_000, this.#idleMs)).unref();
     this.#keepAlive = setInterval(() => {
       for (const sess of this.#sessions.values()) sess.transport.keepAlive();
@@ -170,12 +185,14 @@ export class McpProxy {
 
     let body: unknown;
     let bodyBytes = 0;
+    let raw: string | undefined;
     if (req.method === "POST") {
       const read = await this.#readBody(req, res);
       if (read === undefined) return;
       bodyBytes = read.length;
       try {
-        body = JSON.parse(read.toString("utf8"));
+        raw = read.toString("utf8");
+        body = JSON.parse(raw);
       } catch (err) {
         this.#fail(res, 400, RpcCode.PARSE_ERROR, `the body is not valid JSON: ${(err as Error).message}`);
         return;
@@ -243,9 +260,14 @@ export class McpProxy {
         return;
       }
       s.bodyBytes = bodyBytes;
+      s.rawBody = Array.isArray(body) ? undefined : raw;
       s.lastActive = performance.now();
-      // The caller's standalone stream: open the pod's too, so server-initiated messages flow.
-      if (req.method === "GET") s.upstream.openStandalone();
+      // The caller's standalone stream (not the resumption of a POST's): open the pod's
+      // too, so server-initiated messages flow.
+      if (req.method === "GET") {
+        const last = req.headers["last-event-id"];
+        if (typeof last !== "string" || last === "" || last.startsWith("0_")) s.upstream.openStandalone();
+      }
       s.transport.handleRequest(req, res, body);
       return;
     }
@@ -276,6 +298,7 @@ export class McpProxy {
     }
     const s = this.#open(name, provider, ep, identity);
     s.bodyBytes = bodyBytes;
+    s.rawBody = Array.isArray(body) ? undefined : raw;
     s.transport.handleRequest(req, res, body);
     if (s.id === "") s.transport.close(); // initialize refused by the transport (e.g. Accept header)
   }
@@ -289,8 +312,10 @@ export class McpProxy {
       redactor: this.#redactor,
       feed: this.feed,
       stats: this.stats,
-      agent: this.#agent,
+      agent: ep.url.startsWith("https:") ? (provider.https ??= httpsAgent(undefined)) : this.#agent,
+      pool: this.#pool(name, provider, ep),
       timeoutMs: provider.timeoutMs,
+      ...(this.#resume === undefined ? {} : { resume: this.#resume }),
       sessionIdGenerator: randomUUID,
       onInitialized: (sess) => {
         this.#sessions.set(sess.id, sess);
@@ -307,6 +332,25 @@ export class McpProxy {
     return s;
   }
 
+  #pool(name: string, provider: Provider, ep: PodEndpoint): H1Pool {
+    const u = new URL(ep.url);
+    const https = u.protocol === "https:";
+    const port = Number(u.port || (https ? 443 : 80));
+    const host = u.hostname.replace(/^\[(.*)\]$/, "$1");
+    const key = `${name} ${u.protocol}//${u.host}`;
+    let pool = this.#pools.get(key);
+    if (pool === undefined) {
+      pool = new H1Pool({
+        protocol: u.protocol,
+        host,
+        port,
+        ...(https && provider.tls !== undefined ? { tls: provider.tls } : {}),
+      });
+      this.#pools.set(key, pool);
+    }
+    return pool;
+  }
+
   #remember(id: string, why: string): void {
     this.#ended.set(id, why);
     if (this.#ended.size > this.#maxEnded) this.#ended.delete(this.#ended.keys().next().value as string);
@@ -320,6 +364,14 @@ export class McpProxy {
       this.stats.inc("sessions_lost", { provider });
       this.#remember(s.id, why);
       void s.end(why);
+    }
+    try {
+      const u = new URL(ep.url);
+      const key = `${provider} ${u.protocol}//${u.host}`;
+      this.#pools.get(key)?.destroy();
+      this.#pools.delete(key);
+    } catch {
+      // not a URL: no pool was made for it
     }
   }
 
@@ -392,5 +444,8 @@ export class McpProxy {
     this.#unsubscribe();
     await Promise.all([...this.#sessions.values()].map((s) => s.end("the proxy is shutting down")));
     this.#agent.destroy();
+    for (const p of this.#providers.values()) p.https?.destroy();
+    for (const p of this.#pools.values()) p.destroy();
+    this.#pools.clear();
   }
 }

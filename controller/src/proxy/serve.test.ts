@@ -64,6 +64,18 @@ describe("parseProxyConfig", () => {
         /config\.staticEndpoints\.a\[0\]\.url: required/,
       ],
       [{ providers: [{ provider: "a" }], typo: 1 }, /config\.typo: unknown field/],
+      [
+        { providers: [{ provider: "a" }], resumeGraceMs: 0 },
+        /config\.resumeGraceMs: must be a positive integer/,
+      ],
+      [
+        { providers: [{ provider: "a" }], replayMaxEvents: 1.5 },
+        /config\.replayMaxEvents: must be a positive integer/,
+      ],
+      [
+        { providers: [{ provider: "a" }], staticEndpoints: { a: [{ url: "ftp://x/mcp" }] } },
+        /config\.staticEndpoints\.a\[0\]\.url: must be http:\/\/ or https:\/\//,
+      ],
     ];
     for (const [raw, re] of bad) assert.throws(() => parseProxyConfig(raw), re, JSON.stringify(raw));
   });

@@ -14,6 +14,7 @@ import type { TraceFeed } from "./feed.js";
 import { McpProxy, type ProviderConfig } from "./proxy.js";
 import { Redactor, type RedactionConfig } from "./redact.js";
 import { ToolPolicy } from "./policy.js";
+import { loadTls, parseProviderTls } from "./tls.js";
 
 export interface StaticEndpoint {
   url: string;
@@ -30,6 +31,11 @@ export interface ProxyConfig {
   timeoutMs?: number;
   /** Sessions with no request and nothing in flight for this long are closed. Default 30 min. */
   sessionIdleMs?: number;
+  /** A caller's dropped SSE stream waits this long for a resume (GET + Last-Event-ID) before its calls are cancelled at the pod. Default 10 000. */
+  resumeGraceMs?: number;
+  /** Events (default 1000) and bytes (default 1 MiB) kept per SSE stream for replay. */
+  replayMaxEvents?: number;
+  replayMaxBytes?: number;
   providers: ProviderConfig[];
   auth?: AuthConfig;
   redact?: RedactionConfig;
@@ -76,6 +82,9 @@ const KNOWN_TOP = new Set([
   "maxBodyBytes",
   "timeoutMs",
   "sessionIdleMs",
+  "resumeGraceMs",
+  "replayMaxEvents",
+  "replayMaxBytes",
   "providers",
   "auth",
   "redact",
@@ -114,6 +123,10 @@ export function parseProxyConfig(raw: unknown, where = "config"): ProxyConfig {
     if (path !== undefined) cfg.path = path;
     const timeoutMs = posInt(p, "timeoutMs", at);
     if (timeoutMs !== undefined) cfg.timeoutMs = timeoutMs;
+    if (p["tls"] !== undefined) {
+      cfg.tls = parseProviderTls(p["tls"], `${at}.tls`);
+      loadTls(cfg.tls, `${at}.tls`); // the files exist, hold PEM and make a TLS context
+    }
     const pol = p["policy"];
     if (pol !== undefined) {
       if (!isObj(pol)) bad(`${at}.policy`, "must be a mapping");
@@ -146,6 +159,10 @@ export function parseProxyConfig(raw: unknown, where = "config"): ProxyConfig {
   if (timeoutMs !== undefined) out.timeoutMs = timeoutMs;
   const sessionIdleMs = posInt(raw, "sessionIdleMs", where);
   if (sessionIdleMs !== undefined) out.sessionIdleMs = sessionIdleMs;
+  for (const k of ["resumeGraceMs", "replayMaxEvents", "replayMaxBytes"] as const) {
+    const v = posInt(raw, k, where);
+    if (v !== undefined) out[k] = v;
+  }
   if (raw["auth"] !== undefined) {
     if (!isObj(raw["auth"])) bad(`${where}.auth`, "must be a mapping");
     out.auth = raw["auth"];
@@ -179,9 +196,21 @@ export function parseProxyConfig(raw: unknown, where = "config"): ProxyConfig {
     for (const [prov, list] of Object.entries(m)) {
       if (!names.has(prov)) bad(`${where}.staticEndpoints.${prov}`, "no provider of that name");
       if (!Array.isArray(list)) bad(`${where}.staticEndpoints.${prov}`, "must be a list");
+      const withTls = providers.find((p) => p.provider === prov)?.tls !== undefined;
       list.forEach((e: unknown, i: number) => {
-        if (!isObj(e)) bad(`${where}.staticEndpoints.${prov}[${i}]`, "must be a mapping");
-        str(e, "url", `${where}.staticEndpoints.${prov}[${i}]`, true);
+        const at = `${where}.staticEndpoints.${prov}[${i}]`;
+        if (!isObj(e)) bad(at, "must be a mapping");
+        const url = str(e, "url", at, true) as string;
+        let u: URL;
+        try {
+          u = new URL(url);
+        } catch {
+          bad(`${at}.url`, `"${url}" is not a URL`);
+        }
+        if (u.protocol !== "http:" && u.protocol !== "https:")
+          bad(`${at}.url`, "must be http:// or https://");
+        if (withTls && u.protocol !== "https:")
+          bad(`${at}.url`, `provider "${prov}" has tls, so its endpoints must be https:// URLs`);
       });
     }
     out.staticEndpoints = m as Record<string, StaticEndpoint[]>;
@@ -201,7 +230,7 @@ export function staticPodEndpoints(list: readonly StaticEndpoint[], namespace: s
       podUid: "",
       node: e.node ?? "",
       address: u.hostname,
-      port: Number(u.port || 80),
+      port: Number(u.port || (u.protocol === "https:" ? 443 : 80)),
       url: e.url,
       ready: true,
       slice: "",
@@ -278,6 +307,11 @@ export async function startProxy(opts: StartProxyOptions): Promise<RunningProxy>
     ...(c.maxBodyBytes === undefined ? {} : { maxBodyBytes: c.maxBodyBytes }),
     ...(c.timeoutMs === undefined ? {} : { timeoutMs: c.timeoutMs }),
     ...(c.sessionIdleMs === undefined ? {} : { sessionIdleMs: c.sessionIdleMs }),
+    resume: {
+      ...(c.resumeGraceMs === undefined ? {} : { graceMs: c.resumeGraceMs }),
+      ...(c.replayMaxEvents === undefined ? {} : { maxEvents: c.replayMaxEvents }),
+      ...(c.replayMaxBytes === undefined ? {} : { maxBytes: c.replayMaxBytes }),
+    },
     ...(c.basePath === undefined ? {} : { basePath: c.basePath }),
   });
   const server: Server = createServer(proxy.handler);

@@ -14,7 +14,8 @@ import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { hangar } from "@hangar/proto";
 import type { Identity } from "./auth.js";
-import { DownstreamTransport } from "./downstream.js";
+import { DownstreamTransport, type ResumeOptions } from "./downstream.js";
+import type { H1Pool } from "./h1.js";
 import type { PodEndpoint } from "./endpoints.js";
 import { RpcCode } from "./errors.js";
 import type { TraceFeed } from "./feed.js";
@@ -59,7 +60,11 @@ export interface SessionOptions {
   feed: TraceFeed;
   stats: ProxyStats;
   agent: Agent;
+  /** Keep-alive connections to the session's pod, for POSTs. */
+  pool: H1Pool;
   timeoutMs: number;
+  /** Resumability of the caller's streams (replay buffer, grace before a dropped call is cancelled). */
+  resume?: ResumeOptions;
   sessionIdGenerator: () => string;
   onInitialized: (s: ProxySession) => void;
   onClosed: (s: ProxySession) => void;
@@ -90,6 +95,8 @@ export class ProxySession {
   readonly #inflight = new Map<RequestId, InFlight>();
   /** Size of the POST body that carried the message being dispatched (set by the proxy). */
   bodyBytes = 0;
+  /** That body's text when it is one message (forwarded as it came, not serialized again). */
+  rawBody: string | undefined;
   /** performance.now() of the caller's last request (for the idle sweep). */
   lastActive = performance.now();
 
@@ -101,8 +108,9 @@ export class ProxySession {
     this.upstream = new Upstream({
       url: o.endpoint.url,
       agent: o.agent,
+      pool: o.pool,
       events: {
-        message: (m, related, bytes) => this.#fromPod(m, related, bytes),
+        message: (m, related, bytes, raw) => this.#fromPod(m, related, bytes, raw),
         done: (related, err) => this.#podDone(related, err),
       },
     });
@@ -110,6 +118,9 @@ export class ProxySession {
       sessionIdGenerator: o.sessionIdGenerator,
       onsessioninitialized: () => o.onInitialized(this),
       onsessionclosed: () => void this.upstream.close(true),
+      onabandoned: (ids, why) => this.#abandoned(ids, why),
+      ...(o.resume === undefined ? {} : { resume: o.resume }),
+      count: (what, n) => o.stats.inc(`streams_${what}`, { provider: o.provider }, n),
     });
     this.transport.onmessage = (m, headers) => this.#fromCaller(m, headers);
     this.transport.onclose = () => this.#closed();
@@ -206,8 +217,8 @@ export class ProxySession {
   }
 
   /** Sends to the caller; a stream the caller already closed is not an error of the proxy. */
-  #toCaller(m: JSONRPCMessage, related?: RequestId): void {
-    if (!this.transport.send(m, related)) this.#o.stats.inc("undeliverable");
+  #toCaller(m: JSONRPCMessage, related?: RequestId, raw?: string): void {
+    if (!this.transport.send(m, related, raw)) this.#o.stats.inc("undeliverable");
   }
 
   #fromCaller(m: JSONRPCMessage, headers: IncomingMessage["headers"]): void {
@@ -255,7 +266,7 @@ export class ProxySession {
       this.#inflight.set(m.id, f);
       this.#o.feed.publish(trace);
       f.timer = setTimeout(() => this.#timeout(f), this.#o.timeoutMs);
-      f.exchange = this.upstream.post(m, m.id, traceparent);
+      f.exchange = this.upstream.post(m, m.id, traceparent, this.rawBody);
       return;
     }
     if (isNotification(m) && m.method === "notifications/cancelled") {
@@ -271,18 +282,16 @@ export class ProxySession {
         );
         // Tell the pod first (on its own POST), then drop the call's stream on both sides:
         // a cancelled request gets no answer, so neither stream would ever end by itself.
-        const ex = f.exchange;
-        this.upstream.post(m, undefined, undefined);
-        setImmediate(() => ex?.abort());
+        this.#stopAtPod(f, m);
         this.transport.closeSSEStream(f.id);
         return;
       }
     }
     // Other notifications, and the caller's answers to the pod's requests (sampling, elicitation, roots).
-    this.upstream.post(m, undefined, typeof tpHeader === "string" ? tpHeader : undefined);
+    this.upstream.post(m, undefined, typeof tpHeader === "string" ? tpHeader : undefined, this.rawBody);
   }
 
-  #fromPod(m: JSONRPCMessage, related: RequestId | undefined, bytes: number): void {
+  #fromPod(m: JSONRPCMessage, related: RequestId | undefined, bytes: number, raw: string | undefined): void {
     if (isResponse(m)) {
       const f = this.#inflight.get(m.id);
       if (f !== undefined) {
@@ -298,25 +307,28 @@ export class ProxySession {
         } else if (f.method === "tools/call" && obj(m.result)?.["isError"] === true) {
           status = hangar.CallStatus.ERROR;
           error = "the tool reported an error (isError)";
-        } else if (f.method === "tools/list") {
-          this.#filterTools(m);
+        } else if (f.method === "tools/list" && this.#filterTools(m)) {
+          raw = undefined; // changed: serialize what is left
         }
         this.#finish(f, status, error, bytes);
-        this.#toCaller(m);
+        this.#toCaller(m, undefined, raw);
         return;
       }
       // An answer to a request that already timed out or was cancelled: the caller has its answer.
       this.#o.stats.inc("late_responses");
       return;
     }
-    this.#toCaller(m, related !== undefined && this.#inflight.has(related) ? related : undefined);
+    this.#toCaller(m, related !== undefined && this.#inflight.has(related) ? related : undefined, raw);
   }
 
-  /** Hides denied tools from a tools/list result (enforce mode); in audit mode counts what it would hide. */
-  #filterTools(m: JSONRPCMessage): void {
+  /**
+   * Hides denied tools from a tools/list result (enforce mode); in audit mode
+   * counts what it would hide. True when it changed the result.
+   */
+  #filterTools(m: JSONRPCMessage): boolean {
     const result = obj((m as { result?: unknown }).result);
     const tools = result?.["tools"];
-    if (result === undefined || !Array.isArray(tools) || this.#o.policy.empty) return;
+    if (result === undefined || !Array.isArray(tools) || this.#o.policy.empty) return false;
     const kept = tools.filter((t: unknown) => {
       const name = obj(t)?.["name"];
       return typeof name !== "string" || !this.#o.policy.decide(name).enforced;
@@ -327,7 +339,9 @@ export class ProxySession {
     }).length;
     if (wouldHide > 0)
       this.#o.stats.inc("tools_hidden", { provider: this.provider, mode: this.#o.policy.mode }, wouldHide);
-    if (kept.length !== tools.length) result["tools"] = kept;
+    if (kept.length === tools.length) return false;
+    result["tools"] = kept;
+    return true;
   }
 
   #podDone(related: RequestId | undefined, err: UpstreamFailure | undefined): void {
@@ -371,13 +385,37 @@ export class ProxySession {
       }),
     );
     // Let the server stop the work, then drop the exchange.
+    this.#stopAtPod(f, {
+      jsonrpc: "2.0",
+      method: "notifications/cancelled",
+      params: { requestId: f.id, reason: why },
+    });
+  }
+
+  /** Sends the pod `notifications/cancelled` for a call, then drops the call's exchange. */
+  #stopAtPod(f: InFlight, cancelled: JSONRPCMessage): void {
     const ex = f.exchange;
-    this.upstream.post(
-      { jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: f.id, reason: why } },
-      undefined,
-      undefined,
-    );
-    setImmediate(() => ex?.abort());
+    this.upstream.post(cancelled, undefined, undefined);
+    if (ex !== undefined) setImmediate(() => ex.abort());
+  }
+
+  /**
+   * The caller's connection for these requests closed before their answers and
+   * the caller did not resume it (see downstream.ts): the calls are cancelled
+   * at the pod, traced CANCELLED with the reason, and the exchanges released.
+   */
+  #abandoned(ids: readonly RequestId[], why: string): void {
+    for (const id of ids) {
+      const f = this.#inflight.get(id);
+      if (f === undefined) continue;
+      this.#o.stats.inc("calls_abandoned", { provider: this.provider });
+      this.#finish(f, hangar.CallStatus.CANCELLED, why, 0);
+      this.#stopAtPod(f, {
+        jsonrpc: "2.0",
+        method: "notifications/cancelled",
+        params: { requestId: id, reason: why },
+      });
+    }
   }
 
   /**

@@ -25,13 +25,22 @@ export class ProxyStats {
     return this.#counts.get(ProxyStats.key(name, labels)) ?? 0;
   }
 
+  /** Counter keys of finished calls, by provider, method and status (built once each). */
+  readonly #callKeys = new Map<string, string>();
+
   /** One finished request: counted by provider, method and status. */
   observeCall(provider: string, method: string, status: hangar.CallStatus, _ms: number): void {
-    this.inc("calls", {
-      provider,
-      method,
-      status: (hangar.CallStatus[status] ?? "UNSPECIFIED").toLowerCase(),
-    });
+    const id = `${provider}\0${method}\0${status}`;
+    let k = this.#callKeys.get(id);
+    if (k === undefined) {
+      k = ProxyStats.key("calls", {
+        provider,
+        method,
+        status: (hangar.CallStatus[status] ?? "UNSPECIFIED").toLowerCase(),
+      });
+      if (this.#callKeys.size < 10_000) this.#callKeys.set(id, k);
+    }
+    this.#counts.set(k, (this.#counts.get(k) ?? 0) + 1);
   }
 
   snapshot(): Record<string, number> {

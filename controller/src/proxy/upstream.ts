@@ -4,19 +4,26 @@
  * carried it. The SDK's client transport hands messages over without that
  * relation, and the proxy needs it to put a progress notification or a sampling
  * request of the server on the same downstream stream as the call it belongs
- * to; so this transport is written here, on node:http with a keep-alive agent.
+ * to; so this transport is written here. POSTs (the hot path) go over the lean
+ * HTTP/1.1 client in h1.ts; the standalone GET stream and DELETE over node:http
+ * with a keep-alive agent.
  *
  * Each JSON-RPC message is one POST (a downstream batch is split); the answer
  * is 202, a JSON body (one message or an array), or an SSE stream. A GET opens
  * the pod's standalone stream; DELETE ends the pod's session.
  */
-import { request as httpRequest, type Agent, type ClientRequest, type IncomingMessage } from "node:http";
+import { StringDecoder } from "node:string_decoder";
+import { request as httpRequest, type Agent, type ClientRequest } from "node:http";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import type { H1Exchange, H1Pool } from "./h1.js";
 import type { RequestId } from "./jsonrpc.js";
 
 export interface UpstreamEvents {
-  /** A message from the pod; `related` is the request whose POST stream carried it. */
-  message(msg: JSONRPCMessage, related: RequestId | undefined, bytes: number): void;
+  /**
+   * A message from the pod; `related` is the request whose POST stream carried
+   * it; `raw` is its JSON text when it can be forwarded as it came (one line).
+   */
+  message(msg: JSONRPCMessage, related: RequestId | undefined, bytes: number, raw: string | undefined): void;
   /** The exchange of a POSTed message ended; `error` when it failed (transport or HTTP status). */
   done(related: RequestId | undefined, error: UpstreamFailure | undefined): void;
 }
@@ -33,7 +40,10 @@ export class UpstreamFailure extends Error {
 
 export interface UpstreamOptions {
   url: string;
+  /** For the standalone GET stream and DELETE (node:http; an https.Agent for https pods). */
   agent: Agent;
+  /** Keep-alive connections to this pod for POSTs. */
+  pool: H1Pool;
   events: UpstreamEvents;
   /** Largest SSE event or JSON body accepted from the pod. Default 16 MiB. */
   maxMessageBytes?: number;
@@ -46,9 +56,66 @@ export interface Exchange {
 
 const ACCEPT = "application/json, text/event-stream";
 
+/** JSON text that fits on one SSE `data:` line as it is (JSON has newlines only as whitespace). */
+function oneLine(text: string): string | undefined {
+  return text.includes("\n") || text.includes("\r") ? undefined : text;
+}
+
+function withCode(err: Error): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === undefined || err.message.includes(code) ? err.message : `${err.message} (${code})`;
+}
+
+/**
+ * An SSE parser: feed it text, it calls `onData` with the data of each event
+ * (comments, keep-alives and events without data are skipped). Returns false
+ * from `push` when an event grows over `max` characters.
+ */
+function sseParser(max: number, onData: (data: string) => void): (text: string) => boolean {
+  let buf = "";
+  const onEvent = (block: string): void => {
+    let data = "";
+    let first = true;
+    let from = 0;
+    while (from <= block.length) {
+      let to = block.indexOf("\n", from);
+      if (to < 0) to = block.length;
+      const end = to > from && block.charCodeAt(to - 1) === 13 ? to - 1 : to;
+      if (block.startsWith("data:", from)) {
+        const v = block.slice(block.charCodeAt(from + 5) === 32 ? from + 6 : from + 5, end);
+        data = first ? v : `${data}\n${v}`;
+        first = false;
+      }
+      from = to + 1;
+    }
+    if (first || data === "") return; // comments, keep-alives, priming events
+    onData(data);
+  };
+  return (text) => {
+    buf = buf === "" ? text : buf + text;
+    let at: number;
+    while ((at = buf.search(/\r?\n\r?\n/)) >= 0) {
+      const block = buf.slice(0, at);
+      const sep =
+        buf.charCodeAt(at) === 13
+          ? buf.charCodeAt(at + 2) === 13
+            ? 4
+            : 3
+          : buf.charCodeAt(at + 1) === 13
+            ? 3
+            : 2;
+      buf = buf.slice(at + sep);
+      onEvent(block);
+    }
+    return buf.length <= max;
+  };
+}
+
 export class Upstream {
   readonly #url: URL;
+  readonly #path: string;
   readonly #agent: Agent;
+  readonly #pool: H1Pool;
   readonly #events: UpstreamEvents;
   readonly #max: number;
   /** The pod's Mcp-Session-Id (not the one the caller sees). */
@@ -57,10 +124,13 @@ export class Upstream {
   #get: ClientRequest | undefined;
   #closed = false;
   readonly #open = new Set<ClientRequest>();
+  readonly #posts = new Set<H1Exchange>();
 
   constructor(opts: UpstreamOptions) {
     this.#url = new URL(opts.url);
+    this.#path = this.#url.pathname + this.#url.search;
     this.#agent = opts.agent;
+    this.#pool = opts.pool;
     this.#events = opts.events;
     this.#max = opts.maxMessageBytes ?? 16 * 1024 * 1024;
   }
@@ -81,7 +151,7 @@ export class Upstream {
       protocol: this.#url.protocol,
       hostname: this.#url.hostname,
       port: this.#url.port,
-      path: this.#url.pathname + this.#url.search,
+      path: this.#path,
       method,
       agent: this.#agent,
       headers,
@@ -92,169 +162,117 @@ export class Upstream {
   }
 
   /** POSTs one message. `related` is the id of the request (for a request), used to route what comes back. */
-  post(msg: JSONRPCMessage, related: RequestId | undefined, traceparent: string | undefined): Exchange {
-    const body = JSON.stringify(msg);
-    const headers = this.#headers({
-      "content-type": "application/json",
-      "content-length": String(Buffer.byteLength(body)),
-    });
+  post(
+    msg: JSONRPCMessage,
+    related: RequestId | undefined,
+    traceparent: string | undefined,
+    raw?: string,
+  ): Exchange {
+    const host = this.#url.host;
+    const body = raw ?? JSON.stringify(msg);
+    const headers: Record<string, string> = { accept: ACCEPT, "content-type": "application/json" };
+    if (this.sessionId !== undefined) headers["mcp-session-id"] = this.sessionId;
+    if (this.protocolVersion !== undefined) headers["mcp-protocol-version"] = this.protocolVersion;
     if (traceparent !== undefined) headers["traceparent"] = traceparent;
-    const req = this.#request("POST", headers);
     let finished = false;
+    let status = 0;
+    let onData: (c: Buffer) => void = () => undefined;
+    let onEnd: () => void = () => done(undefined);
     const done = (err: UpstreamFailure | undefined): void => {
       if (finished) return;
       finished = true;
+      this.#posts.delete(ex);
       this.#events.done(related, err);
     };
-    req.on("response", (res) => {
-      const sid = res.headers["mcp-session-id"];
-      if (typeof sid === "string" && this.sessionId === undefined) this.sessionId = sid;
-      this.#readResponse(res, related, done);
+    const fail = (err: UpstreamFailure): void => {
+      ex.abort();
+      done(err);
+    };
+    const ex = this.#pool.request("POST", this.#path, headers, body, {
+      head: (st, h) => {
+        status = st;
+        const sid = h["mcp-session-id"];
+        if (sid !== undefined && this.sessionId === undefined) this.sessionId = sid;
+        const type = (h["content-type"] ?? "").toLowerCase();
+        if (st === 202) return;
+        if (st < 200 || st >= 300) {
+          let text = "";
+          onData = (c) => {
+            if (text.length < 2048) text += c.toString("utf8");
+          };
+          onEnd = () =>
+            done(
+              new UpstreamFailure(
+                `${host} answered HTTP ${st}${text === "" ? "" : `: ${text.slice(0, 512)}`}`,
+                st,
+              ),
+            );
+          return;
+        }
+        if (type.startsWith("text/event-stream")) {
+          const decoder = new StringDecoder("utf8");
+          const push = sseParser(this.#max, (data) => {
+            let m: JSONRPCMessage;
+            try {
+              m = JSON.parse(data) as JSONRPCMessage;
+            } catch {
+              // A malformed event is skipped; the request then ends without its answer and is reported.
+              return;
+            }
+            this.#events.message(m, related, data.length, oneLine(data));
+          });
+          onData = (c) => {
+            if (!push(decoder.write(c)))
+              fail(new UpstreamFailure(`${host} sent an SSE event over ${this.#max} bytes`));
+          };
+          return;
+        }
+        if (type.startsWith("application/json")) {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          onData = (c) => {
+            size += c.length;
+            if (size > this.#max) fail(new UpstreamFailure(`${host} sent a body over ${this.#max} bytes`));
+            else chunks.push(c);
+          };
+          onEnd = () => {
+            const text = (chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)).toString(
+              "utf8",
+            );
+            let parsed: unknown;
+            try {
+              parsed = JSON.parse(text);
+            } catch (err) {
+              done(new UpstreamFailure(`${host} sent JSON that does not parse: ${(err as Error).message}`));
+              return;
+            }
+            const list = Array.isArray(parsed) ? (parsed as JSONRPCMessage[]) : [parsed as JSONRPCMessage];
+            const each = list.length === 1 ? size : Math.round(size / list.length);
+            const one = Array.isArray(parsed) ? undefined : oneLine(text);
+            for (const m of list) this.#events.message(m, related, each, one);
+            done(undefined);
+          };
+          return;
+        }
+        fail(new UpstreamFailure(`${host} answered with content-type "${type}" (not MCP)`, st));
+      },
+      data: (c) => onData(c),
+      end: () => onEnd(),
+      error: (err) =>
+        done(
+          status === 0
+            ? new UpstreamFailure(`cannot reach ${host}: ${withCode(err)}`, undefined, err)
+            : new UpstreamFailure(`${host} closed the stream: ${withCode(err)}`, status, err),
+        ),
     });
-    req.on("error", (err) =>
-      done(new UpstreamFailure(`cannot reach ${this.#url.host}: ${err.message}`, undefined, err)),
-    );
-    req.end(body);
+    if (!finished) this.#posts.add(ex);
     return {
       abort: () => {
         finished = true;
-        req.destroy();
+        this.#posts.delete(ex);
+        ex.abort();
       },
     };
-  }
-
-  #readResponse(
-    res: IncomingMessage,
-    related: RequestId | undefined,
-    done: (err: UpstreamFailure | undefined) => void,
-  ): void {
-    const status = res.statusCode ?? 0;
-    const type = (res.headers["content-type"] ?? "").toLowerCase();
-    if (status === 202) {
-      res.resume();
-      res.once("end", () => done(undefined));
-      return;
-    }
-    if (status < 200 || status >= 300) {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => {
-        if (text.length < 2048) text += c;
-      });
-      res.once("end", () =>
-        done(
-          new UpstreamFailure(
-            `${this.#url.host} answered HTTP ${status}${text === "" ? "" : `: ${text.slice(0, 512)}`}`,
-            status,
-          ),
-        ),
-      );
-      res.once("error", (err) =>
-        done(new UpstreamFailure(`reading from ${this.#url.host}: ${err.message}`, status, err)),
-      );
-      return;
-    }
-    if (type.startsWith("text/event-stream")) this.#readSse(res, related, done);
-    else if (type.startsWith("application/json")) this.#readJson(res, related, done);
-    else {
-      res.resume();
-      done(new UpstreamFailure(`${this.#url.host} answered with content-type "${type}" (not MCP)`, status));
-    }
-  }
-
-  #readJson(
-    res: IncomingMessage,
-    related: RequestId | undefined,
-    done: (err: UpstreamFailure | undefined) => void,
-  ): void {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    res.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > this.#max) {
-        res.destroy();
-        done(new UpstreamFailure(`${this.#url.host} sent a body over ${this.#max} bytes`));
-        return;
-      }
-      chunks.push(c);
-    });
-    res.once("end", () => {
-      const text = Buffer.concat(chunks).toString("utf8");
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch (err) {
-        done(
-          new UpstreamFailure(`${this.#url.host} sent JSON that does not parse: ${(err as Error).message}`),
-        );
-        return;
-      }
-      const list = Array.isArray(parsed) ? (parsed as JSONRPCMessage[]) : [parsed as JSONRPCMessage];
-      const each = list.length === 1 ? size : Math.round(size / list.length);
-      for (const m of list) this.#events.message(m, related, each);
-      done(undefined);
-    });
-    res.once("error", (err) =>
-      done(new UpstreamFailure(`reading from ${this.#url.host}: ${err.message}`, undefined, err)),
-    );
-  }
-
-  #readSse(
-    res: IncomingMessage,
-    related: RequestId | undefined,
-    done: (err: UpstreamFailure | undefined) => void,
-  ): void {
-    res.setEncoding("utf8");
-    let buf = "";
-    const onEvent = (block: string): void => {
-      let data = "";
-      let first = true;
-      for (const line of block.split(/\r?\n/)) {
-        if (line.startsWith("data:")) {
-          const v = line.charCodeAt(5) === 32 ? line.slice(6) : line.slice(5);
-          data = first ? v : `${data}\n${v}`;
-          first = false;
-        }
-      }
-      if (first || data === "") return; // comments, keep-alives, priming events
-      let msg: JSONRPCMessage;
-      try {
-        msg = JSON.parse(data) as JSONRPCMessage;
-      } catch {
-        // A malformed event is skipped; the request then ends without its answer and is reported.
-        return;
-      }
-      this.#events.message(msg, related, data.length);
-    };
-    res.on("data", (chunk: string) => {
-      buf += chunk;
-      if (buf.length > this.#max) {
-        res.destroy();
-        done(new UpstreamFailure(`${this.#url.host} sent an SSE event over ${this.#max} bytes`));
-        return;
-      }
-      let at: number;
-      while ((at = buf.search(/\r?\n\r?\n/)) >= 0) {
-        const block = buf.slice(0, at);
-        const sep =
-          buf.charCodeAt(at) === 13
-            ? buf.charCodeAt(at + 2) === 13
-              ? 4
-              : 3
-            : buf.charCodeAt(at + 1) === 13
-              ? 3
-              : 2;
-        buf = buf.slice(at + sep);
-        onEvent(block);
-      }
-    });
-    res.once("end", () => done(undefined));
-    res.once("close", () =>
-      done(res.complete ? undefined : new UpstreamFailure(`${this.#url.host} closed the stream`)),
-    );
-    res.once("error", (err) =>
-      done(new UpstreamFailure(`reading from ${this.#url.host}: ${err.message}`, undefined, err)),
-    );
   }
 
   /** Opens the pod's standalone SSE stream (server-initiated messages), once. A 405 means it has none. */
@@ -262,18 +280,31 @@ export class Upstream {
     if (this.#get !== undefined || this.#closed) return;
     const req = this.#request("GET", this.#headers({ accept: "text/event-stream" }));
     this.#get = req;
+    const ended = (): void => {
+      if (this.#get === req) this.#get = undefined;
+    };
     req.on("response", (res) => {
       if (res.statusCode !== 200) {
         res.resume();
         return;
       }
-      this.#readSse(res, undefined, () => {
-        if (this.#get === req) this.#get = undefined;
+      res.setEncoding("utf8");
+      const push = sseParser(this.#max, (data) => {
+        let m: JSONRPCMessage;
+        try {
+          m = JSON.parse(data) as JSONRPCMessage;
+        } catch {
+          return;
+        }
+        this.#events.message(m, undefined, data.length, oneLine(data));
       });
+      res.on("data", (text: string) => {
+        if (!push(text)) res.destroy();
+      });
+      res.once("close", ended);
+      res.once("error", ended);
     });
-    req.on("error", () => {
-      if (this.#get === req) this.#get = undefined;
-    });
+    req.on("error", ended);
     req.end();
   }
 
@@ -282,6 +313,8 @@ export class Upstream {
     if (this.#closed) return;
     this.#closed = true;
     for (const r of this.#open) r.destroy();
+    for (const ex of this.#posts) ex.abort();
+    this.#posts.clear();
     if (!sendDelete || this.sessionId === undefined) return;
     await new Promise<void>((resolve) => {
       const req = this.#request("DELETE", this.#headers({}));
