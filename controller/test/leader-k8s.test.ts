@@ -70,9 +70,12 @@ describe("leader handover between two controller instances (Lease)", { skip }, (
     // A revert asked on the follower is handed to the leader through the record: the follower
     // waits, the leader carries it out on its tick, and the follower answers with the result.
     const asked = b.enforcer.revert(pending.id, "hangar-ctl:dana", { waitMs: 5_000 });
-    await sleep(300);
+    for (let i = 0; i < 100 && (await a.enforcer.get(pending.id))?.revertRequest === undefined; i++)
+      await sleep(50);
     assert.equal((await a.enforcer.get(pending.id))?.revertRequest?.actor, "hangar-ctl:dana");
     assert.equal(await b.enforcer.processRevertRequests(), 0, "a follower reverts nothing");
+    // (The lease lasts 1 s here: the leader renews before each step, as its loop would.)
+    assert.equal(await a.lease.tryAcquireOrRenew(), true);
     assert.equal(await a.enforcer.processRevertRequests(), 1);
     const reverted = await asked;
     assert.equal(reverted.state, "reverted");
@@ -83,14 +86,17 @@ describe("leader handover between two controller instances (Lease)", { skip }, (
     const again = await b.enforcer.submit(
       request({ provider: "weather", action: "quarantine", ttlSeconds: 60 }),
     );
+    assert.equal(await a.lease.tryAcquireOrRenew(), true);
     assert.equal(await a.enforcer.processPending(), 1);
     const waiting = await b.enforcer.revert(again.id, "hangar-ctl:dana", { waitMs: 300 });
     assert.equal(waiting.state, "applied");
     assert.equal(waiting.revertRequest?.actor, "hangar-ctl:dana");
+    assert.equal(await a.lease.tryAcquireOrRenew(), true);
     assert.equal(await a.enforcer.processRevertRequests(), 1);
     assert.equal((await a.enforcer.get(again.id))?.state, "reverted");
     await assert.rejects(b.enforcer.revert(again.id, "x"), /HANGAR_ERR_ENFORCE_CONFLICT|is reverted/);
     // Re-apply for the handover checks below.
+    assert.equal(await a.lease.tryAcquireOrRenew(), true);
     const third = await a.enforcer.submit(
       request({ provider: "weather", action: "quarantine", ttlSeconds: 60 }),
     );

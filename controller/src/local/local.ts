@@ -374,7 +374,10 @@ class Stack {
       this.#baseline = await loadBaselineStore({ db: this.#db, learn: false, onWarning: warn });
       // As a pod watch does with the annotation mcp-hangar.io/learning-window (the first event of
       // the provider may be a call trace, which carries no pod labels).
-      this.#baseline.configureProvider?.(PROVIDER, { learningWindowMs: o.windowMs, source: "annotation" });
+      this.#baseline.configureProvider?.(PROVIDER, {
+        learningWindowMs: o.windowMs,
+        source: "hangar-controller local --learning-window",
+      });
       engines = `baselines in ${this.#rel(this.#db)}${this.#reused ? " (reused from an earlier run)" : " (new)"}`;
     } catch (err) {
       engines = `no baseline engine (${(err as Error).message.split("\n")[0] ?? ""})`;
