@@ -27,6 +27,7 @@ import {
   type Detection,
 } from "@hangar/agent";
 import { pino } from "pino";
+import { writeTestCerts } from "@hangar/testkit";
 import { loadBehavioral, loadSemantic } from "../src/bootstrap/plugins.js";
 import { behavioralBaselineMerge, type BaselineMergePort } from "../src/enforce/baseline-view.js";
 import { MergedBaselineFanout } from "../src/hub/baselines.js";
@@ -113,57 +114,8 @@ function certs(dir: string): {
   clientCert: string;
   clientKey: string;
 } {
-  const pem = (name: string): string => join(dir, name);
-  const ossl = (...args: string[]): void => void execFileSync("openssl", args, { stdio: "ignore" });
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"];
-  ossl(
-    "req",
-    "-x509",
-    ...ec,
-    "-keyout",
-    pem("ca.key"),
-    "-out",
-    pem("ca.crt"),
-    "-subj",
-    "/CN=hangar-test-ca",
-    "-addext",
-    "basicConstraints=critical,CA:TRUE",
-    "-addext",
-    "keyUsage=critical,keyCertSign",
-  );
-  const leaf = (name: string, cn: string, ...ext: string[]): void =>
-    ossl(
-      "req",
-      "-x509",
-      "-CA",
-      pem("ca.crt"),
-      "-CAkey",
-      pem("ca.key"),
-      ...ec,
-      "-keyout",
-      pem(`${name}.key`),
-      "-out",
-      pem(`${name}.crt`),
-      "-subj",
-      `/CN=${cn}`,
-      ...ext,
-    );
-  leaf(
-    "srv",
-    "hangar-controller",
-    "-addext",
-    "subjectAltName=IP:127.0.0.1",
-    "-addext",
-    "extendedKeyUsage=serverAuth",
-  );
-  leaf("agent", "hangar-agent", "-addext", "extendedKeyUsage=clientAuth");
-  return {
-    ca: pem("ca.crt"),
-    cert: pem("srv.crt"),
-    key: pem("srv.key"),
-    clientCert: pem("agent.crt"),
-    clientKey: pem("agent.key"),
-  };
+  const c = writeTestCerts(dir, { serverSan: "IP:127.0.0.1" });
+  return { ca: c.ca, cert: c.serverCert, key: c.serverKey, clientCert: c.clientCert, clientKey: c.clientKey };
 }
 
 describe("the hub sends what agents hold", { skip: noOpenssl ?? false }, () => {

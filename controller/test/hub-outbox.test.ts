@@ -5,7 +5,7 @@
  * sends what the previous one left and the hub had not acknowledged.
  */
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +14,7 @@ import { after, before, describe, it } from "node:test";
 import { create } from "@bufbuild/protobuf";
 import { hangar } from "@hangar/proto";
 import { Counters, DiskOutbox, HubClient } from "@hangar/agent";
+import { writeTestCerts } from "@hangar/testkit";
 import { AgentHub, type HubHandlers } from "../src/hub/hub.js";
 
 const haveOpenssl = spawnSync("openssl", ["version"], { stdio: "ignore" }).status === 0;
@@ -41,59 +42,7 @@ describe(
 
     before(() => {
       dir = mkdtempSync(join(tmpdir(), "hangar-hub-outbox-"));
-      const ossl = (...args: string[]): void => void execFileSync("openssl", args, { stdio: "ignore" });
-      const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"];
-      ossl(
-        "req",
-        "-x509",
-        ...ec,
-        "-keyout",
-        pem("ca.key"),
-        "-out",
-        pem("ca.crt"),
-        "-subj",
-        "/CN=test-ca",
-        "-addext",
-        "basicConstraints=critical,CA:TRUE",
-        "-addext",
-        "keyUsage=critical,keyCertSign",
-      );
-      ossl(
-        "req",
-        "-x509",
-        "-CA",
-        pem("ca.crt"),
-        "-CAkey",
-        pem("ca.key"),
-        ...ec,
-        "-keyout",
-        pem("srv.key"),
-        "-out",
-        pem("srv.crt"),
-        "-subj",
-        "/CN=hangar-controller",
-        "-addext",
-        "subjectAltName=DNS:hangar-controller,IP:127.0.0.1",
-        "-addext",
-        "extendedKeyUsage=serverAuth",
-      );
-      ossl(
-        "req",
-        "-x509",
-        "-CA",
-        pem("ca.crt"),
-        "-CAkey",
-        pem("ca.key"),
-        ...ec,
-        "-keyout",
-        pem("cli.key"),
-        "-out",
-        pem("cli.crt"),
-        "-subj",
-        "/CN=hangar-agent",
-        "-addext",
-        "extendedKeyUsage=clientAuth",
-      );
+      writeTestCerts(dir, { caCn: "test-ca" });
     });
     after(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -5,7 +5,6 @@
  * nothing that the hub acknowledged lost.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,7 +13,13 @@ import { after, before, describe, it } from "node:test";
 import { create } from "@bufbuild/protobuf";
 import { hangar } from "@hangar/proto";
 import { HubClient } from "@hangar/agent";
-import { apiRequest, skipUnlessControlPlane, startControlPlane, type ControlPlane } from "@hangar/testkit";
+import {
+  apiRequest,
+  skipUnlessControlPlane,
+  startControlPlane,
+  writeTestCerts,
+  type ControlPlane,
+} from "@hangar/testkit";
 import { AgentHub, type HubHandlers } from "../src/hub/hub.js";
 import { adminClient, ensureNamespace } from "./enforce-helpers.js";
 
@@ -385,59 +390,7 @@ describe("agent hub", { skip }, () => {
 
   it("mTLS: an agent with a client certificate the CA signed connects; without one it cannot; TLS with tokens", async () => {
     const pem = (name: string): string => join(dir, name);
-    const ossl = (...args: string[]): void => void execFileSync("openssl", args, { stdio: "ignore" });
-    const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"];
-    ossl(
-      "req",
-      "-x509",
-      ...ec,
-      "-keyout",
-      pem("ca.key"),
-      "-out",
-      pem("ca.crt"),
-      "-subj",
-      "/CN=hangar-test-ca",
-      "-addext",
-      "basicConstraints=critical,CA:TRUE",
-      "-addext",
-      "keyUsage=critical,keyCertSign",
-    );
-    ossl(
-      "req",
-      "-x509",
-      "-CA",
-      pem("ca.crt"),
-      "-CAkey",
-      pem("ca.key"),
-      ...ec,
-      "-keyout",
-      pem("srv.key"),
-      "-out",
-      pem("srv.crt"),
-      "-subj",
-      "/CN=hangar-controller",
-      "-addext",
-      "subjectAltName=DNS:hangar-controller,IP:127.0.0.1",
-      "-addext",
-      "extendedKeyUsage=serverAuth",
-    );
-    ossl(
-      "req",
-      "-x509",
-      "-CA",
-      pem("ca.crt"),
-      "-CAkey",
-      pem("ca.key"),
-      ...ec,
-      "-keyout",
-      pem("cli.key"),
-      "-out",
-      pem("cli.crt"),
-      "-subj",
-      "/CN=hangar-agent-node-c",
-      "-addext",
-      "extendedKeyUsage=clientAuth",
-    );
+    writeTestCerts(dir, { clientCn: "hangar-agent-node-c" });
     const got: string[] = [];
     const h = new AgentHub({
       listen: "127.0.0.1:0",

@@ -52,3 +52,4 @@ export {
   type PortForwardTarget,
 } from "./cluster.js";
 export { helmTemplate, runHelm, skipUnlessHelm, type HelmResult, type HelmTemplateOptions } from "./helm.js";
+export { writeTestCerts, type TestCertOptions, type TestCerts } from "./pki.js";
