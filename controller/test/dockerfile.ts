@@ -7,6 +7,7 @@
 import { spawnSync } from "node:child_process";
 import {
   cpSync,
+  chmodSync,
   existsSync,
   linkSync,
   lstatSync,
@@ -234,6 +235,26 @@ export function buildLayout(df: Dockerfile, opts: LayoutOptions): Layout {
         const to = isDir ? inRoot(destAbs) : destIsDir ? join(inRoot(destAbs), basename(m)) : inRoot(destAbs);
         mkdirSync(isDir ? to : dirname(to), { recursive: true });
         cpSync(from, to, { recursive: true });
+      }
+    }
+  }
+  // `chmod MODE FILE…` in the build stage's RUN lines (the entry points made executable there)
+  // applies to the files the runtime copied from it: the checkout's dist may lack the bits
+  // (npm ci sets them on bin targets only when they exist, i.e. before a fresh clone's build).
+  const build = df.stages.find((st) => st.name === "build");
+  const fromBuild = copies(runtime).filter((c) => c.from === "build");
+  for (const i of build?.instructions.filter((x) => x.keyword === "RUN") ?? []) {
+    for (const m of i.args.matchAll(/\bchmod ([0-7]{3,4}) ((?:[^\s&;|\\]+[ \t]*)+)/g)) {
+      const mode = parseInt(m[1] ?? "755", 8);
+      for (const file of (m[2] ?? "").trim().split(/\s+/)) {
+        const c = fromBuild.find((x) =>
+          x.sources.some((src) => `${file}/`.startsWith(`${src.slice("/src/".length)}/`)),
+        );
+        const src = c?.sources.find((x) => `${file}/`.startsWith(`${x.slice("/src/".length)}/`));
+        if (c === undefined || src === undefined) continue;
+        const destAbs = posix.isAbsolute(c.dest) ? c.dest : posix.join(workdir, c.dest);
+        const target = inRoot(posix.join(destAbs, file.slice(src.length - "/src/".length)));
+        if (existsSync(target)) chmodSync(target, mode);
       }
     }
   }
