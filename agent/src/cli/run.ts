@@ -300,15 +300,15 @@ export async function runCommand(args: string[]): Promise<number> {
   // What the baselines learned goes to the controller, which merges it across nodes; each
   // provider's state goes to the metrics.
   const baseline = engines.baseline;
-  const deltas =
-    (hub !== undefined || metrics !== undefined) && baseline?.deltas !== undefined
-      ? setInterval(() => {
-          const out = baseline.deltas?.();
-          if (hub !== undefined) for (const d of out?.deltas ?? []) hub.sendBaselineDelta(d);
-          for (const s of out?.summaries ?? [])
-            metrics?.setBaselineState(s.provider, baselineStateName(s.state));
-        }, 30_000)
-      : undefined;
+  const report = (): void => {
+    const out = baseline?.deltas?.();
+    if (hub !== undefined) for (const d of out?.deltas ?? []) hub.sendBaselineDelta(d);
+    for (const s of out?.summaries ?? []) metrics?.setBaselineState(s.provider, baselineStateName(s.state));
+  };
+  const reporting = (hub !== undefined || metrics !== undefined) && baseline?.deltas !== undefined;
+  // Once at start (the states of the baselines in the file are known at once), then every 30 s.
+  if (reporting) report();
+  const deltas = reporting ? setInterval(report, 30_000) : undefined;
   deltas?.unref();
   // Runs until SIGINT/SIGTERM; if the pipeline itself fails, stop and report it.
   const failed = agent.done.then(
