@@ -101,6 +101,24 @@ describe("leader handover between two controller instances (Lease)", { skip }, (
       request({ provider: "weather", action: "quarantine", ttlSeconds: 60 }),
     );
     assert.equal(third.state, "applied", third.error);
+    // A revert the leader refuses (a newer enforcement sits on the object) comes back to the
+    // follower's caller as a conflict with the leader's reason.
+    const fourth = await a.enforcer.submit(
+      request({ provider: "weather", action: "quarantine", ttlSeconds: 60 }),
+    );
+    assert.equal(fourth.state, "applied", fourth.error);
+    const refused = b.enforcer.revert(third.id, "hangar-ctl:dana", { waitMs: 5_000 });
+    for (let i = 0; i < 100 && (await a.enforcer.get(third.id))?.revertRequest === undefined; i++)
+      await sleep(50);
+    assert.equal(await a.lease.tryAcquireOrRenew(), true);
+    assert.equal(await a.enforcer.processRevertRequests(), 0, "refused, so not counted");
+    await assert.rejects(refused, (e: Error & { code?: string }) => {
+      assert.equal(e.code, "HANGAR_ERR_ENFORCE_CONFLICT");
+      assert.match(e.message, /revert .* first/);
+      return true;
+    });
+    assert.equal((await a.enforcer.get(third.id))?.state, "applied");
+    assert.equal((await a.enforcer.revert(fourth.id, "test")).state, "reverted");
 
     // a shuts down cleanly: the lease is released and b takes it at once.
     await a.lease.release();

@@ -389,6 +389,15 @@ export class Enforcer {
       if (last.revertRequest === undefined || FINISHED.includes(last.state) || last.state === "expired")
         break;
     }
+    if (last.revertRequest === undefined && (last.state === "applied" || last.state === "pending")) {
+      // The leader dropped the request: it refused the revert (the reason is its last note).
+      const prefix = `revert by ${actor} refused: `;
+      const refused = [...last.notes].reverse().find((n) => n.startsWith(prefix));
+      throw new ControllerError(
+        "HANGAR_ERR_ENFORCE_CONFLICT",
+        refused?.slice(prefix.length) ?? `enforcement ${id} was not reverted`,
+      );
+    }
     return last;
   }
 
