@@ -5,7 +5,7 @@
  */
 import { loadBehavioral } from "../../bootstrap/plugins.js";
 import { UsageError, type CtlIO } from "../command.js";
-import { ApiError, connectController, type ConnectFlags } from "./controller-client.js";
+import { ApiError, connectController, renderTable, type ConnectFlags } from "./controller-client.js";
 
 export type FacetName = "egress" | "dns" | "binary" | "file" | "tool";
 export const FACETS: readonly FacetName[] = ["egress", "dns", "binary", "file", "tool"];
@@ -142,15 +142,9 @@ export function shortTime(iso: string | null): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, 19)}Z`;
 }
 
-/** A plain text table: left-aligned text, right-aligned numbers, two spaces between columns. */
+/** A table of `hangar-ctl baseline`/`providers`: indented two spaces, no final newline. */
 export function table(headers: string[], rows: string[][], numeric: ReadonlySet<number> = new Set()): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (numeric.has(i) ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
-      .join("  ")
-      .trimEnd();
-  return [line(headers), ...rows.map(line)].map((l) => `  ${l}`).join("\n");
+  return renderTable(headers, rows, { numeric, indent: "  " }).trimEnd();
 }
 
 export function fit(s: string, max: number): string {

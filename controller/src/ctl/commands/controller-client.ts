@@ -272,12 +272,24 @@ export async function portForwardService(
   };
 }
 
-/** Column-aligned text table. */
-export function renderTable(headers: string[], rows: string[][]): string {
+/**
+ * A plain text table, two spaces between columns, one line per row plus the header, each
+ * ending in a newline: left-aligned text, right-aligned in the `numeric` columns, every line
+ * after `indent`.
+ */
+export function renderTable(
+  headers: string[],
+  rows: string[][],
+  opts: { numeric?: ReadonlySet<number>; indent?: string } = {},
+): string {
+  const numeric = opts.numeric ?? new Set<number>();
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: string[]): string =>
+    (opts.indent ?? "") +
     cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .map((c, i) =>
+        numeric.has(i) ? c.padStart(widths[i] ?? 0) : i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0),
+      )
       .join("  ")
       .trimEnd();
   return [line(headers), ...rows.map(line)].join("\n") + "\n";
