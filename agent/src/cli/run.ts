@@ -306,8 +306,10 @@ export async function runCommand(args: string[]): Promise<number> {
     for (const s of out?.summaries ?? []) metrics?.setBaselineState(s.provider, baselineStateName(s.state));
   };
   const reporting = (hub !== undefined || metrics !== undefined) && baseline?.deltas !== undefined;
-  // Once at start (the states of the baselines in the file are known at once), then every 30 s.
-  if (reporting) report();
+  // The states of the baselines in the file are known at once; the deltas go out on the tick
+  // (or in full when the controller asks in its hello).
+  for (const s of baseline?.summaries?.() ?? [])
+    metrics?.setBaselineState(s.provider, baselineStateName(s.state));
   const deltas = reporting ? setInterval(report, 30_000) : undefined;
   deltas?.unref();
   // Runs until SIGINT/SIGTERM; if the pipeline itself fails, stop and report it.

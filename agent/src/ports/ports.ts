@@ -85,6 +85,8 @@ export interface BaselineStore {
    * that holds none of this node's (its hello says `resync_baselines`).
    */
   fullDeltas?(now?: number): { deltas: hangar.BaselineDelta[]; summaries: hangar.BaselineSummary[] };
+  /** Each provider's summary (state, progress, counts), without taking a delta. */
+  summaries?(): hangar.BaselineSummary[];
   /**
    * Takes the controller's merged baseline of a provider (what every node hosting it
    * learned) into this agent's view: merged items become known, the view is swapped in

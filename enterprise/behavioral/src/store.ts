@@ -505,6 +505,11 @@ export class DuckDbBaselineStore implements BaselineStore {
     return { deltas, summaries };
   }
 
+  /** Each provider's summary (state, progress, counts), without taking a delta. */
+  summaries(): hangar.BaselineSummary[] {
+    return [...this.#profiles.values()].map((p) => summaryOf(p));
+  }
+
   /**
    * Every provider's whole baseline as full deltas (cumulative counts), for a controller
    * that asked (it restarted, or another replica took over, with no baseline of this node).
