@@ -1,14 +1,15 @@
 #!/usr/bin/env node
-// The one-way boundary: core (agent/, controller/, proto/) never imports
-// enterprise/ (or the enterprise packages by name), except the one bootstrap
-// module that loads enterprise implementations by package name when enabled.
+// The one-way boundary: the MIT code (core/, export/, agent/, controller/, proto/,
+// stack/) never imports enterprise/ (or the enterprise packages by name), except
+// the bootstrap modules that load enterprise implementations by package name when
+// enabled.
 // Exit 1 with every offending file:line.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(fileURLToPath(import.meta.url), "..", "..");
-const CORE = ["agent", "controller", "proto"];
+const CORE = ["core", "export", "agent", "controller", "proto", "stack"];
 const ALLOWED = new Set(["agent/src/bootstrap/plugins.ts", "controller/src/bootstrap/plugins.ts"]);
 const ENTERPRISE_PACKAGES = ["@hangar/semantic", "@hangar/behavioral"];
 const SKIP_DIRS = new Set(["node_modules", "dist", "gen"]);

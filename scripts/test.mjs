@@ -21,8 +21,11 @@ if (major < 24) {
 
 const TEST_GLOBS = [
   "proto/dist/test/**/*.test.js",
+  "core/dist/**/*.test.js",
+  "export/dist/**/*.test.js",
   "agent/dist/**/*.test.js",
   "controller/dist/**/*.test.js",
+  "stack/dist/**/*.test.js",
   "enterprise/semantic/dist/**/*.test.js",
   "enterprise/behavioral/dist/**/*.test.js",
   "rules/dist/**/*.test.js",
@@ -36,6 +39,11 @@ const steps = [
   ["format (prettier --check)", bin("prettier"), ["--check", "--log-level", "warn", "."]],
   ["lint (eslint)", bin("eslint"), ["--max-warnings", "0", "."]],
   ["boundary (core never imports enterprise/)", node, [join(root, "scripts", "check-boundary.mjs")]],
+  [
+    "layers (no import from a lower layer to a higher one, no cycle)",
+    node,
+    [join(root, "scripts", "check-layers.mjs")],
+  ],
   ["proto lint (buf lint)", bin("buf"), ["lint", "proto"]],
   ["proto generated code is current", node, [join(root, "proto", "scripts", "check-generated.mjs")]],
   ["tests (node --test)", node, ["--test", "--test-reporter=spec", ...TEST_GLOBS]],

@@ -1,31 +1,33 @@
 /**
- * The live agent: sensor sources → pipeline → outputs, with health endpoints and
- * a graceful shutdown that stops intake, drains the queues and flushes outputs.
+ * The live agent: the sensor sources, the pod watch and the pipeline (`createPipeline`),
+ * with health endpoints and a graceful shutdown that stops intake, drains the queues and
+ * flushes outputs.
  */
 import * as k8s from "@kubernetes/client-node";
 import type { Logger } from "pino";
+import {
+  Counters,
+  type AlertSink,
+  type BaselineStore,
+  type Detector,
+  type EnforcementRequest,
+  type RuntimeEvent,
+  type TraceSource,
+  type BackoffOptions,
+} from "@hangar/core";
 import { AgentError } from "./errors.js";
-import { Correlator } from "./correlate/correlator.js";
-import { holdRuntime } from "./correlate/hold.js";
-import { DetectStage } from "./detect/detect.js";
 import { startHealthServer, type HealthServer } from "./health.js";
-import type { RuntimeEvent } from "./normalize/event.js";
-import { Counters } from "./pipeline/counters.js";
-import { NormalizeStage, merge, runPipeline } from "./pipeline/pipeline.js";
-import { NoDetector } from "./ports/memory.js";
-import type { AlertSink, BaselineStore, Detector, EnforcementRequest, TraceSource } from "./ports/ports.js";
-import { traceRecords } from "./sources/traces.js";
+import { createPipeline } from "./pipeline/pipeline.js";
+import { LearningWindows } from "./resolve/learning-window.js";
+import { McpPodTracker } from "./resolve/mcp-pods.js";
 import { watchNodePods, type PodWatch } from "./resolve/pod-watch.js";
-import { WorkloadResolver } from "./resolve/workloads.js";
+import { WorkloadResolver, type PodInfo } from "./resolve/workloads.js";
 import { grpcTarget, type TlsOptions } from "./sources/grpc.js";
-import type { BackoffOptions } from "./sources/backoff.js";
 import { hubbleSource } from "./sources/hubble.js";
+import { startAgentProbe, type AgentProbeOptions } from "./sources/probe/source.js";
 import type { SensorRecord } from "./sources/records.js";
 import { tetragonSource } from "./sources/tetragon.js";
-import { startAgentProbe, type AgentProbeOptions } from "./sources/probe.js";
-import { McpPodTracker } from "./resolve/cgroups.js";
-import { LearningWindows } from "./resolve/learning-window.js";
-import type { PodInfo } from "./resolve/workloads.js";
+import { traceRecords } from "./sources/traces.js";
 
 /** The pod annotation `mcp-hangar.io/learning-window` sets the provider's learning window. */
 function learningWindows(
@@ -119,26 +121,22 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       resolver,
       counters,
       logger,
-      ...(opts.baseline?.configureProvider !== undefined
-        ? { onPod: learningWindows(opts.baseline, logger, counters) }
-        : {}),
+      ...(opts.baseline !== undefined ? { onPod: learningWindows(opts.baseline, logger, counters) } : {}),
     });
   }
-  const detector: Detector = opts.detector ?? new NoDetector();
-  const correlator = new Correlator({
+  const pipeline = createPipeline({
     counters,
-    ...(opts.graceMs === undefined ? {} : { graceMs: opts.graceMs }),
-  });
-  const detect = new DetectStage({
-    explain: (alert) => correlator.explain(alert),
-    ...(opts.onEnforcement === undefined ? {} : { enforce: opts.onEnforcement }),
-    detector,
+    resolver,
+    ...(opts.detector === undefined ? {} : { detector: opts.detector }),
     ...(opts.baseline === undefined ? {} : { baseline: opts.baseline }),
     sinks: opts.sinks,
-    counters,
+    ...(opts.onEnforcement === undefined ? {} : { onEnforcement: opts.onEnforcement }),
+    ...(opts.onEvent === undefined ? {} : { onEvent: opts.onEvent }),
+    ...(probe === undefined ? {} : { probe: { node: opts.node, cgroups: probe.cgroups } }),
+    ...(opts.graceMs === undefined ? {} : { correlate: { graceMs: opts.graceMs } }),
   });
   // A quiet node still moves the detector's clock on (held events, expiring sequences).
-  const clock = setInterval(() => detect.tick(), 500);
+  const clock = setInterval(() => pipeline.tick(), 500);
   clock.unref();
   const health =
     opts.healthPort === undefined
@@ -161,27 +159,13 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
             return undefined;
           },
         });
-  const merged = sources.length === 1 ? (sources[0] as AsyncIterable<SensorRecord>) : merge(sources);
   // With live call traces, runtime records wait a little for the trace of the call that caused them.
-  const records =
-    opts.traceSource === undefined
-      ? merged
-      : holdRuntime(
-          merged,
-          { counters, ...(opts.traceHoldMs === undefined ? {} : { holdMs: opts.traceHoldMs }) },
-          signal,
-        );
-  const done = runPipeline(
-    {
-      normalize: new NormalizeStage(counters, probe === undefined ? {} : { probe: probe.normalizer }),
-      resolver,
-      correlator,
-      detect,
-      counters,
-      ...(opts.onEvent === undefined ? {} : { onEvent: opts.onEvent }),
-    },
-    records,
-  );
+  const done = pipeline.run(sources, {
+    signal,
+    ...(opts.traceSource === undefined
+      ? {}
+      : { hold: opts.traceHoldMs === undefined ? {} : { holdMs: opts.traceHoldMs } }),
+  });
   let stopping: Promise<void> | undefined;
   return {
     counters,
@@ -194,8 +178,8 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         clearInterval(clock);
         await done.catch((err: unknown) => logger.error({ err }, "pipeline ended with an error"));
         await podWatch?.stop();
-        for (const sink of opts.sinks) await sink.shutdown();
-        await detector.close?.();
+        await pipeline.stages.outputs.shutdown();
+        await opts.detector?.close?.();
         await opts.baseline?.close?.();
         await health?.close();
         logger.info({ counters: counters.snapshot() }, "stopped");

@@ -1,6 +1,6 @@
 /** `/healthz` (the process serves) and `/readyz` (the agent is ready: sources connected, pod watch synced). */
 import { createServer, type Server } from "node:http";
-import type { Counters } from "./pipeline/counters.js";
+import type { Counters } from "@hangar/core";
 
 export interface HealthOptions {
   port: number;

@@ -1,15 +1,12 @@
 // Public API of @hangar/agent: the pipeline stages, ports, sources, simulator and replay.
 export { AgentError, AgentErrorCodes, type AgentErrorCode } from "./errors.js";
-export { Counters } from "./pipeline/counters.js";
-export { BoundedQueue } from "./pipeline/queue.js";
-export {
-  NormalizeStage,
-  processRecord,
-  runPipeline,
-  merge,
-  traceEvent,
-  type PipelineStages,
-} from "./pipeline/pipeline.js";
+export { createPipeline, type Pipeline, type PipelineOptions, type RunOptions } from "./pipeline/pipeline.js";
+export { merge } from "./pipeline/merge.js";
+export { NormalizeStage } from "./normalize/stage.js";
+export { traceEvent } from "./normalize/traces.js";
+export { DetectStage, type DetectionSink, type DetectStageOptions } from "./detect/detect.js";
+export { ExplainStage, type ExplainStageOptions } from "./explain/explain.js";
+export { OutputStage, type OutputStageOptions } from "./outputs/outputs.js";
 export {
   TetragonNormalizer,
   hookDetail,
@@ -17,34 +14,11 @@ export {
   type NormalizeResult,
 } from "./normalize/tetragon.js";
 export { HubbleNormalizer, parseLabels } from "./normalize/hubble.js";
-export { PROVIDER_LABEL, eventTimeMs, kindName, timeMs } from "./normalize/event.js";
-export { formatIPv6 } from "./normalize/ipv6.js";
 export { WorkloadResolver, type PodInfo } from "./resolve/workloads.js";
 export { watchNodePods, podInfo, type PodWatch } from "./resolve/pod-watch.js";
 export { Correlator } from "./correlate/correlator.js";
-export { explainAlert, chainText, effectText, valueJson, type CallLookup } from "./correlate/explain.js";
-export { holdRuntime, type HoldOptions } from "./correlate/hold.js";
-export { DetectStage } from "./detect/detect.js";
-export {
-  NoDetector,
-  FunctionDetector,
-  MemoryAlertSink,
-  MemoryBaselineStore,
-  MemoryTraceSource,
-} from "./ports/memory.js";
-export type {
-  Alert,
-  AlertSink,
-  BaselineFacetName,
-  BaselineStore,
-  BaselineVerdict,
-  CallTrace,
-  Detection,
-  Detector,
-  EnforcementRequest,
-  RuntimeEvent,
-  TraceSource,
-} from "./ports/ports.js";
+export { explainAlert, chainText, effectText, valueJson, type CallLookup } from "./explain/explain.js";
+export { holdRuntime, type HoldOptions } from "./hold/hold.js";
 export { tetragonSource, tetragonRequest, TETRAGON_DEFAULT_ADDRESS } from "./sources/tetragon.js";
 export { hubbleSource, hubbleRequest, HUBBLE_DEFAULT_ADDRESS } from "./sources/hubble.js";
 export { grpcTarget, type GrpcEndpointOptions, type TlsOptions } from "./sources/grpc.js";
@@ -66,8 +40,6 @@ export {
   type RuleEngineOptions,
 } from "./bootstrap/plugins.js";
 export { parseLine, readRecording, mergeByTime, type Malformed } from "./replay/recording.js";
-export { describeEvent } from "./outputs/describe.js";
-export { JsonLinesAlertSink, alertJson, eventJson } from "./outputs/json-lines.js";
 export {
   probeSource,
   startAgentProbe,
@@ -78,9 +50,9 @@ export {
   type ProbeSourceOptions,
   type AgentProbeOptions,
   type ProbeSyncInfo,
-} from "./sources/probe.js";
+} from "./sources/probe/source.js";
+export { ProbeNormalizer } from "./normalize/probe.js";
 export {
-  ProbeNormalizer,
   decodeProbeEvent,
   decodeProbeMeta,
   PROBE_RECORD_SIZE,
@@ -88,18 +60,18 @@ export {
   ProbeKind,
   type ProbeEvent,
   type ProbeMeta,
-} from "./normalize/probe.js";
+} from "./sources/probe/records.js";
+export { McpPodTracker } from "./resolve/mcp-pods.js";
 export {
   CgroupResolver,
-  McpPodTracker,
   detectHierarchy,
   findHierarchy,
   parseCgroupPath,
   type CgroupHierarchy,
   type CgroupIdentity,
   type McpPods,
-} from "./resolve/cgroups.js";
-export { createTestPod, runProbeScenario, testPodPrerequisites, type TestPod } from "./cli/probe.js";
+} from "./sources/probe/cgroups.js";
+export { createTestPod, runProbeScenario, testPodPrerequisites, type TestPod } from "./selftest/probe.js";
 export { HubClient, type HubClientOptions } from "./hub/client.js";
 export { HubInbox, type HubInboxTargets } from "./hub/inbox.js";
 export {
@@ -121,70 +93,3 @@ export {
   type HubOutbox,
   type OutboxDropHandler,
 } from "./hub/outbox.js";
-// SIEM export (CEF, LEEF, JSON lines over syslog/file/stdout, with a disk spool) and metrics.
-export {
-  cefHeader,
-  cefValue,
-  encodeCef,
-  DEFAULT_PRODUCT as CEF_DEFAULT_PRODUCT,
-  DEFAULT_VENDOR as CEF_DEFAULT_VENDOR,
-  type CefOptions,
-} from "./outputs/siem/cef.js";
-export { encodeLeef, leefTime, LEEF_TIME_FORMAT, type LeefOptions } from "./outputs/siem/leef.js";
-export { encodeJson } from "./outputs/siem/json.js";
-export {
-  alertRecord,
-  enforcementRecord,
-  externalId,
-  signatureId,
-  severityScore,
-  CS_LABELS,
-  type CustomString,
-  type EnforcementEvent,
-  type SiemRecord,
-} from "./outputs/siem/record.js";
-export {
-  syslogLine,
-  syslogSeverity,
-  frame,
-  FACILITIES,
-  type Framing,
-  type SyslogHeaderOptions,
-} from "./outputs/siem/syslog.js";
-export {
-  StreamTransport,
-  UdpTransport,
-  FileTransport,
-  WritableTransport,
-  type Transport,
-  type StreamTransportOptions,
-} from "./outputs/siem/transport.js";
-export {
-  DiskSpool,
-  type OverflowPolicy,
-  type SpoolOptions,
-  type SpoolPosition,
-} from "./outputs/siem/spool.js";
-export { Destination, type DestinationOptions } from "./outputs/siem/destination.js";
-export {
-  SiemSink,
-  recordEncoder,
-  facilityNumber,
-  type SiemDestinationConfig,
-  type SiemFormat,
-  type SiemSinkOptions,
-  type SiemTransportKind,
-} from "./outputs/siem/sink.js";
-export { parseSiemUrl } from "./outputs/siem/config.js";
-export { CefLinesAlertSink } from "./outputs/siem/lines.js";
-export {
-  startMetrics,
-  parseCounterKey,
-  COUNTER_MAPPINGS,
-  HANGAR_ATTR,
-  MCP_ATTR,
-  MCP_DURATION_BUCKETS,
-  type AgentMetrics,
-  type MetricsOptions,
-  type OtlpOptions,
-} from "./metrics/metrics.js";

@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { it } from "node:test";
-import { tempDir } from "./helpers.js";
+import { tempDir } from "@hangar/testkit";
 
 const SCRIPT = fileURLToPath(new URL("../../../scripts/check-boundary.mjs", import.meta.url));
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));

@@ -3,8 +3,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { it } from "node:test";
-import { COUNTER_MAPPINGS } from "../src/metrics/metrics.js";
-import { CS_LABELS } from "../src/outputs/siem/record.js";
+import { COUNTER_MAPPINGS, CS_LABELS } from "@hangar/export";
 
 const doc = (name: string): string =>
   readFileSync(fileURLToPath(new URL(`../../../docs/reference/${name}`, import.meta.url)), "utf8");

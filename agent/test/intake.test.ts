@@ -10,11 +10,10 @@ import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { flow, hangar, observer, tetragon } from "@hangar/proto";
 import { startAgent, type AgentOptions } from "../src/agent.js";
-import { MemoryAlertSink } from "../src/ports/memory.js";
-import type { RuntimeEvent } from "../src/ports/ports.js";
+import { MemoryAlertSink, type RuntimeEvent } from "@hangar/core";
 import { buildScenario } from "../src/simulator/scenario.js";
 import { startSimulator } from "../src/simulator/simulator.js";
-import { memoryLogger, tempDir, waitFor } from "./helpers.js";
+import { memoryLogger, tempDir, waitFor } from "@hangar/testkit";
 
 const BASE_MS = Date.parse("2026-03-02T09:00:00Z");
 const FAST_BACKOFF = { initialMs: 20, maxMs: 200 };

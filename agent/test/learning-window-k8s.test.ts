@@ -11,11 +11,17 @@ import { after, before, describe, it } from "node:test";
 import { create } from "@bufbuild/protobuf";
 import * as k8s from "@kubernetes/client-node";
 import { hangar } from "@hangar/proto";
-import { skipUnlessControlPlane, startControlPlane, type ControlPlane } from "@hangar/testkit";
+import {
+  skipUnlessControlPlane,
+  startControlPlane,
+  type ControlPlane,
+  memoryLogger,
+  tempDir,
+  waitFor,
+} from "@hangar/testkit";
 import { startAgent } from "../src/agent.js";
 import { loadBaselineStore } from "../src/bootstrap/plugins.js";
-import type { BaselineStore, CallTrace, TraceSource } from "../src/ports/ports.js";
-import { memoryLogger, tempDir, waitFor } from "./helpers.js";
+import type { BaselineStore, CallTrace, TraceSource } from "@hangar/core";
 
 const noControlPlane = skipUnlessControlPlane();
 const noEngine = await (async () => {
@@ -152,7 +158,7 @@ describe("learning window from the pod annotation, on a real kube-apiserver", { 
       assert.equal(b.lookup("notes", "tool", "delete_everything"), "new");
       assert.equal(b.lookup("files", "tool", "search"), "learning");
       const windows = Object.fromEntries(
-        (b.deltas?.().summaries ?? []).map((s) => [s.provider, Number(s.learningWindow?.seconds ?? 0n)]),
+        (b.sync?.summaries() ?? []).map((s) => [s.provider, Number(s.learningWindow?.seconds ?? 0n)]),
       );
       assert.deepEqual(windows, { notes: 120, files: 3600 });
     } finally {

@@ -5,7 +5,7 @@ import { mkdirSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { it } from "node:test";
-import { tempDir } from "./helpers.js";
+import { tempDir } from "@hangar/testkit";
 
 const SCRIPT = fileURLToPath(new URL("../../../scripts/link-bins.mjs", import.meta.url));
 

@@ -6,13 +6,16 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import * as k8s from "@kubernetes/client-node";
-import { skipUnlessControlPlane, startControlPlane, type ControlPlane } from "@hangar/testkit";
-import { newPod } from "../src/normalize/event.js";
-import { Counters } from "../src/pipeline/counters.js";
+import {
+  skipUnlessControlPlane,
+  startControlPlane,
+  type ControlPlane,
+  memoryLogger,
+  waitFor,
+} from "@hangar/testkit";
+import { newPod, Counters, type RuntimeEvent } from "@hangar/core";
 import { watchNodePods } from "../src/resolve/pod-watch.js";
 import { WorkloadResolver } from "../src/resolve/workloads.js";
-import type { RuntimeEvent } from "../src/ports/ports.js";
-import { memoryLogger, waitFor } from "./helpers.js";
 import { hangar } from "@hangar/proto";
 
 const skip = skipUnlessControlPlane();

@@ -11,7 +11,7 @@ import { describe, it } from "node:test";
 import { toJsonString } from "@bufbuild/protobuf";
 import { hangar, observer, tetragon } from "@hangar/proto";
 import { buildScenario } from "../src/simulator/scenario.js";
-import { tempDir } from "./helpers.js";
+import { tempDir } from "@hangar/testkit";
 
 const CLI = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 const FIXTURES = fileURLToPath(new URL("../../test/fixtures/", import.meta.url));

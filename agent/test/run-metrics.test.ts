@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { it } from "node:test";
 import { BEHAVIORAL_PACKAGE, SEMANTIC_PACKAGE } from "../src/bootstrap/plugins.js";
 import { startSimulator } from "../src/simulator/simulator.js";
-import { tempDir, waitFor } from "./helpers.js";
+import { tempDir, waitFor } from "@hangar/testkit";
 
 const MAIN = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 const FIXTURES = fileURLToPath(new URL("../../test/fixtures/", import.meta.url));

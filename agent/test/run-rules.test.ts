@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { it } from "node:test";
 import { startSimulator } from "../src/simulator/simulator.js";
 import { loadTetragonRecording } from "../src/simulator/load.js";
-import { tempDir, waitFor } from "./helpers.js";
+import { tempDir, waitFor } from "@hangar/testkit";
 
 const MAIN = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 const FIXTURES = fileURLToPath(new URL("../../test/fixtures/", import.meta.url));

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
 import { parseAllDocuments } from "yaml";
 import { hookDetail } from "../src/normalize/tetragon.js";
-import { PROVIDER_LABEL } from "../src/normalize/event.js";
+import { PROVIDER_LABEL } from "@hangar/core";
 import { TRACING_POLICY, validate } from "./tracingpolicy-schema.js";
 
 const DIR = fileURLToPath(new URL("../../../bpf/tracingpolicies/", import.meta.url));

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { fromBinary } from "@bufbuild/protobuf";
-import { Counters, TetragonNormalizer } from "@hangar/agent";
+import { Counters } from "@hangar/core";
+import { TetragonNormalizer } from "@hangar/agent";
 import { tetragon } from "@hangar/proto";
 import { encode, execMessages, loadPool, mixedMessages, PROVIDER_LABEL } from "./fixtures.js";
 

@@ -10,8 +10,9 @@ import { fileURLToPath } from "node:url";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromMs, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { tetragon } from "@hangar/proto";
+import { PROVIDER_LABEL } from "@hangar/core";
 
-export const PROVIDER_LABEL = "mcp-hangar.io/provider";
+export { PROVIDER_LABEL };
 
 /** Which pool of messages to build. */
 export type FixtureKind = "exec" | "mixed";

@@ -16,7 +16,7 @@ import { AlertStore } from "../src/api/alerts.js";
 import { buildApp } from "../src/api/app.js";
 import { Authenticator, loadStaticTokens, parseTokenSecret } from "../src/api/auth.js";
 import { startApi } from "../src/api/server.js";
-import { MemoryBaselineView } from "../src/enforce/baseline-view.js";
+import { MemoryBaselineView } from "../src/baselines/baselines.js";
 import { Enforcer } from "../src/enforce/engine.js";
 import { parseConfig } from "../src/enforce/policy.js";
 import { ConfigMapStore } from "../src/enforce/store.js";

@@ -17,7 +17,7 @@ import {
   baselineEgress,
   behavioralBaselineMerge,
   behavioralBaselineView,
-} from "../src/enforce/baseline-view.js";
+} from "../src/baselines/baselines.js";
 
 const available = await loadBehavioral(["mergeDeltas", "listProviders", "showBaseline"]).then(
   () => undefined,

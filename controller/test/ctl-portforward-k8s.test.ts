@@ -24,7 +24,7 @@ import { Authenticator } from "../src/api/auth.js";
 import { startApi, type RunningApi } from "../src/api/server.js";
 import type { CtlIO } from "../src/ctl/command.js";
 import { ctl } from "../src/ctl/ctl.js";
-import { MemoryBaselineView } from "../src/enforce/baseline-view.js";
+import { MemoryBaselineView } from "../src/baselines/baselines.js";
 import { Enforcer } from "../src/enforce/engine.js";
 import { parseConfig } from "../src/enforce/policy.js";
 import { MemoryStore } from "../src/enforce/store.js";

@@ -16,8 +16,8 @@ import {
 } from "@hangar/testkit";
 import { comparable } from "../src/enforce/diff.js";
 import { Enforcer } from "../src/enforce/engine.js";
-import type { KubeClient, KubeObject } from "../src/enforce/kube.js";
-import { MemoryBaselineView } from "../src/enforce/baseline-view.js";
+import type { KubeClient, KubeObject } from "../src/kube/kube.js";
+import { MemoryBaselineView } from "../src/baselines/baselines.js";
 import { parseConfig } from "../src/enforce/policy.js";
 import { ConfigMapStore } from "../src/enforce/store.js";
 import { adminClient, ensureNamespace, providerPod, request } from "./enforce-helpers.js";

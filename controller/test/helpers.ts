@@ -1,11 +1,13 @@
-/** Shared setup for the proxy tests: test pods, a proxy in front of them, SDK clients. */
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { CreateMessageRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+/**
+ * Shared setup for the proxy tests: test pods (testkit's real MCP server), a proxy in front of
+ * them, SDK clients (testkit's, under the names these tests use).
+ */
 import type { hangar } from "@hangar/proto";
+import { startTestServer, type TestServer, type TestServerOptions } from "@hangar/testkit/mcp";
 import type { PodEndpoint } from "../src/proxy/endpoints.js";
 import { startProxy, type ProxyConfig, type RunningProxy } from "../src/proxy/serve.js";
-import { startTestServer, type TestServer, type TestServerOptions } from "./mcp-server.js";
+
+export { connectMcp as connect, textOf } from "@hangar/testkit/mcp";
 
 export function podEndpoint(server: TestServer, namespace = "mcp"): PodEndpoint {
   return {
@@ -69,44 +71,6 @@ export async function startRig(
       await Promise.all(pods.map((p) => p.close()));
     },
   };
-}
-
-export async function connect(
-  url: URL,
-  opts: { token?: string; name?: string; sampling?: (prompt: string) => string } = {},
-): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
-  const transport = new StreamableHTTPClientTransport(
-    url,
-    opts.token === undefined ? {} : { requestInit: { headers: { authorization: `Bearer ${opts.token}` } } },
-  );
-  const client = new Client(
-    { name: opts.name ?? "test-client", version: "1.2.3" },
-    opts.sampling === undefined ? {} : { capabilities: { sampling: {} } },
-  );
-  const sampling = opts.sampling;
-  if (sampling !== undefined)
-    client.setRequestHandler(CreateMessageRequestSchema, (req) => {
-      const first = req.params.messages[0]?.content;
-      const prompt =
-        first !== undefined && "text" in first && typeof first.text === "string" ? first.text : "";
-      return { role: "assistant", model: "test-model", content: { type: "text", text: sampling(prompt) } };
-    });
-  await client.connect(transport);
-  return { client, transport };
-}
-
-export function textOf(result: unknown): string {
-  const content = (result as { content?: { type: string; text?: string }[] }).content ?? [];
-  return content.map((c) => c.text ?? "").join("");
-}
-
-/** Waits until `pred` holds (polling every 5 ms), failing after `ms`. */
-export async function until(pred: () => boolean, ms = 5000, what = "condition"): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 /** Raw POST to the proxy (for malformed input). */

@@ -149,8 +149,11 @@ describe(".dockerignore keeps what the builds read", () => {
     };
     for (const dir of [
       "proto",
+      "core",
+      "export",
       "agent",
       "controller",
+      "stack",
       "enterprise",
       "rules",
       "bench",

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
 import { apiRequest, skipUnlessControlPlane, startControlPlane, type ControlPlane } from "@hangar/testkit";
 import { Enforcer } from "../src/enforce/engine.js";
-import { LeaseElector } from "../src/enforce/leader.js";
+import { LeaseElector } from "../src/leader/leader.js";
 import { parseConfig } from "../src/enforce/policy.js";
 import { ConfigMapStore } from "../src/enforce/store.js";
 import { adminClient, ensureNamespace, request } from "./enforce-helpers.js";

@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from "jose";
 import { RpcCode } from "../src/proxy/errors.js";
-import { connect, post, startRig, textOf, until, type Rig } from "./helpers.js";
+import { connect, post, startRig, textOf, type Rig } from "./helpers.js";
+import { waitFor } from "@hangar/testkit";
 
 const ISSUER = "https://idp.example.com";
 const AUDIENCE = "hangar-mcp";
@@ -33,7 +34,12 @@ describe("proxy: JWT callers", () => {
   it("puts the verified subject and issuer on the call trace", async () => {
     const { client } = await connect(rig.endpoint(), { token: await sign({}) });
     assert.equal(textOf(await client.callTool({ name: "echo", arguments: { text: "x" } })), "x");
-    await until(() => rig.traces.some((t) => t.tool === "echo" && t.endTime !== undefined), 2000, "trace");
+    await waitFor(
+      "trace",
+      () => rig.traces.some((t) => t.tool === "echo" && t.endTime !== undefined),
+      undefined,
+      2000,
+    );
     const caller = rig.traces.find((t) => t.tool === "echo")?.caller;
     assert.equal(caller?.subject, "alice@example.com");
     assert.equal(caller?.issuer, ISSUER);

@@ -15,11 +15,11 @@ import { after, before, describe, it } from "node:test";
 import * as k8s from "@kubernetes/client-node";
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { hangar } from "@hangar/proto";
-import { skipUnlessControlPlane, startControlPlane, type ControlPlane } from "@hangar/testkit";
+import { skipUnlessControlPlane, startControlPlane, type ControlPlane, waitFor } from "@hangar/testkit";
+import { startTestServer, type TestServer } from "@hangar/testkit/mcp";
 import { RpcCode } from "../src/proxy/errors.js";
 import { startProxy, type RunningProxy } from "../src/proxy/serve.js";
-import { connect, textOf, until } from "./helpers.js";
-import { startTestServer, type TestServer } from "./mcp-server.js";
+import { connect, textOf } from "./helpers.js";
 
 const NS = "mcp";
 const skip = skipUnlessControlPlane();
@@ -124,7 +124,12 @@ describe("proxy on a real API server", { skip }, () => {
     const { client } = await connect(new URL(`${running.url}/mcp/weather`), { token });
     const pod = textOf(await client.callTool({ name: "whoami", arguments: {} }));
     assert.match(pod, /^weather-[ab]$/);
-    await until(() => traces.some((t) => t.tool === "whoami" && t.endTime !== undefined), 2000, "trace");
+    await waitFor(
+      "trace",
+      () => traces.some((t) => t.tool === "whoami" && t.endTime !== undefined),
+      undefined,
+      2000,
+    );
     const t = traces.find((x) => x.tool === "whoami" && x.endTime !== undefined);
     assert.equal(t?.caller?.subject, "system:serviceaccount:mcp:planner");
     assert.equal(t?.caller?.authMethod, "tokenreview");
@@ -139,10 +144,16 @@ describe("proxy on a real API server", { skip }, () => {
     const server = pods.find((p) => p.pod === pod);
     assert.ok(server !== undefined);
     const call = client.callTool({ name: "wait", arguments: { ms: 20_000, tag: "k8s-lost" } });
-    await until(
-      () => server.calls.some((c) => c.args["tag"] === "k8s-lost"),
-      3000,
+    // Handled from the start: the call may end before the slice update below has resolved.
+    const ended = call.then(
+      () => assert.fail("the call should end with an error"),
+      (e: unknown) => e,
+    );
+    await waitFor(
       "the call to reach the pod",
+      () => server.calls.some((c) => c.args["tag"] === "k8s-lost"),
+      undefined,
+      3000,
     );
     const current = await discovery.readNamespacedEndpointSlice({ name: "weather-x7k2p", namespace: NS });
     const left =
@@ -152,10 +163,7 @@ describe("proxy on a real API server", { skip }, () => {
       namespace: NS,
       body: slice([left], current.metadata?.resourceVersion),
     });
-    const err = await call.then(
-      () => assert.fail("the call should end with an error"),
-      (e: unknown) => e,
-    );
+    const err = await ended;
     assert.ok(err instanceof McpError);
     assert.equal(err.code, RpcCode.SESSION_ENDED);
     assert.match(err.message, new RegExp(`pod mcp/${pod} of provider "weather" went away`));
@@ -177,7 +185,12 @@ describe("proxy on a real API server", { skip }, () => {
         current.metadata?.resourceVersion,
       ),
     });
-    await until(() => running.directory.get("weather", "mcp/weather-a")?.ready === false, 3000, "the update");
+    await waitFor(
+      "the update",
+      () => running.directory.get("weather", "mcp/weather-a")?.ready === false,
+      undefined,
+      3000,
+    );
     for (let i = 0; i < 3; i++) {
       const { client } = await connect(new URL(`${running.url}/mcp/weather`), { token });
       assert.equal(textOf(await client.callTool({ name: "whoami", arguments: {} })), "weather-b");

@@ -11,8 +11,9 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
 import { hangar } from "@hangar/proto";
-import type { ToolHandler } from "./mcp-server.js";
-import { connect, startRig, textOf, until, type Rig } from "./helpers.js";
+import type { ToolHandler } from "@hangar/testkit/mcp";
+import { connect, startRig, textOf, type Rig } from "./helpers.js";
+import { waitFor } from "@hangar/testkit";
 
 const { CallStatus } = hangar;
 
@@ -119,7 +120,7 @@ describe("proxy: resumable streams and callers that go away", () => {
       "events sent while the caller was away were replayed",
     );
     assert.ok(!stopped.includes("resume-auto"), "the server was not told to cancel");
-    await until(() => endOf("resume-auto") !== undefined, 2000, "the call's trace");
+    await waitFor("the call's trace", () => endOf("resume-auto") !== undefined, undefined, 2000);
     assert.equal(endOf("resume-auto")?.status, CallStatus.OK);
     await client.close();
   });
@@ -141,7 +142,7 @@ describe("proxy: resumable streams and callers that go away", () => {
         },
       )
       .catch(() => undefined);
-    await until(() => token !== undefined, 2000, "a resumption token");
+    await waitFor("a resumption token", () => token !== undefined, undefined, 2000);
     assert.match(token ?? "", /^\d+_\d+$/);
     await first.transport.close(); // the first client goes away mid-call
     await pending;
@@ -159,7 +160,7 @@ describe("proxy: resumable streams and callers that go away", () => {
     assert.equal(textOf(res), "ticked 5");
     assert.ok(firstSeen.length >= 1 && firstSeen.length < 5, "the first client left mid-call");
     assert.ok(!stopped.includes("resume-token"), "the call was not cancelled: it was resumed");
-    await until(() => endOf("resume-token") !== undefined, 2000, "the call's trace");
+    await waitFor("the call's trace", () => endOf("resume-token") !== undefined, undefined, 2000);
     assert.equal(endOf("resume-token")?.status, CallStatus.OK);
     await second.client.close();
   });
@@ -197,18 +198,25 @@ describe("proxy: resumable streams and callers that go away", () => {
       }),
       signal: ac.signal,
     }).catch(() => undefined);
-    await until(
-      () => rig.pods[0]?.calls.some((c) => c.args["tag"] === "gone-raw") === true,
-      2000,
+    await waitFor(
       "the call to reach the pod",
+      () => rig.pods[0]?.calls.some((c) => c.args["tag"] === "gone-raw") === true,
+      undefined,
+      2000,
     );
     ac.abort();
     await raw;
-    await until(() => rig.pods[0]?.cancelled.includes("gone-raw") === true, 2000, "the pod to be told");
-    await until(
-      () => rig.traces.some((t) => t.requestId === "77" && t.status === CallStatus.CANCELLED),
+    await waitFor(
+      "the pod to be told",
+      () => rig.pods[0]?.cancelled.includes("gone-raw") === true,
+      undefined,
       2000,
+    );
+    await waitFor(
       "a CANCELLED trace",
+      () => rig.traces.some((t) => t.requestId === "77" && t.status === CallStatus.CANCELLED),
+      undefined,
+      2000,
     );
     const t = rig.traces.find((x) => x.requestId === "77" && x.status === CallStatus.CANCELLED);
     assert.equal(t?.tool, "wait");
@@ -225,15 +233,26 @@ describe("proxy: resumable streams and callers that go away", () => {
     const call = client
       .callTool({ name: "wait", arguments: { ms: 10_000, tag: "gone-sdk" } })
       .catch((e: unknown) => e);
-    await until(
-      () => rig.pods[0]?.calls.some((c) => c.args["tag"] === "gone-sdk") === true,
-      2000,
+    await waitFor(
       "the call to reach the pod",
+      () => rig.pods[0]?.calls.some((c) => c.args["tag"] === "gone-sdk") === true,
+      undefined,
+      2000,
     );
     await client.close();
     await call;
-    await until(() => rig.pods[0]?.cancelled.includes("gone-sdk") === true, 2000, "the pod to be told");
-    await until(() => rig.proxy.proxy.session(sid)?.inFlight === 0, 2000, "the proxy to release the call");
+    await waitFor(
+      "the pod to be told",
+      () => rig.pods[0]?.cancelled.includes("gone-sdk") === true,
+      undefined,
+      2000,
+    );
+    await waitFor(
+      "the proxy to release the call",
+      () => rig.proxy.proxy.session(sid)?.inFlight === 0,
+      undefined,
+      2000,
+    );
     assert.ok(rig.proxy.proxy.stats.get("calls_abandoned", { provider: "weather" }) >= 2);
   });
 
@@ -257,14 +276,14 @@ describe("proxy: resumable streams and callers that go away", () => {
         },
       )
       .catch((e: unknown) => e);
-    await until(() => !first, 2000, "the first progress event");
+    await waitFor("the first progress event", () => !first, undefined, 2000);
     const cutAt = Date.now();
     // Held for the grace period (the caller could still resume), then cancelled.
     await new Promise((r) => setTimeout(r, 150));
     assert.ok(!stopped.includes("no-resume"), "not cancelled while the caller may still resume");
-    await until(() => stopped.includes("no-resume"), 3000, "the server to see the cancellation");
+    await waitFor("the server to see the cancellation", () => stopped.includes("no-resume"), undefined, 3000);
     assert.ok(Date.now() - cutAt >= 350, "cancelled after the grace period");
-    await until(() => endOf("no-resume") !== undefined, 2000, "the trace");
+    await waitFor("the trace", () => endOf("no-resume") !== undefined, undefined, 2000);
     assert.equal(endOf("no-resume")?.status, CallStatus.CANCELLED);
     assert.match(endOf("no-resume")?.error ?? "", /did not resume within 400 ms/);
     assert.equal(rig.proxy.proxy.session(sid)?.inFlight, 0);

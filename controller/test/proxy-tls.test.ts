@@ -13,7 +13,7 @@ import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { RpcCode } from "../src/proxy/errors.js";
 import { parseProxyConfig, startProxy, type RunningProxy } from "../src/proxy/serve.js";
 import { connect, textOf } from "./helpers.js";
-import { startTestServer, type TestServer } from "./mcp-server.js";
+import { startTestServer, type TestServer } from "@hangar/testkit/mcp";
 
 const NO_OPENSSL =
   spawnSync("openssl", ["version"], { stdio: "ignore" }).status === 0

@@ -8,7 +8,8 @@ import { after, before, describe, it } from "node:test";
 import { LoggingMessageNotificationSchema, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { hangar } from "@hangar/proto";
 import { RpcCode } from "../src/proxy/errors.js";
-import { connect, podEndpoint, post, startRig, textOf, until, type Rig } from "./helpers.js";
+import { connect, podEndpoint, post, startRig, textOf, type Rig } from "./helpers.js";
+import { waitFor } from "@hangar/testkit";
 
 const { CallStatus } = hangar;
 
@@ -71,10 +72,11 @@ describe("proxy: tool policy (enforce)", () => {
       arguments: { text: "hi", password: "hunter2", note: "key AKIAABCDEFGHIJKLMNOP" },
     });
     assert.equal(textOf(res), "hi");
-    await until(
-      () => rig.traces.slice(before).filter((t) => t.method === "tools/call").length === 2,
-      2000,
+    await waitFor(
       "two traces",
+      () => rig.traces.slice(before).filter((t) => t.method === "tools/call").length === 2,
+      undefined,
+      2000,
     );
     const [start, end] = rig.traces.slice(before).filter((t) => t.method === "tools/call") as [
       hangar.CallTrace,
@@ -119,7 +121,7 @@ describe("proxy: tool policy (enforce)", () => {
       /tool "exec_shell" is not allowed on provider "weather" \(deny "exec_\*"; policy mode enforce\)/,
     );
     assert.equal(rig.pods[0]?.calls.length, callsBefore, "the pod never saw it");
-    await until(() => rig.traces.some((t) => t.tool === "exec_shell"), 2000, "the denied trace");
+    await waitFor("the denied trace", () => rig.traces.some((t) => t.tool === "exec_shell"), undefined, 2000);
     const t = rig.traces.find((x) => x.tool === "exec_shell");
     assert.equal(t?.status, CallStatus.DENIED);
     assert.equal(t?.policyWouldDeny, true);
@@ -142,11 +144,12 @@ describe("proxy: tool policy (enforce)", () => {
       _meta: { traceparent: parent },
     });
     assert.equal(textOf(res), "traced");
-    await until(
+    await waitFor(
+      "trace",
       () =>
         rig.traces.some((t) => t.traceId === "4bf92f3577b34da6a3ce929d0e0e4736" && t.endTime !== undefined),
+      undefined,
       2000,
-      "trace",
     );
     const t = rig.traces.find(
       (x) => x.traceId === "4bf92f3577b34da6a3ce929d0e0e4736" && x.endTime !== undefined,
@@ -188,10 +191,11 @@ describe("proxy: tool policy (audit)", () => {
     );
     assert.ok(rig.proxy.proxy.stats.get("tools_hidden", { provider: "weather", mode: "audit" }) > 0);
     assert.equal(textOf(await client.callTool({ name: "exec_shell", arguments: { cmd: "id" } })), "ran id");
-    await until(
-      () => rig.traces.some((t) => t.tool === "exec_shell" && t.endTime !== undefined),
-      2000,
+    await waitFor(
       "trace",
+      () => rig.traces.some((t) => t.tool === "exec_shell" && t.endTime !== undefined),
+      undefined,
+      2000,
     );
     const t = rig.traces.find((x) => x.tool === "exec_shell" && x.endTime !== undefined);
     assert.equal(t?.status, CallStatus.OK, "the real outcome, never rewritten");
@@ -225,19 +229,26 @@ describe("proxy: streaming, cancellation, errors from the tool", () => {
     const call = client.callTool({ name: "wait", arguments: { ms: 10_000, tag: "c1" } }, undefined, {
       signal: ac.signal,
     });
-    await until(
-      () => rig.pods[0]?.calls.some((c) => c.args["tag"] === "c1") === true,
-      2000,
+    await waitFor(
       "the call to reach the pod",
+      () => rig.pods[0]?.calls.some((c) => c.args["tag"] === "c1") === true,
+      undefined,
+      2000,
     );
     ac.abort("user pressed stop");
     await assert.rejects(call);
-    await until(
-      () => rig.pods[0]?.cancelled.includes("c1") === true,
-      2000,
+    await waitFor(
       "the server to see the cancellation",
+      () => rig.pods[0]?.cancelled.includes("c1") === true,
+      undefined,
+      2000,
     );
-    await until(() => rig.traces.some((t) => t.status === CallStatus.CANCELLED), 2000, "a CANCELLED trace");
+    await waitFor(
+      "a CANCELLED trace",
+      () => rig.traces.some((t) => t.status === CallStatus.CANCELLED),
+      undefined,
+      2000,
+    );
     const t = rig.traces.find((x) => x.status === CallStatus.CANCELLED);
     assert.equal(t?.tool, "wait");
     assert.equal(textOf(await client.callTool({ name: "echo", arguments: { text: "after" } })), "after");
@@ -262,13 +273,14 @@ describe("proxy: streaming, cancellation, errors from the tool", () => {
     assert.equal((r.contents[0] as { text?: string }).text, "contents of file:///etc/motd");
     const p = await client.getPrompt({ name: "summarize", arguments: { doc: "q3.pdf", api_token: "t0k3n" } });
     assert.equal((p.messages[0]?.content as { text?: string }).text, "summarize q3.pdf");
-    await until(
+    await waitFor(
+      "the traces",
       () =>
         rig.traces.filter(
           (t) => t.endTime !== undefined && (t.method === "resources/read" || t.method === "prompts/get"),
         ).length === 2,
+      undefined,
       2000,
-      "the traces",
     );
     const read = rig.traces.find((t) => t.method === "resources/read" && t.endTime !== undefined);
     assert.equal(read?.tool, "file:///etc/motd");
@@ -286,11 +298,17 @@ describe("proxy: streaming, cancellation, errors from the tool", () => {
     const podSessions = rig.pods[0]?.sessions.size ?? 0;
     assert.ok(rig.proxy.proxy.session(sid) !== undefined);
     await transport.terminateSession();
-    await until(() => rig.proxy.proxy.session(sid) === undefined, 2000, "the proxy to close the session");
-    await until(
-      () => (rig.pods[0]?.sessions.size ?? 0) === podSessions - 1,
+    await waitFor(
+      "the proxy to close the session",
+      () => rig.proxy.proxy.session(sid) === undefined,
+      undefined,
       2000,
+    );
+    await waitFor(
       "the pod to close its session",
+      () => (rig.pods[0]?.sessions.size ?? 0) === podSessions - 1,
+      undefined,
+      2000,
     );
     await client.close();
   });
@@ -299,7 +317,12 @@ describe("proxy: streaming, cancellation, errors from the tool", () => {
     const { client } = await connect(rig.endpoint());
     const res = await client.callTool({ name: "fail", arguments: {} });
     assert.equal(res.isError, true);
-    await until(() => rig.traces.some((t) => t.tool === "fail" && t.endTime !== undefined), 2000, "trace");
+    await waitFor(
+      "trace",
+      () => rig.traces.some((t) => t.tool === "fail" && t.endTime !== undefined),
+      undefined,
+      2000,
+    );
     assert.equal(
       rig.traces.find((t) => t.tool === "fail" && t.endTime !== undefined)?.status,
       CallStatus.ERROR,
@@ -340,7 +363,12 @@ describe("proxy: sessions stick to a pod; a lost pod ends its sessions", () => {
     const kept = rig.pods.find((p) => p.pod !== pod);
     assert.ok(lost !== undefined && kept !== undefined);
     const inflight = client.callTool({ name: "wait", arguments: { ms: 10_000, tag: "lost" } });
-    await until(() => lost.calls.some((c) => c.args["tag"] === "lost"), 2000, "the call to reach the pod");
+    await waitFor(
+      "the call to reach the pod",
+      () => lost.calls.some((c) => c.args["tag"] === "lost"),
+      undefined,
+      2000,
+    );
     rig.proxy.directory.set("weather", [podEndpoint(kept)]);
     const err = await rejects(inflight);
     assert.equal(err.code, RpcCode.SESSION_ENDED);
@@ -377,10 +405,11 @@ describe("proxy: sessions stick to a pod; a lost pod ends its sessions", () => {
     await client.callTool({ name: "whoami", arguments: {} });
     const before = rig.proxy.proxy.sessionCount;
     assert.ok(rig.proxy.proxy.sweepIdle(performance.now() + 31 * 60_000) >= 1);
-    await until(
-      () => rig.proxy.proxy.session(transport.sessionId ?? "") === undefined,
-      2000,
+    await waitFor(
       "the session to close",
+      () => rig.proxy.proxy.session(transport.sessionId ?? "") === undefined,
+      undefined,
+      2000,
     );
     assert.ok(rig.proxy.proxy.sessionCount < before);
     await assert.rejects(
@@ -549,8 +578,18 @@ describe("proxy: bad input and failing pods", () => {
     assert.equal(err.code, RpcCode.UPSTREAM_TIMEOUT);
     assert.match(err.message, /did not answer tools\/call within 150 ms/);
     assert.ok(Date.now() - t0 < 4000);
-    await until(() => rig.pods[0]?.cancelled.includes("stuck") === true, 2000, "the pod to be told to stop");
-    await until(() => rig.traces.some((t) => t.status === CallStatus.TIMEOUT), 2000, "a TIMEOUT trace");
+    await waitFor(
+      "the pod to be told to stop",
+      () => rig.pods[0]?.cancelled.includes("stuck") === true,
+      undefined,
+      2000,
+    );
+    await waitFor(
+      "a TIMEOUT trace",
+      () => rig.traces.some((t) => t.status === CallStatus.TIMEOUT),
+      undefined,
+      2000,
+    );
     await slow.client.close();
     await fast.client.close();
   });

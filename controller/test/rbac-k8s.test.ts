@@ -26,8 +26,8 @@ import {
 import { parseAllDocuments } from "yaml";
 import { loadStaticTokens, tokenReview } from "../src/api/auth.js";
 import { Enforcer } from "../src/enforce/engine.js";
-import { KubeClient, type KubeRequest, type KubeResponse } from "../src/enforce/kube.js";
-import { LeaseElector, PodRoleLabel, ROLE_LABEL } from "../src/enforce/leader.js";
+import { KubeClient, type KubeRequest, type KubeResponse } from "../src/kube/kube.js";
+import { LeaseElector, PodRoleLabel, ROLE_LABEL } from "../src/leader/leader.js";
 import { parseConfig } from "../src/enforce/policy.js";
 import { ConfigMapStore } from "../src/enforce/store.js";
 import { EndpointDirectory, watchEndpointSlices } from "../src/proxy/endpoints.js";

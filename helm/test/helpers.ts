@@ -146,29 +146,6 @@ export async function releaseObjects(cp: ApiTarget, release: string): Promise<st
   return out.sort();
 }
 
-/** Polls `fn` until it returns a value other than undefined. */
-export async function until<T>(
-  what: string,
-  fn: () => Promise<T | undefined>,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ""}`,
-      );
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
 /** A minimal TracingPolicy CRD (cilium.io/v1alpha1, cluster-scoped), written here from
  * Tetragon's documented API facts: spec with kprobes/tracepoints lists and a podSelector. */
 export function tracingPolicyCrd(): CustomResourceDefinition {

@@ -15,7 +15,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
 import * as k8s from "@kubernetes/client-node";
-import { Counters, WorkloadResolver, watchNodePods, type PodInfo } from "@hangar/agent";
+import { Counters } from "@hangar/core";
+import { WorkloadResolver, watchNodePods, type PodInfo } from "@hangar/agent";
 import {
   apiRequest,
   installCrd,
@@ -24,6 +25,7 @@ import {
   startControlPlane,
   type Cluster,
   type ControlPlane,
+  waitFor,
 } from "@hangar/testkit";
 import { pino } from "pino";
 import { parse } from "yaml";
@@ -34,7 +36,6 @@ import {
   runHelm,
   skipUnlessHelm,
   tracingPolicyCrd,
-  until,
 } from "./helpers.js";
 import { materialize, podToken, rewriteArgs, run, type PodObject, type Running } from "./pods.js";
 
@@ -137,13 +138,19 @@ describe(
         assert.ok(r.stdout.includes(cmd), `NOTES lack ${cmd}:\n${r.stdout}`);
       assert.doesNotMatch(r.stdout, /TracingPolicy API is not served/, "Tetragon's API is installed here");
 
-      const agents = await until("3 ready agent pods", async () => {
-        const ps = await pods("app.kubernetes.io/name=hangar-agent");
-        return ps.length === 3 &&
-          ps.every((p) => p.status.conditions?.some((c) => c.type === "Ready" && c.status === "True"))
-          ? ps
-          : undefined;
-      });
+      const agents = await waitFor(
+        "3 ready agent pods",
+        async () => {
+          const ps = await pods("app.kubernetes.io/name=hangar-agent");
+          return ps.length === 3 &&
+            ps.every((p) => p.status.conditions?.some((c) => c.type === "Ready" && c.status === "True"))
+            ? ps
+            : undefined;
+        },
+        undefined,
+        60_000,
+        250,
+      );
       assert.deepEqual(
         agents.map((p) => p.spec.nodeName).sort(),
         [...cluster.nodes].sort(),
@@ -286,10 +293,12 @@ describe(
         onPod: (p) => seen.set(`${p.namespace}/${p.name}`, p),
       });
       try {
-        await until(
+        await waitFor(
           "the agent's pod watch to sync",
           () => Promise.resolve(watch.isSynced() ? true : undefined),
+          undefined,
           20_000,
+          250,
         );
         assert.ok(seen.has("mcp/weather-0"), `seen: ${[...seen.keys()].join(", ")}`);
         assert.ok(!seen.has("mcp/weather-1"), "a pod of another node is not the agent's");
@@ -419,11 +428,17 @@ describe(
       assert.deepEqual(await secretData("hangar-hub-tls"), tls, "hub CA and certificate kept (lookup)");
       // The config checksum annotation changed, so the controller pods were replaced.
       const names = new Set(before.map((p) => p.metadata.name));
-      await until("new controller pods", async () => {
-        const ps = await pods("app.kubernetes.io/name=hangar-controller");
-        const fresh = ps.filter((p) => !names.has(p.metadata.name) && p.status.phase === "Running");
-        return fresh.length === 2 && ps.length === 2 ? fresh : undefined;
-      });
+      await waitFor(
+        "new controller pods",
+        async () => {
+          const ps = await pods("app.kubernetes.io/name=hangar-controller");
+          const fresh = ps.filter((p) => !names.has(p.metadata.name) && p.status.phase === "Running");
+          return fresh.length === 2 && ps.length === 2 ? fresh : undefined;
+        },
+        undefined,
+        60_000,
+        250,
+      );
     });
 
     test("uninstall leaves no object of the release, namespaced or cluster-scoped", async () => {
@@ -433,13 +448,15 @@ describe(
       );
       const r = await helm("uninstall", RELEASE, "--namespace", NS, "--wait", "--timeout", "120s");
       assert.equal(r.code, 0, r.stderr);
-      const left = await until(
+      const left = await waitFor(
         "every object of the release to be gone",
         async () => {
           const objs = await releaseObjects(cp, RELEASE);
           return objs.length === 0 ? objs : undefined;
         },
+        undefined,
         60_000,
+        250,
       ).catch(async (err: unknown) => {
         throw new Error(`${String(err)}; left: ${(await releaseObjects(cp, RELEASE)).join(", ")}`);
       });

@@ -7,3 +7,4 @@ export * as relay from "./gen/relay/relay_pb.js";
 export * as hangar from "./hangar.js";
 export * as otlp from "./otlp.js";
 export { countUnknownFields } from "./unknown.js";
+export { GrpcPath, grpcServiceDefinition, methodPath, type GrpcMethodDefinition } from "./grpc.js";

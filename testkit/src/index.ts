@@ -22,6 +22,8 @@ export { ETCD_VERSION, HELM_VERSION, KUBERNETES_VERSION, KWOK_VERSION } from "./
 export {
   apiRequest,
   ciliumNetworkPolicyCrd,
+  ensureNamespace,
+  providerPod,
   installCrd,
   uninstallCrd,
   type ApiRequestOptions,
@@ -53,3 +55,13 @@ export {
 } from "./cluster.js";
 export { helmTemplate, runHelm, skipUnlessHelm, type HelmResult, type HelmTemplateOptions } from "./helm.js";
 export { writeTestCerts, type TestCertOptions, type TestCerts } from "./pki.js";
+export { memoryLogger, tempDir, waitFor, type WaitContext } from "./helpers.js";
+export { T0, alert, callTrace, events, runtimeEvent, type CallInit, type EventInit } from "./events.js";
+export {
+  ATTACK_RULES,
+  RecordingBuilder,
+  attackRecording,
+  normalRecording,
+  type Recording,
+} from "./recordings.js";
+export { codeDrift, documentedCodes, sectionText } from "./docs.js";

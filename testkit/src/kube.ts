@@ -2,7 +2,8 @@
  * Small helpers over a running control plane: a JSON request as admin (or as
  * someone else through impersonation), installing a CustomResourceDefinition
  * and waiting until it is served, and the CiliumNetworkPolicy CRD for tests of
- * code that writes Cilium policies on a control plane without Cilium.
+ * code that writes Cilium policies on a control plane without Cilium; a namespace and a
+ * provider's pod (stored, never run) for tests that need them to exist.
  */
 import { request } from "node:https";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -202,4 +203,38 @@ export function ciliumNetworkPolicyCrd(): CustomResourceDefinition {
       ],
     },
   };
+}
+
+/** Creates namespace `name` (already there is fine). */
+export async function ensureNamespace(cp: ControlPlane, name: string): Promise<void> {
+  const res = await apiRequest(cp, "POST", "/api/v1/namespaces", {
+    body: { apiVersion: "v1", kind: "Namespace", metadata: { name } },
+  });
+  if (res.status !== 201 && res.status !== 409) throw new Error(`namespace ${name}: ${res.status}`);
+}
+
+/**
+ * A pod of `provider` (label `mcp-hangar.io/provider`; stored, not run, on node `node-a`) with
+ * an optional `mcp-hangar.io/egress` annotation.
+ */
+export async function providerPod(
+  cp: ControlPlane,
+  namespace: string,
+  provider: string,
+  egress?: string,
+  name = `${provider}-0`,
+): Promise<void> {
+  const res = await apiRequest(cp, "POST", `/api/v1/namespaces/${namespace}/pods`, {
+    body: {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: {
+        name,
+        labels: { "mcp-hangar.io/provider": provider },
+        ...(egress !== undefined ? { annotations: { "mcp-hangar.io/egress": egress } } : {}),
+      },
+      spec: { containers: [{ name: "mcp", image: "example.invalid/mcp:1" }], nodeName: "node-a" },
+    },
+  });
+  if (res.status !== 201) throw new Error(`pod ${name}: ${res.status} ${JSON.stringify(res.body)}`);
 }

@@ -4,8 +4,8 @@
  * ReplicaSet makes its pods; without kwok the pods are still made and bound, but stay Pending.
  */
 import assert from "node:assert/strict";
-import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, test } from "node:test";
+import { waitFor } from "../src/helpers.js";
 import {
   apiRequest,
   clusterAvailable,
@@ -31,22 +31,6 @@ async function pods(cp: ControlPlane, ns: string, selector: string): Promise<Pod
   );
   assert.equal(r.status, 200, JSON.stringify(r.body));
   return (r.body as { items: PodLike[] }).items;
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ""}`);
-    await sleep(250);
-  }
 }
 
 function daemonSet(name: string, nodeSelector: Record<string, string> = {}): Record<string, unknown> {
@@ -100,10 +84,16 @@ describe(
         body: daemonSet("ds"),
       });
       assert.equal(r.status, 201, JSON.stringify(r.body));
-      const running = await until("3 Running DaemonSet pods", async () => {
-        const ps = await pods(cp, "default", "app=ds");
-        return ps.length === 3 && ps.every((p) => p.status.phase === "Running") ? ps : undefined;
-      });
+      const running = await waitFor(
+        "3 Running DaemonSet pods",
+        async () => {
+          const ps = await pods(cp, "default", "app=ds");
+          return ps.length === 3 && ps.every((p) => p.status.phase === "Running") ? ps : undefined;
+        },
+        undefined,
+        60_000,
+        250,
+      );
       assert.deepEqual(
         running.map((p) => p.spec.nodeName).sort(),
         [...cluster.nodes].sort(),
@@ -126,10 +116,16 @@ describe(
         },
       });
       assert.equal(d.status, 201, JSON.stringify(d.body));
-      const web = await until("2 Running Deployment pods", async () => {
-        const ps = await pods(cp, "default", "app=web");
-        return ps.length === 2 && ps.every((p) => p.status.phase === "Running") ? ps : undefined;
-      });
+      const web = await waitFor(
+        "2 Running Deployment pods",
+        async () => {
+          const ps = await pods(cp, "default", "app=web");
+          return ps.length === 2 && ps.every((p) => p.status.phase === "Running") ? ps : undefined;
+        },
+        undefined,
+        60_000,
+        250,
+      );
       assert.ok(web.every((p) => p.metadata.ownerReferences?.[0]?.kind === "ReplicaSet"));
 
       const pids = Object.values(cluster.pids);
@@ -159,10 +155,16 @@ describe(
         body: daemonSet("ds2"),
       });
       assert.equal(r.status, 201, JSON.stringify(r.body));
-      const bound = await until("2 bound pods", async () => {
-        const ps = await pods(cp, "default", "app=ds2");
-        return ps.length === 2 && ps.every((p) => p.spec.nodeName !== undefined) ? ps : undefined;
-      });
+      const bound = await waitFor(
+        "2 bound pods",
+        async () => {
+          const ps = await pods(cp, "default", "app=ds2");
+          return ps.length === 2 && ps.every((p) => p.spec.nodeName !== undefined) ? ps : undefined;
+        },
+        undefined,
+        60_000,
+        250,
+      );
       assert.deepEqual(bound.map((p) => p.spec.nodeName).sort(), ["plain-a", "plain-b"]);
       assert.ok(
         bound.every((p) => p.status.phase === "Pending"),

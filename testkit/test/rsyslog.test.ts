@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { connect as tlsConnect } from "node:tls";
-import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { lognormalizeCef, skipUnlessRsyslog, startRsyslog } from "../src/index.js";
 

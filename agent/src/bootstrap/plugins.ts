@@ -4,7 +4,7 @@
  * `npm test` enforces it). The packages are BSL 1.1 (see enterprise/LICENSE.BSL).
  */
 import { AgentError } from "../errors.js";
-import type { BaselineStore, Detector } from "../ports/ports.js";
+import type { BaselineLookup, BaselineStore, Detector } from "@hangar/core";
 
 export const SEMANTIC_PACKAGE = "@hangar/semantic";
 export const BEHAVIORAL_PACKAGE = "@hangar/behavioral";
@@ -24,12 +24,12 @@ export interface BaselineOptions {
 }
 
 interface SemanticModule {
-  createDetector(options: RuleEngineOptions & { baseline?: BaselineStore }): Promise<Detector>;
+  createDetector(options: RuleEngineOptions & { baseline?: BaselineLookup }): Promise<Detector>;
 }
 interface SemanticSourcesModule {
   createDetectorFromSources(options: {
     sources: ReadonlyMap<string, string>;
-    baseline?: BaselineStore;
+    baseline?: BaselineLookup;
   }): Promise<Detector>;
 }
 interface BehavioralModule {
@@ -53,7 +53,7 @@ async function load<T>(pkg: string, exportName: string, what: string): Promise<T
 }
 
 export async function loadRuleEngine(
-  options: RuleEngineOptions & { baseline?: BaselineStore },
+  options: RuleEngineOptions & { baseline?: BaselineLookup },
 ): Promise<Detector> {
   const mod = await load<SemanticModule>(SEMANTIC_PACKAGE, "createDetector", "the rule engine");
   return mod.createDetector(options);
@@ -66,7 +66,7 @@ export async function loadRuleEngine(
  */
 export async function compileRuleSources(options: {
   sources: ReadonlyMap<string, string>;
-  baseline?: BaselineStore;
+  baseline?: BaselineLookup;
 }): Promise<Detector> {
   const mod = await load<SemanticSourcesModule>(
     SEMANTIC_PACKAGE,

@@ -3,16 +3,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
 import { startAgent } from "../agent.js";
-import { describeEvent } from "../outputs/describe.js";
-import { JsonLinesAlertSink } from "../outputs/json-lines.js";
+import { describeEvent, type Alert, type AlertSink, type Detector, parse } from "@hangar/core";
+import { JsonLinesAlertSink } from "@hangar/export";
 import { buildScenario } from "../simulator/scenario.js";
 import { startSimulator } from "../simulator/simulator.js";
 import { PacedTraceSource } from "../sources/traces.js";
 import { hangar } from "@hangar/proto";
 import { loadRuleEngine } from "../bootstrap/plugins.js";
-import type { Alert, AlertSink, Detector } from "../ports/ports.js";
 import { defaultRulesDir } from "../replay/replay.js";
-import { parse } from "./args.js";
 import { waitForSignal } from "./run.js";
 
 const HELP = `Usage: hangar-agent local [--fast] [--json] [--no-rules] [--log-level LEVEL]

@@ -8,7 +8,7 @@
  *   hangar-agent local     simulator → agent, events printed (the agent alone; npm start runs hangar-controller local)
  *   hangar-agent probe     checks and self-tests the own eBPF probe
  */
-import { AgentError } from "../errors.js";
+import { HangarError } from "@hangar/core";
 import { runCommand } from "./run.js";
 import { replayCommand } from "./replay.js";
 import { simulateCommand } from "./simulate.js";
@@ -57,7 +57,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof AgentError) {
+    if (err instanceof HangarError) {
       process.stderr.write(`hangar-agent: ${err.code}: ${err.message}\n`);
       process.exitCode = 2;
     } else {

@@ -1,7 +1,7 @@
 import { createWriteStream } from "node:fs";
 import { pino } from "pino";
 import { defaultRulesDir, replay } from "../replay/replay.js";
-import { parse } from "./args.js";
+import { parse } from "@hangar/core";
 
 const HELP = `Usage: hangar-agent replay [--tetragon FILE]... [--hubble FILE]... [--traces FILE]...
                            [--rules PATH]... [--default-rules] [--db FILE] [--learn] [--format json|cef] [--strict]

@@ -3,21 +3,26 @@ import * as k8s from "@kubernetes/client-node";
 import { hangar } from "@hangar/proto";
 import { startAgent, type SensorEndpoint } from "../agent.js";
 import { AgentError } from "../errors.js";
-import { JsonLinesAlertSink, eventJson } from "../outputs/json-lines.js";
+import {
+  JsonLinesAlertSink,
+  eventJson,
+  METRICS_HELP,
+  METRICS_OPTIONS,
+  metricsFromArgs,
+  SIEM_HELP,
+  SIEM_OPTIONS,
+  siemSinkFromArgs,
+} from "@hangar/export";
 import { HUBBLE_DEFAULT_ADDRESS } from "../sources/hubble.js";
 import { TETRAGON_DEFAULT_ADDRESS } from "../sources/tetragon.js";
-import type { AgentProbeOptions } from "../sources/probe.js";
+import type { AgentProbeOptions } from "../sources/probe/source.js";
 import type { TlsOptions } from "../sources/grpc.js";
-import { METRICS_HELP, METRICS_OPTIONS, metricsFromArgs } from "../metrics/cli.js";
-import { SIEM_HELP, SIEM_OPTIONS, siemSinkFromArgs } from "../outputs/siem/cli.js";
 import { HUB_HELP, HUB_OPTIONS, hubFromArgs } from "../hub/cli.js";
-import { Counters } from "../pipeline/counters.js";
-import type { AlertSink, BaselineStore, Detector } from "../ports/ports.js";
+import { Counters, type AlertSink, type BaselineStore, type Detector, intOption, parse } from "@hangar/core";
 import { compileRuleSources, loadBaselineStore, loadRuleEngine } from "../bootstrap/plugins.js";
 import { RuleUpdates, SwappableDetector } from "../detect/rule-updates.js";
 import { HubInbox } from "../hub/inbox.js";
 import { defaultRulesDir } from "../replay/replay.js";
-import { intOption, parse } from "./args.js";
 import type { Logger } from "pino";
 import { stderrLogger } from "./logger.js";
 
@@ -197,12 +202,13 @@ export async function runCommand(args: string[]): Promise<number> {
   let resyncWanted = false;
   let hubForResync: { sendBaselineDelta(d: hangar.BaselineDelta): unknown } | undefined;
   const resyncBaselines = (): void => {
-    if (baselineForResync?.fullDeltas === undefined || hubForResync === undefined) {
+    const sync = baselineForResync?.sync;
+    if (sync === undefined || hubForResync === undefined) {
       resyncWanted = true;
       return;
     }
     resyncWanted = false;
-    const full = baselineForResync.fullDeltas();
+    const full = sync.fullDeltas();
     for (const d of full.deltas) hubForResync.sendBaselineDelta(d);
     logger.info({ deltas: full.deltas.length }, "sent every provider's baseline in full to the controller");
   };
@@ -299,17 +305,16 @@ export async function runCommand(args: string[]): Promise<number> {
   }
   // What the baselines learned goes to the controller, which merges it across nodes; each
   // provider's state goes to the metrics.
-  const baseline = engines.baseline;
+  const sync = engines.baseline?.sync;
   const report = (): void => {
-    const out = baseline?.deltas?.();
+    const out = sync?.deltas();
     if (hub !== undefined) for (const d of out?.deltas ?? []) hub.sendBaselineDelta(d);
     for (const s of out?.summaries ?? []) metrics?.setBaselineState(s.provider, baselineStateName(s.state));
   };
-  const reporting = (hub !== undefined || metrics !== undefined) && baseline?.deltas !== undefined;
+  const reporting = (hub !== undefined || metrics !== undefined) && sync !== undefined;
   // The states of the baselines in the file are known at once; the deltas go out on the tick
   // (or in full when the controller asks in its hello).
-  for (const s of baseline?.summaries?.() ?? [])
-    metrics?.setBaselineState(s.provider, baselineStateName(s.state));
+  for (const s of sync?.summaries() ?? []) metrics?.setBaselineState(s.provider, baselineStateName(s.state));
   const deltas = reporting ? setInterval(report, 30_000) : undefined;
   deltas?.unref();
   // Runs until SIGINT/SIGTERM; if the pipeline itself fails, stop and report it.
@@ -319,8 +324,7 @@ export async function runCommand(args: string[]): Promise<number> {
   );
   const outcome = await Promise.race([waitForSignal().then(() => undefined), failed]);
   clearInterval(deltas);
-  if (hub !== undefined && baseline?.deltas !== undefined)
-    for (const d of baseline.deltas().deltas) hub.sendBaselineDelta(d);
+  if (hub !== undefined && sync !== undefined) for (const d of sync.deltas().deltas) hub.sendBaselineDelta(d);
   await agent.stop();
   await metrics?.shutdown();
   if (outcome !== undefined)

@@ -3,7 +3,7 @@ import { loadHubbleRecording, loadTetragonRecording } from "../simulator/load.js
 import { buildScenario } from "../simulator/scenario.js";
 import type { Malformed } from "../replay/recording.js";
 import { AgentError } from "../errors.js";
-import { intOption, parse } from "./args.js";
+import { intOption, parse } from "@hangar/core";
 import { waitForSignal } from "./run.js";
 
 const HELP = `Usage: hangar-agent simulate [options]

@@ -1,14 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { hangar } from "@hangar/proto";
-import { EventKind, Sensor, newEvent, newPod, newProcess, type RuntimeEvent } from "../normalize/event.js";
-import { Counters } from "../pipeline/counters.js";
-import { traceEvent } from "../pipeline/pipeline.js";
+import { EventKind, Sensor, newEvent, newPod, newProcess, type RuntimeEvent, Counters } from "@hangar/core";
+import { T0, callTrace } from "@hangar/testkit";
+import { traceEvent } from "../normalize/traces.js";
 import { Correlator } from "./correlator.js";
 
-const T0 = Date.parse("2026-03-02T09:00:00Z");
 const NS = "mcp";
 const POD = "weather-6c9d7b8f4-x2x7q";
 const { AttributionReason } = hangar;
@@ -20,18 +18,15 @@ function call(
   opts: { pod?: string; subject?: string; clientName?: string } = {},
 ): RuntimeEvent {
   return traceEvent(
-    create(hangar.CallTraceSchema, {
-      traceId: n.toString(16).padStart(32, "0"),
-      spanId: n.toString(16).padStart(16, "0"),
-      sessionId: `session-${n}`,
+    callTrace({
+      n,
       provider: "weather",
-      tool: `tool_${n}`,
-      method: "tools/call",
-      caller: { subject: opts.subject ?? "agent:planner", clientName: opts.clientName ?? "claude-desktop" },
-      podNamespace: NS,
-      podName: opts.pod ?? POD,
-      startTime: timestampFromMs(T0 + startMs),
-      ...(endMs === undefined ? {} : { endTime: timestampFromMs(T0 + endMs) }),
+      namespace: NS,
+      pod: opts.pod ?? POD,
+      startMs: T0 + startMs,
+      ...(endMs === undefined ? {} : { endMs: T0 + endMs }),
+      ...(opts.subject === undefined ? {} : { subject: opts.subject }),
+      ...(opts.clientName === undefined ? {} : { clientName: opts.clientName }),
     }),
   );
 }
@@ -275,10 +270,6 @@ describe("Correlator: calls seen at start and at end", () => {
     ]);
     assert.deepEqual(after?.attributions, []);
     assert.equal(c.openCalls, 0);
-    assert.ok(
-      c.trace("0000000000000001")?.endTime !== undefined,
-      "the latest trace of the call is remembered",
-    );
   });
 
   it("passes the start of a call on and holds back its end, so detection sees one tool_call per call", () => {
@@ -305,69 +296,5 @@ describe("Correlator: lineage wins over the time window", () => {
       connect(1500, "sh"), // sh connects while call 2 runs
     ]);
     assert.deepEqual(summary(ev!), [{ tool: "tool_1", reason: AttributionReason.LINEAGE, confidence: 1 }]);
-  });
-});
-
-describe("Correlator.explain", () => {
-  it("puts the calls and the chain caller → session → call (redacted args) → process → destination on the alert", () => {
-    const c = correlator();
-    const t1 = call(1, 0, 1000);
-    const t2 = call(2, 100, 1200);
-    const trace1 = t1.detail.case === "toolCall" ? t1.detail.value.trace : undefined;
-    assert.ok(trace1 !== undefined);
-    trace1.arguments = {
-      $typeName: "google.protobuf.Value",
-      kind: {
-        case: "structValue",
-        value: {
-          $typeName: "google.protobuf.Struct",
-          fields: {
-            city: { $typeName: "google.protobuf.Value", kind: { case: "stringValue", value: "Oslo" } },
-            token: {
-              $typeName: "google.protobuf.Value",
-              kind: { case: "stringValue", value: "[REDACTED:key]" },
-            },
-          },
-        },
-      },
-    };
-    const ev = connect(500, "sh");
-    ev.process!.binary = "/bin/sh";
-    ev.process!.pid = 4711;
-    ev.detail = {
-      case: "connect",
-      value: create(hangar.ConnectDetailSchema, {
-        destinationIp: "203.0.113.66",
-        destinationPort: 443,
-        protocol: "tcp",
-      }),
-    };
-    run([t1, t2, ev], c);
-    const alert = create(hangar.AlertSchema, { ruleId: "test", evidence: [ev] });
-    c.explain(alert);
-    assert.deepEqual(
-      alert.toolCalls.map((t) => t.tool),
-      ["tool_1", "tool_2"],
-    );
-    const lines = alert.explanation.split("\n");
-    assert.equal(lines.length, 2, "two candidate calls");
-    assert.equal(
-      lines[0],
-      'caller agent:planner (claude-desktop, unauthenticated) → session session-1 → tools/call tool_1 {"city":"Oslo","token":"[REDACTED:key]"} [trace 00000000000000000000000000000001/0000000000000001; time window, confidence 0.50, 1 of 2 overlapping calls] → process /bin/sh (pid 4711) → connect 203.0.113.66:443/tcp',
-    );
-    assert.match(
-      lines[1] ?? "",
-      /^ {2}or caller agent:planner .* tools\/call tool_2 .*confidence 0\.50, 1 of 2 overlapping calls\] → process \/bin\/sh/,
-    );
-  });
-
-  it("says so when no call was in flight", () => {
-    const c = correlator();
-    const ev = connect(500, "x");
-    run([ev], c);
-    const alert = create(hangar.AlertSchema, { ruleId: "test", evidence: [ev], explanation: "rule text" });
-    c.explain(alert);
-    assert.deepEqual(alert.toolCalls, []);
-    assert.equal(alert.explanation, "rule text\nno tool call in flight: process ?");
   });
 });

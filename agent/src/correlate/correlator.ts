@@ -12,20 +12,12 @@
  * event-time order (the replay merges by time; live, traces arrive over the
  * controller stream).
  *
- * The correlator also remembers recent call traces (bounded) so that an alert
- * can carry the whole chain: caller → session → tool call (redacted arguments)
- * → process → destination or file (see `explain.ts`).
- *
  * The attributions it sets are shared between events (while the set of
  * candidate calls does not change, every event of the pod gets the same
  * array): later stages must treat `ev.attributions` as read-only.
  */
-import type { hangar } from "@hangar/proto";
-import { hangar as h } from "@hangar/proto";
-import { EventKind, timeMs, type RuntimeEvent } from "../normalize/event.js";
-import type { Counters } from "../pipeline/counters.js";
-import { explainAlert } from "./explain.js";
-import type { Alert } from "../ports/ports.js";
+import { type hangar, hangar as h } from "@hangar/proto";
+import { EventKind, timeMs, type Counters, type RuntimeEvent } from "@hangar/core";
 
 export interface CorrelatorOptions {
   /** How long after a call ends its pod's events are still attributed to it (default 2 000 ms). */
@@ -36,8 +28,6 @@ export interface CorrelatorOptions {
   reorderMs?: number;
   /** Processes remembered for lineage attribution (default 65 536; oldest evicted first). */
   maxLineage?: number;
-  /** Call traces remembered for explaining alerts (default 16 384; oldest evicted first). */
-  maxTraces?: number;
   counters: Counters;
 }
 
@@ -94,16 +84,12 @@ export class Correlator {
   readonly #calls = new Map<string, PodCalls>();
   /** exec_id → attributions inherited by its descendants. */
   readonly #lineage = new Map<string, hangar.Attribution[]>();
-  readonly #maxTraces: number;
-  /** span_id → the latest trace of that call (for alert explanations). */
-  readonly #traces = new Map<string, hangar.CallTrace>();
 
   constructor(options: CorrelatorOptions) {
     this.#graceMs = options.graceMs ?? 2000;
     this.#maxCallMs = options.maxCallMs ?? 600_000;
     this.#reorderMs = options.reorderMs ?? 30_000;
     this.#maxLineage = options.maxLineage ?? 65_536;
-    this.#maxTraces = options.maxTraces ?? 16_384;
     this.#counters = options.counters;
   }
 
@@ -115,25 +101,6 @@ export class Correlator {
       if (oldest.done !== true) this.#lineage.delete(oldest.value);
       this.#counters.inc("correlator_lineage_evicted");
     }
-  }
-
-  /** The latest trace of a call, by span id (undefined once evicted or never seen). */
-  trace(spanId: string): hangar.CallTrace | undefined {
-    return this.#traces.get(spanId);
-  }
-
-  #rememberTrace(t: hangar.CallTrace): void {
-    this.#traces.delete(t.spanId);
-    this.#traces.set(t.spanId, t);
-    if (this.#traces.size > this.#maxTraces) {
-      const oldest = this.#traces.keys().next();
-      if (oldest.done !== true) this.#traces.delete(oldest.value);
-    }
-  }
-
-  /** Adds the attribution chain (caller → session → call → process → effect) to an alert. */
-  explain(alert: Alert): void {
-    explainAlert(alert, this);
   }
 
   /** Number of processes whose descendants inherit an attribution. */
@@ -162,7 +129,6 @@ export class Correlator {
     if (ev.kind === EventKind.TOOL_CALL) {
       if (ev.detail.case !== "toolCall" || ev.detail.value.trace === undefined) return true;
       const trace = ev.detail.value.trace;
-      if (trace.spanId !== "") this.#rememberTrace(trace);
       const end = trace.endTime === undefined ? Infinity : timeMs(trace.endTime) + this.#graceMs;
       const pc = this.#calls.get(podKey);
       // The end of a call already open (same span): close its window.

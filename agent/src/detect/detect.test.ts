@@ -2,10 +2,39 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { create } from "@bufbuild/protobuf";
 import { hangar } from "@hangar/proto";
-import { Counters } from "../pipeline/counters.js";
-import { FunctionDetector, MemoryAlertSink, MemoryBaselineStore } from "../ports/memory.js";
-import type { BaselineStore, Detection, Detector, RuntimeEvent } from "../ports/ports.js";
+import {
+  Counters,
+  FunctionDetector,
+  MemoryAlertSink,
+  MemoryBaselineStore,
+  type BaselineStore,
+  type Detection,
+  type Detector,
+  type RuntimeEvent,
+} from "@hangar/core";
+import { OutputStage } from "../outputs/outputs.js";
 import { DetectStage, FOLD_MEMORY } from "./detect.js";
+
+/** The detect stage with the outputs stage after it, as the pipeline wires them. */
+function detectStage(o: {
+  detector: Detector;
+  baseline?: BaselineStore;
+  sinks: MemoryAlertSink[];
+  counters: Counters;
+  enforce?: (r: hangar.EnforcementRequest) => void;
+}): DetectStage {
+  const next = new OutputStage({
+    sinks: o.sinks,
+    counters: o.counters,
+    ...(o.enforce === undefined ? {} : { onEnforcement: o.enforce }),
+  });
+  return new DetectStage({
+    detector: o.detector,
+    ...(o.baseline === undefined ? {} : { baseline: o.baseline }),
+    counters: o.counters,
+    next,
+  });
+}
 
 function alert(ruleId: string, source: hangar.AlertSource): hangar.Alert {
   return create(hangar.AlertSchema, {
@@ -28,6 +57,8 @@ describe("DetectStage", () => {
       },
       lookup: () => "known",
       version: () => "v3",
+      finishLearning: () => undefined,
+      configureProvider: () => undefined,
     };
     const detector = new FunctionDetector("rules", (ev) => {
       seen.push(`rules ${ev.id}`);
@@ -35,7 +66,7 @@ describe("DetectStage", () => {
     });
     const sink = new MemoryAlertSink();
     const counters = new Counters();
-    const stage = new DetectStage({ detector, baseline, sinks: [sink], counters });
+    const stage = detectStage({ detector, baseline, sinks: [sink], counters });
     stage.process(create(hangar.RuntimeEventSchema, { id: "old" }));
     stage.process(create(hangar.RuntimeEventSchema, { id: "new" }));
     assert.deepEqual(seen, ["baseline old", "rules old", "baseline new", "rules new"]);
@@ -72,6 +103,8 @@ describe("DetectStage", () => {
       observe: (e) => (e.id.startsWith("new") ? { alerts: [deviation(e.id)] } : undefined),
       lookup: () => "new",
       version: () => "v3",
+      finishLearning: () => undefined,
+      configureProvider: () => undefined,
     };
     const requests: unknown[] = [];
     // The rule engine answers one event late (allowed lateness), as the real one may.
@@ -95,7 +128,7 @@ describe("DetectStage", () => {
     };
     const sink = new MemoryAlertSink();
     const counters = new Counters();
-    const stage = new DetectStage({
+    const stage = detectStage({
       detector,
       baseline,
       sinks: [sink],
@@ -125,6 +158,8 @@ describe("DetectStage", () => {
       }),
       lookup: () => "new",
       version: () => "v1",
+      finishLearning: () => undefined,
+      configureProvider: () => undefined,
     };
     // After every event, a rule alert about the first event e0.
     const late = new FunctionDetector("late", () => [
@@ -138,7 +173,7 @@ describe("DetectStage", () => {
     ]);
     const sink = new MemoryAlertSink();
     const counters = new Counters();
-    const stage = new DetectStage({ detector: late, baseline, sinks: [sink], counters });
+    const stage = detectStage({ detector: late, baseline, sinks: [sink], counters });
     for (let i = 0; i <= FOLD_MEMORY; i++) stage.process(create(hangar.RuntimeEventSchema, { id: `e${i}` }));
     // Folded while e0 was among the last FOLD_MEMORY deviation events; sent once it was forgotten.
     assert.deepEqual(counters.byLabel("alerts_folded", "rule"), { "dns.name_not_in_baseline": FOLD_MEMORY });
@@ -148,7 +183,7 @@ describe("DetectStage", () => {
 
   it("accepts a baseline whose observe returns nothing (the in-memory store)", () => {
     const sink = new MemoryAlertSink();
-    const stage = new DetectStage({
+    const stage = detectStage({
       detector: new FunctionDetector("none", () => undefined),
       baseline: new MemoryBaselineStore(),
       sinks: [sink],
@@ -161,7 +196,7 @@ describe("DetectStage", () => {
   it("tick moves a quiet detector's clock on by the idle time, and not while events flow", () => {
     const advanced: number[] = [];
     const sink = new MemoryAlertSink();
-    const stage = new DetectStage({
+    const stage = detectStage({
       detector: {
         name: "clocked",
         process: () => undefined,
@@ -186,7 +221,7 @@ describe("DetectStage", () => {
   });
 
   it("tick is a no-op for a detector without a clock", () => {
-    const stage = new DetectStage({
+    const stage = detectStage({
       detector: new FunctionDetector("plain", () => undefined),
       sinks: [],
       counters: new Counters(),
@@ -197,7 +232,7 @@ describe("DetectStage", () => {
   it("hands the detector's enforcement requests to the enforce hook and counts them", () => {
     const requests: hangar.EnforcementRequest[] = [];
     const counters = new Counters();
-    const stage = new DetectStage({
+    const stage = detectStage({
       detector: {
         name: "blocker",
         process: (ev) =>

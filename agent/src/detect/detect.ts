@@ -1,30 +1,33 @@
 /**
  * The detect stage: the baseline observes each event (learning it, or raising
  * deviation alerts when the provider enforces), then the detector (the rule
- * engine, when enabled) decides. Alerts go to the sinks; detection never
- * waits on them.
+ * engine, when enabled) decides. Alerts and enforcement requests go on to the
+ * next stage (explain, then outputs); detection never waits on an output.
  */
 import type {
-  AlertSink,
-  BaselineStore,
+  Alert,
+  BaselineLearner,
+  Counters,
   Detection,
   Detector,
   EnforcementRequest,
   RuntimeEvent,
-  Alert,
-} from "../ports/ports.js";
-import type { Counters } from "../pipeline/counters.js";
+} from "@hangar/core";
 import { hangar } from "@hangar/proto";
+
+/** What the stages after detection take: alerts, and the detector's enforcement requests. */
+export interface DetectionSink {
+  alert(alert: Alert): void;
+  enforcement(request: EnforcementRequest): void;
+}
 
 export interface DetectStageOptions {
   detector: Detector;
-  baseline?: BaselineStore;
-  sinks: readonly AlertSink[];
+  /** The baseline engine's learning side (deviation alerts come from `observe`). */
+  baseline?: Pick<BaselineLearner, "observe">;
   counters: Counters;
-  /** Completes every alert before the sinks see it (the correlator adds the attribution chain). */
-  explain?: (alert: Alert) => void;
-  /** Where the detector's enforcement requests go (the controller's hub); counted either way. */
-  enforce?: (request: EnforcementRequest) => void;
+  /** The next stage. */
+  next: DetectionSink;
 }
 
 /** How many recent deviation events are remembered for folding. */
@@ -32,19 +35,15 @@ export const FOLD_MEMORY = 4096;
 
 export class DetectStage {
   readonly #detector: Detector;
-  readonly #baseline: BaselineStore | undefined;
-  readonly #sinks: readonly AlertSink[];
+  readonly #baseline: Pick<BaselineLearner, "observe"> | undefined;
   readonly #counters: Counters;
-  readonly #explain: ((alert: Alert) => void) | undefined;
-  readonly #enforce: ((request: EnforcementRequest) => void) | undefined;
+  readonly #next: DetectionSink;
 
   constructor(options: DetectStageOptions) {
-    this.#explain = options.explain;
-    this.#enforce = options.enforce;
     this.#detector = options.detector;
     this.#baseline = options.baseline;
-    this.#sinks = options.sinks;
     this.#counters = options.counters;
+    this.#next = options.next;
   }
 
   /** Event id → highest severity of the deviations it raised (insertion order = age). */
@@ -93,10 +92,7 @@ export class DetectStage {
   #emit(d: Detection | undefined): void {
     if (d === undefined) return;
     for (const alert of d.alerts) this.#alert(alert);
-    if (d.enforcement !== undefined && d.enforcement.length > 0) {
-      this.#counters.inc("enforcement_requests", undefined, d.enforcement.length);
-      if (this.#enforce !== undefined) for (const r of d.enforcement) this.#enforce(r);
-    }
+    if (d.enforcement !== undefined) for (const r of d.enforcement) this.#next.enforcement(r);
   }
 
   #remember(id: string, alerts: readonly Alert[]): void {
@@ -127,11 +123,6 @@ export class DetectStage {
       this.#counters.inc("alerts_folded", { rule: alert.ruleId });
       return;
     }
-    this.#explain?.(alert);
-    this.#counters.inc("alerts", {
-      rule: alert.ruleId,
-      severity: (hangar.Severity[alert.severity] ?? "UNSPECIFIED").toLowerCase(),
-    });
-    for (const sink of this.#sinks) sink.write(alert);
+    this.#next.alert(alert);
   }
 }

@@ -4,9 +4,7 @@ import { create } from "@bufbuild/protobuf";
 import { hangar } from "@hangar/proto";
 import { pino } from "pino";
 import { AgentError } from "../errors.js";
-import { Counters } from "../pipeline/counters.js";
-import { FunctionDetector } from "../ports/memory.js";
-import type { Detection, Detector, RuntimeEvent } from "../ports/ports.js";
+import { Counters, FunctionDetector, type Detection, type Detector, type RuntimeEvent } from "@hangar/core";
 import { RuleUpdates, SwappableDetector } from "./rule-updates.js";
 
 const ev = (id: string): RuntimeEvent => create(hangar.RuntimeEventSchema, { id, provider: "weather" });

@@ -11,9 +11,7 @@
  */
 import type { Logger } from "pino";
 import type { hangar } from "@hangar/proto";
-import type { Counters } from "../pipeline/counters.js";
-import type { Detection, Detector, RuntimeEvent } from "../ports/ports.js";
-import { NoDetector } from "../ports/memory.js";
+import { type Counters, type Detection, type Detector, type RuntimeEvent, NoDetector } from "@hangar/core";
 
 /**
  * A detector whose rules can be replaced while events flow. `swap` takes the new

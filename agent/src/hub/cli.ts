@@ -1,9 +1,8 @@
 /** `hangar-agent run` options for the controller's hub (alerts out, call traces in). */
 import type { Logger } from "pino";
 import { AgentError } from "../errors.js";
-import type { Counters } from "../pipeline/counters.js";
+import { type Counters, intOption } from "@hangar/core";
 import { join } from "node:path";
-import { intOption } from "../cli/args.js";
 import { HubClient, type HubClientOptions } from "./client.js";
 import { DiskOutbox } from "./outbox.js";
 

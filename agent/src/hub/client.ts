@@ -11,30 +11,28 @@
  * connect (the kubelet rotates it).
  */
 import { readFileSync } from "node:fs";
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
-import { hangar } from "@hangar/proto";
-import type { Counters } from "../pipeline/counters.js";
-import type { AlertSink, TraceSource } from "../ports/ports.js";
-import { Backoff, sleep, type BackoffOptions } from "../sources/backoff.js";
+import { grpcServiceDefinition, hangar } from "@hangar/proto";
+import {
+  type Counters,
+  type AlertSink,
+  type TraceSource,
+  Backoff,
+  sleep,
+  type BackoffOptions,
+  type CounterName,
+} from "@hangar/core";
 import { grpcTarget } from "../sources/grpc.js";
 import { MemoryOutbox, type HubOutbox } from "./outbox.js";
 
 type Req = hangar.ConnectRequest;
 type Res = hangar.ConnectResponse;
 
-const definition: grpc.ServiceDefinition = {
-  connect: {
-    path: `/${hangar.AgentHubService.typeName}/${hangar.AgentHubService.method.connect.name}`,
-    requestStream: true,
-    responseStream: true,
-    requestSerialize: (m: Req) => Buffer.from(toBinary(hangar.ConnectRequestSchema, m)),
-    requestDeserialize: (b: Buffer) => fromBinary(hangar.ConnectRequestSchema, b),
-    responseSerialize: (m: Res) => Buffer.from(toBinary(hangar.ConnectResponseSchema, m)),
-    responseDeserialize: (b: Buffer) => fromBinary(hangar.ConnectResponseSchema, b),
-  },
-};
-const HubClientCtor = grpc.makeGenericClientConstructor(definition, "AgentHubService");
+const HubClientCtor = grpc.makeGenericClientConstructor(
+  grpcServiceDefinition(hangar.AgentHubService),
+  hangar.AgentHubService.name,
+);
 
 export interface HubClientOptions {
   /** `host:port`, `dns:///host:port` or `unix:///path`. */
@@ -142,7 +140,7 @@ export class HubClient implements AlertSink, TraceSource {
     return this.#ready;
   }
 
-  #count(name: string, by = 1): void {
+  #count(name: CounterName, by = 1): void {
     this.#opts.counters?.inc(name, undefined, by);
   }
 

@@ -4,24 +4,32 @@ import { create } from "@bufbuild/protobuf";
 import { hangar } from "@hangar/proto";
 import { pino } from "pino";
 import { RuleUpdates, SwappableDetector } from "../detect/rule-updates.js";
-import { Counters } from "../pipeline/counters.js";
-import { MemoryBaselineStore, NoDetector } from "../ports/memory.js";
-import type { BaselineStore } from "../ports/ports.js";
+import {
+  Counters,
+  MemoryBaselineStore,
+  NoDetector,
+  type BaselineStore,
+  type BaselineSync,
+} from "@hangar/core";
 import { HubInbox } from "./inbox.js";
 
 const logger = pino({ level: "silent" });
 const merged = (provider: string, version: bigint): hangar.MergedBaseline =>
   create(hangar.MergedBaselineSchema, { provider, version });
 
+/** A store whose controller exchange records what it adopts (or refuses everything). */
 function store(adopted: string[], fail = false): BaselineStore {
-  const s = new MemoryBaselineStore();
-  return Object.assign(s, {
+  const sync: BaselineSync = {
+    deltas: () => ({ deltas: [], summaries: [] }),
+    fullDeltas: () => ({ deltas: [], summaries: [] }),
+    summaries: () => [],
     adoptMerged: (m: hangar.MergedBaseline): number => {
       if (fail) throw new Error("merged.items[0].value: empty");
       adopted.push(`${m.provider} v${m.version}`);
       return 1;
     },
-  });
+  };
+  return Object.assign(new MemoryBaselineStore(), { sync });
 }
 
 describe("HubInbox", () => {

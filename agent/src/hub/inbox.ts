@@ -10,8 +10,7 @@
 import type { Logger } from "pino";
 import type { hangar } from "@hangar/proto";
 import type { RuleUpdates } from "../detect/rule-updates.js";
-import type { Counters } from "../pipeline/counters.js";
-import type { BaselineStore } from "../ports/ports.js";
+import type { Counters, BaselineStore } from "@hangar/core";
 import type { HubClientOptions } from "./client.js";
 
 export interface HubInboxTargets {
@@ -78,7 +77,8 @@ export class HubInbox {
       this.#mergedWaiting.set(m.provider, m);
       return;
     }
-    const adopt = t.baseline?.adoptMerged?.bind(t.baseline);
+    const sync = t.baseline?.sync;
+    const adopt = sync?.adoptMerged.bind(sync);
     if (adopt === undefined) {
       this.#counters.inc("merged_baselines", { outcome: "no_store" });
       return;

@@ -19,7 +19,7 @@
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { hangar } from "@hangar/proto";
-import { DiskSpool, type SpoolPosition } from "../outputs/siem/spool.js";
+import { DiskSpool, type SpoolPosition } from "@hangar/core";
 
 type Req = hangar.ConnectRequest;
 

@@ -5,9 +5,8 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { flow, observer } from "@hangar/proto";
 import { buildScenario } from "../simulator/scenario.js";
-import { Counters } from "../pipeline/counters.js";
+import { Counters, EventKind, Sensor, timeMs, type RuntimeEvent } from "@hangar/core";
 import { HubbleNormalizer, parseLabels } from "./hubble.js";
-import { EventKind, Sensor, timeMs, type RuntimeEvent } from "./event.js";
 import type { NormalizeResult } from "./tetragon.js";
 
 const T0 = Date.parse("2026-03-02T09:00:00Z");

@@ -5,8 +5,8 @@
  * node_status become counters.
  */
 import { flow, type observer } from "@hangar/proto";
-import type { Counters } from "../pipeline/counters.js";
 import {
+  type Counters,
   EventKind,
   PROVIDER_LABEL,
   Sensor,
@@ -14,7 +14,7 @@ import {
   newPod,
   newProcess,
   type RuntimeEvent,
-} from "./event.js";
+} from "@hangar/core";
 import type { DropReason, NormalizeResult } from "./tetragon.js";
 
 const K8S_PREFIX = "k8s:";

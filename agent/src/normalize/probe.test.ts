@@ -1,22 +1,20 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Counters } from "../pipeline/counters.js";
-import { CgroupResolver } from "../resolve/cgroups.js";
-import { EventKind, FileOperation, Sensor } from "./event.js";
+import { Counters, EventKind, FileOperation, Sensor } from "@hangar/core";
+import { CgroupResolver } from "../sources/probe/cgroups.js";
 import {
   PROBE_EVENT_LAYOUT,
   PROBE_META_LAYOUT,
   PROBE_META_SIZE,
   PROBE_RECORD_SIZE,
   ProbeKind,
-  ProbeNormalizer,
   decodeProbeEvent,
   decodeProbeMeta,
   ipv6,
-  openFlags,
   probeRecordKind,
   type ProbeEvent,
-} from "./probe.js";
+} from "../sources/probe/records.js";
+import { ProbeNormalizer, openFlags } from "./probe.js";
 
 type Layout = Record<string, readonly [number, number]>;
 

@@ -4,9 +4,8 @@ import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/p
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { hangar, tetragon } from "@hangar/proto";
-import { Counters } from "../pipeline/counters.js";
+import { Counters, EventKind, FileOperation, Sensor, timeMs, type RuntimeEvent } from "@hangar/core";
 import { TetragonNormalizer, type NormalizeResult } from "./tetragon.js";
-import { EventKind, FileOperation, Sensor, timeMs, type RuntimeEvent } from "./event.js";
 
 const T0 = Date.parse("2026-03-02T09:00:00Z");
 const EXEC_ID = Buffer.from("node-a:6000000:4200").toString("base64");

@@ -5,9 +5,9 @@
  * changes privilege events. Pod-less accounting events (rate_limit_info,
  * process_throttle) become counters. Everything else is dropped with a reason.
  */
-import { tetragon } from "@hangar/proto";
-import type { Counters } from "../pipeline/counters.js";
+import { tetragon, type hangar } from "@hangar/proto";
 import {
+  type Counters,
   EventKind,
   FileOperation,
   Sensor,
@@ -16,8 +16,7 @@ import {
   newPod,
   newProcess,
   type RuntimeEvent,
-} from "./event.js";
-import type { hangar } from "@hangar/proto";
+} from "@hangar/core";
 
 /** Reasons an upstream record yields no event; each is a `dropped{reason}` counter. */
 export type DropReason =

@@ -4,23 +4,22 @@ import { setTimeout as delay } from "node:timers/promises";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { hangar, observer, tetragon } from "@hangar/proto";
-import { Correlator } from "../correlate/correlator.js";
-import { DetectStage } from "../detect/detect.js";
-import { EventKind, Sensor, timeMs, type RuntimeEvent } from "../normalize/event.js";
-import { FunctionDetector, MemoryAlertSink } from "../ports/memory.js";
-import { WorkloadResolver } from "../resolve/workloads.js";
+import {
+  EventKind,
+  Sensor,
+  timeMs,
+  type RuntimeEvent,
+  FunctionDetector,
+  MemoryAlertSink,
+  Counters,
+  BoundedQueue,
+} from "@hangar/core";
 import { buildScenario } from "../simulator/scenario.js";
 import type { SensorRecord } from "../sources/records.js";
-import { Counters } from "./counters.js";
-import {
-  NormalizeStage,
-  merge,
-  processRecord,
-  runPipeline,
-  traceEvent,
-  type PipelineStages,
-} from "./pipeline.js";
-import { BoundedQueue } from "./queue.js";
+import { NormalizeStage } from "../normalize/stage.js";
+import { traceEvent } from "../normalize/traces.js";
+import { merge } from "./merge.js";
+import { createPipeline, type Pipeline } from "./pipeline.js";
 
 const T0 = Date.parse("2026-03-02T09:00:00Z");
 
@@ -181,25 +180,23 @@ describe("NormalizeStage", () => {
 function stages(
   counters: Counters,
   onEvent?: (ev: RuntimeEvent) => void,
-): PipelineStages & { sink: MemoryAlertSink } {
+): Pipeline & { sink: MemoryAlertSink } {
   const sink = new MemoryAlertSink();
   const detector = new FunctionDetector("curl", (ev) =>
     ev.process?.binary === "/usr/bin/curl" && ev.kind === EventKind.CONNECT
-      ? [create(hangar.AlertSchema, { ruleId: "test-curl", severity: hangar.Severity.HIGH })]
+      ? [create(hangar.AlertSchema, { ruleId: "test-curl", severity: hangar.Severity.HIGH, evidence: [ev] })]
       : undefined,
   );
-  return {
-    normalize: new NormalizeStage(counters),
-    resolver: new WorkloadResolver(counters),
-    correlator: new Correlator({ counters }),
-    detect: new DetectStage({ detector, sinks: [sink], counters }),
+  const pipeline = createPipeline({
     counters,
+    detector,
+    sinks: [sink],
     ...(onEvent === undefined ? {} : { onEvent }),
-    sink,
-  };
+  });
+  return Object.assign(pipeline, { sink });
 }
 
-describe("processRecord", () => {
+describe("createPipeline: process", () => {
   it("returns undefined for a record the normalizer drops, counting the reason, and calls no hook", () => {
     const counters = new Counters();
     const seen: RuntimeEvent[] = [];
@@ -209,13 +206,7 @@ describe("processRecord", () => {
         event: { case: "rateLimitInfo", value: { numberOfDroppedProcessEvents: 2n } },
       }),
     };
-    assert.equal(
-      processRecord(
-        stages(counters, (ev) => seen.push(ev)),
-        rec,
-      ),
-      undefined,
-    );
+    assert.equal(stages(counters, (ev) => seen.push(ev)).process(rec), undefined);
     assert.equal(counters.get("dropped", { reason: "sensor_notice" }), 1);
     assert.equal(counters.get("kept"), 0);
     assert.deepEqual(seen, []);
@@ -228,14 +219,14 @@ describe("processRecord", () => {
       (m) => m.event.case === "processExec" && m.event.value.process?.binary === "/usr/sbin/nginx",
     );
     assert.ok(nginx !== undefined);
-    assert.equal(processRecord(stages(counters), { sensor: "tetragon", msg: nginx }), undefined);
+    assert.equal(stages(counters).process({ sensor: "tetragon", msg: nginx }), undefined);
     assert.equal(counters.get("dropped", { reason: "not_mcp_pod" }), 1);
   });
 
   it("returns undefined for an empty hubble response", () => {
     const counters = new Counters();
     const rec: SensorRecord = { sensor: "hubble", msg: create(observer.GetFlowsResponseSchema) };
-    assert.equal(processRecord(stages(counters), rec), undefined);
+    assert.equal(stages(counters).process(rec), undefined);
     assert.equal(counters.get("dropped", { reason: "unknown_variant" }), 1);
   });
 
@@ -248,7 +239,7 @@ describe("processRecord", () => {
       ...s.traces.map((trace) => ({ sensor: "proxy" as const, trace })),
       ...s.tetragon.map((msg) => ({ sensor: "tetragon" as const, msg })),
     ];
-    const kept = records.map((r) => processRecord(st, r)).filter((e) => e !== undefined);
+    const kept = records.map((r) => st.process(r)).filter((e) => e !== undefined);
     assert.equal(counters.get("kept"), kept.length);
     assert.deepEqual(seen, kept);
     const curlConnect = kept.find(
@@ -263,10 +254,20 @@ describe("processRecord", () => {
       ["test-curl"],
     );
     assert.equal(counters.get("alerts", { rule: "test-curl", severity: "high" }), 1);
+    // The explain stage always runs: the alert names the call behind its evidence.
+    const [a] = st.sink.alerts;
+    assert.deepEqual(
+      a?.toolCalls.map((t) => t.tool),
+      ["fetch_forecast_report"],
+    );
+    assert.match(
+      a?.explanation ?? "",
+      /tools\/call fetch_forecast_report .*process lineage.* → process \/usr\/bin\/curl/,
+    );
   });
 });
 
-describe("runPipeline", () => {
+describe("createPipeline: run", () => {
   it("processes every record and ends when the records end", { timeout: 5000 }, async () => {
     const counters = new Counters();
     const s = buildScenario();
@@ -274,7 +275,7 @@ describe("runPipeline", () => {
       for (const trace of s.traces) yield await Promise.resolve({ sensor: "proxy" as const, trace });
       for (const msg of s.hubble) yield { sensor: "hubble" as const, msg };
     }
-    await runPipeline(stages(counters), records());
+    await stages(counters).run(records());
     assert.equal(counters.get("kept"), s.traces.length + s.hubble.length - 1);
   });
 });

@@ -1,148 +1,170 @@
 /**
- * The agent pipeline: source → normalize → resolve → correlate → detect → outputs.
+ * The agent pipeline, assembled in one place: sources → hold → normalize → resolve →
+ * correlate → detect (baseline, rules) → explain → outputs. `hangar-agent run` (through
+ * `startAgent`), `hangar-agent replay`, the benchmarks and the tests all build it with
+ * `createPipeline`.
  *
- * Each stage is a small class with a synchronous `process` method (testable and
- * benchmarkable alone); `runPipeline` pulls records from the merged sources (the
- * only asynchronous boundary, behind bounded queues) and pushes each record
- * through the stages in one step, so an event costs no promise per stage.
+ * Each stage is a small class with a synchronous method, testable and benchmarkable
+ * alone. The pipeline pulls records from its sources (the only asynchronous boundary,
+ * behind bounded queues in each source) and pushes each record through every stage in
+ * one step, so an event costs no promise per stage.
  */
-import { hangar } from "@hangar/proto";
-import type { Correlator } from "../correlate/correlator.js";
-import type { DetectStage } from "../detect/detect.js";
-import { EventKind, Sensor, newEvent, newPod, type RuntimeEvent } from "../normalize/event.js";
-import { HubbleNormalizer } from "../normalize/hubble.js";
+import {
+  Counters,
+  NoDetector,
+  type AlertSink,
+  type BaselineLearner,
+  type Detector,
+  type EnforcementRequest,
+  type RuntimeEvent,
+} from "@hangar/core";
+import { Correlator, type CorrelatorOptions } from "../correlate/correlator.js";
+import { DetectStage } from "../detect/detect.js";
+import { ExplainStage } from "../explain/explain.js";
+import { holdRuntime, type HoldOptions } from "../hold/hold.js";
 import { ProbeNormalizer } from "../normalize/probe.js";
-import { TetragonNormalizer, type NormalizeResult } from "../normalize/tetragon.js";
-import type { WorkloadResolver } from "../resolve/workloads.js";
+import { NormalizeStage } from "../normalize/stage.js";
+import { OutputStage } from "../outputs/outputs.js";
+import { WorkloadResolver } from "../resolve/workloads.js";
+import type { CgroupResolver } from "../sources/probe/cgroups.js";
 import type { SensorRecord } from "../sources/records.js";
-import type { Counters } from "./counters.js";
+import { merge } from "./merge.js";
 
-/** A call trace as a tool_call runtime event (sensor: proxy). */
-export function traceEvent(trace: hangar.CallTrace): RuntimeEvent {
-  const ev = newEvent(EventKind.TOOL_CALL, Sensor.PROXY, {
-    case: "toolCall",
-    value: { $typeName: "hangar.v1.ToolCallDetail", trace },
-  });
-  ev.id = `call:${trace.traceId}:${trace.spanId}`;
-  ev.provider = trace.provider;
-  ev.node = trace.node;
-  if (trace.startTime !== undefined) ev.time = trace.startTime;
-  if (trace.podName !== "" || trace.podNamespace !== "") {
-    const pod = newPod(trace.podNamespace, trace.podName, {});
-    pod.uid = trace.podUid;
-    ev.pod = pod;
-  }
-  return ev;
-}
-
-/** The normalize stage: any SensorRecord → at most one RuntimeEvent. */
-export class NormalizeStage {
-  readonly #tetragon: TetragonNormalizer;
-  readonly #hubble: HubbleNormalizer;
-  readonly #probe: ProbeNormalizer;
-  readonly #counters: Counters;
-
-  /** `probe`: the eBPF probe's normalizer (node name, cgroup resolver); a bare one by default. */
-  constructor(counters: Counters, options: { probe?: ProbeNormalizer } = {}) {
-    this.#counters = counters;
-    this.#tetragon = new TetragonNormalizer(counters);
-    this.#hubble = new HubbleNormalizer(counters);
-    this.#probe = options.probe ?? new ProbeNormalizer({ counters });
-  }
-
-  process(rec: SensorRecord): NormalizeResult {
-    let r: NormalizeResult;
-    switch (rec.sensor) {
-      case "tetragon":
-        r = this.#tetragon.normalize(rec.msg);
-        break;
-      case "hubble":
-        r = this.#hubble.normalize(rec.msg);
-        break;
-      case "proxy":
-        r = { event: traceEvent(rec.trace) };
-        break;
-      case "probe":
-        r = this.#probe.normalize(rec.msg);
-        break;
-    }
-    if (r.event !== undefined)
-      this.#counters.inc("events", {
-        sensor: rec.sensor,
-        kind: hangar.EventKind[r.event.kind]?.toLowerCase() ?? "unspecified",
-      });
-    return r;
-  }
-}
-
-export interface PipelineStages {
-  normalize: NormalizeStage;
-  resolver: WorkloadResolver;
-  correlator: Correlator;
-  detect: DetectStage;
-  counters: Counters;
+export interface PipelineOptions {
+  /** Counters every stage counts into (default: new ones). */
+  counters?: Counters;
+  /** The rule engine (default: none, `NoDetector`). */
+  detector?: Detector;
+  /** The baseline engine: learns and raises deviation alerts. */
+  baseline?: Pick<BaselineLearner, "observe">;
+  /** Where alerts go (default: nowhere). */
+  sinks?: readonly AlertSink[];
+  /** Where the detector's enforcement requests go (the controller's hub). */
+  onEnforcement?: (request: EnforcementRequest) => void;
   /** Called with every kept event after detection (e.g. to print it). */
   onEvent?: (ev: RuntimeEvent) => void;
+  /** The workload resolver (default: a new one; the live agent passes the one its pod watch fills). */
+  resolver?: WorkloadResolver;
+  /** The eBPF probe's node name and cgroup resolver, for its normalizer. */
+  probe?: { node: string; cgroups: CgroupResolver };
+  /** Correlation settings (grace after a call, reorder window, lineage bound). */
+  correlate?: Omit<CorrelatorOptions, "counters">;
+  /** Call traces the explain stage remembers (default 16 384). */
+  maxTraces?: number;
 }
 
-/** Pushes one record through every stage. Returns the kept event, if any. */
-export function processRecord(stages: PipelineStages, rec: SensorRecord): RuntimeEvent | undefined {
-  const { event } = stages.normalize.process(rec);
-  if (event === undefined) return undefined;
-  if (!stages.resolver.resolve(event)) return undefined;
-  if (!stages.correlator.process(event)) {
-    stages.counters.inc("dropped", { reason: "call_end" });
-    return undefined;
-  }
-  stages.detect.process(event);
-  stages.counters.inc("kept");
-  stages.onEvent?.(event);
-  return event;
+/** How `run` reads its sources. */
+export interface RunOptions {
+  /**
+   * Live call traces: runtime records wait `holdMs` for the trace of the call that caused
+   * them (see hold/hold.ts). Replay merges by event time and needs no hold.
+   */
+  hold?: Omit<HoldOptions, "counters">;
+  /** Ends the hold's wait when aborted. */
+  signal?: AbortSignal;
 }
 
-/** Runs the pipeline until the records end (replay) or the sources stop (abort). */
-export async function runPipeline(
-  stages: PipelineStages,
-  records: AsyncIterable<SensorRecord>,
-): Promise<void> {
-  for await (const rec of records) processRecord(stages, rec);
-  stages.detect.flush();
-}
-
-/**
- * Merges several async iterables into one, in arrival order. Ends when all end;
- * an error in one ends the merge with that error.
- */
-export async function* merge<T>(sources: readonly AsyncIterable<T>[]): AsyncIterable<T> {
-  const iterators = sources.map((s) => s[Symbol.asyncIterator]());
-  const pending = new Map<number, Promise<{ i: number; r: IteratorResult<T> }>>();
-  const pull = (i: number): void => {
-    const it = iterators[i];
-    if (it !== undefined)
-      pending.set(
-        i,
-        it.next().then((r) => ({ i, r })),
-      );
+export interface Pipeline {
+  readonly counters: Counters;
+  readonly resolver: WorkloadResolver;
+  /** The stages, for tests and benchmarks that look at one of them. */
+  readonly stages: {
+    readonly normalize: NormalizeStage;
+    readonly resolve: WorkloadResolver;
+    readonly correlate: Correlator;
+    readonly detect: DetectStage;
+    readonly explain: ExplainStage;
+    readonly outputs: OutputStage;
   };
-  iterators.forEach((_, i) => pull(i));
-  try {
-    while (pending.size > 0) {
-      const { i, r } = await Promise.race(pending.values());
-      if (r.done === true) {
-        pending.delete(i);
-        continue;
-      }
-      pull(i);
-      yield r.value;
+  /** Pushes one record through every stage. Returns the kept event, if any. */
+  process(rec: SensorRecord): RuntimeEvent | undefined;
+  /**
+   * Runs until the sources end (replay) or stop (abort), then flushes the detector.
+   * Several sources are merged in arrival order.
+   */
+  run(
+    sources: AsyncIterable<SensorRecord> | readonly AsyncIterable<SensorRecord>[],
+    options?: RunOptions,
+  ): Promise<void>;
+  /** Live pipelines call this on a timer: moves the detector's clock on when no event arrives. */
+  tick(now?: number): void;
+  /** End of stream: lets the detector emit what it still holds. */
+  flush(): void;
+}
+
+const CALL_END = { reason: "call_end" } as const;
+
+export function createPipeline(options: PipelineOptions = {}): Pipeline {
+  const counters = options.counters ?? new Counters();
+  const resolver = options.resolver ?? new WorkloadResolver(counters);
+  const normalize = new NormalizeStage(
+    counters,
+    options.probe === undefined
+      ? {}
+      : {
+          probe: new ProbeNormalizer({ counters, node: options.probe.node, cgroups: options.probe.cgroups }),
+        },
+  );
+  const correlate = new Correlator({ ...options.correlate, counters });
+  const outputs = new OutputStage({
+    sinks: options.sinks ?? [],
+    counters,
+    ...(options.onEnforcement === undefined ? {} : { onEnforcement: options.onEnforcement }),
+  });
+  const explain = new ExplainStage({
+    next: outputs,
+    ...(options.maxTraces === undefined ? {} : { maxTraces: options.maxTraces }),
+  });
+  const detect = new DetectStage({
+    detector: options.detector ?? new NoDetector(),
+    ...(options.baseline === undefined ? {} : { baseline: options.baseline }),
+    counters,
+    next: explain,
+  });
+  const onEvent = options.onEvent;
+
+  const process = (rec: SensorRecord): RuntimeEvent | undefined => {
+    const { event } = normalize.process(rec);
+    if (event === undefined) return undefined;
+    if (!resolver.resolve(event)) return undefined;
+    // Every call trace, its end too, before the correlator holds the end back.
+    explain.record(event);
+    if (!correlate.process(event)) {
+      counters.inc("dropped", CALL_END);
+      return undefined;
     }
-  } finally {
-    // Every source still in `pending` has a next() in flight. An async generator
-    // handles return() only after that next() settles, which for an idle live
-    // source may be never: awaiting it here would hang the merge instead of
-    // ending it. Close them without waiting, and ignore what the next() brings.
-    for (const [i, p] of pending) {
-      p.catch(() => undefined);
-      iterators[i]?.return?.()?.catch(() => undefined);
-    }
-  }
+    detect.process(event);
+    counters.inc("kept");
+    onEvent?.(event);
+    return event;
+  };
+
+  return {
+    counters,
+    resolver,
+    stages: { normalize, resolve: resolver, correlate, detect, explain, outputs },
+    process,
+    async run(sources, runOptions = {}) {
+      const list: readonly AsyncIterable<SensorRecord>[] = Array.isArray(sources)
+        ? sources
+        : [sources as AsyncIterable<SensorRecord>];
+      const merged = list.length === 1 ? (list[0] as AsyncIterable<SensorRecord>) : merge(list);
+      const records =
+        runOptions.hold === undefined
+          ? merged
+          : holdRuntime(
+              merged,
+              { ...runOptions.hold, counters },
+              runOptions.signal ?? new AbortController().signal,
+            );
+      for await (const rec of records) process(rec);
+      detect.flush();
+    },
+    tick(now) {
+      detect.tick(now);
+    },
+    flush() {
+      detect.flush();
+    },
+  };
 }

@@ -6,8 +6,7 @@ import { after, describe, it } from "node:test";
 import { create } from "@bufbuild/protobuf";
 import { flow, hangar, tetragon } from "@hangar/proto";
 import { AgentError } from "../errors.js";
-import { timeMs } from "../normalize/event.js";
-import { Counters } from "../pipeline/counters.js";
+import { timeMs, Counters } from "@hangar/core";
 import type { SensorRecord } from "../sources/records.js";
 import { mergeByTime, parseLine, readRecording, type Malformed, type TimedRecord } from "./recording.js";
 

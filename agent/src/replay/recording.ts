@@ -9,8 +9,7 @@ import { createInterface } from "node:readline";
 import { fromJson, type DescMessage, type JsonValue } from "@bufbuild/protobuf";
 import { hangar, observer, tetragon } from "@hangar/proto";
 import { AgentError } from "../errors.js";
-import { timeMs } from "../normalize/event.js";
-import type { Counters } from "../pipeline/counters.js";
+import { timeMs, type Counters } from "@hangar/core";
 import type { SensorRecord } from "../sources/records.js";
 
 export type RecordingFormat = "tetragon" | "hubble" | "traces";

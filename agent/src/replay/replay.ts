@@ -6,18 +6,11 @@ import { accessSync, constants } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Writable } from "node:stream";
 import type { Logger } from "pino";
+import { Counters, NoDetector, type BaselineStore, type Detector, type RuntimeEvent } from "@hangar/core";
+import { CefLinesAlertSink, JsonLinesAlertSink, eventJson } from "@hangar/export";
 import { loadBaselineStore, loadRuleEngine } from "../bootstrap/plugins.js";
-import { Correlator } from "../correlate/correlator.js";
-import { DetectStage } from "../detect/detect.js";
 import { AgentError } from "../errors.js";
-import { JsonLinesAlertSink, eventJson } from "../outputs/json-lines.js";
-import { CefLinesAlertSink } from "../outputs/siem/lines.js";
-import type { RuntimeEvent } from "../ports/ports.js";
-import { Counters } from "../pipeline/counters.js";
-import { NormalizeStage, runPipeline } from "../pipeline/pipeline.js";
-import { NoDetector } from "../ports/memory.js";
-import type { BaselineStore, Detector } from "../ports/ports.js";
-import { WorkloadResolver } from "../resolve/workloads.js";
+import { createPipeline } from "../pipeline/pipeline.js";
 import {
   mergeByTime,
   readRecording,
@@ -128,32 +121,19 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
       },
     }),
   );
-  const correlator = new Correlator({
+  const pipeline = createPipeline({
     counters,
-    ...(opts.graceMs === undefined ? {} : { graceMs: opts.graceMs }),
-  });
-  const detect = new DetectStage({
-    explain: (alert) => correlator.explain(alert),
     detector,
     ...(baseline === undefined ? {} : { baseline }),
     sinks: [sink],
-    counters,
+    ...(opts.events === undefined ? {} : { onEvent: eventWriter(opts.events) }),
+    ...(opts.graceMs === undefined ? {} : { correlate: { graceMs: opts.graceMs } }),
   });
-  await runPipeline(
-    {
-      normalize: new NormalizeStage(counters),
-      resolver: new WorkloadResolver(counters),
-      correlator,
-      detect,
-      counters,
-      ...(opts.events === undefined ? {} : { onEvent: eventWriter(opts.events) }),
-    },
-    mergeByTime(streams),
-  );
+  await pipeline.run(mergeByTime(streams));
   await sink.shutdown();
   await detector.close?.();
   // --learn: every provider learned for the whole recording; freeze them before writing.
-  if (opts.learn) baseline?.finishLearning?.();
+  if (opts.learn) baseline?.finishLearning();
   await baseline?.close?.();
   const alerts = Object.values(counters.byLabel("alerts", "rule")).reduce((a, b) => a + b, 0);
   const summary: ReplaySummary = {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { pino } from "pino";
-import { Counters } from "../pipeline/counters.js";
+import { Counters } from "@hangar/core";
 import { LEARNING_WINDOW_ANNOTATION, LearningWindows, parseLearningWindow } from "./learning-window.js";
 import type { PodInfo } from "./workloads.js";
 

@@ -8,9 +8,7 @@
  * last one seen wins and the change is logged.
  */
 import type { Logger } from "pino";
-import { PROVIDER_LABEL } from "../normalize/event.js";
-import type { Counters } from "../pipeline/counters.js";
-import type { BaselineStore } from "../ports/ports.js";
+import { PROVIDER_LABEL, type Counters, type BaselineStore } from "@hangar/core";
 import type { PodInfo } from "./workloads.js";
 
 export const LEARNING_WINDOW_ANNOTATION = "mcp-hangar.io/learning-window";
@@ -68,7 +66,7 @@ export class LearningWindows {
     }
     const before = this.#applied.get(provider);
     this.#applied.set(provider, value);
-    this.#o.baseline.configureProvider?.(provider, { learningWindowMs: ms, source: "annotation" });
+    this.#o.baseline.configureProvider(provider, { learningWindowMs: ms, source: "annotation" });
     this.#o.logger.info(
       { pod: `${pod.namespace}/${pod.name}`, provider, learningWindow: value, ...(before ? { before } : {}) },
       `provider ${provider}: learning window ${value} (from ${where})`,

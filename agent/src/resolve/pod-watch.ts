@@ -7,7 +7,7 @@
 import * as k8s from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { AgentError } from "../errors.js";
-import type { Counters } from "../pipeline/counters.js";
+import type { Counters } from "@hangar/core";
 import type { PodInfo, WorkloadResolver } from "./workloads.js";
 
 /** Annotations under this prefix are kept in PodInfo; the others are not needed. */

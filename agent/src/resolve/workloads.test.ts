@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { EventKind, Sensor, newContainer, newEvent, newPod, type RuntimeEvent } from "../normalize/event.js";
-import { Counters } from "../pipeline/counters.js";
+import { EventKind, Sensor, newContainer, newEvent, newPod, type RuntimeEvent, Counters } from "@hangar/core";
 import { WorkloadResolver, bareContainerId, type PodInfo } from "./workloads.js";
 
 const FULL_ID = "containerd://9f2c4e1ab03d5c7e8f90123456789abcdef0123456789abcdef0123456789ab";

@@ -7,8 +7,7 @@
  * here and counted as `dropped{reason="not_mcp_pod"}`.
  */
 import type { hangar } from "@hangar/proto";
-import { PROVIDER_LABEL, newContainer, newPod, type RuntimeEvent } from "../normalize/event.js";
-import type { Counters } from "../pipeline/counters.js";
+import { PROVIDER_LABEL, newContainer, newPod, type RuntimeEvent, type Counters } from "@hangar/core";
 
 export interface PodContainer {
   id: string;

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import type { observer, tetragon } from "@hangar/proto";
 import { AgentError } from "../errors.js";
-import { Counters } from "../pipeline/counters.js";
+import { Counters } from "@hangar/core";
 import { parseLine, type Malformed } from "../replay/recording.js";
 
 export function loadTetragonRecording(

@@ -6,6 +6,7 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs, ValueSchema } from "@bufbuild/protobuf/wkt";
+import { PROVIDER_LABEL } from "@hangar/core";
 import { flow, hangar, observer, tetragon } from "@hangar/proto";
 
 export interface Scenario {
@@ -25,8 +26,6 @@ export interface ScenarioOptions {
   namespace?: string;
   provider?: string;
 }
-
-const PROVIDER_LABEL = "mcp-hangar.io/provider";
 
 function execId(node: string, pid: number, ktime: number): string {
   return Buffer.from(`${node}:${ktime}:${pid}`).toString("base64");

@@ -7,12 +7,10 @@
 import { rmSync } from "node:fs";
 import * as grpc from "@grpc/grpc-js";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
-import { observer, tetragon } from "@hangar/proto";
+import { grpcServiceDefinition, observer, tetragon } from "@hangar/proto";
 import { AgentError } from "../errors.js";
-import { timeMs } from "../normalize/event.js";
+import { timeMs } from "@hangar/core";
 import { grpcTarget } from "../sources/grpc.js";
-import { GET_EVENTS_METHOD } from "../sources/tetragon.js";
-import { GET_FLOWS_METHOD } from "../sources/hubble.js";
 import { hubbleAllows, tetragonAllows } from "./filters.js";
 
 export interface StreamBehaviour {
@@ -190,21 +188,6 @@ function bind(server: grpc.Server, address: string): Promise<string> {
   });
 }
 
-function serviceDef(path: string): grpc.ServiceDefinition {
-  const identity = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-  return {
-    stream: {
-      path,
-      requestStream: false,
-      responseStream: true,
-      requestSerialize: identity,
-      requestDeserialize: (b: Buffer) => b,
-      responseSerialize: identity,
-      responseDeserialize: (b: Buffer) => b,
-    },
-  };
-}
-
 export async function startSimulator(opts: SimulatorOptions): Promise<RunningSimulator> {
   const servers: grpc.Server[] = [];
   const stats = {
@@ -230,8 +213,8 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
       "grpc.max_send_message_length": -1,
       "grpc.max_receive_message_length": -1,
     });
-    server.addService(serviceDef(GET_EVENTS_METHOD), {
-      stream: (call: grpc.ServerWritableStream<Uint8Array, Uint8Array>) => {
+    server.addService(grpcServiceDefinition(tetragon.FineGuidanceSensors, { raw: true }), {
+      getEvents: (call: grpc.ServerWritableStream<Uint8Array, Uint8Array>) => {
         const req = fromBinary(tetragon.GetEventsRequestSchema, call.request);
         void serveStream(
           call,
@@ -258,8 +241,8 @@ export async function startSimulator(opts: SimulatorOptions): Promise<RunningSim
       "grpc.max_send_message_length": -1,
       "grpc.max_receive_message_length": -1,
     });
-    server.addService(serviceDef(GET_FLOWS_METHOD), {
-      stream: (call: grpc.ServerWritableStream<Uint8Array, Uint8Array>) => {
+    server.addService(grpcServiceDefinition(observer.Observer, { raw: true }), {
+      getFlows: (call: grpc.ServerWritableStream<Uint8Array, Uint8Array>) => {
         const req = fromBinary(observer.GetFlowsRequestSchema, call.request);
         let first = hCursor.next;
         if (req.since !== undefined) {

@@ -8,8 +8,7 @@ import { readFileSync } from "node:fs";
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { AgentError } from "../errors.js";
-import type { Counters } from "../pipeline/counters.js";
-import { Backoff, sleep, type BackoffOptions } from "./backoff.js";
+import { type Counters, Backoff, sleep, type BackoffOptions } from "@hangar/core";
 
 export interface TlsOptions {
   /** PEM file of the CA that signed the server certificate. */

@@ -6,16 +6,13 @@
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { flow, observer } from "@hangar/proto";
+import { GrpcPath, flow, observer } from "@hangar/proto";
 import type { Logger } from "pino";
-import type { Counters } from "../pipeline/counters.js";
-import { BoundedQueue } from "../pipeline/queue.js";
+import { type Counters, BoundedQueue, PROVIDER_LABEL } from "@hangar/core";
 import { runStream, type GrpcEndpointOptions } from "./grpc.js";
 import type { SensorRecord } from "./records.js";
-import { PROVIDER_LABEL } from "./tetragon.js";
 
 export const HUBBLE_DEFAULT_ADDRESS = "unix:///var/run/cilium/hubble.sock";
-export const GET_FLOWS_METHOD = "/observer.Observer/GetFlows";
 
 export interface HubbleSourceOptions extends GrpcEndpointOptions {
   namespaces?: readonly string[];
@@ -80,7 +77,7 @@ export function hubbleSource(options: HubbleSourceOptions, signal: AbortSignal):
   let disconnectedAt = 0;
   runStream({
     sensor: "hubble",
-    method: GET_FLOWS_METHOD,
+    method: GrpcPath.hubbleGetFlows,
     endpoint: options,
     counters,
     logger,

@@ -1,5 +1,5 @@
 import type { observer, tetragon, hangar } from "@hangar/proto";
-import type { ProbeEvent } from "../normalize/probe.js";
+import type { ProbeEvent } from "./probe/records.js";
 
 /** What sources hand to the normalize stage: upstream messages, untouched. */
 export type SensorRecord =

@@ -6,16 +6,13 @@
  * process_throttle) so that lost events stay visible.
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { tetragon } from "@hangar/proto";
+import { GrpcPath, tetragon } from "@hangar/proto";
 import type { Logger } from "pino";
-import type { Counters } from "../pipeline/counters.js";
-import { BoundedQueue } from "../pipeline/queue.js";
+import { type Counters, BoundedQueue, PROVIDER_LABEL } from "@hangar/core";
 import { runStream, type GrpcEndpointOptions } from "./grpc.js";
 import type { SensorRecord } from "./records.js";
 
-export const PROVIDER_LABEL = "mcp-hangar.io/provider";
 export const TETRAGON_DEFAULT_ADDRESS = "unix:///var/run/tetragon/tetragon.sock";
-export const GET_EVENTS_METHOD = "/tetragon.FineGuidanceSensors/GetEvents";
 
 export interface TetragonSourceOptions extends GrpcEndpointOptions {
   /** Only pods in these namespaces (empty: all namespaces). */
@@ -50,7 +47,7 @@ export function tetragonSource(
   let disconnectedAt = 0;
   runStream({
     sensor: "tetragon",
-    method: GET_EVENTS_METHOD,
+    method: GrpcPath.tetragonGetEvents,
     endpoint: options,
     counters,
     logger,

@@ -3,9 +3,7 @@
  * proxy over the agent⇄controller stream; in the local stack they come from a
  * recording, released at their start times.
  */
-import type { CallTrace, TraceSource } from "../ports/ports.js";
-import { timeMs } from "../normalize/event.js";
-import { sleep } from "./backoff.js";
+import { type CallTrace, type TraceSource, timeMs, sleep } from "@hangar/core";
 import type { SensorRecord } from "./records.js";
 
 /** Adapts the TraceSource port to the pipeline's record stream. */

@@ -10,7 +10,8 @@
 import { create } from "@bufbuild/protobuf";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { hangar } from "@hangar/proto";
-import { Correlator, Counters, traceEvent, type RuntimeEvent } from "@hangar/agent";
+import { Correlator, traceEvent } from "@hangar/agent";
+import { Counters, type RuntimeEvent } from "@hangar/core";
 import { runSync } from "../harness.js";
 import type { BenchCase } from "./case.js";
 

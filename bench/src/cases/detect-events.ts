@@ -5,7 +5,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { timestampFromMs, type Timestamp } from "@bufbuild/protobuf/wkt";
-import { MemoryBaselineStore, type BaselineStore, type Detection, type RuntimeEvent } from "@hangar/agent";
+import { MemoryBaselineStore, type BaselineStore, type Detection, type RuntimeEvent } from "@hangar/core";
 
 export const SEMANTIC = "@hangar/semantic";
 export const RULES_DIR = fileURLToPath(new URL("../../../../rules/", import.meta.url));

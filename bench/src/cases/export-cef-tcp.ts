@@ -9,7 +9,8 @@ import { createServer, type AddressInfo, type Socket } from "node:net";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { hangar } from "@hangar/proto";
-import { Counters, SiemSink } from "@hangar/agent";
+import { Counters } from "@hangar/core";
+import { SiemSink } from "@hangar/export";
 import { LatencyRecorder, MemoryPeak, now, type Measurement } from "../harness.js";
 import type { BenchCase } from "./case.js";
 

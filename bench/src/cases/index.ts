@@ -2,20 +2,20 @@
 import type { BenchCase } from "./case.js";
 import { baselineLearn } from "./baseline-learn.js";
 import { baselineLookup40k, baselineSet40k } from "./baseline-lookup.js";
-import { baselineMemory } from "./baseline-memory.js";
-import { decodeTetragonExec } from "./decode.js";
-import { pipelineIntake } from "./intake.js";
-import { normalizeTetragonMixed } from "./normalize.js";
+import { baselineMemory } from "./baseline-memory-1000-providers.js";
+import { decodeTetragonExec } from "./decode-tetragon-exec.js";
+import { pipelineIntake } from "./pipeline-intake.js";
+import { normalizeTetragonMixed } from "./normalize-tetragon-mixed.js";
 import { correlateOverlappingCalls } from "./correlate-overlapping-calls.js";
 import { proxyToolsCall } from "./proxy-tools-call.js";
 import { probeOverhead } from "./probe-overhead.js";
 import { exportCefTcp } from "./export-cef-tcp.js";
-import { hubOutboxDisk } from "./hub-outbox.js";
+import { hubOutboxDisk } from "./hub-outbox-disk.js";
 import { enforceAlertToPolicy } from "./enforce-alert-to-policy.js";
 import { detectDefaultPack } from "./detect-default-pack.js";
-import { detectSingleEvent50 } from "./detect-single-event.js";
+import { detectSingleEvent50 } from "./detect-single-event-50.js";
 import { detectSequenceKeys } from "./detect-sequence-keys.js";
-import { compile1000Rules } from "./compile-rules.js";
+import { compile1000Rules } from "./compile-1000-rules.js";
 
 export type { BenchCase, CaseContext } from "./case.js";
 export {

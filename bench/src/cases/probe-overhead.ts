@@ -9,7 +9,7 @@
  *
  * Throughput (the case's events/s): the helper opens a watched file N times inside the traced
  * cgroup as fast as it can; the records go kernel → ring buffer → loader → pipe → probeSource →
- * processRecord (normalize, cgroup → pod → provider, correlate, detect with NoDetector).
+ * the pipeline's `process` (normalize, cgroup → pod → provider, correlate, detect with NoDetector).
  * events/s is what reached the agent over the window from the first to the last record (the
  * agent is the bottleneck: the producer is faster, the ring buffer absorbs the backlog).
  * Records the kernel could not deliver (ring buffer full) are in detail.lost.
@@ -23,24 +23,18 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import {
-  Correlator,
-  Counters,
-  DetectStage,
   McpPodTracker,
-  NoDetector,
-  NormalizeStage,
-  ProbeNormalizer,
   CgroupResolver,
+  createPipeline,
   createTestPod,
   detectHierarchy,
   findLoader,
   probePrerequisites,
   probeSource,
-  processRecord,
   testPodPrerequisites,
-  type PipelineStages,
   type TestPod,
 } from "@hangar/agent";
+import { Counters } from "@hangar/core";
 import { LatencyRecorder, MemoryPeak, now, type Measurement } from "../harness.js";
 import type { BenchCase, CaseContext } from "./case.js";
 
@@ -103,15 +97,7 @@ export const probeOverhead: BenchCase = {
       const resolver = new McpPodTracker(counters);
       resolver.upsert(pod.podInfo());
       const cgroups = new CgroupResolver({ hierarchy, counters });
-      const stages: PipelineStages = {
-        normalize: new NormalizeStage(counters, {
-          probe: new ProbeNormalizer({ counters, node: "bench", cgroups }),
-        }),
-        resolver,
-        correlator: new Correlator({ counters }),
-        detect: new DetectStage({ detector: new NoDetector(), sinks: [], counters }),
-        counters,
-      };
+      const pipeline = createPipeline({ counters, resolver, probe: { node: "bench", cgroups } });
       let synced: (() => void) | undefined;
       const ready = new Promise<void>((r) => (synced = r));
       let lost = 0n;
@@ -142,7 +128,7 @@ export const probeOverhead: BenchCase = {
       const consumer = (async () => {
         let n = 0;
         for await (const rec of records) {
-          const ev = processRecord(stages, rec);
+          const ev = pipeline.process(rec);
           if (ev === undefined) continue;
           kept++;
           if (ev.detail.case === "file" && ev.detail.value.path === secret) {

@@ -5,9 +5,9 @@
  * `{ "error": { "code", "message" } }` with a fitting status.
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
-import { ControllerError } from "../enforce/errors.js";
+import { ControllerError } from "../errors.js";
 import type { Enforcer } from "../enforce/engine.js";
-import type { BaselineViewPort } from "../enforce/baseline-view.js";
+import type { BaselineViewPort } from "../baselines/baselines.js";
 import type { EnforcementRecord } from "../enforce/store.js";
 import type { ACTIONS } from "../enforce/policy.js";
 import { matches, type AlertFilter, type AlertJson, type AlertStore } from "./alerts.js";

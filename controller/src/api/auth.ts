@@ -6,8 +6,8 @@
  * name or group.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import { ControllerError } from "../enforce/errors.js";
-import type { KubeClient } from "../enforce/kube.js";
+import { ControllerError } from "../errors.js";
+import type { KubeApi } from "../kube/kube.js";
 
 export type Role = "read" | "admin";
 
@@ -29,7 +29,7 @@ export interface RoleBinding {
 }
 
 export interface TokenReviewOptions {
-  kube: KubeClient;
+  kube: KubeApi;
   /** Audiences the token must carry (empty: the API server's default audience). */
   audiences?: string[];
   /** Who gets which role; admin wins when both match. */
@@ -134,7 +134,7 @@ export async function tokenReview(opts: TokenReviewOptions, token: string): Prom
  * `read` or `admin`), its value the token. Errors name the Secret and the key.
  */
 export async function loadStaticTokens(
-  kube: KubeClient,
+  kube: KubeApi,
   namespace: string,
   name: string,
 ): Promise<StaticToken[]> {

@@ -1,6 +1,7 @@
 /** The one place the REST API listens: `host:port` from the controller's flags. */
 import type { FastifyInstance } from "fastify";
-import { ControllerError } from "../enforce/errors.js";
+import { ControllerError } from "../errors.js";
+import { parseListen } from "../listen.js";
 import { buildApp, type AppOptions } from "./app.js";
 
 export interface RunningApi {
@@ -8,14 +9,6 @@ export interface RunningApi {
   /** `http://host:port` actually bound. */
   url: string;
   close(): Promise<void>;
-}
-
-export function parseListen(listen: string, flag = "--api-listen"): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(listen);
-  const port = Number(m?.[3]);
-  if (m === null || port > 65535)
-    throw new ControllerError("HANGAR_ERR_API_CONFIG", `${flag}: ${JSON.stringify(listen)} is not host:port`);
-  return { host: m[1] ?? (m[2] === "" ? "0.0.0.0" : (m[2] as string)), port };
 }
 
 export async function startApi(opts: AppOptions & { listen: string }): Promise<RunningApi> {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { PluginLoadError, loadEnterprise } from "./plugins.js";
+import { ControllerError } from "../errors.js";
+import { loadEnterprise } from "./plugins.js";
 
 describe("loadEnterprise", () => {
   it("returns the module when it exports every named function", async () => {
@@ -12,7 +13,7 @@ describe("loadEnterprise", () => {
     await assert.rejects(
       loadEnterprise("node:path", ["join", "lintRules", "testRules"], "the rule engine"),
       (err: unknown) =>
-        err instanceof PluginLoadError &&
+        err instanceof ControllerError &&
         err.code === "HANGAR_ERR_PLUGIN_LOAD" &&
         err.message ===
           "the rule engine (node:path) is not available in this build: it does not export lintRules(), testRules()",
@@ -22,7 +23,7 @@ describe("loadEnterprise", () => {
   it("says which package could not be loaded, and why", async () => {
     await assert.rejects(
       loadEnterprise("@hangar/no-such-package", ["x"], "the thing"),
-      /^PluginLoadError: the thing \(@hangar\/no-such-package\) could not be loaded: Cannot find package/,
+      /^ControllerError: the thing \(@hangar\/no-such-package\) could not be loaded: Cannot find package/,
     );
   });
 });

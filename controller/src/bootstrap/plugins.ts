@@ -4,13 +4,10 @@
  * `agent/src/bootstrap/plugins.ts`). Nothing else in the controller may import
  * `enterprise/`; `npm test` checks this. The packages are BSL 1.1.
  */
+import { ControllerError } from "../errors.js";
+
 export const SEMANTIC_PACKAGE = "@hangar/semantic";
 export const BEHAVIORAL_PACKAGE = "@hangar/behavioral";
-
-export class PluginLoadError extends Error {
-  override readonly name = "PluginLoadError";
-  readonly code = "HANGAR_ERR_PLUGIN_LOAD";
-}
 
 /**
  * Imports `pkg` and checks that it exports every function in `exports`. The
@@ -22,14 +19,12 @@ export async function loadEnterprise<T>(pkg: string, exports: readonly string[],
   try {
     mod = (await import(pkg)) as Record<string, unknown>;
   } catch (err) {
-    throw new PluginLoadError(
-      `${what} (${pkg}) could not be loaded: ${err instanceof Error ? err.message : String(err)}`,
-      { cause: err },
-    );
+    throw ControllerError.from(err, "HANGAR_ERR_PLUGIN_LOAD", `${what} (${pkg}) could not be loaded`);
   }
   const missing = exports.filter((name) => typeof mod[name] !== "function");
   if (missing.length > 0) {
-    throw new PluginLoadError(
+    throw new ControllerError(
+      "HANGAR_ERR_PLUGIN_LOAD",
       `${what} (${pkg}) is not available in this build: it does not export ${missing.map((m) => `${m}()`).join(", ")}`,
     );
   }

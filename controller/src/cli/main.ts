@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 /**
  * `hangar-controller`: the controller's processes. Commands: `proxy` (the MCP
- * proxy), `serve` (hub, enforcement, REST API), `local` (the whole stack on one
- * machine: `npm start`) and `sample-server` (the bundled sample MCP server).
- * Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
+ * proxy), `serve` (hub, enforcement, REST API) and `sample-server` (the bundled
+ * sample MCP server); `local` only says where the local stack went (`hangar-local`
+ * of `@hangar/stack`, which runs the agent too). Exit codes: 0 ok, 1 runtime
+ * failure, 2 usage or configuration error.
  */
+import { movedLocal } from "./local.js";
 import { runProxyCli } from "./proxy.js";
 import { runServeCli } from "./serve.js";
 
@@ -13,8 +15,8 @@ const USAGE = `Usage: hangar-controller <command> [options]
 Commands:
   proxy          the MCP proxy (Streamable HTTP per provider, call traces)
   serve          the agent hub, enforcement (NetworkPolicy, audit first) and the REST API
-  local          the local stack on embedded defaults (npm start): controller, agent, sensor
-                 simulator, a sample MCP server and a scripted attack; no Kubernetes needed
+  local          moved: the local stack (controller, agent, sensor simulator, a sample MCP
+                 server and a scripted attack) is \`npx hangar-local\` (npm start)
   sample-server  the bundled sample MCP server (Streamable HTTP at /mcp)
 
 Run \`hangar-controller <command> --help\` for a command's options.
@@ -33,11 +35,9 @@ if (command === undefined || command === "-h" || command === "--help") {
 const commands: Record<string, (argv: string[], signal: AbortSignal) => Promise<number>> = {
   proxy: (argv, signal) => runProxyCli(argv, io, signal),
   serve: (argv, signal) => runServeCli(argv, io, signal),
-  // Loaded on demand: the local stack brings in the agent, which the other commands do not need.
-  local: async (argv, signal) =>
-    (await import("../local/local.js")).runLocalCli(argv, { ...io, tty: process.stdout.isTTY }, signal),
+  local: () => Promise.resolve(movedLocal(io)),
   "sample-server": async (argv, signal) =>
-    (await import("../local/sample-server-cli.js")).runSampleServerCli(argv, io, signal),
+    (await import("./sample-server.js")).runSampleServerCli(argv, io, signal),
 };
 const run = commands[command];
 if (run === undefined) {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { UsageError, type CtlCommand, type CtlIO } from "./command.js";
+import { usageError, type CtlCommand, type CtlIO } from "./command.js";
 import { ctl } from "./ctl.js";
 
 function capture(): CtlIO & { out: string; err: string } {
@@ -21,7 +21,7 @@ const fake: CtlCommand = {
   name: "echo",
   summary: "prints its arguments",
   run(args, io) {
-    if (args[0] === "--bad") throw new UsageError("--bad is not an option");
+    if (args[0] === "--bad") throw usageError("--bad is not an option");
     if (args[0] === "--fail") throw Object.assign(new Error("it broke"), { code: "HANGAR_ERR_X" });
     io.stdout(`${args.join(" ")}\n`);
     return Promise.resolve(0);

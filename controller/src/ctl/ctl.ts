@@ -2,7 +2,7 @@
  * hangar-ctl: the operator's command line for MCP Hangar (rules, baselines,
  * providers, alerts, enforcement).
  */
-import { UsageError, processIO, type CtlCommand, type CtlIO } from "./command.js";
+import { isUsageError, processIO, type CtlCommand, type CtlIO } from "./command.js";
 import { COMMANDS } from "./commands.js";
 
 export function usage(commands: readonly CtlCommand[]): string {
@@ -35,9 +35,9 @@ export async function ctl(
     return 2;
   }
   try {
-    return await cmd.run(rest, io);
+    return await cmd.run(rest, io, commands);
   } catch (err) {
-    if (err instanceof UsageError) {
+    if (isUsageError(err)) {
       io.stderr(`hangar-ctl ${name}: ${err.message}\nRun 'hangar-ctl ${name} --help' for usage.\n`);
       return 2;
     }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { comparable, unifiedDiff } from "./diff.js";
-import type { KubeObject } from "./kube.js";
+import type { KubeObject } from "../kube/kube.js";
 
 const obj = (cidr: string, extra: Record<string, unknown> = {}): KubeObject => ({
   apiVersion: "networking.k8s.io/v1",

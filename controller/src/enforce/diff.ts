@@ -2,7 +2,7 @@
  * A unified diff of two objects rendered as stable, indented JSON, for audit
  * records: what would change in the API server.
  */
-import type { KubeObject } from "./kube.js";
+import type { KubeObject } from "../kube/kube.js";
 
 /** Drops the fields the API server owns (resourceVersion, managedFields, status …). */
 export function comparable(obj: KubeObject | undefined): KubeObject | undefined {

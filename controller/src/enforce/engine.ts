@@ -7,8 +7,8 @@
  * store requests as `pending` records for it.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { ControllerError } from "./errors.js";
-import { baselineEgress, NoBaselineView, type BaselineViewPort } from "./baseline-view.js";
+import { ControllerError } from "../errors.js";
+import { baselineEgress, NoBaselineView, type BaselineViewPort } from "../baselines/baselines.js";
 import { comparable, unifiedDiff } from "./diff.js";
 import {
   ANN_ENFORCEMENT,
@@ -16,15 +16,17 @@ import {
   MANAGED_BY,
   MANAGED_BY_LABEL,
   NotExpressible,
-  PROVIDER_LABEL,
   generate,
+  objectPath,
   parseEgressAnnotation,
   parseEndpoint,
   type Endpoint,
+  type PolicyKind,
 } from "./generate.js";
-import { kubeError, objectPath, type KubeApi, type KubeObject, type PolicyKind } from "./kube.js";
+import { kubeError, type KubeApi, type KubeObject } from "../kube/kube.js";
 import { ACTIONS, DEFAULT_CONFIG, RateLimiter, decide, type EnforcementConfig } from "./policy.js";
 import type { EnforcementInput, EnforcementRecord, EnforcementStore, RecordState } from "./store.js";
+import { PROVIDER_LABEL } from "@hangar/core";
 
 export const FIELD_MANAGER = "hangar-controller";
 

@@ -7,11 +7,11 @@
 import { createHash } from "node:crypto";
 import { isIP } from "node:net";
 import type { Action } from "./policy.js";
-import type { KubeObject, PolicyKind } from "./kube.js";
+import type { KubeObject } from "../kube/kube.js";
+import { PROVIDER_LABEL } from "@hangar/core";
 
 export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
 export const MANAGED_BY = "hangar-controller";
-export const PROVIDER_LABEL = "mcp-hangar.io/provider";
 export const ACTION_LABEL = "mcp-hangar.io/action";
 export const EGRESS_ANNOTATION = "mcp-hangar.io/egress";
 export const ANN_ENFORCEMENT = "mcp-hangar.io/enforcement-id";
@@ -349,3 +349,14 @@ function ciliumSpec(input: GenerateInput, notes: string[]): Record<string, unkno
     notes.push("toFQDNs needs Cilium's DNS proxy: DNS to cluster DNS goes through it (rules.dns)");
   return { endpointSelector, egress };
 }
+
+/** The REST path of a namespaced object of a known kind. */
+export function objectPath(kind: PolicyKind, namespace: string, name?: string): string {
+  const base =
+    kind === "NetworkPolicy"
+      ? `/apis/networking.k8s.io/v1/namespaces/${namespace}/networkpolicies`
+      : `/apis/cilium.io/v2/namespaces/${namespace}/ciliumnetworkpolicies`;
+  return name === undefined ? base : `${base}/${name}`;
+}
+
+export type PolicyKind = "NetworkPolicy" | "CiliumNetworkPolicy";

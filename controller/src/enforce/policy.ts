@@ -4,7 +4,7 @@
  * allowed, TTLs and rate limits. Parsed from the controller's configuration
  * with errors naming the field.
  */
-import { ControllerError } from "./errors.js";
+import { ControllerError } from "../errors.js";
 
 export const ACTIONS = ["block_egress", "quarantine", "tighten_egress"] as const;
 export type Action = (typeof ACTIONS)[number];

@@ -5,7 +5,7 @@
  * its expiry; `MemoryStore` is for unit tests.
  */
 import type { Action, Mode } from "./policy.js";
-import { KubeClient, type KubeObject } from "./kube.js";
+import type { KubeApi, KubeObject } from "../kube/kube.js";
 import { MANAGED_BY, MANAGED_BY_LABEL } from "./generate.js";
 
 export type RecordState = "pending" | "audited" | "applied" | "reverted" | "expired" | "refused" | "failed";
@@ -98,11 +98,11 @@ export const STATE_LABEL = "mcp-hangar.io/enforcement-state";
 
 /** Records as ConfigMaps `hangar-enforcement-<id>` in `namespace`, written by server-side apply. */
 export class ConfigMapStore implements EnforcementStore {
-  readonly #kube: KubeClient;
+  readonly #kube: KubeApi;
   readonly #namespace: string;
   readonly #fieldManager: string;
 
-  constructor(kube: KubeClient, namespace: string, fieldManager = "hangar-controller") {
+  constructor(kube: KubeApi, namespace: string, fieldManager = "hangar-controller") {
     this.#kube = kube;
     this.#namespace = namespace;
     this.#fieldManager = fieldManager;

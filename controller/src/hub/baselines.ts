@@ -13,7 +13,7 @@
  * provider's message replaces an older one still waiting in a node's outbox.
  */
 import type { hangar } from "@hangar/proto";
-import type { BaselineMergePort } from "../enforce/baseline-view.js";
+import type { BaselineMergePort } from "../baselines/baselines.js";
 import type { AgentHub } from "./hub.js";
 
 export interface MergedBaselineFanoutOptions {

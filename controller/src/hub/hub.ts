@@ -11,28 +11,14 @@
  * numbers and kept until the agent acknowledges them (bounded per node).
  */
 import { readFileSync } from "node:fs";
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
-import { hangar } from "@hangar/proto";
-import { ControllerError } from "../enforce/errors.js";
-import type { KubeApi } from "../enforce/kube.js";
+import { grpcServiceDefinition, hangar } from "@hangar/proto";
+import { ControllerError } from "../errors.js";
+import type { KubeApi } from "../kube/kube.js";
 
 type Req = hangar.ConnectRequest;
 type Res = hangar.ConnectResponse;
-
-export const CONNECT_PATH = `/${hangar.AgentHubService.typeName}/${hangar.AgentHubService.method.connect.name}`;
-
-export const hubServiceDefinition: grpc.ServiceDefinition = {
-  connect: {
-    path: CONNECT_PATH,
-    requestStream: true,
-    responseStream: true,
-    requestSerialize: (m: Req) => Buffer.from(toBinary(hangar.ConnectRequestSchema, m)),
-    requestDeserialize: (b: Buffer) => fromBinary(hangar.ConnectRequestSchema, b),
-    responseSerialize: (m: Res) => Buffer.from(toBinary(hangar.ConnectResponseSchema, m)),
-    responseDeserialize: (b: Buffer) => fromBinary(hangar.ConnectResponseSchema, b),
-  },
-};
 
 /** What the hub does with agent messages; each resolves once the message is safe (then it is acknowledged). */
 export interface HubHandlers {
@@ -147,7 +133,7 @@ export class AgentHub {
         "the hub needs mTLS (a client CA) or token auth (TokenReview): refusing to run open",
       );
     this.#opts = opts;
-    this.#server.addService(hubServiceDefinition, {
+    this.#server.addService(grpcServiceDefinition(hangar.AgentHubService), {
       connect: (call: grpc.ServerDuplexStream<Req, Res>) => {
         void this.#serve(call);
       },

@@ -3,19 +3,15 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { it } from "node:test";
+import { codeDrift, documentedCodes } from "@hangar/testkit";
 import { ProxyErrorCodes, RpcCode } from "./errors.js";
 
 const README = fileURLToPath(new URL("../../../README.md", import.meta.url));
 const ERRORS_MD = fileURLToPath(new URL("../../../../docs/reference/errors.md", import.meta.url));
 
 it("docs/reference/errors.md has a section for the proxy listing exactly its codes", () => {
-  const doc = readFileSync(ERRORS_MD, "utf8");
-  const start = doc.indexOf("## controller: MCP proxy");
-  assert.ok(start >= 0, "the section exists");
-  const end = doc.indexOf("\n## ", start + 1);
-  const section = doc.slice(start, end < 0 ? undefined : end);
-  const documented = new Set([...section.matchAll(/`(HANGAR_ERR_[A-Z_]+)`/g)].map((m) => m[1]));
-  assert.deepEqual([...documented].sort(), Object.keys(ProxyErrorCodes).sort());
+  const documented = documentedCodes(ERRORS_MD, "controller: MCP proxy");
+  assert.deepEqual(codeDrift(Object.keys(ProxyErrorCodes), documented), { missing: [], unknown: [] });
 });
 
 it("controller/README.md lists every HANGAR_ERR_PROXY_* code and every JSON-RPC code the proxy answers", () => {

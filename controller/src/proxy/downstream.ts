@@ -40,8 +40,7 @@
  * not a cancellation; the grace period is what lets a caller resume first.)
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
-import { SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
+import { type JSONRPCMessage, SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
 import { errorBody, isRequest, isResponse, type RequestId } from "./jsonrpc.js";
 
 /** One SSE stream of the session: a POST's requests (no > 0) or the standalone GET stream (no 0). */

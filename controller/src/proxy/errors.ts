@@ -1,8 +1,10 @@
 /**
  * The proxy's error class (configuration and startup), and the JSON-RPC error
  * codes it answers MCP clients with. Both lists are documented in
- * `controller/README.md`; a test keeps them in step.
+ * `controller/README.md`; a test keeps them in step. `ProxyError` is made by core's error
+ * factory (it raises the core codes too).
  */
+import { createErrorClass, type CoreErrorCode, type HangarError } from "@hangar/core";
 
 /** Errors of the proxy's configuration and startup (`HANGAR_ERR_PROXY_*`). */
 export const ProxyErrorCodes = {
@@ -12,23 +14,9 @@ export const ProxyErrorCodes = {
   HANGAR_ERR_PROXY_AUTH_SETUP: "the caller authentication could not be set up",
 } as const;
 
-export type ProxyErrorCode = keyof typeof ProxyErrorCodes;
-
-export class ProxyError extends Error {
-  override readonly name = "ProxyError";
-  readonly code: ProxyErrorCode;
-  readonly details: Readonly<Record<string, unknown>>;
-
-  constructor(
-    code: ProxyErrorCode,
-    message: string,
-    options: { cause?: unknown; details?: Record<string, unknown> } = {},
-  ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
-    this.details = options.details ?? {};
-  }
-}
+export type ProxyErrorCode = keyof typeof ProxyErrorCodes | CoreErrorCode;
+export const ProxyError = createErrorClass("ProxyError", ProxyErrorCodes);
+export type ProxyError = HangarError<ProxyErrorCode>;
 
 /**
  * JSON-RPC error codes the proxy answers with. The standard ones keep their

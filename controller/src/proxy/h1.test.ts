@@ -3,8 +3,7 @@
  * framing a pod may use, split at awkward places.
  */
 import assert from "node:assert/strict";
-import { createServer, type Server, type Socket } from "node:net";
-import type { AddressInfo } from "node:net";
+import { createServer, type Server, type Socket, type AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { H1Pool } from "./h1.js";
 

@@ -8,8 +8,7 @@
  * rewrites one thing: in enforce mode, denied tools are removed from a
  * `tools/list` result.
  */
-import type { Agent } from "node:http";
-import type { IncomingMessage } from "node:http";
+import type { Agent, IncomingMessage } from "node:http";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { hangar } from "@hangar/proto";

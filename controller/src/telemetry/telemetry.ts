@@ -1,6 +1,6 @@
 /**
- * The controller's SIEM export and metrics, with the agent's own code (@hangar/agent): the
- * same CEF/LEEF/JSON encoders, syslog transports, batch processors and disk spools
+ * The controller's SIEM export and metrics, with the code the agent uses too (@hangar/export):
+ * the same CEF/LEEF/JSON encoders, syslog transports, batch processors and disk spools
  * (`SiemSink`), and the same OpenTelemetry MeterProvider (OTLP/gRPC push and a Prometheus
  * endpoint, `startMetrics`) under `service.name=hangar-controller`.
  *
@@ -12,10 +12,12 @@
  * docs/reference/siem-export.md and docs/reference/metrics.md describe both.
  */
 import { Writable } from "node:stream";
-import { AgentError, Counters, parseSiemUrl, SiemSink, startMetrics, type AgentMetrics } from "@hangar/agent";
+import { Counters } from "@hangar/core";
+import { parseSiemUrl, SiemSink, startMetrics, type AgentMetrics } from "@hangar/export";
 import type { hangar } from "@hangar/proto";
 import { pino } from "pino";
-import type { BaselineViewPort } from "../enforce/baseline-view.js";
+import type { BaselineViewPort } from "../baselines/baselines.js";
+import { ControllerError } from "../errors.js";
 import type { EnforcementEventJson } from "../enforce/engine.js";
 import { toProtoEvent } from "../enforce/event.js";
 
@@ -79,7 +81,7 @@ function int(name: string, v: string | undefined, min: number): number | undefin
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!Number.isInteger(n) || n < min)
-    throw new AgentError(
+    throw new ControllerError(
       "HANGAR_ERR_CONFIG_INVALID",
       `serve: --${name} must be an integer ≥ ${min}, got "${v}"`,
     );

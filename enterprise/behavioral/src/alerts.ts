@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { hangar } from "@hangar/proto";
-import type { Alert, RuntimeEvent } from "@hangar/agent";
+import type { Alert, RuntimeEvent } from "@hangar/core";
 import type { DeviationKind } from "./db.js";
 import type { Profile } from "./profile.js";
 import { isSensitivePath } from "./facets.js";

@@ -17,9 +17,10 @@ import {
   type DuckDBAppender,
   type DuckDBConnection,
 } from "@duckdb/node-api";
+import { errorMessage } from "@hangar/core";
 import type { Item, ItemOrigin } from "./collapse.js";
 import type { FacetName } from "./facets.js";
-import { BehavioralError, errorMessage } from "./errors.js";
+import { BehavioralError } from "./errors.js";
 
 export type LifecycleState = "learning" | "enforcing" | "frozen";
 

@@ -1,23 +1,30 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { it } from "node:test";
-import { BehavioralErrorCodes } from "./errors.js";
+import { HangarError } from "@hangar/core";
+import { codeDrift, documentedCodes } from "@hangar/testkit";
+import { BehavioralError, BehavioralErrorCodes } from "./errors.js";
 
-const README = fileURLToPath(new URL("../../README.md", import.meta.url));
+const ERRORS_MD = fileURLToPath(new URL("../../../../docs/reference/errors.md", import.meta.url));
 
-it("the README lists every error code of the package, and no code that does not exist", () => {
-  const doc = readFileSync(README, "utf8");
-  const documented = new Set([...doc.matchAll(/`(HANGAR_ERR_BASELINE_[A-Z_]+)`/g)].map((m) => m[1]));
-  const codes = new Set(Object.keys(BehavioralErrorCodes));
-  assert.deepEqual(
-    [...codes].filter((c) => !documented.has(c)),
-    [],
-    "codes missing from the README",
+it("docs/reference/errors.md lists every error code of the package, and no code that does not exist", () => {
+  const drift = codeDrift(
+    Object.keys(BehavioralErrorCodes),
+    documentedCodes(ERRORS_MD, "baselines (`@hangar/behavioral`)"),
   );
-  assert.deepEqual(
-    [...documented].filter((c) => c !== undefined && !codes.has(c)),
-    [],
-    "documented codes that do not exist",
-  );
+  assert.deepEqual(drift, { missing: [], unknown: [] });
+});
+
+it("BehavioralError is core's error class: code, cause and details, told apart by instanceof", () => {
+  const cause = new Error("IO Error: disk full");
+  const err = new BehavioralError("HANGAR_ERR_BASELINE_DB_WRITE", "writing to b.db failed", {
+    cause,
+    details: { path: "b.db" },
+  });
+  assert.ok(err instanceof BehavioralError && err instanceof HangarError);
+  assert.equal(err.name, "BehavioralError");
+  assert.equal(err.code, "HANGAR_ERR_BASELINE_DB_WRITE");
+  assert.equal(err.cause, cause);
+  assert.deepEqual(err.details, { path: "b.db" });
+  assert.deepEqual(BehavioralError.codes, BehavioralErrorCodes);
 });

@@ -1,7 +1,10 @@
 /**
- * The baseline engine's one error class, with a closed set of codes. The codes
- * are listed in this package's README; a test keeps the two in step.
+ * The baseline engine's error class, made by core's error factory (code, cause, details a
+ * person can act on; it raises the core codes too) from this package's closed code table.
+ * `docs/reference/errors.md` lists the codes; a test keeps the two in step.
  */
+import { createErrorClass, type CoreErrorCode, type HangarError } from "@hangar/core";
+
 export const BehavioralErrorCodes = {
   HANGAR_ERR_BASELINE_DB_OPEN: "the baseline database could not be opened or created",
   HANGAR_ERR_BASELINE_DB_LOCKED: "another process holds the baseline database",
@@ -13,23 +16,5 @@ export const BehavioralErrorCodes = {
 } as const;
 
 export type BehavioralErrorCode = keyof typeof BehavioralErrorCodes;
-
-export class BehavioralError extends Error {
-  override readonly name = "BehavioralError";
-  readonly code: BehavioralErrorCode;
-  readonly details: Readonly<Record<string, unknown>>;
-
-  constructor(
-    code: BehavioralErrorCode,
-    message: string,
-    options: { cause?: unknown; details?: Record<string, unknown> } = {},
-  ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
-    this.details = options.details ?? {};
-  }
-}
-
-export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
+export const BehavioralError = createErrorClass("BehavioralError", BehavioralErrorCodes);
+export type BehavioralError = HangarError<BehavioralErrorCode | CoreErrorCode>;

@@ -12,11 +12,11 @@
  * | tool   | `get_forecast`                          | —                          |
  */
 import { hangar } from "@hangar/proto";
-import type { BaselineFacetName, RuntimeEvent } from "@hangar/agent";
+import { BASELINE_FACETS, type BaselineFacetName, type RuntimeEvent } from "@hangar/core";
 import { formatIPv6, parseIPv4, parseIPv6 } from "./tries.js";
 
 export type FacetName = BaselineFacetName;
-export const FACETS: readonly FacetName[] = ["egress", "dns", "binary", "file", "tool"];
+export const FACETS: readonly FacetName[] = BASELINE_FACETS;
 
 export function isFacet(s: string): s is FacetName {
   return (FACETS as readonly string[]).includes(s);

@@ -6,6 +6,7 @@
  * running agent picks it up at its next sync.
  */
 import { mkdirSync } from "node:fs";
+import type { ActionResult, BaselineReport, ProviderSummaryReport, ReportItem } from "@hangar/core";
 import { applyAction, normalizeAllow } from "./actions.js";
 import { BaselineDb, emptyBatch, type ActionName, type ItemRecord, type ProviderRecord } from "./db.js";
 import { BehavioralError } from "./errors.js";
@@ -13,57 +14,7 @@ import { FACETS, RATE_METRICS, type FacetName, type RateMetric } from "./facets.
 import { DEFAULT_LIMITS, Profile, WHOLE_RECORDING } from "./profile.js";
 import { DEFAULT_RATE_OPTIONS, rateThreshold, type RateStats } from "./rates.js";
 
-export interface ReportItem {
-  value: string;
-  /** Argument shape (binary) or operation (file). */
-  qualifier: string;
-  count: number;
-  firstSeen: string;
-  lastSeen: string;
-  /** Tools whose calls touched it. */
-  tools: string[];
-  collapsed: boolean;
-  origin: string;
-}
-
-export interface ProviderSummaryReport {
-  provider: string;
-  state: string;
-  partial: boolean;
-  capped: boolean;
-  /** 0..1; null while learning for the whole recording. */
-  progress: number | null;
-  learningWindow: string;
-  windowSource: string;
-  learningStarted: string | null;
-  enforcingSince: string | null;
-  endReason: string;
-  lastNewItem: string | null;
-  lastEvent: string | null;
-  events: number;
-  version: string;
-  items: Record<FacetName, number>;
-  deviations: number;
-}
-
-export interface BaselineReport extends ProviderSummaryReport {
-  partialReason: string;
-  overflow: number;
-  nodes: string[];
-  facets: Record<FacetName, ReportItem[]>;
-  rates: Record<RateMetric, (RateStats & { alertAbove: number }) | null>;
-  recentDeviations: {
-    kind: string;
-    value: string;
-    qualifier: string;
-    tool: string;
-    state: string;
-    count: number;
-    alerts: number;
-    firstSeen: string;
-    lastSeen: string;
-  }[];
-}
+export type { ActionResult, BaselineReport, ProviderSummaryReport, ReportItem } from "@hangar/core";
 
 function iso(ms: number | undefined): string | null {
   return ms === undefined ? null : new Date(ms).toISOString();
@@ -216,15 +167,6 @@ export function showBaseline(path: string, provider: string): Promise<BaselineRe
       })),
     };
   });
-}
-
-export interface ActionResult {
-  provider: string;
-  action: ActionName;
-  state: string;
-  version: string;
-  /** For people: what happened and when a running agent sees it. */
-  message: string;
 }
 
 /**

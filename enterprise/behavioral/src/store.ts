@@ -5,19 +5,21 @@
  * periodic sync (never per event); operator actions written to the file by
  * `hangar-ctl --db` are picked up at the next sync.
  */
-import type {
-  Alert,
-  BaselineFacetName,
-  BaselineStore,
-  BaselineVerdict,
-  Detection,
-  RuntimeEvent,
-} from "@hangar/agent";
+import {
+  errorMessage,
+  type Alert,
+  type BaselineFacetName,
+  type BaselineStore,
+  type BaselineSync,
+  type BaselineVerdict,
+  type Detection,
+  type RuntimeEvent,
+} from "@hangar/core";
 import { deviationAlert, type DeviationInfo } from "./alerts.js";
 import type { CollapseThresholds } from "./collapse.js";
 import { DEFAULT_THRESHOLDS } from "./collapse.js";
 import { BaselineDb, emptyBatch, type ActionRecord, type DeviationKind, type WriteBatch } from "./db.js";
-import { BehavioralError, errorMessage } from "./errors.js";
+import { BehavioralError } from "./errors.js";
 import {
   argumentShape,
   facetFromProto,
@@ -100,7 +102,12 @@ interface KindWindow {
   suppressed: number;
 }
 
-export class DuckDbBaselineStore implements BaselineStore {
+export class DuckDbBaselineStore implements BaselineStore, BaselineSync {
+  /** This store exchanges deltas and merged baselines with the controller itself. */
+  get sync(): BaselineSync {
+    return this;
+  }
+
   readonly path: string;
   readonly #o: Required<Omit<BaselineStoreOptions, "stableMs" | "onWarning" | "thresholds" | "rate">> & {
     stableMs: number | undefined;
@@ -202,7 +209,7 @@ export class DuckDbBaselineStore implements BaselineStore {
     }
     if (store.#o.syncIntervalMs > 0) {
       store.#timer = setInterval(() => {
-        store.sync().catch((err: unknown) => store.#warn(`baseline sync failed: ${errorMessage(err)}`));
+        store.persist().catch((err: unknown) => store.#warn(`baseline sync failed: ${errorMessage(err)}`));
       }, store.#o.syncIntervalMs);
       store.#timer.unref();
     }
@@ -593,10 +600,10 @@ export class DuckDbBaselineStore implements BaselineStore {
     }
   }
 
-  /** Writes what changed since the last sync (and applies operator actions found in the file). */
-  sync(final = false): Promise<void> {
+  /** Writes what changed since the last write (and applies operator actions found in the file). */
+  persist(final = false): Promise<void> {
     if (this.#syncing !== undefined) {
-      return final ? this.#syncing.then(() => this.sync(true)) : this.#syncing;
+      return final ? this.#syncing.then(() => this.persist(true)) : this.#syncing;
     }
     this.#syncing = this.#doSync(final).finally(() => {
       this.#syncing = undefined;
@@ -703,12 +710,12 @@ export class DuckDbBaselineStore implements BaselineStore {
     }
   }
 
-  /** Stops the periodic sync and writes everything (waiting for readers to let go of the file). */
+  /** Stops the periodic write and writes everything (waiting for readers to let go of the file). */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
-    await this.sync(true);
+    await this.persist(true);
   }
 }
 

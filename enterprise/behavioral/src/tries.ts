@@ -4,7 +4,7 @@
  * wildcards. They are built once per published view and only read on the hot
  * path; lookups allocate nothing for IPv4 and little for paths.
  */
-import { formatIPv6 } from "@hangar/agent";
+import { formatIPv6 } from "@hangar/core";
 
 interface BitNode {
   zero: BitNode | undefined;

@@ -25,7 +25,7 @@ describe("concurrent readers", () => {
         learningWindowMs: 3_600_000,
       });
       store.observe(connectEv(T0, "10.0.0.1", 443));
-      await store.sync();
+      await store.persist();
       const readers = [0, 1].map(
         () =>
           new Promise<{ code: number | null; out: string; err: string }>((resolve) => {

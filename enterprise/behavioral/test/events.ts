@@ -1,13 +1,13 @@
-/** Runtime events for the store tests (as the agent's pipeline hands them to the baseline). */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+/**
+ * Runtime events for the store tests (as the agent's pipeline hands them to the baseline):
+ * testkit's builders with this suite's defaults (provider "notes", its pod, node-a).
+ */
 import { create } from "@bufbuild/protobuf";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import type { RuntimeEvent } from "@hangar/core";
 import { hangar } from "@hangar/proto";
-import type { RuntimeEvent } from "@hangar/agent";
+import { T0, runtimeEvent, tempDir as testkitTempDir, type EventInit } from "@hangar/testkit";
 
-export const T0 = Date.parse("2026-03-02T09:00:00Z");
+export { T0 };
 
 export interface EventOptions {
   provider?: string;
@@ -18,100 +18,84 @@ export interface EventOptions {
   args?: string;
 }
 
-function base(ms: number, o: EventOptions): RuntimeEvent {
+function init(ms: number, o: EventOptions): EventInit {
   const provider = o.provider ?? "notes";
-  return create(hangar.RuntimeEventSchema, {
+  return {
     id: `ev-${ms}`,
-    sensor: hangar.Sensor.TETRAGON,
-    time: timestampFromMs(ms),
-    node: "node-a",
+    at: ms,
     provider,
-    pod: {
-      namespace: "mcp",
-      name: `${provider}-pod`,
-      labels: { "mcp-hangar.io/provider": provider, ...o.labels },
-    },
-    process: {
-      pid: 7,
-      binary: o.binary ?? "/usr/local/bin/node",
-      arguments: o.args ?? "/app/server.js",
-      ...(o.processStartMs === undefined ? {} : { startTime: timestampFromMs(o.processStartMs) }),
-    },
-    attributions:
-      o.tool === undefined
-        ? []
-        : [
-            {
-              traceId: "0af7651916cd43dd8448eb211c80319c",
-              spanId: "b7ad6b7169203331",
-              sessionId: "s-1",
-              tool: o.tool,
-              caller: "agent:test",
-              reason: hangar.AttributionReason.TIME_WINDOW,
-              confidence: 1,
-            },
-          ],
-  });
+    pod: `${provider}-pod`,
+    ...(o.labels === undefined ? {} : { labels: o.labels }),
+    binary: o.binary ?? "/usr/local/bin/node",
+    args: o.args ?? "/app/server.js",
+    ...(o.processStartMs === undefined ? {} : { processStartMs: o.processStartMs }),
+    ...(o.tool === undefined ? {} : { tool: o.tool }),
+  };
 }
 
 export function connectEv(ms: number, ip: string, port = 443, o: EventOptions = {}): RuntimeEvent {
-  const ev = base(ms, o);
-  ev.kind = hangar.EventKind.CONNECT;
-  ev.detail = {
-    case: "connect",
-    value: create(hangar.ConnectDetailSchema, {
-      protocol: "tcp",
-      family: "ipv4",
-      destinationIp: ip,
-      destinationPort: port,
-      hook: "tcp_connect",
-    }),
-  };
-  return ev;
+  return runtimeEvent(
+    hangar.EventKind.CONNECT,
+    {
+      case: "connect",
+      value: create(hangar.ConnectDetailSchema, {
+        protocol: "tcp",
+        family: "ipv4",
+        destinationIp: ip,
+        destinationPort: port,
+        hook: "tcp_connect",
+      }),
+    },
+    init(ms, o),
+  );
 }
 
 export function execEv(ms: number, binary: string, args = "", o: EventOptions = {}): RuntimeEvent {
-  const ev = base(ms, { ...o, binary, args, processStartMs: o.processStartMs ?? ms });
-  ev.kind = hangar.EventKind.EXEC;
-  ev.detail = { case: "exec", value: create(hangar.ExecDetailSchema, {}) };
-  return ev;
+  return runtimeEvent(
+    hangar.EventKind.EXEC,
+    { case: "exec", value: create(hangar.ExecDetailSchema, {}) },
+    init(ms, { ...o, binary, args, processStartMs: o.processStartMs ?? ms }),
+  );
 }
 
 export function fileEv(ms: number, path: string, write = false, o: EventOptions = {}): RuntimeEvent {
-  const ev = base(ms, o);
-  ev.kind = hangar.EventKind.FILE;
-  ev.detail = {
-    case: "file",
-    value: create(hangar.FileDetailSchema, {
-      path,
-      operation: write ? hangar.FileOperation.WRITE : hangar.FileOperation.READ,
-      hook: "security_file_permission",
-    }),
-  };
-  return ev;
+  return runtimeEvent(
+    hangar.EventKind.FILE,
+    {
+      case: "file",
+      value: create(hangar.FileDetailSchema, {
+        path,
+        operation: write ? hangar.FileOperation.WRITE : hangar.FileOperation.READ,
+        hook: "security_file_permission",
+      }),
+    },
+    init(ms, o),
+  );
 }
 
 export function dnsEv(ms: number, name: string, o: EventOptions = {}): RuntimeEvent {
-  const ev = base(ms, o);
-  ev.kind = hangar.EventKind.DNS;
-  ev.detail = { case: "dns", value: create(hangar.DnsDetailSchema, { query: name }) };
-  return ev;
+  return runtimeEvent(
+    hangar.EventKind.DNS,
+    { case: "dns", value: create(hangar.DnsDetailSchema, { query: name }) },
+    init(ms, o),
+  );
 }
 
 export function toolEv(ms: number, tool: string, o: EventOptions = {}): RuntimeEvent {
-  const ev = base(ms, o);
-  ev.kind = hangar.EventKind.TOOL_CALL;
-  ev.sensor = hangar.Sensor.PROXY;
-  ev.detail = {
-    case: "toolCall",
-    value: create(hangar.ToolCallDetailSchema, {
-      trace: { provider: ev.provider, tool, method: "tools/call", sessionId: "s-1" },
-    }),
-  };
-  return ev;
+  const provider = o.provider ?? "notes";
+  return runtimeEvent(
+    hangar.EventKind.TOOL_CALL,
+    {
+      case: "toolCall",
+      value: create(hangar.ToolCallDetailSchema, {
+        trace: { provider, tool, method: "tools/call", sessionId: "s-1" },
+      }),
+    },
+    { ...init(ms, o), sensor: hangar.Sensor.PROXY },
+  );
 }
 
+/** A temp dir for a baseline database, and its cleanup. */
 export function tempDir(): { dir: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), "hangar-baseline-"));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return testkitTempDir("hangar-baseline-");
 }

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "no
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { DuckDBInstance } from "@duckdb/node-api";
-import type { Alert } from "@hangar/agent";
+import type { Alert } from "@hangar/core";
 import {
   BaselineDb,
   MIGRATIONS,
@@ -362,7 +362,7 @@ describe("baseline store on DuckDB", () => {
       const db = join(dir, "b.duckdb");
       const s = await open(db);
       learnNormal(s);
-      await s.sync();
+      await s.persist();
       // Someone breaks the table between syncs: the write fails and says where.
       const breakIt = async (sql: string) => {
         const inst = await DuckDBInstance.create(db);
@@ -374,11 +374,11 @@ describe("baseline store on DuckDB", () => {
       await breakIt("ALTER TABLE deviations RENAME TO deviations_moved");
       s.observe(connectEv(T0 + 13 * MIN, "203.0.113.66", 443));
       await assert.rejects(
-        s.sync(),
+        s.persist(),
         /HANGAR_ERR_BASELINE_DB_WRITE|writing \d+ items, 1 deviations to .*b\.duckdb failed/,
       );
       await breakIt("ALTER TABLE deviations_moved RENAME TO deviations");
-      await s.sync();
+      await s.persist();
       let report = await showBaseline(db, "notes");
       assert.deepEqual(
         report.recentDeviations.map((d) => [d.value, d.count]),
@@ -405,18 +405,18 @@ describe("baseline store on DuckDB", () => {
       const s = await open(db);
       learnNormal(s);
       s.observe(connectEv(T0 + 20 * MIN, "10.0.0.1", 80, { provider: "fresh" }));
-      await s.sync();
+      await s.persist();
       assert.equal(s.lookup("notes", "egress", "203.0.113.66:443/tcp"), "new");
       const r = await applyToFile(db, "notes", "allow", { facet: "egress", value: "203.0.113.66:443/tcp" });
       assert.match(r.message, /allowed egress 203\.0\.113\.66:443\/tcp for notes/);
       await applyToFile(db, "fresh", "freeze");
-      await s.sync();
+      await s.persist();
       assert.equal(s.lookup("notes", "egress", "203.0.113.66:443/tcp"), "known");
       assert.equal(s.version("notes"), r.version, "the agent's version matches the file's");
       assert.equal(s.profile("fresh")?.rec.state, "frozen");
       assert.equal(s.lookup("fresh", "egress", "10.0.0.1:80/tcp"), "known");
       await applyToFile(db, "notes", "reset");
-      await s.sync();
+      await s.persist();
       assert.equal(s.lookup("notes", "egress", "10.96.0.20:5432/tcp"), "learning");
       await s.close();
       const report = await showBaseline(db, "notes");

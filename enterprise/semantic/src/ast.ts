@@ -2,7 +2,6 @@
  * The syntax tree of a rule file, as the parser builds it. Every node carries
  * the place it starts (`loc`) so that later stages report `path:line:col`.
  */
-import type { Cons } from "./build.js";
 
 export interface Loc {
   line: number;
@@ -120,6 +119,12 @@ export interface TestCase {
   expects: Expectation[];
   baseline: { facet: Name; values: Literal[] }[];
   learning: boolean;
+}
+
+/** An immutable list cell, as the grammar collects lists: extending never touches what other derivations hold. */
+export interface Cons<T> {
+  prev: Cons<T> | null;
+  item: T;
 }
 
 export type RuleItem =

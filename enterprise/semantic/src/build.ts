@@ -2,7 +2,7 @@
  * Helpers the grammar's postprocessors call to build the syntax tree from
  * tokens (kept out of grammar.ne so that the grammar stays readable).
  */
-import type { Literal, Loc, Name, Token } from "./ast.js";
+import type { Cons, Literal, Loc, Name, Token } from "./ast.js";
 
 export function loc(t: Token): Loc {
   return { line: t.line, col: t.col, offset: t.offset };
@@ -65,12 +65,6 @@ export function literal(t: Token): Literal {
 export function append<T>(list: T[], item: T): T[] {
   list.push(item);
   return list;
-}
-
-/** An immutable list cell: extending never touches what other derivations hold. */
-export interface Cons<T> {
-  prev: Cons<T> | null;
-  item: T;
 }
 
 export function cons<T>(prev: Cons<T> | null, item: T): Cons<T> {

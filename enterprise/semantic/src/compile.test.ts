@@ -149,6 +149,20 @@ const CASES: [string, string, DiagnosticCode, number, RegExp][] = [
     /uses itself \(m → n → m\)/,
   ],
   [
+    "a name only Object.prototype has is not a function",
+    `rule a { ${META}\n event exec where toString(process.binary) = "x" ${TEST} }`,
+    "HANGAR_ERR_RULE_UNKNOWN_NAME",
+    19,
+    /unknown function or macro "toString"/,
+  ],
+  [
+    "a name only Object.prototype has is not a kind",
+    `rule a { ${META}\n event constructor ${TEST} }`,
+    "HANGAR_ERR_RULE_UNKNOWN_KIND",
+    8,
+    /unknown event kind "constructor"/,
+  ],
+  [
     "duplicate rule",
     `rule a { ${META} event exec ${TEST} }\nrule a { ${META} event exec ${TEST} }`,
     "HANGAR_ERR_RULE_DUPLICATE",

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { MemoryBaselineStore } from "@hangar/agent";
+import { MemoryBaselineStore } from "@hangar/core";
 import { hangar } from "@hangar/proto";
 import { toJson } from "@bufbuild/protobuf";
 import { TimestampSchema } from "@bufbuild/protobuf/wkt";

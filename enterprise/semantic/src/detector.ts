@@ -6,12 +6,11 @@
 import { createHash } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { TimestampSchema, type Timestamp } from "@bufbuild/protobuf/wkt";
-import { describeEvent, type BaselineStore, type Detection, type Detector } from "@hangar/agent";
+import { describeEvent, type BaselineLookup, type Detection, type Detector } from "@hangar/core";
 import { hangar } from "@hangar/proto";
 import type { Loc } from "./ast.js";
-import { severityEnum } from "./compile.js";
 import { Engine, type EngineStats, type Match } from "./engine.js";
-import { SEVERITIES, type CompiledRule, type Env, type SeverityName } from "./program.js";
+import { SEVERITIES, severityEnum, type CompiledRule, type Env, type SeverityName } from "./program.js";
 import { kindNameOf } from "./schema.js";
 import { text } from "./text.js";
 
@@ -19,7 +18,7 @@ type RuntimeEvent = hangar.RuntimeEvent;
 
 export interface DetectorOptions {
   rules: readonly CompiledRule[];
-  baseline?: BaselineStore | undefined;
+  baseline?: BaselineLookup | undefined;
   /** Allowed lateness for stateful rules (ms, default 2 000: sensors are not in time order with each other). */
   latenessMs?: number;
   maxKeysPerRule?: number;
@@ -69,7 +68,7 @@ export function timestampOfMs(ms: number): Timestamp {
 export class HangarDetector implements Detector {
   readonly name = "hangar-rules";
   readonly #engine: Engine;
-  readonly #baseline: BaselineStore | undefined;
+  readonly #baseline: BaselineLookup | undefined;
   readonly #env: Env;
   readonly #cooldowns = new Map<CompiledRule, Map<string, number>>();
   readonly #maxCooldown: number;

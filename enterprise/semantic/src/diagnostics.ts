@@ -1,8 +1,10 @@
 /**
  * Diagnostics of rule files: `path:line:col: code: message`, with the source
  * line and a caret under the column. The codes are a closed set; rules/README.md
- * lists them and a test keeps the two in step.
+ * lists them and a test keeps the two in step. `SemanticError` carries them out of
+ * `createDetector` when a pack does not load.
  */
+import { createErrorClass } from "@hangar/core";
 import type { Loc } from "./ast.js";
 
 export const DiagnosticCodes = {
@@ -70,17 +72,29 @@ export function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {
   return list.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.col - b.col);
 }
 
-/** What createDetector throws when rule files do not load. */
-export class SemanticError extends Error {
-  override readonly name = "SemanticError";
-  readonly code = "HANGAR_ERR_PLUGIN_LOAD";
-  readonly diagnostics: readonly Diagnostic[];
+/**
+ * SemanticError's own code table: empty. It raises core's HANGAR_ERR_PLUGIN_LOAD, which the
+ * agent's and hangar-ctl's bootstraps raise too for an enterprise module that does not load;
+ * they tell a rule pack with errors from a build without the engine by `diagnostics`.
+ */
+export const SemanticErrorCodes = {} as const;
+
+/**
+ * What createDetector and createDetectorFromSources throw when rule files do not load: core's
+ * error class (code, details, cause) with the diagnostics in `details.diagnostics`, and the
+ * first 20 errors, formatted, in the message.
+ */
+export class SemanticError extends createErrorClass("SemanticError", SemanticErrorCodes) {
   constructor(message: string, diagnostics: readonly Diagnostic[], sources?: Sources) {
     const shown = diagnostics
       .filter((d) => d.severity === "error")
       .slice(0, 20)
       .map((d) => formatDiagnostic(d, sources));
-    super(`${message}\n${shown.join("\n")}`);
-    this.diagnostics = diagnostics;
+    super("HANGAR_ERR_PLUGIN_LOAD", `${message}\n${shown.join("\n")}`, { details: { diagnostics } });
+  }
+
+  /** The diagnostics (`details.diagnostics`): the agent tells rule errors from a missing engine by them. */
+  get diagnostics(): readonly Diagnostic[] {
+    return this.details["diagnostics"] as readonly Diagnostic[];
   }
 }

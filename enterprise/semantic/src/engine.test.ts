@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { MemoryBaselineStore } from "@hangar/agent";
+import { MemoryBaselineStore } from "@hangar/core";
 import { Engine, type Match } from "./engine.js";
 import { compileSources } from "./load.js";
 import type { CompiledRule } from "./program.js";

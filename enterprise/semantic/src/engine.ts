@@ -6,7 +6,7 @@
  * partial matches with stalest-first eviction. It produces raw matches;
  * exceptions, learning, cooldown and alerts are the detector's business.
  */
-import type { BaselineStore } from "@hangar/agent";
+import type { BaselineLookup } from "@hangar/core";
 import type { hangar } from "@hangar/proto";
 import { TimerHeap } from "./heap.js";
 import type { CompiledRule, Env, EventRule, Fn, SequenceRule, SeqStep, ThresholdRule } from "./program.js";
@@ -16,7 +16,7 @@ type RuntimeEvent = hangar.RuntimeEvent;
 
 export interface EngineOptions {
   rules: readonly CompiledRule[];
-  baseline?: BaselineStore | undefined;
+  baseline?: BaselineLookup | undefined;
   /** How far behind the newest event time an event may arrive and still be used by stateful rules (ms, default 0). */
   latenessMs?: number;
   /** Partial matches (sequences) or keys (thresholds) kept per rule; the stalest go first (default 100 000). */

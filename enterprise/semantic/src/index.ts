@@ -3,14 +3,14 @@
  * package name through `createDetector`; hangar-ctl uses `lint`, `test` and
  * `explain`.
  */
-import type { BaselineStore, Detector } from "@hangar/agent";
+import type { BaselineLookup, Detector, LintReport, TestReport } from "@hangar/core";
 import { HangarDetector } from "./detector.js";
-import { formatDiagnostic, SemanticError, type Diagnostic } from "./diagnostics.js";
+import { formatDiagnostic, SemanticError } from "./diagnostics.js";
 import { compileSources, loadRules } from "./load.js";
-import { runTests, type TestResult } from "./testing.js";
+import { runTests } from "./testing.js";
 import { explainRule } from "./explain.js";
 
-export { ENGINE_VERSION, FUNCTIONS } from "./compile.js";
+export { ENGINE_VERSION, FUNCTIONS } from "./compile/index.js";
 export {
   DiagnosticCodes,
   SemanticError,
@@ -27,11 +27,12 @@ export { runTests, runTest, type TestResult } from "./testing.js";
 export { testEvent, TEST_EPOCH_MS, TEST_PROVIDER } from "./testevents.js";
 export { explainRule } from "./explain.js";
 export type { CompiledRule } from "./program.js";
+export type { LintReport, TestReport } from "@hangar/core";
 
 export interface CreateDetectorOptions {
   /** Rule files or directories. */
   paths: readonly string[];
-  baseline?: BaselineStore;
+  baseline?: BaselineLookup;
   /** Allowed lateness for sequences and thresholds, ms (default 2 000). */
   latenessMs?: number;
   /** Partial matches kept per rule (default 100 000). */
@@ -88,16 +89,6 @@ export function createDetectorFromSources(
   );
 }
 
-export interface LintReport {
-  files: string[];
-  rules: number;
-  diagnostics: Diagnostic[];
-  errors: number;
-  warnings: number;
-  /** Each diagnostic as `path:line:col: code: message`, with the source line and a caret. */
-  text: string[];
-}
-
 /** `hangar-ctl rules lint`: parse, type-check and compile; every problem with its place. */
 export function lint(paths: readonly string[]): Promise<LintReport> {
   const loaded = loadRules(paths);
@@ -110,13 +101,6 @@ export function lint(paths: readonly string[]): Promise<LintReport> {
     warnings: loaded.diagnostics.length - errors,
     text: loaded.diagnostics.map((d) => formatDiagnostic(d, loaded.sources)),
   });
-}
-
-export interface TestReport {
-  lint: LintReport;
-  results: TestResult[];
-  passed: number;
-  failed: number;
 }
 
 /** `hangar-ctl rules test`: lint, then run every rule's tests. */

@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { Compiler, type SourceFile } from "./compile.js";
+import { compileFiles, type SourceFile } from "./compile/index.js";
 import { diag, sortDiagnostics, type Diagnostic } from "./diagnostics.js";
 import { parseSource } from "./parse.js";
 import type { CompiledRule } from "./program.js";
@@ -62,7 +62,7 @@ export function compileSources(sources: ReadonlyMap<string, string>): LoadedRule
     diagnostics.push(...r.diagnostics);
     parsed.push({ file, items: r.items });
   }
-  const c = new Compiler().compile(parsed);
+  const c = compileFiles(parsed);
   diagnostics.push(...c.diagnostics);
   sortDiagnostics(diagnostics);
   return {

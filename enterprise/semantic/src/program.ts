@@ -1,6 +1,6 @@
 /** The compiled form of rules that the engine runs: closures and plain data, no syntax tree on the hot path. */
-import type { BaselineStore } from "@hangar/agent";
-import type { hangar } from "@hangar/proto";
+import type { BaselineLookup } from "@hangar/core";
+import { hangar } from "@hangar/proto";
 import type { Loc, TestCase } from "./ast.js";
 import type { Facet } from "./schema.js";
 
@@ -12,7 +12,7 @@ export interface Env {
   steps: readonly (RuntimeEvent | undefined)[];
   /** Set by a baseline predicate that was answered "learning" or "none". */
   learning: boolean;
-  baseline: BaselineStore | undefined;
+  baseline: BaselineLookup | undefined;
 }
 
 export type Fn = (ev: RuntimeEvent, env: Env) => unknown;
@@ -21,6 +21,21 @@ export type Pred = (ev: RuntimeEvent, env: Env) => boolean;
 export const SEVERITIES = ["info", "low", "medium", "high", "critical"] as const;
 export type SeverityName = (typeof SEVERITIES)[number];
 export const MATURITIES = ["stable", "incubating", "sandbox"] as const;
+
+export function severityEnum(s: SeverityName): hangar.Severity {
+  switch (s) {
+    case "info":
+      return hangar.Severity.INFO;
+    case "low":
+      return hangar.Severity.LOW;
+    case "medium":
+      return hangar.Severity.MEDIUM;
+    case "high":
+      return hangar.Severity.HIGH;
+    case "critical":
+      return hangar.Severity.CRITICAL;
+  }
+}
 
 export interface RuleMeta {
   id: string;

@@ -4,7 +4,7 @@
  * test's `baseline` lines), and the expectations are checked against the
  * alerts and suppressions that come out.
  */
-import { MemoryBaselineStore } from "@hangar/agent";
+import { MemoryBaselineStore } from "@hangar/core";
 import type { hangar } from "@hangar/proto";
 import type { Loc, TestCase } from "./ast.js";
 import { HangarDetector } from "./detector.js";

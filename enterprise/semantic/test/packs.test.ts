@@ -79,7 +79,7 @@ describe("rule packs (rules/)", () => {
   it("rules/README.md documents every diagnostic code, field, function and event kind", async () => {
     const { DiagnosticCodes } = await import("../src/diagnostics.js");
     const { FIELDS, KIND_NAMES } = await import("../src/schema.js");
-    const { FUNCTIONS } = await import("../src/compile.js");
+    const { FUNCTIONS } = await import("../src/compile/index.js");
     const doc = readFileSync(join(RULES, "README.md"), "utf8");
     const missing = [
       ...Object.keys(DiagnosticCodes),

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, describe, it } from "node:test";
-import { ATTACK_RULES, attackRecording, normalRecording } from "./recordings.js";
+import { ATTACK_RULES, attackRecording, normalRecording } from "@hangar/testkit";
 
 const ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
 const AGENT = join(ROOT, "agent", "dist", "src", "cli", "main.js");

@@ -1,7 +1,7 @@
 /** `hangar-ctl alerts [--follow]`: recent alerts from the controller, or a live feed. */
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
-import { UsageError, type CtlCommand, type CtlIO } from "../command.js";
+import { usageError, type CtlCommand, type CtlIO } from "../command.js";
 import {
   ApiError,
   CONNECT_HELP,
@@ -89,7 +89,7 @@ export async function runAlerts(argv: string[], io: CtlIO, signal?: AbortSignal)
         strict: true,
       }));
     } catch (err) {
-      throw new UsageError(err instanceof Error ? err.message : String(err));
+      throw usageError(err instanceof Error ? err.message : String(err));
     }
     if (values.help === true) {
       io.stdout(ALERTS_HELP);
@@ -100,13 +100,13 @@ export async function runAlerts(argv: string[], io: CtlIO, signal?: AbortSignal)
       values.severity !== undefined &&
       !["info", "low", "medium", "high", "critical"].includes(values.severity)
     )
-      throw new UsageError(
+      throw usageError(
         `--severity: ${JSON.stringify(values.severity)} is not info, low, medium, high or critical`,
       );
     if (values.limit !== undefined && !/^[1-9]\d*$/.test(values.limit))
-      throw new UsageError(`--limit: ${JSON.stringify(values.limit)} is not a positive number`);
+      throw usageError(`--limit: ${JSON.stringify(values.limit)} is not a positive number`);
     if (values.since !== undefined && Number.isNaN(Date.parse(values.since)))
-      throw new UsageError(`--since: ${JSON.stringify(values.since)} is not an ISO time`);
+      throw usageError(`--since: ${JSON.stringify(values.since)} is not an ISO time`);
     const q = new URLSearchParams();
     for (const k of ["provider", "severity", "rule", "since", "limit"] as const) {
       const v = values[k];

@@ -11,8 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { create } from "@bufbuild/protobuf";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { hangar } from "@hangar/proto";
+import { runtimeEvent } from "@hangar/testkit";
 import { parse } from "yaml";
 import { loadBehavioral } from "../../bootstrap/plugins.js";
 import type { CtlIO } from "../command.js";
@@ -27,20 +27,20 @@ interface Store {
 
 const T0 = Date.parse("2026-03-02T09:00:00Z");
 
+/** An event of provider "notes" (testkit's builder), attributed to `tool` when given. */
 function ev(ms: number, detail: hangar.RuntimeEvent["detail"], tool = ""): hangar.RuntimeEvent {
-  return create(hangar.RuntimeEventSchema, {
-    time: timestampFromMs(ms),
+  return runtimeEvent(hangar.EventKind.UNSPECIFIED, detail, {
+    at: ms,
     provider: "notes",
-    node: "node-a",
-    pod: { namespace: "mcp", name: "notes-0", labels: { "mcp-hangar.io/provider": "notes" } },
-    process: {
-      pid: 7,
-      binary: "/usr/local/bin/node",
-      arguments: "/app/server.js",
-      startTime: timestampFromMs(ms),
-    },
-    detail,
-    attributions: tool === "" ? [] : [{ tool, sessionId: "s-1", caller: "agent:test", traceId: "ab" }],
+    pod: "notes-0",
+    processStartMs: ms,
+    ...(tool === ""
+      ? {}
+      : {
+          attributions: [
+            create(hangar.AttributionSchema, { tool, sessionId: "s-1", caller: "agent:test", traceId: "ab" }),
+          ],
+        }),
   });
 }
 

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
-import { UsageError, type CtlCommand, type CtlIO } from "../command.js";
+import { usageError, type CtlCommand, type CtlIO } from "../command.js";
 import { CONNECT_HELP, CONNECT_OPTIONS, EXIT_HELP } from "./controller-client.js";
 import {
   fromController,
@@ -76,7 +76,7 @@ export const baselineCommand: CtlCommand = {
     try {
       parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
     } catch (err) {
-      throw new UsageError(err instanceof Error ? err.message : String(err));
+      throw usageError(err instanceof Error ? err.message : String(err));
     }
     const { values: v, positionals } = parsed;
     const [sub, ...rest] = positionals;
@@ -85,16 +85,16 @@ export const baselineCommand: CtlCommand = {
       return 0;
     }
     const need = (n: number, what: string) => {
-      if (rest.length !== n) throw new UsageError(`baseline ${sub} needs ${what}`);
+      if (rest.length !== n) throw usageError(`baseline ${sub} needs ${what}`);
     };
     switch (sub) {
       case "show": {
         need(1, "<provider>");
         const format = outputFormat(v.output);
         const limit = v.limit === undefined ? 20 : Number(v.limit);
-        if (!Number.isInteger(limit) || limit < 0) throw new UsageError(`--limit must be a whole number ≥ 0`);
+        if (!Number.isInteger(limit) || limit < 0) throw usageError(`--limit must be a whole number ≥ 0`);
         if (v.facet !== undefined && !(FACETS as readonly string[]).includes(v.facet))
-          throw new UsageError(`--facet must be one of ${FACETS.join(", ")}`);
+          throw usageError(`--facet must be one of ${FACETS.join(", ")}`);
         const source = sourceOf(v);
         let report: BaselineReport;
         if (source.kind === "file")
@@ -121,7 +121,7 @@ export const baselineCommand: CtlCommand = {
         need(1, "<provider>");
         const db = requireDb(v, `baseline ${sub}`);
         if (sub === "reset" && v.yes !== true)
-          throw new UsageError(
+          throw usageError(
             `reset forgets everything learned for ${rest[0]} and starts learning again; add --yes to confirm`,
           );
         const mod = await loadBaselineFiles();
@@ -133,11 +133,10 @@ export const baselineCommand: CtlCommand = {
         need(3, "<provider> <facet> <value>");
         const [provider, facet, value] = rest as [string, string, string];
         if (!(FACETS as readonly string[]).includes(facet))
-          throw new UsageError(`facet must be one of ${FACETS.join(", ")}, got "${facet}"`);
-        if (v.op !== undefined && facet !== "file")
-          throw new UsageError("--op applies to the file facet only");
+          throw usageError(`facet must be one of ${FACETS.join(", ")}, got "${facet}"`);
+        if (v.op !== undefined && facet !== "file") throw usageError("--op applies to the file facet only");
         if (v.args !== undefined && facet !== "binary")
-          throw new UsageError("--args applies to the binary facet only");
+          throw usageError("--args applies to the binary facet only");
         const db = requireDb(v, "baseline allow");
         const mod = await loadBaselineFiles();
         const r = await mod.applyToFile(db, provider, "allow", {
@@ -157,9 +156,9 @@ export const baselineCommand: CtlCommand = {
         return 0;
       }
       case undefined:
-        throw new UsageError("needs a subcommand: show, freeze, reset, allow or export");
+        throw usageError("needs a subcommand: show, freeze, reset, allow or export");
       default:
-        throw new UsageError(`unknown subcommand "${sub}" (show, freeze, reset, allow, export)`);
+        throw usageError(`unknown subcommand "${sub}" (show, freeze, reset, allow, export)`);
     }
   },
 };

@@ -1,93 +1,31 @@
 /**
- * What `hangar-ctl baseline` and `hangar-ctl providers` need from the baseline
- * engine, stated here because the controller may not import enterprise types:
- * the module is loaded only through `loadBehavioral()` (bootstrap/plugins.ts).
+ * What `hangar-ctl baseline` and `hangar-ctl providers` share: where baselines are read
+ * (a node's file through the baseline engine, loaded only through `loadBehavioral()` in
+ * bootstrap/plugins.ts, or the controller's REST API), output formats and table helpers.
+ * The report types come from @hangar/core, which the baseline engine implements.
  */
+import { BASELINE_FACETS, type BaselineFacetName, type BaselineFileTooling } from "@hangar/core";
 import { loadBehavioral } from "../../bootstrap/plugins.js";
-import { UsageError, type CtlIO } from "../command.js";
+import { usageError, type CtlIO } from "../command.js";
 import { ApiError, connectController, renderTable, type ConnectFlags } from "./controller-client.js";
 
-export type FacetName = "egress" | "dns" | "binary" | "file" | "tool";
-export const FACETS: readonly FacetName[] = ["egress", "dns", "binary", "file", "tool"];
+export type FacetName = BaselineFacetName;
+export const FACETS: readonly FacetName[] = BASELINE_FACETS;
+export type {
+  ActionResult,
+  BaselineReport,
+  ProviderSummaryReport,
+  RateReport,
+  ReportItem,
+} from "@hangar/core";
 
-export interface ReportItem {
-  value: string;
-  qualifier: string;
-  count: number;
-  firstSeen: string;
-  lastSeen: string;
-  tools: string[];
-  collapsed: boolean;
-  origin: string;
-}
-
-export interface ProviderSummaryReport {
-  provider: string;
-  state: string;
-  partial: boolean;
-  capped: boolean;
-  progress: number | null;
-  learningWindow: string;
-  windowSource: string;
-  learningStarted: string | null;
-  enforcingSince: string | null;
-  endReason: string;
-  lastNewItem: string | null;
-  lastEvent: string | null;
-  events: number;
-  version: string;
-  items: Record<FacetName, number>;
-  deviations: number;
-}
-
-export interface RateReport {
-  median: number;
-  mad: number;
-  minutes: number;
-  alertAbove: number;
-}
-
-export interface BaselineReport extends ProviderSummaryReport {
-  partialReason: string;
-  overflow: number;
-  nodes: string[];
-  facets: Record<FacetName, ReportItem[]>;
-  rates: Record<string, RateReport | null>;
-  recentDeviations: {
-    kind: string;
-    value: string;
-    qualifier: string;
-    tool: string;
-    state: string;
-    count: number;
-    alerts: number;
-    firstSeen: string;
-    lastSeen: string;
-  }[];
-}
-
-export interface ActionResult {
-  provider: string;
-  action: string;
-  state: string;
-  version: string;
-  message: string;
-}
-
-export interface BehavioralModule {
-  listProviders(path: string): Promise<ProviderSummaryReport[]>;
-  showBaseline(path: string, provider: string): Promise<BaselineReport>;
-  applyToFile(
-    path: string,
-    provider: string,
-    action: "freeze" | "reset" | "allow",
-    args?: { facet?: string; value?: string; qualifier?: string },
-  ): Promise<ActionResult>;
-  exportParquet(path: string, dir: string): Promise<string[]>;
-}
-
-export function loadBaselineFiles(): Promise<BehavioralModule> {
-  return loadBehavioral<BehavioralModule>(["listProviders", "showBaseline", "applyToFile", "exportParquet"]);
+export function loadBaselineFiles(): Promise<BaselineFileTooling> {
+  return loadBehavioral<BaselineFileTooling>([
+    "listProviders",
+    "showBaseline",
+    "applyToFile",
+    "exportParquet",
+  ]);
 }
 
 /** Where baselines are read: a node's file (`--db`), or the controller's REST API. */
@@ -101,7 +39,7 @@ export function sourceOf(values: ConnectFlags & { db?: string | undefined }): Ba
 /** Changes go to a file: the controller's API serves baselines read-only. */
 export function requireDb(values: { db?: string | undefined }, what: string): string {
   if (values.db !== undefined && values.db !== "") return values.db;
-  throw new UsageError(
+  throw usageError(
     `${what} needs --db FILE (the baseline database on the node, e.g. /var/lib/hangar/baseline.duckdb): the controller's API serves baselines read-only`,
   );
 }
@@ -132,7 +70,7 @@ export type OutputFormat = "table" | "json" | "yaml";
 export function outputFormat(o: string | undefined): OutputFormat {
   const f = o ?? "table";
   if (f !== "table" && f !== "json" && f !== "yaml")
-    throw new UsageError(`-o must be table, json or yaml, got "${f}"`);
+    throw usageError(`-o must be table, json or yaml, got "${f}"`);
   return f;
 }
 

@@ -1,6 +1,5 @@
 /** `hangar-ctl completion bash|zsh`: a shell completion script for commands, subcommands and flags. */
-import { UsageError, type CtlCommand, type CtlIO } from "../command.js";
-import { COMMANDS } from "../commands.js";
+import { usageError, type CtlCommand, type CtlIO } from "../command.js";
 
 /** Subcommands and flags per command, for completion. */
 const WORDS: Record<string, string> = {
@@ -35,7 +34,7 @@ complete -F _hangar_ctl hangar-ctl
 export const completionCommand: CtlCommand = {
   name: "completion",
   summary: "print a shell completion script (bash, zsh)",
-  run(argv: string[], io: CtlIO): Promise<number> {
+  run(argv: string[], io: CtlIO, commands: readonly CtlCommand[]): Promise<number> {
     const shell = argv[0];
     if (shell === "--help" || shell === "-h") {
       io.stdout(
@@ -43,8 +42,8 @@ export const completionCommand: CtlCommand = {
       );
       return Promise.resolve(0);
     }
-    if (shell !== "bash" && shell !== "zsh") throw new UsageError("name a shell: bash or zsh");
-    const names = COMMANDS.map((c) => c.name);
+    if (shell !== "bash" && shell !== "zsh") throw usageError("name a shell: bash or zsh");
+    const names = commands.map((c) => c.name);
     io.stdout(
       shell === "zsh"
         ? `autoload -U +X bashcompinit && bashcompinit\n${bashCompletion(names)}`

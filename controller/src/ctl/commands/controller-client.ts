@@ -10,7 +10,7 @@ import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import * as k8s from "@kubernetes/client-node";
-import { UsageError } from "../command.js";
+import { usageError } from "../command.js";
 
 export interface ConnectFlags {
   server?: string | undefined;
@@ -44,6 +44,13 @@ export const EXIT = { ok: 0, failed: 1, usage: 2, notFound: 3, auth: 4, conflict
 export const EXIT_HELP = `Exit codes: 0 done, 1 failed (controller unreachable or an error), 2 usage error,
 3 not found, 4 not authenticated or not allowed (401/403), 5 conflict (409).`;
 
+/**
+ * An error answer of the controller's REST API. It stays a class of its own rather than a
+ * code of `ControllerError`: it carries the HTTP status (which picks the exit code), and its
+ * code is whatever the server said — a newer controller's code this client does not know, or
+ * `HTTP_<status>` from something in between (a port forward, a proxy) — so no closed code
+ * table of this package can hold it.
+ */
 export class ApiError extends Error {
   override readonly name = "ApiError";
   readonly status: number;
@@ -173,7 +180,7 @@ export async function connectController(
     try {
       url = new URL(server);
     } catch {
-      throw new UsageError(`--server: ${JSON.stringify(server)} is not a URL (e.g. http://127.0.0.1:8080)`);
+      throw usageError(`--server: ${JSON.stringify(server)} is not a URL (e.g. http://127.0.0.1:8080)`);
     }
     if (token === undefined) token = kubeconfigToken(flags.kubeconfig, env);
     return new ControllerClient(url, token);
@@ -297,5 +304,5 @@ export function renderTable(
 
 export function outputOf(o: string | undefined): "table" | "json" | "yaml" {
   if (o === undefined || o === "table" || o === "json" || o === "yaml") return o ?? "table";
-  throw new UsageError(`-o: ${JSON.stringify(o)} is not table, json or yaml`);
+  throw usageError(`-o: ${JSON.stringify(o)} is not table, json or yaml`);
 }

@@ -1,7 +1,7 @@
 /** `hangar-ctl enforcement list|show|revert`: what the controller enforced (or audited), and undoing it. */
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
-import { UsageError, type CtlCommand, type CtlIO } from "../command.js";
+import { usageError, type CtlCommand, type CtlIO } from "../command.js";
 import {
   ApiError,
   CONNECT_HELP,
@@ -113,7 +113,7 @@ async function runSub(
   const format = outputOf(values["output"] as string | undefined);
   const id = positionals[0];
   if (sub === "list") {
-    if (positionals.length > 0) throw new UsageError(`list takes no arguments, got ${positionals.join(" ")}`);
+    if (positionals.length > 0) throw usageError(`list takes no arguments, got ${positionals.join(" ")}`);
     const q = new URLSearchParams();
     for (const k of ["provider", "state", "namespace", "limit"]) {
       const v = values[k];
@@ -123,9 +123,9 @@ async function runSub(
     io.stdout(renderList(res.enforcements, format));
     return EXIT.ok;
   }
-  if (id === undefined || positionals.length > 1) throw new UsageError(`${sub} takes one enforcement id`);
+  if (id === undefined || positionals.length > 1) throw usageError(`${sub} takes one enforcement id`);
   if (!/^e[0-9a-f]{12}$/.test(id))
-    throw new UsageError(
+    throw usageError(
       `${JSON.stringify(id)} is not an enforcement id (e and 12 hex digits, see 'hangar-ctl enforcement list')`,
     );
   if (sub === "show") {
@@ -165,18 +165,18 @@ export const enforcementCommand: CtlCommand = {
         strict: true,
       }));
     } catch (err) {
-      throw new UsageError(err instanceof Error ? err.message : String(err));
+      throw usageError(err instanceof Error ? err.message : String(err));
     }
     const [sub, ...rest] = positionals;
     if (values.help === true || sub === "help") {
       io.stdout(ENFORCEMENT_HELP);
       return EXIT.ok;
     }
-    if (sub === undefined) throw new UsageError("missing subcommand: list, show or revert");
+    if (sub === undefined) throw usageError("missing subcommand: list, show or revert");
     if (!["list", "show", "revert"].includes(sub))
-      throw new UsageError(`unknown subcommand ${JSON.stringify(sub)}: list, show or revert`);
+      throw usageError(`unknown subcommand ${JSON.stringify(sub)}: list, show or revert`);
     if (values.limit !== undefined && !/^[1-9]\d*$/.test(values.limit))
-      throw new UsageError(`--limit: ${JSON.stringify(values.limit)} is not a positive number`);
+      throw usageError(`--limit: ${JSON.stringify(values.limit)} is not a positive number`);
     outputOf(values.output);
     const client = await connectController(values);
     try {

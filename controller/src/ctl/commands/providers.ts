@@ -1,7 +1,7 @@
 /** `hangar-ctl providers`: every provider with a baseline, its state and counts. */
 import { parseArgs } from "node:util";
 import { stringify } from "yaml";
-import { UsageError, type CtlCommand, type CtlIO } from "../command.js";
+import { usageError, type CtlCommand, type CtlIO } from "../command.js";
 import { CONNECT_HELP, CONNECT_OPTIONS, EXIT_HELP } from "./controller-client.js";
 import {
   fromController,
@@ -91,7 +91,7 @@ export const providersCommand: CtlCommand = {
         strict: true,
       });
     } catch (err) {
-      throw new UsageError(err instanceof Error ? err.message : String(err));
+      throw usageError(err instanceof Error ? err.message : String(err));
     }
     const v = parsed.values;
     if (v.help === true) {

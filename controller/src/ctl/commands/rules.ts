@@ -1,49 +1,13 @@
 /**
  * `hangar-ctl rules lint|test|explain`: the rule-language tooling. The rule
- * engine is enterprise code (BSL); the controller loads it
- * only through `loadSemantic()` and states here the shape it needs.
+ * engine is enterprise code (BSL); the controller loads it only through `loadSemantic()`,
+ * typed by the report shapes of @hangar/core that the engine implements.
  */
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import type { LintReport, RuleTestResult, RuleTooling } from "@hangar/core";
 import { loadSemantic } from "../../bootstrap/plugins.js";
-import { UsageError, type CtlCommand, type CtlIO } from "../command.js";
-
-/** What hangar-ctl uses of the rule engine's module. */
-interface Diagnostic {
-  file: string;
-  line: number;
-  col: number;
-  code: string;
-  message: string;
-  severity: "error" | "warning";
-}
-interface LintReport {
-  files: string[];
-  rules: number;
-  diagnostics: Diagnostic[];
-  errors: number;
-  warnings: number;
-  text: string[];
-}
-interface TestResult {
-  ruleId: string;
-  test: string;
-  file: string;
-  loc: { line: number; col: number };
-  pass: boolean;
-  failures: string[];
-}
-interface TestReport {
-  lint: LintReport;
-  results: TestResult[];
-  passed: number;
-  failed: number;
-}
-interface SemanticTooling {
-  lint(paths: readonly string[]): Promise<LintReport>;
-  test(paths: readonly string[], ruleId?: string): Promise<TestReport>;
-  explain(paths: readonly string[], ruleId: string): Promise<string | undefined>;
-}
+import { usageError, type CtlCommand, type CtlIO } from "../command.js";
 
 export const RULES_HELP = `Usage: hangar-ctl rules <subcommand> [options]
 
@@ -84,8 +48,8 @@ export function defaultRulesDir(): string {
   return process.env.HANGAR_RULES_DIR ?? fileURLToPath(new URL("../../../../../rules/", import.meta.url));
 }
 
-function tooling(): Promise<SemanticTooling> {
-  return loadSemantic<SemanticTooling>(["lint", "test", "explain"]);
+function tooling(): Promise<RuleTooling> {
+  return loadSemantic<RuleTooling>(["lint", "test", "explain"]);
 }
 
 function summary(l: LintReport): string {
@@ -101,7 +65,7 @@ export const rulesCommand: CtlCommand = {
     try {
       parsed = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
     } catch (err) {
-      throw new UsageError((err as Error).message);
+      throw usageError((err as Error).message);
     }
     const v = parsed.values;
     const [sub, ...rest] = parsed.positionals;
@@ -110,11 +74,10 @@ export const rulesCommand: CtlCommand = {
       return 0;
     }
     const output = v.output ?? "text";
-    if (output !== "text" && output !== "json")
-      throw new UsageError(`-o must be text or json, got "${output}"`);
+    if (output !== "text" && output !== "json") throw usageError(`-o must be text or json, got "${output}"`);
     switch (sub) {
       case "lint": {
-        if (rest.length === 0) throw new UsageError("lint needs at least one rule file or directory");
+        if (rest.length === 0) throw usageError("lint needs at least one rule file or directory");
         const report = await (await tooling()).lint(rest);
         const failed = report.errors > 0 || (v.strict === true && report.warnings > 0);
         if (output === "json") io.stdout(`${JSON.stringify({ ...report, text: undefined, ok: !failed })}\n`);
@@ -125,7 +88,7 @@ export const rulesCommand: CtlCommand = {
         return failed ? 1 : 0;
       }
       case "test": {
-        if (rest.length === 0) throw new UsageError("test needs at least one rule file or directory");
+        if (rest.length === 0) throw usageError("test needs at least one rule file or directory");
         const report = await (await tooling()).test(rest, v.rule);
         const lintFailed = report.lint.errors > 0 || (v.strict === true && report.lint.warnings > 0);
         if (v.rule !== undefined && report.results.length === 0 && !lintFailed) {
@@ -139,7 +102,7 @@ export const rulesCommand: CtlCommand = {
         } else {
           for (const t of report.lint.text) io.stdout(`${t}\n`);
           // One line per rule, PASS or FAIL; the failing tests under it with their place and why.
-          const byRule = new Map<string, TestResult[]>();
+          const byRule = new Map<string, RuleTestResult[]>();
           for (const r of report.results) byRule.set(r.ruleId, [...(byRule.get(r.ruleId) ?? []), r]);
           let failedRules = 0;
           for (const [id, results] of byRule) {
@@ -166,7 +129,7 @@ export const rulesCommand: CtlCommand = {
         return lintFailed || report.failed > 0 ? 1 : 0;
       }
       case "explain": {
-        if (rest.length !== 1) throw new UsageError("explain takes one rule id");
+        if (rest.length !== 1) throw usageError("explain takes one rule id");
         const id = rest[0] as string;
         const paths = v.rules ?? [defaultRulesDir()];
         const text = await (await tooling()).explain(paths, id);
@@ -178,9 +141,9 @@ export const rulesCommand: CtlCommand = {
         return 0;
       }
       case undefined:
-        throw new UsageError("a subcommand is needed: lint, test or explain");
+        throw usageError("a subcommand is needed: lint, test or explain");
       default:
-        throw new UsageError(`unknown subcommand "${sub}": use lint, test or explain`);
+        throw usageError(`unknown subcommand "${sub}": use lint, test or explain`);
     }
   },
 };

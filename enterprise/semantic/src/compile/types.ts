@@ -1,0 +1,536 @@
+/**
+ * The type checker: it resolves the names in conditions, values and message templates
+ * (lists, macros with parameters substituted as syntax, fields per event kind, references to
+ * earlier steps, functions), gives every value a type, reports each problem with its place
+ * and returns typed trees for `lower.ts`, never evaluating user text as code.
+ */
+import type { CmpOp, Expr, Literal, Loc, Name, Value } from "../ast.js";
+import { CidrSet, globToRegExp, regexProblem } from "../match.js";
+import {
+  FACETS,
+  FIELDS,
+  KIND_NAMES,
+  kindOf,
+  lookupField,
+  type Facet,
+  type FieldDef,
+  type FieldType,
+  type KindName,
+} from "../schema.js";
+import { closest, type Context } from "./context.js";
+import { FUNCTIONS, type FunctionDef } from "./functions.js";
+
+// ── typed trees ───────────────────────────────────────────────────────────────
+interface ValueType {
+  type: FieldType;
+  /** For lists: the type of the items. */
+  elem?: "string" | "number";
+  /** Reads earlier steps of a sequence. */
+  refs: boolean;
+  /** Source text, for explanations and messages. */
+  text: string;
+}
+
+/** A checked value: a constant, a field of the current event or of an earlier step, or a function of a value. */
+export type TValue = ValueType &
+  (
+    | { t: "const"; value: unknown }
+    | { t: "field"; def: FieldDef }
+    | { t: "step"; def: FieldDef; slot: number }
+    | { t: "call"; fn: FunctionDef; arg: TValue }
+  );
+
+/** How `contains`, `startswith`, `endswith`, `glob`, `regex` and `cidr` match, with literal patterns already parsed. */
+export type Pattern =
+  | { t: "glob"; res: RegExp[] }
+  | { t: "regex"; re: RegExp }
+  | { t: "cidr"; set: CidrSet }
+  | { t: "affix"; op: AffixOp; pats: string[] }
+  /** The right side is a field: patterns are known only per event. */
+  | { t: "dynamic"; op: AffixOp };
+export type AffixOp = "contains" | "startswith" | "endswith";
+
+/** A checked condition. */
+export type TCond = { refs: boolean } & (
+  | { t: "and" | "or"; l: TCond; r: TCond }
+  | { t: "not"; e: TCond }
+  | { t: "cmp"; op: CmpOp; l: TValue; r: TValue }
+  | { t: "in"; neg: boolean; l: TValue; r: TValue }
+  /** `contains` on a list field: membership. */
+  | { t: "member"; l: TValue; r: TValue }
+  | { t: "match"; l: TValue; r: TValue; pattern: Pattern }
+  | { t: "exists"; v: TValue }
+  | { t: "baseline"; facet: Facet; neg: boolean; v: TValue; slot: number }
+  /** A bool field alone. */
+  | { t: "truthy"; v: TValue }
+  | { t: "const"; value: boolean }
+);
+
+/** A checked message template: text, values with the slot of the event they read, and the count of a threshold. */
+export type TTemplate = (string | { value: TValue; slot: number } | { count: true })[];
+
+// ── scopes ────────────────────────────────────────────────────────────────────
+export interface StepInfo {
+  slot: number;
+  kind: KindName;
+}
+
+/** What names mean where a condition or value is written. */
+export interface Scope {
+  /** Kinds the current event can be; empty when there is no current event (sequence-level parts). */
+  kinds: readonly KindName[];
+  steps: ReadonlyMap<string, StepInfo>;
+  params: ReadonlyMap<string, { expr: Expr; scope: Scope }> | undefined;
+  macroStack: readonly string[];
+  /** Slot of the current event (baseline probes name it). */
+  slot: number;
+}
+
+export function scopeOf(
+  kinds: readonly KindName[],
+  steps: ReadonlyMap<string, StepInfo>,
+  slot: number,
+): Scope {
+  return { kinds, steps, params: undefined, macroStack: [], slot };
+}
+
+// ── names ─────────────────────────────────────────────────────────────────────
+/** An event kind by name. */
+export function checkKind(cx: Context, n: Name): KindName | undefined {
+  if (kindOf(n.name) !== undefined) return n.name as KindName;
+  const hint = closest(n.name, KIND_NAMES);
+  return cx.err(
+    n.loc,
+    "HANGAR_ERR_RULE_UNKNOWN_KIND",
+    `unknown event kind "${n.name}"${hint === undefined ? "" : ` (did you mean "${hint}"?)`}; kinds: ${KIND_NAMES.join(", ")}`,
+  );
+}
+
+/** Join or cooldown keys: single-valued fields. */
+export function checkKeys(cx: Context, names: Name[], scope: Scope): TValue[] | undefined {
+  const out: TValue[] = [];
+  let ok = true;
+  for (const n of names) {
+    const v = checkValue(cx, { t: "path", name: n.name, loc: n.loc }, scope);
+    if (v === undefined) {
+      ok = false;
+      continue;
+    }
+    if (v.type === "list" || v.t === "const") {
+      cx.err(n.loc, "HANGAR_ERR_RULE_KEY", `${n.name} cannot be a key: keys must be single-valued fields`);
+      ok = false;
+      continue;
+    }
+    out.push(v);
+  }
+  return ok ? out : undefined;
+}
+
+// ── conditions ────────────────────────────────────────────────────────────────
+export function checkCond(cx: Context, e: Expr, scope: Scope): TCond | undefined {
+  switch (e.t) {
+    case "and":
+    case "or": {
+      const l = checkCond(cx, e.l, scope);
+      const r = checkCond(cx, e.r, scope);
+      if (l === undefined || r === undefined) return undefined;
+      return { t: e.t, l, r, refs: l.refs || r.refs };
+    }
+    case "not": {
+      const x = checkCond(cx, e.e, scope);
+      return x === undefined ? undefined : { t: "not", e: x, refs: x.refs };
+    }
+    case "cmp":
+      return checkCmp(cx, e, scope);
+    case "in":
+      return checkIn(cx, e, scope);
+    case "strop":
+      return checkStrop(cx, e, scope);
+    case "exists": {
+      const v = checkValue(cx, e.v, scope);
+      if (v === undefined) return undefined;
+      if (v.t === "const") return cx.err(e.loc, "HANGAR_ERR_RULE_TYPE", "exists applies to a field");
+      return { t: "exists", v, refs: v.refs };
+    }
+    case "baseline":
+      return checkBaseline(cx, e, scope);
+    case "path": {
+      const m = macroRef(cx, e.name, [], e.loc, scope);
+      if (m !== null) return m;
+      const v = checkValue(cx, e, scope);
+      if (v === undefined) return undefined;
+      if (v.type !== "bool")
+        return cx.err(
+          e.loc,
+          "HANGAR_ERR_RULE_TYPE",
+          `${e.name} is a ${v.type}, not a condition; compare it (e.g. ${e.name} = …)`,
+        );
+      return { t: "truthy", v, refs: v.refs };
+    }
+    case "call": {
+      const m = macroRef(cx, e.name, e.args, e.loc, scope);
+      if (m !== null) return m;
+      const v = checkValue(cx, e, scope);
+      if (v === undefined) return undefined;
+      return cx.err(e.loc, "HANGAR_ERR_RULE_TYPE", `${e.name}(…) gives a ${v.type}, not a condition`);
+    }
+    case "bool":
+      return { t: "const", value: e.v, refs: false };
+    default:
+      return cx.err(e.loc, "HANGAR_ERR_RULE_TYPE", `a ${describe(e)} is not a condition`);
+  }
+}
+
+/** Expands a macro or a macro parameter (null when `name` is neither). */
+function macroRef(cx: Context, name: string, args: Expr[], loc: Loc, scope: Scope): TCond | undefined | null {
+  const param = scope.params?.get(name);
+  if (param !== undefined && args.length === 0) return checkCond(cx, param.expr, param.scope);
+  const m = cx.macros.get(name);
+  if (m === undefined) return null;
+  m.used = true;
+  if (scope.macroStack.includes(name))
+    return cx.err(
+      loc,
+      "HANGAR_ERR_RULE_MACRO",
+      `macro "${name}" uses itself (${[...scope.macroStack, name].join(" → ")})`,
+    );
+  if (args.length !== m.params.length)
+    return cx.err(
+      loc,
+      "HANGAR_ERR_RULE_MACRO",
+      `macro "${name}" takes ${m.params.length} argument(s), got ${args.length}`,
+    );
+  const params = new Map<string, { expr: Expr; scope: Scope }>();
+  m.params.forEach((p, i) => params.set(p.name, { expr: args[i] as Expr, scope }));
+  const inner: Scope = { ...scope, params, macroStack: [...scope.macroStack, name] };
+  const before = cx.mark();
+  const r = checkCond(cx, m.body, inner);
+  // Errors inside a macro body also point at the use.
+  if (cx.diagnostics.length > before && m.file !== cx.file) {
+    cx.err(
+      loc,
+      "HANGAR_ERR_RULE_MACRO",
+      `in macro "${name}" used here (defined at ${m.file}:${m.loc.line}:${m.loc.col})`,
+    );
+  }
+  return r;
+}
+
+function checkCmp(cx: Context, e: Extract<Expr, { t: "cmp" }>, scope: Scope): TCond | undefined {
+  const l = checkValue(cx, e.l, scope);
+  const r = checkValue(cx, e.r, scope);
+  if (l === undefined || r === undefined) return undefined;
+  if (l.type === "list" || r.type === "list")
+    return cx.err(
+      e.loc,
+      "HANGAR_ERR_RULE_TYPE",
+      `${e.op} compares single values; for lists use in or contains`,
+    );
+  if (l.type !== r.type)
+    return cx.err(
+      e.loc,
+      "HANGAR_ERR_RULE_TYPE",
+      `cannot compare ${l.text} (${l.type}) with ${r.text} (${r.type})`,
+    );
+  if (l.type === "bool" && e.op !== "=" && e.op !== "!=")
+    return cx.err(e.loc, "HANGAR_ERR_RULE_TYPE", `${e.op} does not apply to booleans`);
+  return { t: "cmp", op: e.op, l, r, refs: l.refs || r.refs };
+}
+
+function checkIn(cx: Context, e: Extract<Expr, { t: "in" }>, scope: Scope): TCond | undefined {
+  const l = checkValue(cx, e.l, scope);
+  const r = checkValue(cx, e.r, scope);
+  if (l === undefined || r === undefined) return undefined;
+  if (r.type !== "list")
+    return cx.err(e.r.loc, "HANGAR_ERR_RULE_TYPE", `in needs a list on the right, got ${r.text} (${r.type})`);
+  const lt = l.type === "list" ? (l.elem ?? "string") : l.type;
+  if (lt === "bool") return cx.err(e.loc, "HANGAR_ERR_RULE_TYPE", "in does not apply to booleans");
+  if (r.t === "const" && (r.value as unknown[]).length > 0 && r.elem !== lt)
+    return cx.err(
+      e.loc,
+      "HANGAR_ERR_RULE_TYPE",
+      `${l.text} is a ${lt} but the list holds ${r.elem ?? "?"} values`,
+    );
+  return { t: "in", neg: e.neg, l, r, refs: l.refs || r.refs };
+}
+
+function checkStrop(cx: Context, e: Extract<Expr, { t: "strop" }>, scope: Scope): TCond | undefined {
+  const l = checkValue(cx, e.l, scope);
+  const r = checkValue(cx, e.r, scope);
+  if (l === undefined || r === undefined) return undefined;
+  const refs = l.refs || r.refs;
+  if (e.op === "contains" && l.type === "list") {
+    if (r.type === "list")
+      return cx.err(e.loc, "HANGAR_ERR_RULE_TYPE", "list contains list: use in (any element) instead");
+    return { t: "member", l, r, refs };
+  }
+  if (l.type !== "string" && l.type !== "list")
+    return cx.err(e.loc, "HANGAR_ERR_RULE_TYPE", `${e.op} applies to strings; ${l.text} is a ${l.type}`);
+  const rIsList = r.type === "list";
+  if (!rIsList && r.type !== "string")
+    return cx.err(
+      e.r.loc,
+      "HANGAR_ERR_RULE_TYPE",
+      `${e.op} needs a string or a list of strings, got ${r.type}`,
+    );
+  if (rIsList && r.t === "const" && r.elem !== "string" && (r.value as unknown[]).length > 0)
+    return cx.err(e.r.loc, "HANGAR_ERR_RULE_TYPE", `${e.op} needs strings, the list holds ${r.elem ?? "?"}`);
+  const pats = r.t === "const" ? ((rIsList ? r.value : [r.value]) as string[]) : undefined;
+  let pattern: Pattern | undefined;
+  if (e.op === "glob" || e.op === "regex" || e.op === "cidr") {
+    if (pats === undefined)
+      return cx.err(
+        e.r.loc,
+        "HANGAR_ERR_RULE_TYPE",
+        `${e.op} needs a literal pattern (a string or a list), not a field`,
+      );
+    pattern = parsePattern(cx, e.op, pats, e.r.loc);
+    if (pattern === undefined) return undefined;
+  } else pattern = pats === undefined ? { t: "dynamic", op: e.op } : { t: "affix", op: e.op, pats };
+  return { t: "match", l, r, pattern, refs };
+}
+
+/** Parses literal glob, regex (the linear-time subset) and CIDR patterns, reporting the first that is invalid. */
+function parsePattern(
+  cx: Context,
+  op: "glob" | "regex" | "cidr",
+  pats: string[],
+  loc: Loc,
+): Pattern | undefined {
+  try {
+    if (op === "glob") return { t: "glob", res: pats.map(globToRegExp) };
+    if (op === "cidr") return { t: "cidr", set: new CidrSet(pats) };
+    for (const p of pats) {
+      const problem = regexProblem(p);
+      if (problem !== undefined)
+        return cx.err(loc, "HANGAR_ERR_RULE_REGEX", `regex ${JSON.stringify(p)}: ${problem}`);
+    }
+    return { t: "regex", re: new RegExp(pats.map((p) => `(?:${p})`).join("|")) };
+  } catch (err) {
+    return cx.err(
+      loc,
+      op === "regex" ? "HANGAR_ERR_RULE_REGEX" : "HANGAR_ERR_RULE_VALUE",
+      `${op}: ${(err as Error).message}`,
+    );
+  }
+}
+
+function checkBaseline(cx: Context, e: Extract<Expr, { t: "baseline" }>, scope: Scope): TCond | undefined {
+  if (!(FACETS as readonly string[]).includes(e.facet))
+    return cx.err(
+      e.facetLoc,
+      "HANGAR_ERR_RULE_UNKNOWN_NAME",
+      `unknown baseline facet "${e.facet}"; facets: ${FACETS.join(", ")}`,
+    );
+  const v = checkValue(cx, e.v, scope);
+  if (v === undefined) return undefined;
+  if (v.type !== "string" && v.type !== "number")
+    return cx.err(
+      e.loc,
+      "HANGAR_ERR_RULE_TYPE",
+      `baseline lookups take a string or number, ${v.text} is a ${v.type}`,
+    );
+  return { t: "baseline", facet: e.facet as Facet, neg: e.neg, v, slot: scope.slot, refs: v.refs };
+}
+
+// ── values ────────────────────────────────────────────────────────────────────
+export function checkValue(cx: Context, v: Value | Expr, scope: Scope): TValue | undefined {
+  switch (v.t) {
+    case "str":
+      return { t: "const", type: "string", value: v.v, refs: false, text: JSON.stringify(v.v) };
+    case "num":
+    case "dur":
+      return {
+        t: "const",
+        type: "number",
+        value: v.v,
+        refs: false,
+        text: v.t === "dur" ? v.text : String(v.v),
+      };
+    case "bool":
+      return { t: "const", type: "bool", value: v.v, refs: false, text: String(v.v) };
+    case "list":
+      return listValue(cx, v.items, "[…]");
+    case "listref": {
+      const l = cx.lists.get(v.name);
+      if (l === undefined) {
+        const hint = closest(v.name, cx.lists.keys());
+        return cx.err(
+          v.loc,
+          "HANGAR_ERR_RULE_UNKNOWN_NAME",
+          `unknown list @${v.name}${hint === undefined ? "" : ` (did you mean @${hint}?)`}`,
+        );
+      }
+      l.used = true;
+      return listValue(cx, l.items, `@${v.name}`);
+    }
+    case "path":
+      return checkPath(cx, v.name, v.loc, scope);
+    case "call":
+      return checkCall(cx, v, scope);
+    default:
+      return cx.err(v.loc, "HANGAR_ERR_RULE_TYPE", `a ${describe(v)} is not a value`);
+  }
+}
+
+function listValue(cx: Context, items: Literal[], text: string): TValue | undefined {
+  let elem: "string" | "number" | undefined;
+  const out: unknown[] = [];
+  for (const it of items) {
+    const t = it.t === "str" ? "string" : it.t === "bool" ? "bool" : "number";
+    if (t === "bool") return cx.err(it.loc, "HANGAR_ERR_RULE_TYPE", "lists hold strings or numbers");
+    if (elem !== undefined && elem !== t)
+      return cx.err(it.loc, "HANGAR_ERR_RULE_TYPE", `a list mixes ${elem} and ${t} values`);
+    elem = t;
+    out.push(it.v);
+  }
+  return { t: "const", type: "list", elem: elem ?? "string", value: out, refs: false, text };
+}
+
+/** A name used as a value: a macro parameter, a field of an earlier step (`step.field`) or of the current event. */
+function checkPath(cx: Context, name: string, loc: Loc, scope: Scope): TValue | undefined {
+  const param = scope.params?.get(name);
+  if (param !== undefined) {
+    const p = param.expr;
+    if (!isValue(p))
+      return cx.err(
+        p.loc,
+        "HANGAR_ERR_RULE_TYPE",
+        `macro argument ${name} is a condition, used here as a value`,
+      );
+    return checkValue(cx, p, param.scope);
+  }
+  if (cx.macros.has(name))
+    return cx.err(loc, "HANGAR_ERR_RULE_TYPE", `macro ${name} is a condition, used here as a value`);
+  const dot = name.indexOf(".");
+  const head = dot > 0 ? name.slice(0, dot) : name;
+  const step = scope.steps.get(head);
+  if (step !== undefined && dot > 0) {
+    const fieldName = name.slice(dot + 1);
+    const def = lookupField(fieldName);
+    if (def === undefined) return unknownField(cx, fieldName, loc, step.kind);
+    if (def.kinds !== undefined && !def.kinds.includes(step.kind))
+      return cx.err(
+        loc,
+        "HANGAR_ERR_RULE_UNKNOWN_FIELD",
+        `${fieldName} is not a field of ${step.kind} events (step ${head}); it is on ${def.kinds.join(", ")}`,
+      );
+    return { t: "step", type: def.type, def, slot: step.slot, refs: true, text: name };
+  }
+  if (scope.kinds.length === 0) {
+    const steps = [...scope.steps.keys()];
+    return cx.err(
+      loc,
+      "HANGAR_ERR_RULE_UNKNOWN_FIELD",
+      `${name}: in a sequence, name the step the field comes from (${steps
+        .map((s) => `${s}.${name}`)
+        .slice(0, 3)
+        .join(", ")})`,
+    );
+  }
+  const def = lookupField(name);
+  if (def === undefined) return unknownField(cx, name, loc, scope.kinds[0]);
+  for (const k of scope.kinds)
+    if (def.kinds !== undefined && !def.kinds.includes(k))
+      return cx.err(
+        loc,
+        "HANGAR_ERR_RULE_UNKNOWN_FIELD",
+        `${name} is not a field of ${k} events; it is on ${def.kinds.join(", ")}`,
+      );
+  return { t: "field", type: def.type, def, refs: false, text: name };
+}
+
+function unknownField(cx: Context, name: string, loc: Loc, kind: KindName | undefined): undefined {
+  const candidates = FIELDS.filter(
+    (d) => d.kinds === undefined || kind === undefined || d.kinds.includes(kind),
+  ).map((d) => d.name);
+  const hint = closest(name, candidates);
+  return cx.err(
+    loc,
+    "HANGAR_ERR_RULE_UNKNOWN_FIELD",
+    `unknown field "${name}"${hint === undefined ? "" : ` (did you mean "${hint}"?)`}`,
+  );
+}
+
+function checkCall(cx: Context, v: Extract<Value, { t: "call" }>, scope: Scope): TValue | undefined {
+  const fn = Object.hasOwn(FUNCTIONS, v.name) ? FUNCTIONS[v.name] : undefined;
+  if (fn === undefined) {
+    if (cx.macros.has(v.name))
+      return cx.err(v.loc, "HANGAR_ERR_RULE_TYPE", `macro ${v.name} is a condition, used here as a value`);
+    return cx.err(
+      v.loc,
+      "HANGAR_ERR_RULE_UNKNOWN_NAME",
+      `unknown function or macro "${v.name}"; functions: ${Object.keys(FUNCTIONS).join(", ")}`,
+    );
+  }
+  if (v.args.length !== 1) return cx.err(v.loc, "HANGAR_ERR_RULE_TYPE", `${v.name}() takes one argument`);
+  const a = v.args[0] as Expr;
+  if (!isValue(a)) return cx.err(a.loc, "HANGAR_ERR_RULE_TYPE", `${v.name}() takes a value, not a condition`);
+  const x = checkValue(cx, a, scope);
+  if (x === undefined) return undefined;
+  if (!fn.accepts.includes(x.type))
+    return cx.err(
+      a.loc,
+      "HANGAR_ERR_RULE_TYPE",
+      `${v.name}() takes ${fn.accepts.join(" or ")}, got ${x.type}`,
+    );
+  return { t: "call", type: fn.returns, fn, arg: x, refs: x.refs, text: `${v.name}(${x.text})` };
+}
+
+// ── message templates ─────────────────────────────────────────────────────────
+/** `"…{field}…"`: each placeholder a field of the event (or `{step.field}`, or `{count}` for thresholds). */
+export function checkTemplate(
+  cx: Context,
+  src: { text: string; loc: Loc },
+  scope: Scope,
+  threshold: boolean,
+): TTemplate | undefined {
+  const parts: TTemplate = [];
+  const re = /\{([^{}]*)\}/g;
+  let last = 0;
+  let ok = true;
+  for (const m of src.text.matchAll(re)) {
+    parts.push(src.text.slice(last, m.index));
+    last = m.index + m[0].length;
+    const name = (m[1] ?? "").trim();
+    const loc = {
+      line: src.loc.line,
+      col: src.loc.col + 1 + m.index,
+      offset: src.loc.offset + 1 + m.index,
+    };
+    if (name === "count" && threshold) {
+      parts.push({ count: true });
+      continue;
+    }
+    const value = checkValue(cx, { t: "path", name, loc }, scope);
+    if (value === undefined) {
+      ok = false;
+      continue;
+    }
+    const dot = name.indexOf(".");
+    const step = dot > 0 ? scope.steps.get(name.slice(0, dot)) : undefined;
+    parts.push({ value, slot: step?.slot ?? 0 });
+  }
+  parts.push(src.text.slice(last));
+  return ok ? parts : undefined;
+}
+
+// ── syntax helpers ────────────────────────────────────────────────────────────
+export function isValue(e: Expr): e is Value {
+  return ["str", "num", "dur", "bool", "path", "list", "listref", "call"].includes(e.t);
+}
+
+function describe(e: Expr): string {
+  switch (e.t) {
+    case "str":
+      return "string";
+    case "num":
+    case "dur":
+      return "number";
+    case "list":
+    case "listref":
+      return "list";
+    default:
+      return e.t;
+  }
+}

@@ -1,0 +1,118 @@
+/** The batch processor alone, over an in-memory transport (the real transports are tested against rsyslog). */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { pino } from "pino";
+import { Counters, DiskSpool } from "@hangar/core";
+import { waitFor } from "@hangar/testkit";
+import { Destination } from "./destination.js";
+import type { Transport } from "./transport.js";
+
+class MemoryTransport implements Transport {
+  readonly describe = "memory";
+  readonly stream: boolean;
+  generation = 0;
+  connected = true;
+  down = false;
+  readonly batches: string[][] = [];
+  constructor(stream: boolean) {
+    this.stream = stream;
+  }
+  get received(): string[] {
+    return this.batches.flat();
+  }
+  send(messages: readonly Buffer[]): Promise<void> {
+    if (this.down) return Promise.reject(new Error("connection refused"));
+    this.batches.push(messages.map((m) => m.toString()));
+    return Promise.resolve();
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+const logger = pino({ level: "silent" });
+const rec = (i: number): Buffer => Buffer.from(`r${i}`);
+const names = (n: number, from = 0): string[] => Array.from({ length: n }, (_, i) => `r${i + from}`);
+
+describe("Destination", () => {
+  it("a lone record goes out after the flush interval, without a flush call", async () => {
+    const t = new MemoryTransport(false);
+    const d = new Destination({
+      name: "d",
+      transport: t,
+      flushIntervalMs: 20,
+      counters: new Counters(),
+      logger,
+    });
+    d.write(rec(1));
+    await waitFor("the record was sent", () => t.received.length === 1);
+    await d.shutdown();
+  });
+
+  it("sends in batches of at most maxBatch, in order, and counts them", async () => {
+    const t = new MemoryTransport(false);
+    const counters = new Counters();
+    const d = new Destination({ name: "d", transport: t, maxBatch: 100, counters, logger });
+    for (let i = 0; i < 1000; i++) d.write(rec(i));
+    await d.flush();
+    assert.deepEqual(t.received, names(1000));
+    assert.ok(t.batches.every((b) => b.length <= 100));
+    assert.equal(counters.get("siem_sent", { destination: "d" }), 1000);
+    await d.shutdown();
+  });
+
+  it("without a spool, a down destination holds at most `queue` records and counts the rest", async () => {
+    const t = new MemoryTransport(false);
+    t.down = true;
+    const counters = new Counters();
+    const d = new Destination({
+      name: "d",
+      transport: t,
+      maxQueue: 50,
+      flushIntervalMs: 1,
+      backoff: { initialMs: 10, maxMs: 20 },
+      counters,
+      logger,
+    });
+    for (let i = 0; i < 200; i++) d.write(rec(i));
+    await waitFor("a send failed", () => counters.get("siem_send_errors", { destination: "d" }) > 0);
+    t.down = false;
+    await waitFor("recovered", () => counters.get("siem_sent", { destination: "d" }) === 50);
+    assert.equal(counters.get("siem_dropped", { destination: "d", reason: "queue_full" }), 150);
+    assert.deepEqual(t.received, names(50));
+    await d.shutdown();
+  });
+
+  it("a lost stream connection resends the unconfirmed records before newer ones", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hangar-dest-"));
+    try {
+      const t = new MemoryTransport(true);
+      const counters = new Counters();
+      const spool = await DiskSpool.open({ dir, fsync: false });
+      const d = new Destination({
+        name: "d",
+        transport: t,
+        spool,
+        confirmMs: 1_000,
+        flushIntervalMs: 1,
+        backoff: { initialMs: 10, maxMs: 20 },
+        counters,
+        logger,
+      });
+      for (let i = 0; i < 10; i++) d.write(rec(i));
+      await waitFor("sent", () => t.received.length === 10);
+      t.generation++; // the connection broke after the kernel took the bytes
+      for (let i = 10; i < 15; i++) d.write(rec(i));
+      await waitFor("resent and continued", () => t.received.length >= 25);
+      assert.deepEqual(t.received.slice(10), [...names(10), ...names(5, 10)]);
+      assert.equal(counters.get("siem_resent", { destination: "d" }), 10);
+      await d.shutdown();
+      assert.equal(counters.get("siem_sent", { destination: "d" }), 15);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
