@@ -1,0 +1,43 @@
+/**
+ * What the scenario and the tests share: the image names the chart runs (its appVersion), and
+ * polling with a deadline.
+ */
+import { readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+
+export const REPO = fileURLToPath(new URL("../../../", import.meta.url));
+
+/** The chart's appVersion: the tag the chart uses when image.tag is empty. */
+export const APP_VERSION = (() => {
+  const chart = readFileSync(`${REPO}helm/hangar-agent/Chart.yaml`, "utf8");
+  const m = /^appVersion:\s*"?([^"\s]+)"?\s*$/m.exec(chart);
+  if (m?.[1] === undefined) throw new Error("helm/hangar-agent/Chart.yaml has no appVersion");
+  return m[1];
+})();
+export const AGENT_IMAGE = `ghcr.io/mcp-hangar/hangar-agent:${APP_VERSION}`;
+export const CONTROLLER_IMAGE = `ghcr.io/mcp-hangar/hangar-controller:${APP_VERSION}`;
+
+/** Calls `check` every `everyMs` until it returns something other than undefined. */
+export async function waitFor<T>(
+  what: string,
+  timeoutMs: number,
+  check: () => Promise<T | undefined>,
+  everyMs = 500,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${Math.round(timeoutMs / 1000)}s waiting for ${what}${last === undefined ? "" : ` (last error: ${String(last)})`}`,
+      );
+    await sleep(everyMs);
+  }
+}
