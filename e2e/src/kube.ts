@@ -36,7 +36,7 @@ export async function waitFor<T>(
     }
     if (Date.now() > deadline)
       throw new Error(
-        `timed out after ${Math.round(timeoutMs / 1000)}s waiting for ${what}${last === undefined ? "" : ` (last error: ${String(last)})`}`,
+        `timed out after ${Math.round(timeoutMs / 1000)}s waiting for ${what}${last === undefined ? "" : ` (last error: ${last instanceof Error ? last.message : JSON.stringify(last)})`}`,
       );
     await sleep(everyMs);
   }

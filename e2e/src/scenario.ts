@@ -45,7 +45,11 @@ export interface SiemMessage {
   /** When the SIEM received it (RFC 3339). */
   readonly received: string;
   readonly msg: string;
-  readonly cef?: { readonly SignatureID: string; readonly DeviceProduct: string; readonly Extensions: Readonly<Record<string, string>> };
+  readonly cef?: {
+    readonly SignatureID: string;
+    readonly DeviceProduct: string;
+    readonly Extensions: Readonly<Record<string, string>>;
+  };
   readonly unparsed?: string;
 }
 
@@ -86,7 +90,13 @@ export interface ScenarioResult {
   /** Per poisoned call: ms from the real exec (kernel time of the sensor event) to the CEF at the SIEM. */
   readonly execToSiemMs: number[];
   /** The agent pod during learn + attack, when the target can look at the node. */
-  readonly agentUsage?: { cpuCores: number; cpuSeconds: number; seconds: number; memoryBytes: number; maxMemoryBytes: number };
+  readonly agentUsage?: {
+    cpuCores: number;
+    cpuSeconds: number;
+    seconds: number;
+    memoryBytes: number;
+    maxMemoryBytes: number;
+  };
   /** The rules that fired for the provider. */
   readonly rules: string[];
 }
@@ -167,7 +177,8 @@ export async function runScenario(t: Target): Promise<ScenarioResult> {
     if (r.code !== 0) throw new Error(`helm ${args.join(" ")}: exit ${r.code}: ${r.stderr.trim()}`);
     return r.stdout;
   };
-  const json = async <T>(args: readonly string[]): Promise<T> => JSON.parse(await k([...args, "-o", "json"])) as T;
+  const json = async <T>(args: readonly string[]): Promise<T> =>
+    JSON.parse(await k([...args, "-o", "json"])) as T;
   let token = "";
   /** hangar-ctl in a controller pod, against the leader through the API Service. */
   const ctl = async <T>(...args: string[]): Promise<T> => {
@@ -217,15 +228,35 @@ export async function runScenario(t: Target): Promise<ScenarioResult> {
     ...t.values.flatMap((v) => ["-f", v]),
     ...t.set.flatMap((s) => ["--set", s]),
   ];
-  await h(["install", RELEASE, CHART, "-n", NS, "--create-namespace", ...valueArgs, "--wait", "--timeout", "5m"]);
+  await h([
+    "install",
+    RELEASE,
+    CHART,
+    "-n",
+    NS,
+    "--create-namespace",
+    ...valueArgs,
+    "--wait",
+    "--timeout",
+    "5m",
+  ]);
   const ready = (p: PodJson): boolean =>
     p.status.conditions?.some((c) => c.type === "Ready" && c.status === "True") === true;
-  const agents = (await json<{ items: PodJson[] }>(["-n", NS, "get", "pods", "-l", "app.kubernetes.io/component=agent"])).items;
+  const agents = (
+    await json<{ items: PodJson[] }>(["-n", NS, "get", "pods", "-l", "app.kubernetes.io/component=agent"])
+  ).items;
   const nodes = (await json<{ items: unknown[] }>(["get", "nodes"])).items;
   assert.equal(agents.length, nodes.length, "one agent pod per node");
   assert.ok(agents.every(ready), `agent pods Ready: ${agents.map((p) => p.metadata.name).join(", ")}`);
   const controllers = (
-    await json<{ items: PodJson[] }>(["-n", NS, "get", "pods", "-l", "app.kubernetes.io/component=controller"])
+    await json<{ items: PodJson[] }>([
+      "-n",
+      NS,
+      "get",
+      "pods",
+      "-l",
+      "app.kubernetes.io/component=controller",
+    ])
   ).items;
   assert.ok(controllers.length >= 1 && controllers.every(ready), "controller pods Ready");
   t.log(`   Ready: ${[...agents, ...controllers].map((p) => p.metadata.name).join(", ")}`);
@@ -241,7 +272,10 @@ export async function runScenario(t: Target): Promise<ScenarioResult> {
     return Object.fromEntries(list.items.map((s) => [s.metadata.name, s.data ?? {}]));
   };
   const secretsBefore = await secrets();
-  assert.ok(Object.keys(secretsBefore).length >= 2, `the release's Secrets: ${Object.keys(secretsBefore).join(", ")}`);
+  assert.ok(
+    Object.keys(secretsBefore).length >= 2,
+    `the release's Secrets: ${Object.keys(secretsBefore).join(", ")}`,
+  );
   const tokenSecret = Object.values(secretsBefore).find((d) => d["admin.admin"] !== undefined);
   assert.ok(tokenSecret !== undefined, "a Secret with the admin.admin API token");
   token = Buffer.from(tokenSecret["admin.admin"]!, "base64").toString("utf8");
@@ -249,15 +283,22 @@ export async function runScenario(t: Target): Promise<ScenarioResult> {
 
   // ── 3. normal calls while the baseline learns ──────────────────────────────────────────
   const samplePod = (
-    await json<{ items: PodJson[] }>(["-n", DEMO_NS, "get", "pods", "-l", "app.kubernetes.io/name=sample-mcp"])
+    await json<{ items: PodJson[] }>([
+      "-n",
+      DEMO_NS,
+      "get",
+      "pods",
+      "-l",
+      "app.kubernetes.io/name=sample-mcp",
+    ])
   ).items.find(ready);
   assert.ok(samplePod !== undefined, "the sample server's pod is Ready");
-  const containerId = (samplePod.status.containerStatuses?.find((c) => c.name === "server")?.containerID ?? "").replace(
-    /^[a-z]+:\/\//,
-    "",
-  );
+  const containerId = (
+    samplePod.status.containerStatuses?.find((c) => c.name === "server")?.containerID ?? ""
+  ).replace(/^[a-z]+:\/\//, "");
   const agentUid = agents[0]!.metadata.uid;
-  const usageStart = t.node === undefined ? undefined : { at: Date.now(), ...(await t.node.podUsage(agentUid)) };
+  const usageStart =
+    t.node === undefined ? undefined : { at: Date.now(), ...(await t.node.podUsage(agentUid)) };
   await k(
     ["apply", "-f", "-"],
     JSON.stringify({
@@ -270,7 +311,18 @@ export async function runScenario(t: Target): Promise<ScenarioResult> {
   const runClient = async (name: string, env: Record<string, string>): Promise<string[]> => {
     const job = parse(readFileSync(join(REPO, "kind-e2e", "manifests", "attack-job.yaml"), "utf8")) as {
       metadata: { name: string };
-      spec: { template: { spec: { containers: { image: string; command: string[]; env: { name: string; value: string }[]; volumeMounts: { name: string; mountPath: string; subPath?: string }[] }[] } } };
+      spec: {
+        template: {
+          spec: {
+            containers: {
+              image: string;
+              command: string[];
+              env: { name: string; value: string }[];
+              volumeMounts: { name: string; mountPath: string; subPath?: string }[];
+            }[];
+          };
+        };
+      };
     };
     job.metadata.name = name;
     const c = job.spec.template.spec.containers[0]!;
@@ -279,12 +331,25 @@ export async function runScenario(t: Target): Promise<ScenarioResult> {
     await k(["-n", DEMO_NS, "delete", "job", name, "--ignore-not-found", "--wait"]);
     await k(["apply", "-f", "-"], JSON.stringify(job));
     const budget = Number(env["LEARN_SECONDS"] ?? "0") * 1000 + timeout;
-    await waitFor(`job ${name} complete`, budget, async () => {
-      const s = await json<{ status: { succeeded?: number; failed?: number } }>(["-n", DEMO_NS, "get", "job", name]);
-      if ((s.status.failed ?? 0) > 0)
-        throw new Error(`job ${name} failed: ${(await t.kubectl(["-n", DEMO_NS, "logs", `job/${name}`])).stdout}`);
-      return (s.status.succeeded ?? 0) > 0 ? true : undefined;
-    }, 1000).catch(async (err: unknown) => {
+    await waitFor(
+      `job ${name} complete`,
+      budget,
+      async () => {
+        const s = await json<{ status: { succeeded?: number; failed?: number } }>([
+          "-n",
+          DEMO_NS,
+          "get",
+          "job",
+          name,
+        ]);
+        if ((s.status.failed ?? 0) > 0)
+          throw new Error(
+            `job ${name} failed: ${(await t.kubectl(["-n", DEMO_NS, "logs", `job/${name}`])).stdout}`,
+          );
+        return (s.status.succeeded ?? 0) > 0 ? true : undefined;
+      },
+      1000,
+    ).catch(async (err: unknown) => {
       t.log((await t.kubectl(["-n", DEMO_NS, "logs", `job/${name}`])).stdout);
       throw err;
     });
@@ -294,12 +359,17 @@ export async function runScenario(t: Target): Promise<ScenarioResult> {
   };
   step(`normal calls through the MCP proxy (${PROXY}) by the SDK client for ${t.learnSeconds + 5}s`);
   await runClient("mcp-learn", { LEARN_SECONDS: String(t.learnSeconds + 5), ATTACK: "0" });
-  await waitFor(`provider ${PROVIDER}'s baseline enforcing`, timeout, async () => {
-    const list = await ctl<{ provider?: string; name?: string; state?: string }[]>("providers");
-    const p = list.find((x) => (x.provider ?? x.name) === PROVIDER);
-    t.log(`   baseline: ${p?.state ?? "not yet"}`);
-    return p?.state === "enforcing" ? true : undefined;
-  }, 3000);
+  await waitFor(
+    `provider ${PROVIDER}'s baseline enforcing`,
+    timeout,
+    async () => {
+      const list = await ctl<{ provider?: string; name?: string; state?: string }[]>("providers");
+      const p = list.find((x) => (x.provider ?? x.name) === PROVIDER);
+      t.log(`   baseline: ${p?.state ?? "not yet"}`);
+      return p?.state === "enforcing" ? true : undefined;
+    },
+    3000,
+  );
   done("learn");
 
   // ── 4. the poisoned calls ───────────────────────────────────────────────────────────────
@@ -316,18 +386,28 @@ export async function runScenario(t: Target): Promise<ScenarioResult> {
     .map((l) => JSON.parse(l) as { step: string; tool?: string; text?: string; start?: number })
     .filter((x) => x.step === "call" && x.tool === "run_report" && x.text?.includes("extra output") === true);
   assert.equal(injectedCalls.length, attacks, "every poisoned call took the server's vulnerable path");
-  const usageEnd = t.node === undefined ? undefined : { at: Date.now(), ...(await t.node.podUsage(agentUid)) };
+  const usageEnd =
+    t.node === undefined ? undefined : { at: Date.now(), ...(await t.node.podUsage(agentUid)) };
   done("attack");
 
   // ── 5. the sensor's events, the alert, the SIEM ─────────────────────────────────────────
   step("alerts: the real exec, file read and connect of the sample pod's container, tied to the call");
-  const want = ["hangar.exec.shell_from_server", "hangar.cred.service_account_token_read", "hangar.exec.reverse_shell"];
-  const alerts = await waitFor("the alerts of the attack", timeout, async () => {
-    const list = await ctl<AlertJson[]>("alerts", "--provider", PROVIDER);
-    const rules = new Set(list.map((a) => a.ruleId));
-    t.log(`   alerts so far: ${[...rules].sort().join(" ") || "none"}`);
-    return want.every((r) => rules.has(r)) ? list : undefined;
-  }, 3000);
+  const want = [
+    "hangar.exec.shell_from_server",
+    "hangar.cred.service_account_token_read",
+    "hangar.exec.reverse_shell",
+  ];
+  const alerts = await waitFor(
+    "the alerts of the attack",
+    timeout,
+    async () => {
+      const list = await ctl<AlertJson[]>("alerts", "--provider", PROVIDER);
+      const rules = new Set(list.map((a) => a.ruleId));
+      t.log(`   alerts so far: ${[...rules].sort().join(" ") || "none"}`);
+      return want.every((r) => rules.has(r)) ? list : undefined;
+    },
+    3000,
+  );
   const evidence = alerts.flatMap((a) => (a.evidence ?? []).map((e) => ({ alert: a, e })));
   const ofPod = (e: Evidence): boolean =>
     e.sensor === t.sensor &&
@@ -337,9 +417,16 @@ export async function runScenario(t: Target): Promise<ScenarioResult> {
     e.pod.uid === samplePod.metadata.uid &&
     e.pod.container?.name === "server" &&
     (e.pod.container.id ?? "").endsWith(containerId);
-  const exec = evidence.find(({ e }) => e.kind === "EVENT_KIND_EXEC" && e.process?.binary === "/bin/bash" && ofPod(e));
-  assert.ok(exec !== undefined, `an exec of /bin/bash in ${samplePod.metadata.name}/server by ${t.sensor}: ${JSON.stringify(evidence.map(({ e }) => e).slice(0, 4))}`);
-  const read = evidence.find(({ e }) => e.kind === "EVENT_KIND_FILE" && e.file?.path === SA_TOKEN && ofPod(e));
+  const exec = evidence.find(
+    ({ e }) => e.kind === "EVENT_KIND_EXEC" && e.process?.binary === "/bin/bash" && ofPod(e),
+  );
+  assert.ok(
+    exec !== undefined,
+    `an exec of /bin/bash in ${samplePod.metadata.name}/server by ${t.sensor}: ${JSON.stringify(evidence.map(({ e }) => e).slice(0, 4))}`,
+  );
+  const read = evidence.find(
+    ({ e }) => e.kind === "EVENT_KIND_FILE" && e.file?.path === SA_TOKEN && ofPod(e),
+  );
   assert.ok(read !== undefined, `a read of ${SA_TOKEN} in the pod's container`);
   const conn = evidence.find(
     ({ e }) =>
@@ -364,7 +451,9 @@ export async function runScenario(t: Target): Promise<ScenarioResult> {
     const siem = t.siem;
     const byId = await waitFor("the alerts as CEF at the SIEM", timeout, async () => {
       const got = await siem.received();
-      const ids = new Map(got.filter((m) => m.cef !== undefined).map((m) => [m.cef!.Extensions["externalId"], m]));
+      const ids = new Map(
+        got.filter((m) => m.cef !== undefined).map((m) => [m.cef!.Extensions["externalId"], m]),
+      );
       return alerts.every((a) => ids.has(a.id)) ? ids : undefined;
     });
     const cef = byId.get(chain.id)!;
@@ -374,7 +463,9 @@ export async function runScenario(t: Target): Promise<ScenarioResult> {
     assert.ok(Object.values(cef.cef?.Extensions ?? {}).includes(PROVIDER), "the CEF names the provider");
     // One shell_from_server alert per poisoned call: the exec's kernel time → the CEF's arrival.
     for (const a of alerts.filter((x) => x.ruleId === "hangar.exec.shell_from_server")) {
-      const ex = (a.evidence ?? []).find((e) => e.kind === "EVENT_KIND_EXEC" && e.process?.binary === "/bin/bash");
+      const ex = (a.evidence ?? []).find(
+        (e) => e.kind === "EVENT_KIND_EXEC" && e.process?.binary === "/bin/bash",
+      );
       const m = byId.get(a.id);
       if (ex?.time === undefined || m === undefined) continue;
       execToSiemMs.push(Date.parse(m.received) - Date.parse(ex.time));
@@ -384,7 +475,9 @@ export async function runScenario(t: Target): Promise<ScenarioResult> {
   if (t.external !== undefined) {
     const got = (await t.external.connections()).slice(connectionsBefore);
     assert.ok(
-      got.some((c) => c.local === `${EXFIL.ip}:${EXFIL.port}` && c.remote.startsWith(`${samplePod.status.podIP}:`)),
+      got.some(
+        (c) => c.local === `${EXFIL.ip}:${EXFIL.port}` && c.remote.startsWith(`${samplePod.status.podIP}:`),
+      ),
       `the listener at ${EXFIL.ip}:${EXFIL.port} saw the pod (${samplePod.status.podIP}) connect before enforcement: ${JSON.stringify(got)}`,
     );
   }
@@ -392,21 +485,47 @@ export async function runScenario(t: Target): Promise<ScenarioResult> {
 
   // ── 6. enforcement ──────────────────────────────────────────────────────────────────────
   step("enforcement: the NetworkPolicy is applied and stops the connection");
-  const applied = await waitFor("an applied enforcement", timeout, async () => {
-    const list = await ctl<EnforcementJson[]>("enforcement", "list", "--provider", PROVIDER, "--state", "applied");
-    return list.length > 0 ? list : undefined;
-  }, 2000);
+  const applied = await waitFor(
+    "an applied enforcement",
+    timeout,
+    async () => {
+      const list = await ctl<EnforcementJson[]>(
+        "enforcement",
+        "list",
+        "--provider",
+        PROVIDER,
+        "--state",
+        "applied",
+      );
+      return list.length > 0 ? list : undefined;
+    },
+    2000,
+  );
   const policies = async (): Promise<string[]> =>
-    (await k(["-n", DEMO_NS, "get", "networkpolicies", "-l", "app.kubernetes.io/managed-by=hangar-controller", "-o", "name"]))
+    (
+      await k([
+        "-n",
+        DEMO_NS,
+        "get",
+        "networkpolicies",
+        "-l",
+        "app.kubernetes.io/managed-by=hangar-controller",
+        "-o",
+        "name",
+      ])
+    )
       .split("\n")
       .filter((x) => x !== "");
   assert.ok((await policies()).length > 0, "a NetworkPolicy managed by the controller in mcp-demo");
   t.log(`   applied: ${applied.map((e) => e.id).join(", ")} → ${(await policies()).join(", ")}`);
   if (t.external !== undefined) {
     const ext = t.external;
-    await waitFor(`the connection to ${EXFIL.ip}:${EXFIL.port} refused by the enforcer`, timeout, async () =>
-      (await tryConnect(EXFIL.ip, EXFIL.port)) ? undefined : true,
-    2000);
+    await waitFor(
+      `the connection to ${EXFIL.ip}:${EXFIL.port} refused by the enforcer`,
+      timeout,
+      async () => ((await tryConnect(EXFIL.ip, EXFIL.port)) ? undefined : true),
+      2000,
+    );
     const mark = (await ext.connections()).length;
     await runClient("mcp-attack-again", { LEARN_SECONDS: "0", ATTACK: "1", ATTACKS: "1", SETTLE_MS: "3000" });
     const after = (await ext.connections()).slice(mark);
@@ -419,22 +538,43 @@ export async function runScenario(t: Target): Promise<ScenarioResult> {
       `require("dns").promises.lookup("kubernetes.default.svc.cluster.local").then((a)=>console.log(a.address),(e)=>{console.log(e.code);process.exit(5)})`,
     );
     assert.equal(dns.code, 0, `DNS still works under the policy: ${dns.stdout}${dns.stderr}`);
-    assert.ok(await tryConnect(BASELINE_DEST.ip, BASELINE_DEST.port), `the baseline destination ${BASELINE_DEST.ip}:${BASELINE_DEST.port} still works`);
-  } else t.log("   (this target has no listeners at the sample's destinations: the packet checks are skipped)");
+    assert.ok(
+      await tryConnect(BASELINE_DEST.ip, BASELINE_DEST.port),
+      `the baseline destination ${BASELINE_DEST.ip}:${BASELINE_DEST.port} still works`,
+    );
+  } else
+    t.log("   (this target has no listeners at the sample's destinations: the packet checks are skipped)");
   done("enforce");
 
   step("hangar-ctl enforcement revert");
   for (const e of applied) await ctl("enforcement", "revert", e.id);
-  await waitFor("the NetworkPolicy removed", timeout, async () => ((await policies()).length === 0 ? true : undefined));
+  await waitFor("the NetworkPolicy removed", timeout, async () =>
+    (await policies()).length === 0 ? true : undefined,
+  );
   if (t.external !== undefined)
-    await waitFor(`the connection to ${EXFIL.ip}:${EXFIL.port} working again`, timeout, async () =>
-      (await tryConnect(EXFIL.ip, EXFIL.port)) ? true : undefined,
-    2000);
+    await waitFor(
+      `the connection to ${EXFIL.ip}:${EXFIL.port} working again`,
+      timeout,
+      async () => ((await tryConnect(EXFIL.ip, EXFIL.port)) ? true : undefined),
+      2000,
+    );
   done("revert");
 
   // ── 7. upgrade ──────────────────────────────────────────────────────────────────────────
   step("helm upgrade keeps the generated tokens and certificates");
-  await h(["upgrade", RELEASE, CHART, "-n", NS, "--reuse-values", "--set", "agent.logLevel=info", "--wait", "--timeout", "5m"]);
+  await h([
+    "upgrade",
+    RELEASE,
+    CHART,
+    "-n",
+    NS,
+    "--reuse-values",
+    "--set",
+    "agent.logLevel=info",
+    "--wait",
+    "--timeout",
+    "5m",
+  ]);
   assert.deepEqual(await secrets(), secretsBefore, "the Secrets' data after helm upgrade");
   done("upgrade");
 
@@ -445,7 +585,15 @@ export async function runScenario(t: Target): Promise<ScenarioResult> {
     .split("\n")
     .filter((x) => x !== "" && !x.startsWith("events") && !x.startsWith("componentstatuses"));
   const left = await waitFor("the release's objects gone", timeout, async () => {
-    const r = await t.kubectl(["get", kinds.join(","), "-A", "-l", `app.kubernetes.io/instance=${RELEASE}`, "-o", "name"]);
+    const r = await t.kubectl([
+      "get",
+      kinds.join(","),
+      "-A",
+      "-l",
+      `app.kubernetes.io/instance=${RELEASE}`,
+      "-o",
+      "name",
+    ]);
     const names = r.stdout.split("\n").filter((x) => x !== "");
     return names.length === 0 ? names : undefined;
   });
