@@ -35,6 +35,7 @@ import { BoundedQueue } from "../pipeline/queue.js";
 import {
   CgroupResolver,
   detectHierarchy,
+  hierarchyUnder,
   loaderMode,
   type CgroupHierarchy,
   type McpPods,
@@ -563,7 +564,8 @@ export function startAgentProbe(
   let hierarchy: CgroupHierarchy;
   try {
     hierarchy = detectHierarchy(opts.cgroupMode ?? "auto");
-    if (opts.cgroupMount !== undefined) hierarchy = { ...hierarchy, mount: opts.cgroupMount };
+    if (opts.cgroupMount !== undefined)
+      hierarchy = { ...hierarchy, mount: hierarchyUnder(opts.cgroupMount, hierarchy) };
   } catch (err) {
     return unavailable(err instanceof Error ? err.message : String(err), err);
   }
