@@ -71,11 +71,17 @@ case "$(uname -m)" in
   aarch64) node_arch=arm64 ;;
   *) die "unsupported machine $(uname -m)" ;;
 esac
-node_pkg="$repo_root/node_modules/node/node_modules/node-linux-$node_arch"
+# The npm package `node` (the devDependency) installs the official binary of its version as
+# node_modules/node/bin/node (from node-linux-<arch>, which npm may prune afterwards).
+node_pkg="$repo_root/node_modules/node"
 node_bin="$node_pkg/bin/node"
-[ -x "$node_bin" ] || die "no Node binary at $node_bin: run npm ci first (the node devDependency ships it)"
+[ -x "$node_bin" ] || node_bin="$node_pkg/node_modules/node-linux-$node_arch/bin/node"
+if [ ! -x "$node_bin" ] || ! head -c 4 "$node_bin" | grep -q ELF; then
+  die "no Node binary in $node_pkg (bin/node): run npm ci first (the node devDependency ships it)"
+fi
 NODE_VERSION="$(sed -n 's/^[[:space:]]*"version": "\([^"]*\)".*/\1/p' "$node_pkg/package.json" | head -n1)"
 [[ -n "$NODE_VERSION" ]] || die "cannot read the version of $node_pkg/package.json"
+[[ "$("$node_bin" --version)" == "v$NODE_VERSION" ]] || die "$node_bin is not Node $NODE_VERSION"
 NPM_VERSION="${HANGAR_NPM_VERSION:-11.6.2}"
 APP_VERSION="$(sed -n 's/^appVersion:[[:space:]]*"\{0,1\}\([^"]*\)"\{0,1\}[[:space:]]*$/\1/p' "$repo_root/helm/hangar-agent/Chart.yaml")"
 [[ -n "$APP_VERSION" ]] || die "cannot read appVersion from helm/hangar-agent/Chart.yaml"
@@ -139,13 +145,16 @@ build_debian_base() {
     return 0
   fi
   log "$DEBIAN_IMAGE: mmdebstrap --variant=minbase bookworm (from $mirror)"
+  # $1 is mmdebstrap's (the root directory), not ours.
+  # shellcheck disable=SC2016
+  local cleanup_hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin "$1"/var/log/*.log'
   # minbase: Essential: yes packages and apt, as in debian:bookworm-slim; no docs, man pages or
   # translations; empty apt lists (the Dockerfiles run apt-get update first).
   mmdebstrap --quiet --variant=minbase --format=tar \
     --aptopt='Acquire::Languages "none"' \
     --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
     --dpkgopt='path-include=/usr/share/doc/*/copyright' --dpkgopt='path-exclude=/usr/share/locale/*' \
-    --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin "$1"/var/log/*.log' \
+    --customize-hook="$cleanup_hook" \
     bookworm "$work/debian.tar" "${sources[@]}" >&2
   c="$(buildah from --quiet scratch)"
   buildah add --quiet "$c" "$work/debian.tar" / >/dev/null
