@@ -51,7 +51,14 @@ async function call(name, args) {
   const start = Date.now();
   const result = await client.callTool({ name, arguments: args });
   const text = (result.content ?? []).map((c) => c.text ?? "").join(" ");
-  log("call", { tool: name, arguments: args, isError: result.isError === true, text, start, end: Date.now() });
+  log("call", {
+    tool: name,
+    arguments: args,
+    isError: result.isError === true,
+    text,
+    start,
+    end: Date.now(),
+  });
   return result;
 }
 
