@@ -23,7 +23,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, readdir, rm, rmdir, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, rmdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -674,7 +674,6 @@ export async function startNodeCluster(opts: NodeClusterOptions = {}): Promise<N
         "--bind-address=0.0.0.0",
         `--advertise-address=${ctx.hostIp}`,
         "--endpoint-reconciler-type=lease",
-        "--authorization-mode=Node,RBAC",
         "--enable-admission-plugins=NodeRestriction",
         `--kubelet-client-certificate=${kpki.clientCert}`,
         `--kubelet-client-key=${kpki.clientKey}`,
@@ -713,6 +712,16 @@ export async function startNodeCluster(opts: NodeClusterOptions = {}): Promise<N
         subjects: [
           { apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "kube-apiserver-kubelet-client" },
         ],
+      },
+      // The kubelet's identity (system:node:<name>, group system:nodes) gets the system:node
+      // role by RBAC: the testkit's API server authorizes with RBAC only (its flag cannot be
+      // given twice), and NodeRestriction admission still limits what the kubelet may change.
+      {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "ClusterRoleBinding",
+        metadata: { name: "hangar:nodes" },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "system:node" },
+        subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "system:nodes" }],
       },
     ]);
     const apiPort = new URL(cp.server).port;
@@ -767,7 +776,14 @@ export async function startNodeCluster(opts: NodeClusterOptions = {}): Promise<N
     mark("images");
 
     // ── cgroups: the pods' parent in every hierarchy ────────────────────────────────────────
-    for (const h of await cgroupHierarchies()) await mkdir(join(h, ctx.cgroupRoot), { recursive: true });
+    for (const h of await cgroupHierarchies()) {
+      await mkdir(join(h, ctx.cgroupRoot), { recursive: true });
+      // A new v1 cpuset cgroup starts with no CPUs and no memory nodes, and nothing can join it
+      // (runc's init then dies: "can't get final child's PID from pipe"): give it the root's.
+      if (existsSync(join(h, "cpuset.cpus")))
+        for (const f of ["cpuset.cpus", "cpuset.mems"])
+          await writeFile(join(h, ctx.cgroupRoot, f), await readFile(join(h, f), "utf8"));
+    }
 
     // ── kubelet ─────────────────────────────────────────────────────────────────────────────
     const [kubeletPort] = await freePorts(1);
@@ -786,9 +802,23 @@ export async function startNodeCluster(opts: NodeClusterOptions = {}): Promise<N
       "--v=1",
       ...(opts.kubeletArgs ?? []),
     ]);
-    ctx.log("kube-proxy, kube-router");
+    ctx.log("kube-proxy");
     await writeFile(join(dir, "kube-proxy.yaml"), kubeProxyConfig(ctx, proxyKc, nodeName));
     start("kube-proxy", tool("kube-proxy"), [`--config=${join(dir, "kube-proxy.yaml")}`, "--v=1"]);
+    await poll(
+      `node ${nodeName} Ready`,
+      timeoutMs,
+      async () => {
+        const r = await apiRequest(cp!, "GET", `/api/v1/nodes/${nodeName}`);
+        const conds = (r.body as { status?: { conditions?: { type: string; status: string }[] } }).status
+          ?.conditions;
+        return conds?.some((c) => c.type === "Ready" && c.status === "True") === true ? true : undefined;
+      },
+      ctx.processes,
+    );
+    mark("nodeReady");
+    // kube-router finds its node by name at start: after kubelet registered it.
+    ctx.log("kube-router (NetworkPolicy enforcer)");
     start("kube-router", tool("kube-router"), [
       `--kubeconfig=${adminKc}`,
       "--run-firewall=true",
@@ -802,18 +832,6 @@ export async function startNodeCluster(opts: NodeClusterOptions = {}): Promise<N
       "--metrics-port=0",
       "--v=1",
     ]);
-    await poll(
-      `node ${nodeName} Ready`,
-      timeoutMs,
-      async () => {
-        const r = await apiRequest(cp!, "GET", `/api/v1/nodes/${nodeName}`);
-        const conds = (r.body as { status?: { conditions?: { type: string; status: string }[] } }).status
-          ?.conditions;
-        return conds?.some((c) => c.type === "Ready" && c.status === "True") === true ? true : undefined;
-      },
-      ctx.processes,
-    );
-    mark("nodeReady");
 
     // ── cluster DNS ─────────────────────────────────────────────────────────────────────────
     ctx.log("CoreDNS");
@@ -1009,7 +1027,19 @@ async function teardown(
   for (const [name, value] of Object.entries(s.sysctlsBefore))
     if (value !== "" && now[name] !== value)
       await writeFile(`/proc/sys/${name}`, value).catch(() => undefined);
-  // 8. The control plane, the reaper and the directory.
+  // 8. The control plane, the reaper and the directory (the logs kept first when asked).
+  const keep = process.env["HANGAR_NODE_LOGS_DIR"];
+  if (keep !== undefined && keep !== "") {
+    const to = join(keep, `hangar-node-${ctx.id}`);
+    await mkdir(to, { recursive: true }).catch(() => undefined);
+    for (const p of ctx.processes)
+      await copyFile(p.logFile, join(to, `${p.name}.log`)).catch(() => undefined);
+    if (s.cp !== undefined)
+      for (const [n, f] of Object.entries(s.cp.logFiles))
+        await copyFile(f, join(to, `${n}.log`)).catch(() => undefined);
+    for (const [n, f] of Object.entries(s.cluster?.logFiles ?? {}))
+      await copyFile(f, join(to, `${n}.log`)).catch(() => undefined);
+  }
   if (s.cp !== undefined) await s.cp.stop();
   s.reaper.dismiss();
   await rm(ctx.dir, { recursive: true, force: true }).catch((e: unknown) =>
