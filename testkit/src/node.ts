@@ -286,6 +286,10 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = ${JSON.stringify(PAUSE_IMAGE)}
   disable_apparmor = true
+  # This machine refuses a lower oom_score_adj even to root (kubelet logs "Failed to
+  # ApplyOOMScoreAdj"): runc's init then dies ("can't get final child's PID from pipe") unless
+  # containerd keeps pods' oom_score_adj at or above its own.
+  restrict_oom_score_adj = true
   netns_mounts_under_state_dir = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
