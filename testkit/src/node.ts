@@ -592,6 +592,10 @@ export async function startNodeCluster(opts: NodeClusterOptions = {}): Promise<N
     timings,
   };
   const sysctlsBefore = await readSysctls(KUBELET_SYSCTLS);
+  // Held while the node starts: a run once ended with "Promise resolution is still pending but
+  // the event loop has already resolved" while it waited for CoreDNS; this keeps the loop alive
+  // whatever the wait is on, so such a wait times out with logs instead.
+  const keepAlive = setInterval(() => undefined, 1_000);
   const reaper = startReaper(dir);
   let cp: ControlPlane | undefined;
   let cluster: Cluster | undefined;
@@ -858,6 +862,7 @@ export async function startNodeCluster(opts: NodeClusterOptions = {}): Promise<N
     );
     mark("dnsReady");
     ctx.log(`node ready in ${(timings["dnsReady"]! / 1000).toFixed(1)}s`);
+    clearInterval(keepAlive);
 
     const kubectlBin = tool("kubectl");
     const control = cp;
@@ -893,6 +898,7 @@ export async function startNodeCluster(opts: NodeClusterOptions = {}): Promise<N
       [Symbol.asyncDispose]: stop,
     };
   } catch (err) {
+    clearInterval(keepAlive);
     await stop().catch((e: unknown) => ctx.log(`teardown after a failed start: ${String(e)}`));
     throw err;
   }
