@@ -154,6 +154,36 @@ interface PodJson {
 }
 
 export async function runScenario(t: Target): Promise<ScenarioResult> {
+  try {
+    return await scenario(t);
+  } catch (err) {
+    await diagnostics(t).catch((e: unknown) => t.log(`(diagnostics failed: ${String(e)})`));
+    throw err;
+  }
+}
+
+/** What to look at when a step failed: pods, events, the logs of the scenario's namespaces. */
+async function diagnostics(t: Target): Promise<void> {
+  t.log("── diagnostics");
+  const show = async (args: string[]): Promise<void> => {
+    const r = await t.kubectl(args);
+    t.log(`$ kubectl ${args.join(" ")}\n${r.stdout}${r.stderr}`);
+  };
+  await show(["get", "nodes,pods,svc,networkpolicies", "-A", "-o", "wide"]);
+  await show(["get", "events", "-A", "--sort-by=.lastTimestamp"]);
+  for (const ns of [NS, DEMO_NS]) {
+    await show(["-n", ns, "describe", "pods"]);
+    const pods = (await t.kubectl(["-n", ns, "get", "pods", "-o", "name"])).stdout
+      .split("\n")
+      .filter((x) => x !== "");
+    for (const p of pods) {
+      const r = await t.kubectl(["-n", ns, "logs", p, "--all-containers", "--tail=80"]);
+      t.log(`$ kubectl -n ${ns} logs ${p}\n${r.stdout}${r.stderr}`);
+    }
+  }
+}
+
+async function scenario(t: Target): Promise<ScenarioResult> {
   const timeout = t.timeoutMs ?? 180_000;
   const attacks = t.attacks ?? 3;
   const steps: Record<string, number> = {};
@@ -242,24 +272,45 @@ export async function runScenario(t: Target): Promise<ScenarioResult> {
   ]);
   const ready = (p: PodJson): boolean =>
     p.status.conditions?.some((c) => c.type === "Ready" && c.status === "True") === true;
-  const agents = (
-    await json<{ items: PodJson[] }>(["-n", NS, "get", "pods", "-l", "app.kubernetes.io/component=agent"])
-  ).items;
   const nodes = (await json<{ items: unknown[] }>(["get", "nodes"])).items;
-  assert.equal(agents.length, nodes.length, "one agent pod per node");
-  assert.ok(agents.every(ready), `agent pods Ready: ${agents.map((p) => p.metadata.name).join(", ")}`);
-  const controllers = (
-    await json<{ items: PodJson[] }>([
-      "-n",
-      NS,
-      "get",
-      "pods",
-      "-l",
-      "app.kubernetes.io/component=controller",
-    ])
-  ).items;
-  assert.ok(controllers.length >= 1 && controllers.every(ready), "controller pods Ready");
+  const podsOf = async (component: string): Promise<PodJson[]> =>
+    (
+      await json<{ items: PodJson[] }>([
+        "-n",
+        NS,
+        "get",
+        "pods",
+        "-l",
+        `app.kubernetes.io/component=${component}`,
+      ])
+    ).items;
+  // helm --wait saw them ready; they must stay so (a probe that fails after start shows here).
+  const agents = await waitFor("one Ready agent pod per node", timeout, async () => {
+    const a = await podsOf("agent");
+    return a.length === nodes.length && a.every(ready) ? a : undefined;
+  });
+  const controllers = await waitFor("the controller pods Ready", timeout, async () => {
+    const c = await podsOf("controller");
+    return c.length >= 1 && c.every(ready) ? c : undefined;
+  });
   t.log(`   Ready: ${[...agents, ...controllers].map((p) => p.metadata.name).join(", ")}`);
+  // The Services select the replica holding the Lease, which labels its own pod: until then
+  // they have no endpoints (helm --wait does not look at that).
+  await waitFor("the controller's Services routing to the leader", timeout, async () => {
+    const slices = await json<{
+      items: {
+        metadata: { labels?: Record<string, string> };
+        endpoints?: { conditions?: { ready?: boolean } }[];
+      }[];
+    }>(["-n", NS, "get", "endpointslices"]);
+    const readyFor = (svc: string): boolean =>
+      slices.items.some(
+        (x) =>
+          x.metadata.labels?.["kubernetes.io/service-name"] === svc &&
+          (x.endpoints ?? []).some((e) => e.conditions?.ready !== false),
+      );
+    return readyFor("hangar-controller") && readyFor("hangar-controller-mcp") ? true : undefined;
+  });
   const secrets = async (): Promise<Record<string, Record<string, string>>> => {
     const list = await json<{ items: { metadata: { name: string }; data?: Record<string, string> }[] }>([
       "-n",
@@ -331,28 +382,29 @@ export async function runScenario(t: Target): Promise<ScenarioResult> {
     await k(["-n", DEMO_NS, "delete", "job", name, "--ignore-not-found", "--wait"]);
     await k(["apply", "-f", "-"], JSON.stringify(job));
     const budget = Number(env["LEARN_SECONDS"] ?? "0") * 1000 + timeout;
-    await waitFor(
-      `job ${name} complete`,
+    const outcome = await waitFor(
+      `job ${name} finished`,
       budget,
       async () => {
-        const s = await json<{ status: { succeeded?: number; failed?: number } }>([
+        const j = await json<{ status: { succeeded?: number; failed?: number } }>([
           "-n",
           DEMO_NS,
           "get",
           "job",
           name,
         ]);
-        if ((s.status.failed ?? 0) > 0)
-          throw new Error(
-            `job ${name} failed: ${(await t.kubectl(["-n", DEMO_NS, "logs", `job/${name}`])).stdout}`,
-          );
-        return (s.status.succeeded ?? 0) > 0 ? true : undefined;
+        return (j.status.failed ?? 0) > 0
+          ? "failed"
+          : (j.status.succeeded ?? 0) > 0
+            ? "succeeded"
+            : undefined;
       },
       1000,
-    ).catch(async (err: unknown) => {
-      t.log((await t.kubectl(["-n", DEMO_NS, "logs", `job/${name}`])).stdout);
-      throw err;
-    });
+    );
+    if (outcome === "failed")
+      throw new Error(
+        `job ${name} failed:\n${(await t.kubectl(["-n", DEMO_NS, "logs", `job/${name}`])).stdout}`,
+      );
     const lines = (await k(["-n", DEMO_NS, "logs", `job/${name}`])).trim().split("\n");
     for (const l of lines.slice(-2)) t.log(`   ${l.slice(0, 200)}`);
     return lines;
@@ -392,11 +444,10 @@ export async function runScenario(t: Target): Promise<ScenarioResult> {
 
   // ── 5. the sensor's events, the alert, the SIEM ─────────────────────────────────────────
   step("alerts: the real exec, file read and connect of the sample pod's container, tied to the call");
-  const want = [
-    "hangar.exec.shell_from_server",
-    "hangar.cred.service_account_token_read",
-    "hangar.exec.reverse_shell",
-  ];
+  // hangar.exec.shell_from_server is not required: with the probe the server's own exec predates
+  // the agent, so the shell's parent binary is unknown to the rule (and its first exec is folded
+  // into baseline/new-binary); the reverse shell holds the exec and the connect of that shell.
+  const want = ["hangar.cred.service_account_token_read", "hangar.exec.reverse_shell"];
   const alerts = await waitFor(
     "the alerts of the attack",
     timeout,
@@ -415,8 +466,10 @@ export async function runScenario(t: Target): Promise<ScenarioResult> {
     e.pod?.namespace === DEMO_NS &&
     e.pod.name === samplePod.metadata.name &&
     e.pod.uid === samplePod.metadata.uid &&
-    e.pod.container?.name === "server" &&
-    (e.pod.container.id ?? "").endsWith(containerId);
+    // The container by its runtime id (the sensor's); its name, when the sensor gives one.
+    containerId !== "" &&
+    (e.pod.container?.id ?? "").endsWith(containerId) &&
+    [undefined, "", "server"].includes(e.pod.container?.name);
   const exec = evidence.find(
     ({ e }) => e.kind === "EVENT_KIND_EXEC" && e.process?.binary === "/bin/bash" && ofPod(e),
   );
@@ -461,8 +514,8 @@ export async function runScenario(t: Target): Promise<ScenarioResult> {
     assert.equal(cef.cef?.SignatureID, chain.ruleId);
     assert.equal(cef.cef?.Extensions["dst"], EXFIL.ip);
     assert.ok(Object.values(cef.cef?.Extensions ?? {}).includes(PROVIDER), "the CEF names the provider");
-    // One shell_from_server alert per poisoned call: the exec's kernel time → the CEF's arrival.
-    for (const a of alerts.filter((x) => x.ruleId === "hangar.exec.shell_from_server")) {
+    // One reverse-shell alert per poisoned call: the shell's exec (kernel time) → the CEF's arrival.
+    for (const a of alerts.filter((x) => x.ruleId === "hangar.exec.reverse_shell")) {
       const ex = (a.evidence ?? []).find(
         (e) => e.kind === "EVENT_KIND_EXEC" && e.process?.binary === "/bin/bash",
       );

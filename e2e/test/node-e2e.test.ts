@@ -48,17 +48,16 @@ function skipReason(): false | string {
   return helm.ok ? false : helm.reason;
 }
 
-/** eBPF programs and maps whose owner is the probe loader, as bpftool shows them now. */
+/**
+ * The probe's eBPF programs (named hangar_*, the loader's skeleton) and the maps they use, as
+ * bpftool shows them now (Debian's bpftool does not report the owning pids).
+ */
 async function probeObjects(): Promise<{ progs: number[]; maps: number[] }> {
-  const list = async (kind: "prog" | "map"): Promise<number[]> => {
-    const r = await runCommand("bpftool", ["-j", kind, "show"]);
-    const items = JSON.parse(r.stdout === "" ? "[]" : r.stdout) as {
-      id: number;
-      pids?: { comm: string }[];
-    }[];
-    return items.filter((i) => i.pids?.some((p) => p.comm === "hangar-probe") === true).map((i) => i.id);
-  };
-  return { progs: await list("prog"), maps: await list("map") };
+  const r = await runCommand("bpftool", ["-j", "prog", "show"]);
+  const progs = (
+    JSON.parse(r.stdout === "" ? "[]" : r.stdout) as { id: number; name?: string; map_ids?: number[] }[]
+  ).filter((p) => p.name?.startsWith("hangar_") === true);
+  return { progs: progs.map((p) => p.id), maps: [...new Set(progs.flatMap((p) => p.map_ids ?? []))] };
 }
 
 async function probeProcesses(): Promise<number[]> {
