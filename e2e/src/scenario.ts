@@ -89,6 +89,8 @@ export interface ScenarioResult {
   readonly steps: Record<string, number>;
   /** Per poisoned call: ms from the real exec (kernel time of the sensor event) to the CEF at the SIEM. */
   readonly execToSiemMs: number[];
+  /** The same calls: ms from the exec to the alert's own time (when the agent raised it). */
+  readonly execToAlertMs: number[];
   /** The agent pod during learn + attack, when the target can look at the node. */
   readonly agentUsage?: {
     cpuCores: number;
@@ -481,8 +483,10 @@ async function scenario(t: Target): Promise<ScenarioResult> {
     ({ e }) => e.kind === "EVENT_KIND_FILE" && e.file?.path === SA_TOKEN && ofPod(e),
   );
   assert.ok(read !== undefined, `a read of ${SA_TOKEN} in the pod's container`);
+  // The reverse shell's alert: the shell's exec and its connect, tied to the call.
   const conn = evidence.find(
-    ({ e }) =>
+    ({ alert, e }) =>
+      alert.ruleId === "hangar.exec.reverse_shell" &&
       e.kind === "EVENT_KIND_CONNECT" &&
       e.connect?.destinationIp === EXFIL.ip &&
       e.connect.destinationPort === EXFIL.port &&
@@ -500,6 +504,7 @@ async function scenario(t: Target): Promise<ScenarioResult> {
     );
   t.log(`   ${chain.ruleId}: ${(chain.explanation ?? "").split("\n")[0]?.slice(0, 300)}`);
   const execToSiemMs: number[] = [];
+  const execToAlertMs: number[] = [];
   if (t.siem !== undefined) {
     const siem = t.siem;
     const byId = await waitFor("the alerts as CEF at the SIEM", timeout, async () => {
@@ -522,8 +527,11 @@ async function scenario(t: Target): Promise<ScenarioResult> {
       const m = byId.get(a.id);
       if (ex?.time === undefined || m === undefined) continue;
       execToSiemMs.push(Date.parse(m.received) - Date.parse(ex.time));
+      if (a.time !== undefined) execToAlertMs.push(Date.parse(a.time) - Date.parse(ex.time));
     }
-    t.log(`   exec → CEF at the SIEM (ms): ${execToSiemMs.join(", ")}`);
+    t.log(
+      `   exec → CEF at the SIEM (ms): ${execToSiemMs.join(", ")}; exec → alert raised (ms): ${execToAlertMs.join(", ")}`,
+    );
   } else t.log("   (this target has no SIEM receiver: the CEF check is skipped)");
   if (t.external !== undefined) {
     const got = (await t.external.connections()).slice(connectionsBefore);
@@ -664,6 +672,7 @@ async function scenario(t: Target): Promise<ScenarioResult> {
   const result: ScenarioResult = {
     steps,
     execToSiemMs,
+    execToAlertMs,
     rules: [...new Set(alerts.map((a) => a.ruleId))].sort(),
     ...(usageStart !== undefined && usageEnd !== undefined
       ? {

@@ -161,6 +161,8 @@ describe(
           rules: result.rules,
           execToSiemMs: result.execToSiemMs,
           execToSiemP50Ms: median(result.execToSiemMs),
+          execToAlertMs: result.execToAlertMs,
+          execToAlertP50Ms: median(result.execToAlertMs),
           agent: result.agentUsage,
         };
       } finally {
