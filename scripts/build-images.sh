@@ -20,10 +20,12 @@
 # node:…-slim and debian:…-slim for everyone else's builds).
 #
 # Caching, by content: a base image is rebuilt only when its recipe changes (a sha256 key of
-# the inputs, kept as an image label and as an OCI archive under ${HANGAR_CACHE}/images/); the
-# product images use buildah's layer cache (`--layers`: each step is reused while its inputs,
-# COPY contents included, are unchanged); an archive is written once per image ID
-# (${HANGAR_CACHE}/images/<name>-<id>.tar), and older ones of the same name are removed.
+# the inputs, kept as an image label and as an OCI archive under ${HANGAR_CACHE}/images/); a
+# product image is not rebuilt while a sha256 of its context (every file git does not ignore,
+# the Dockerfile, the build arguments, the base images) is unchanged, and otherwise uses
+# buildah's layer cache (`--layers`: each step is reused while its inputs are unchanged); an
+# archive is written once per image ID (${HANGAR_CACHE}/images/<name>-<id>.tar), and older ones
+# of the same name are removed.
 #
 # Usage: bash scripts/build-images.sh [--only base|product] [--no-export]
 # Progress goes to stderr; stdout carries one `<image> <archive>` line per image, also written
@@ -224,9 +226,32 @@ build_coredns() {
   log "$COREDNS_IMAGE: built in $((SECONDS - start))s"
 }
 
-# build_product NAME DOCKERFILE: the repository's Dockerfile with the local base images.
+# context_key DOCKERFILE: a sha256 of what a product build reads: the Dockerfile, the build
+# arguments, the base images' ids, and every file of the checkout that git does not ignore (a
+# superset of the build context: .dockerignore only removes more).
+context_key() {
+  {
+    printf 'product 1\n%s\n%s %s %s\n' "$1" "$NODE_IMAGE" "$DEBIAN_IMAGE" "$APP_VERSION"
+    image_id "$NODE_IMAGE"
+    image_id "$DEBIAN_IMAGE"
+    (cd "$repo_root" && git ls-files -z --cached --others --exclude-standard |
+      while IFS= read -r -d '' f; do [ -f "$f" ] && printf '%s\0' "$f"; done |
+      xargs -0 sha256sum)
+  } | sha
+}
+
+# build_product NAME DOCKERFILE: the repository's Dockerfile with the local base images. Skipped
+# when the image built from the same context key is still in buildah's storage; otherwise
+# buildah's layer cache reuses every step whose inputs did not change.
 build_product() {
-  local name="$1" dockerfile="$2" start=$SECONDS
+  local name="$1" dockerfile="$2" start=$SECONDS key keyfile
+  key="$(context_key "$dockerfile")"
+  keyfile="$img_cache/product-${name//[\/:]/_}.key"
+  if [ -f "$keyfile" ] && [[ "$(sed -n 1p "$keyfile")" == "$key" ]] &&
+    [[ "$(image_id "$name" 2>/dev/null)" == "$(sed -n 2p "$keyfile")" ]]; then
+    log "$name: unchanged since its last build (context $(cut -c1-12 <<<"$key")): $(image_id "$name" | cut -c1-12)"
+    return 0
+  fi
   log "$name: buildah bud -f $dockerfile (layer cache on)"
   nice -n 10 buildah bud --quiet --layers --pull=never --network=host \
     --build-arg "NODE_IMAGE=$NODE_IMAGE" --build-arg "DEBIAN_IMAGE=$DEBIAN_IMAGE" \
@@ -235,6 +260,7 @@ build_product() {
     tail -n 60 "$work/bud-${dockerfile%%/*}.log" >&2
     die "$name: buildah bud -f $dockerfile failed (the last 60 lines above)"
   }
+  printf '%s\n%s\n' "$key" "$(image_id "$name")" >"$keyfile"
   log "$name: $(image_id "$name" | cut -c1-12) in $((SECONDS - start))s"
 }
 
