@@ -41,3 +41,28 @@ export async function waitFor<T>(
     await sleep(everyMs);
   }
 }
+
+/**
+ * The lines of `hostStateDiff` that can be this node's: other tests on a shared machine add and
+ * remove network namespaces, mounts and eBPF objects of their own meanwhile. Namespaces and
+ * mounts count when they name the node (its id or directory); eBPF programs and maps when their
+ * id is one the node's probe was seen holding; everything else (iptables rules and ipsets of the
+ * host's namespace, links, routes, kernel settings) always counts.
+ */
+export function ownLeftovers(
+  diff: readonly string[],
+  node: { readonly netns: string; readonly dir: string },
+  probeIds: { readonly progs: ReadonlySet<number>; readonly maps: ReadonlySet<number> } = {
+    progs: new Set(),
+    maps: new Set(),
+  },
+): string[] {
+  const id = /hangar-node-([0-9a-f]+)/.exec(node.netns)?.[1] ?? node.netns;
+  return diff.filter((line) => {
+    if (line.startsWith("netns: ") || line.startsWith("mount: "))
+      return line.includes(id) || line.includes(node.dir);
+    const bpf = /^bpf (prog|map): (\d+) /.exec(line);
+    if (bpf !== null) return (bpf[1] === "prog" ? probeIds.progs : probeIds.maps).has(Number(bpf[2]));
+    return true;
+  });
+}

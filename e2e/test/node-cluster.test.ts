@@ -21,7 +21,7 @@ import {
   skipUnlessNode,
   startNodeCluster,
 } from "@hangar/testkit";
-import { CONTROLLER_IMAGE, waitFor } from "../src/kube.js";
+import { CONTROLLER_IMAGE, ownLeftovers, waitFor } from "../src/kube.js";
 
 const log = (l: string): void => console.log(`  [node] ${l}`);
 
@@ -100,7 +100,7 @@ describe(
         await node.stop();
       }
       const after = await hostState();
-      assert.deepEqual(hostStateDiff(before, after), [], "the node left this behind");
+      assert.deepEqual(ownLeftovers(hostStateDiff(before, after), node), [], "the node left this behind");
       assert.deepEqual(await processesMentioning(dir), [], "processes of the node are still running");
       assert.equal(existsSync(dir), false, `${dir} was removed`);
     });

@@ -31,7 +31,7 @@ import {
   rsyslogAvailable,
   findTool,
 } from "@hangar/testkit";
-import { AGENT_IMAGE, CONTROLLER_IMAGE, REPO } from "../src/kube.js";
+import { AGENT_IMAGE, CONTROLLER_IMAGE, ownLeftovers, REPO } from "../src/kube.js";
 import { BASELINE_DEST, EXFIL, median, runScenario, type Target } from "../src/scenario.js";
 
 const log = (l: string): void => console.log(`  ${l}`);
@@ -48,26 +48,33 @@ function skipReason(): false | string {
   return helm.ok ? false : helm.reason;
 }
 
-/**
- * The probe's eBPF programs (named hangar_*, the loader's skeleton) and the maps they use, as
- * bpftool shows them now (Debian's bpftool does not report the owning pids).
- */
-async function probeObjects(): Promise<{ progs: number[]; maps: number[] }> {
-  const r = await runCommand("bpftool", ["-j", "prog", "show"]);
-  const progs = (
-    JSON.parse(r.stdout === "" ? "[]" : r.stdout) as { id: number; name?: string; map_ids?: number[] }[]
-  ).filter((p) => p.name?.startsWith("hangar_") === true);
-  return { progs: progs.map((p) => p.id), maps: [...new Set(progs.flatMap((p) => p.map_ids ?? []))] };
-}
-
-async function probeProcesses(): Promise<number[]> {
+/** Pids of the probe loaders (comm hangar-probe) in pods of this node (their cgroup is under its root). */
+async function probeProcesses(cgroupRoot: string): Promise<number[]> {
   const out: number[] = [];
   for (const pid of await readdir("/proc")) {
     if (!/^\d+$/.test(pid)) continue;
     const comm = (await readFile(`/proc/${pid}/comm`, "utf8").catch(() => "")).trim();
-    if (comm === "hangar-probe") out.push(Number(pid));
+    if (comm !== "hangar-probe") continue;
+    const cg = await readFile(`/proc/${pid}/cgroup`, "utf8").catch(() => "");
+    if (cg.includes(`${cgroupRoot}/`)) out.push(Number(pid));
   }
   return out;
+}
+
+/** The eBPF programs and maps this node's probe loaders hold (from their fds' fdinfo). */
+async function probeObjects(cgroupRoot: string): Promise<{ progs: number[]; maps: number[] }> {
+  const progs = new Set<number>();
+  const maps = new Set<number>();
+  for (const pid of await probeProcesses(cgroupRoot)) {
+    for (const fd of await readdir(`/proc/${pid}/fdinfo`).catch(() => [] as string[])) {
+      const info = await readFile(`/proc/${pid}/fdinfo/${fd}`, "utf8").catch(() => "");
+      const prog = /^prog_id:\s+(\d+)$/m.exec(info)?.[1];
+      const map = /^map_id:\s+(\d+)$/m.exec(info)?.[1];
+      if (prog !== undefined) progs.add(Number(prog));
+      if (map !== undefined) maps.add(Number(map));
+    }
+  }
+  return { progs: [...progs], maps: [...maps] };
 }
 
 describe(
@@ -118,7 +125,7 @@ describe(
           },
           node: {
             podUsage: async (uid) => {
-              const seen = await probeObjects();
+              const seen = await probeObjects(node.cgroupRoot);
               for (const id of seen.progs) seenProbe.progs.add(id);
               for (const id of seen.maps) seenProbe.maps.add(id);
               const cpu = await cgroupOf("cpuacct", uid);
@@ -131,20 +138,18 @@ describe(
               return { cpuSeconds: usage / 1e9, memoryBytes: memUsage - inactive, maxMemoryBytes: max };
             },
             probeLeftovers: async () => {
-              const now = await probeObjects();
               const r = await runCommand("bpftool", ["-j", "prog", "show"]);
               const progIds = new Set((JSON.parse(r.stdout || "[]") as { id: number }[]).map((p) => p.id));
               const m = await runCommand("bpftool", ["-j", "map", "show"]);
-              const maps = JSON.parse(m.stdout || "[]") as { id: number; name?: string }[];
+              const mapIds = new Set((JSON.parse(m.stdout || "[]") as { id: number }[]).map((x) => x.id));
               return [
-                ...(await probeProcesses()).map((pid) => `hangar-probe process ${pid}`),
+                ...(await probeProcesses(node.cgroupRoot)).map((pid) => `hangar-probe process ${pid}`),
                 ...[...seenProbe.progs]
                   .filter((id) => progIds.has(id))
                   .map((id) => `eBPF program ${id} of the probe`),
-                ...maps
-                  .filter((x) => seenProbe.maps.has(x.id) || x.name === "cgroup_filter")
-                  .map((x) => `eBPF map ${x.id} ${x.name ?? ""} (the probe's)`),
-                ...now.progs.map((id) => `eBPF program ${id} held by a hangar-probe`),
+                ...[...seenProbe.maps]
+                  .filter((id) => mapIds.has(id))
+                  .map((id) => `eBPF map ${id} of the probe (cgroup_filter, events, …)`),
               ];
             },
           },
@@ -168,7 +173,7 @@ describe(
       } finally {
         for (const c of cleanups) await c().catch((e: unknown) => log(`cleanup: ${String(e)}`));
       }
-      const leftovers = hostStateDiff(before, await hostState());
+      const leftovers = ownLeftovers(hostStateDiff(before, await hostState()), node, seenProbe);
       measurements["totalMs"] = Date.now() - t0;
       console.log(`e2e-node-measurements ${JSON.stringify(measurements)}`);
       assert.deepEqual(leftovers, [], "the node left this behind on the machine");
