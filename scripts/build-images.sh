@@ -227,15 +227,24 @@ build_coredns() {
 }
 
 # context_key DOCKERFILE: a sha256 of what a product build reads: the Dockerfile, the build
-# arguments, the base images' ids, and every file of the checkout that git does not ignore (a
-# superset of the build context: .dockerignore only removes more).
+# arguments, the base images' ids, and the files of the build context: those git does not
+# ignore, less what .dockerignore leaves out by its plain top-level entries (.git*, .ci,
+# kind-e2e, docs, *.md, helm/ but helm/package.json, Dockerfiles). A superset of the context:
+# a key changes whenever the context does, so a documentation change does not rebuild.
 context_key() {
   {
     printf 'product 1\n%s\n%s %s %s\n' "$1" "$NODE_IMAGE" "$DEBIAN_IMAGE" "$APP_VERSION"
     image_id "$NODE_IMAGE"
     image_id "$DEBIAN_IMAGE"
     (cd "$repo_root" && git ls-files -z --cached --others --exclude-standard |
-      while IFS= read -r -d '' f; do [ -f "$f" ] && printf '%s\0' "$f"; done |
+      while IFS= read -r -d '' f; do
+        case "$f" in
+          .git* | .ci/* | .dockerignore | kind-e2e/* | docs/* | *.md | */Dockerfile) continue ;;
+          helm/package.json) ;;
+          helm/*) continue ;;
+        esac
+        [ -f "$f" ] && printf '%s\0' "$f"
+      done |
       xargs -0 sha256sum)
   } | sha
 }
