@@ -468,10 +468,10 @@ async function scenario(t: Target): Promise<ScenarioResult> {
     e.pod?.namespace === DEMO_NS &&
     e.pod.name === samplePod.metadata.name &&
     e.pod.uid === samplePod.metadata.uid &&
-    // The container by its runtime id (the sensor's); its name, when the sensor gives one.
+    // The container by its runtime id (the sensor's) and its name (from the pod's status).
     containerId !== "" &&
     (e.pod.container?.id ?? "").endsWith(containerId) &&
-    [undefined, "", "server"].includes(e.pod.container?.name);
+    e.pod.container?.name === "server";
   const exec = evidence.find(
     ({ e }) => e.kind === "EVENT_KIND_EXEC" && e.process?.binary === "/bin/bash" && ofPod(e),
   );
