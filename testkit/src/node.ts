@@ -23,7 +23,9 @@
  */
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, rmdir, writeFile } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import type { Socket } from "node:net";
+import { copyFile, cp, mkdir, mkdtemp, readFile, readdir, rm, rmdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -32,7 +34,6 @@ import {
   launch,
   logTail,
   startControlPlane,
-  startReaper,
   terminate,
   type ControlPlane,
   type Managed,
@@ -596,7 +597,7 @@ export async function startNodeCluster(opts: NodeClusterOptions = {}): Promise<N
   // the event loop has already resolved" while it waited for CoreDNS; this keeps the loop alive
   // whatever the wait is on, so such a wait times out with logs instead.
   const keepAlive = setInterval(() => undefined, 1_000);
-  const reaper = startReaper(dir);
+  const reaper = startNodeReaper(dir, id, sysctlsBefore);
   let cp: ControlPlane | undefined;
   let cluster: Cluster | undefined;
   let stopping: Promise<void> | undefined;
@@ -904,6 +905,58 @@ export async function startNodeCluster(opts: NodeClusterOptions = {}): Promise<N
   }
 }
 
+/**
+ * The safety net when the test process dies without `stop()` (crash, timeout, SIGKILL): a
+ * detached `sh` that collects pids from a pipe and, when the pipe closes, kills them and every
+ * process that names the node's directory (containerd's shims), unmounts what is under that
+ * directory, deletes the node's network namespaces (their iptables rules, ipsets and links go
+ * with them), removes its cgroups and the directory. `stop()` dismisses it.
+ */
+function startNodeReaper(
+  dir: string,
+  id: string,
+  sysctls: Readonly<Record<string, string>>,
+): { watch(pid: number | undefined): void; dismiss(): void } {
+  const cgroupMounts =
+    "awk '{ for (i = 7; i < NF; i++) if ($i == \"-\") { if ($(i + 1) ~ /^cgroup2?$/) print $5; break } }' /proc/self/mountinfo";
+  const script = [
+    "dir=$0; id=$1; shift 2",
+    'pids=""; while read -r pid; do pids="$pids $pid"; done',
+    "kill -9 $pids 2>/dev/null",
+    // containerd's shims and anything else started with the node's directory in its arguments
+    'for f in /proc/[0-9]*/cmdline; do p=${f#/proc/}; p=${p%/cmdline}; [ "$p" = "$$" ] && continue;',
+    '  tr "\\0" " " <"$f" 2>/dev/null | grep -q -- "$dir" && kill -9 "$p" 2>/dev/null; done',
+    // the containers themselves (children of the shims): every process in the pods' cgroups
+    `for h in $(${cgroupMounts}); do [ -d "$h/hangar-$id" ] && find "$h/hangar-$id" -name cgroup.procs -exec cat {} + 2>/dev/null; done | sort -u | xargs -r kill -9 2>/dev/null`,
+    "sleep 1",
+    'awk -v d="$dir/" \'index($5, d) == 1 { print $5 }\' /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m"; done',
+    'ip netns del "hangar-node-$id" 2>/dev/null; ip netns del "hangar-ext-$id" 2>/dev/null',
+    `for h in $(${cgroupMounts}); do [ -d "$h/hangar-$id" ] && find "$h/hangar-$id" -depth -type d -exec rmdir {} + 2>/dev/null; done`,
+    // the kernel settings kubelet changed, as they were
+    'for kv in "$@"; do printf "%s\\n" "${kv#*=}" >"/proc/sys/${kv%%=*}" 2>/dev/null; done',
+    'rm -rf -- "$dir"',
+  ].join("\n");
+  const settings = Object.entries(sysctls)
+    .filter(([, v]) => v !== "")
+    .map(([k, v]) => `${k}=${v}`);
+  const reaper = spawn("sh", ["-c", script, dir, id, ...settings], {
+    stdio: ["pipe", "ignore", "ignore"],
+    detached: true,
+  });
+  reaper.on("error", () => undefined);
+  reaper.stdin.on("error", () => undefined);
+  reaper.unref();
+  (reaper.stdin as Partial<Socket>).unref?.();
+  return {
+    watch: (pid) => {
+      if (pid !== undefined) reaper.stdin.write(`${pid}\n`);
+    },
+    dismiss: () => {
+      reaper.kill("SIGKILL");
+    },
+  };
+}
+
 /** Mount points of the cgroup hierarchies (v1 controllers, named ones, cgroup2). */
 async function cgroupHierarchies(): Promise<string[]> {
   const info = await readFile("/proc/self/mountinfo", "utf8");
@@ -1049,6 +1102,7 @@ async function teardown(
         await copyFile(f, join(to, `${n}.log`)).catch(() => undefined);
     for (const [n, f] of Object.entries(s.cluster?.logFiles ?? {}))
       await copyFile(f, join(to, `${n}.log`)).catch(() => undefined);
+    await cp(join(ctx.dir, "pod-logs"), join(to, "pod-logs"), { recursive: true }).catch(() => undefined);
   }
   if (s.cp !== undefined) await s.cp.stop();
   s.reaper.dismiss();
@@ -1120,7 +1174,7 @@ export async function startExternalHosts(
       `// TCP listeners of the test's external hosts: one JSON line per accepted connection.
 import { createServer } from "node:net";
 import { appendFileSync } from "node:fs";
-const [out, ...targets] = process.argv.slice(2);
+const [out, ...targets] = process.argv.slice(2).filter((a) => !a.startsWith("--node="));
 let ready = 0;
 for (const t of targets) {
   const i = t.lastIndexOf(":");
@@ -1136,7 +1190,8 @@ process.on("SIGTERM", () => process.exit(0));
 `,
     );
     const targets = hosts.addresses.flatMap((addr) => hosts.ports.map((p) => `${addr}:${p}`));
-    const [cmd, argv] = inNetns(ns, process.execPath, [script, out, ...targets]);
+    // The node's directory in the command line: the node's reaper (a crashed test) kills it too.
+    const [cmd, argv] = inNetns(ns, process.execPath, [script, out, ...targets, `--node=${node.dir}`]);
     child = launch("external-hosts", cmd, argv, dir);
     const deadline = Date.now() + 10_000;
     while (!(await readFile(child.logFile, "utf8").catch(() => "")).includes("ready")) {
