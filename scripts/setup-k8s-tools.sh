@@ -42,27 +42,14 @@
 #   to `kwok --config`.
 set -euo pipefail
 
-repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-versions_file="$repo_root/testkit/src/versions.ts"
-
-log() { printf '[setup-k8s-tools %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-read_version() {
-  local v
-  v="$(sed -n "s/^export const $1 = \"\(v[^\"]*\)\";.*/\1/p" "$versions_file")"
-  [[ -n "$v" ]] || die "could not read $1 from $versions_file"
-  printf '%s' "$v"
-}
+SETUP_NAME=setup-k8s-tools
+# shellcheck source=scripts/lib/go-tools.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/go-tools.sh"
 
 ETCD_VERSION="${HANGAR_ETCD_VERSION:-$(read_version ETCD_VERSION)}"
 KUBERNETES_VERSION="${HANGAR_KUBERNETES_VERSION:-$(read_version KUBERNETES_VERSION)}"
 HELM_VERSION="${HANGAR_HELM_VERSION:-$(read_version HELM_VERSION)}"
 KWOK_VERSION="${HANGAR_KWOK_VERSION:-$(read_version KWOK_VERSION)}"
-
-cache="${HANGAR_CACHE:-$HOME/.cache/hangar}"
-bin_root="$cache/bin"
-jobs="${HANGAR_BUILD_JOBS:-$(nproc 2>/dev/null || echo 2)}"
 
 force=0
 tools=()
@@ -85,48 +72,10 @@ version_of() {
     *) printf '%s' "$KUBERNETES_VERSION" ;;
   esac
 }
-tool_dir() { printf '%s/%s-%s' "$bin_root" "$1" "$(version_of "$1")"; }
-tool_bin() { printf '%s/%s' "$(tool_dir "$1")" "$1"; }
-env_key() { printf '%s' "$1" | tr 'a-z-' 'A-Z_'; }
+# The control-plane commands this script builds from k8s.io/kubernetes.
+KUBE_CMDS=(kube-apiserver kube-controller-manager kube-scheduler)
 
-command -v go >/dev/null || die "Go is required (https://go.dev/dl/); none on PATH"
-
-# Only the module proxy (which also proxies sum.golang.org); never `direct` VCS fetches.
-export GOPROXY="${HANGAR_GOPROXY:-https://proxy.golang.org}"
-export GOFLAGS="-trimpath -buildvcs=false"
-export CGO_ENABLED=0
-export GOWORK=off
-
-mkdir -p "$bin_root"
-# One setup at a time per cache (parallel test runners may call this script).
-if command -v flock >/dev/null; then
-  exec 9>"$cache/.setup.lock"
-  flock 9
-fi
-
-work="$(mktemp -d "${TMPDIR:-/tmp}/hangar-k8s-tools.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
-case "$work/" in "$repo_root"/*) die "temp dir $work is inside the repository; set TMPDIR" ;; esac
-
-# install_built <tool> <built-binary> <seconds>: moves the binary into its cache dir atomically.
-install_built() {
-  local tool="$1" built="$2" secs="$3" dir
-  dir="$(tool_dir "$tool")"
-  mkdir -p "$dir"
-  mv -f "$built" "$dir/.$tool.tmp"
-  mv -f "$dir/.$tool.tmp" "$dir/$tool"
-  cat >"$dir/BUILD_INFO" <<EOF
-tool=$tool
-version=$(version_of "$tool")
-build_seconds=$secs
-go=$(go env GOVERSION)
-built_at=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-jobs=$jobs
-EOF
-  log "$tool $(version_of "$tool"): built in ${secs}s -> $dir/$tool"
-}
-
-go_build() { go build -p "$jobs" "$@"; }
+go_tools_init
 
 build_etcd() {
   local mod="$work/etcd" start=$SECONDS
@@ -142,59 +91,6 @@ build_etcd() {
       go_build -ldflags="-s -w" -o "$mod/etcd.out" go.etcd.io/etcd/server/v3
   ) || return 1
   install_built etcd "$mod/etcd.out" $((SECONDS - start))
-}
-
-# 0 = not tried, 1 = ready, 2 = failed (the three kube tools share one module; try it once).
-kube_mod_state=0
-prepare_kube_module() {
-  case "$kube_mod_state" in 1) return 0 ;; 2) return 1 ;; esac
-  kube_mod_state=2
-  local mod="$work/kubernetes" json gomod staging
-  mkdir -p "$mod"
-  log "kubernetes $KUBERNETES_VERSION: downloading k8s.io/kubernetes from the module proxy (~22 MB zip, once per version)"
-  json="$(cd "$work" && go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION")" || {
-    log "could not download k8s.io/kubernetes@$KUBERNETES_VERSION from $GOPROXY:"
-    printf '%s\n' "$json" | sed -n 's/^[[:space:]]*"Error": //p' >&2
-    return 1
-  }
-  gomod="$(printf '%s\n' "$json" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p')"
-  [[ -f "$gomod" ]] || { log "go mod download gave no go.mod for k8s.io/kubernetes@$KUBERNETES_VERSION"; return 1; }
-  staging="v0.${KUBERNETES_VERSION#v1.}"
-  {
-    echo "module hangar.local/kubernetes-build"
-    grep -E '^(go|godebug) ' "$gomod"
-    echo "require k8s.io/kubernetes $KUBERNETES_VERSION"
-    echo "replace ("
-    sed -n 's#^[[:space:]]*\(k8s\.io/[A-Za-z0-9._-]*\) => \./staging/src/k8s\.io/.*#\t\1 => \1 '"$staging"'#p' "$gomod"
-    echo ")"
-    echo "tool ("
-    echo "	k8s.io/kubernetes/cmd/kube-apiserver"
-    echo "	k8s.io/kubernetes/cmd/kube-controller-manager"
-    echo "	k8s.io/kubernetes/cmd/kube-scheduler"
-    echo ")"
-  } >"$mod/go.mod"
-  log "kubernetes $KUBERNETES_VERSION: $(grep -c '=> k8s.io/' "$mod/go.mod") staging modules pinned to $staging; resolving dependencies"
-  (cd "$mod" && go mod tidy) || return 1
-  kube_mod_state=1
-}
-
-kube_ldflags() {
-  local minor="${KUBERNETES_VERSION#v1.}"
-  minor="${minor%%.*}"
-  local x=""
-  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    x+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
-    x+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
-  done
-  printf '%s' "-s -w$x"
-}
-
-build_kube() {
-  local tool="$1" mod="$work/kubernetes" start=$SECONDS
-  prepare_kube_module || return 1
-  log "$tool $KUBERNETES_VERSION: compiling (packages shared with earlier kube builds come from the Go build cache)"
-  (cd "$mod" && go_build -ldflags="$(kube_ldflags)" -o "$mod/$tool.out" "k8s.io/kubernetes/cmd/$tool") || return 1
-  install_built "$tool" "$mod/$tool.out" $((SECONDS - start))
 }
 
 build_helm() {
@@ -251,7 +147,7 @@ for tool in "${tools[@]}"; do
     etcd) build_etcd && ok=1 || ok=0 ;;
     helm) build_helm && ok=1 || ok=0 ;;
     kwok) build_kwok && ok=1 || ok=0 ;;
-    *) build_kube "$tool" && ok=1 || ok=0 ;;
+    *) build_kube "$tool" "${KUBE_CMDS[@]}" && ok=1 || ok=0 ;;
   esac
   if ((!ok)); then
     if is_required "$tool"; then

@@ -81,7 +81,7 @@ describe("scripts/check-layers.mjs", () => {
       assert.match(r.stderr, /controller\/src: import cycle between folders: x ⇄ y/);
       assert.match(
         r.stderr,
-        /controller\/src\/z\.ts: only tests \(and benches\) may import @hangar\/testkit/,
+        /controller\/src\/z\.ts: only tests \(and the test packages: bench, helm, e2e\) may import @hangar\/testkit/,
       );
     } finally {
       t.cleanup();

@@ -61,6 +61,11 @@ export interface ClusterOptions {
   readonly portForwards?: readonly PortForwardTarget[];
   /** How long the processes may take to do their first job (default 60 000 ms). */
   readonly readyTimeoutMs?: number;
+  /**
+   * Extra kube-controller-manager flags, appended last (so they override the defaults), e.g.
+   * `--allocate-node-cidrs=true` for a real node.
+   */
+  readonly controllerManagerArgs?: readonly string[];
   /** Environment used to locate the tools. Default `process.env`. */
   readonly env?: NodeJS.ProcessEnv;
 }
@@ -204,6 +209,7 @@ export async function startCluster(cp: ControlPlane, opts: ClusterOptions = {}):
       "--controllers=*",
       // Without kwok nobody heartbeats for the nodes: do not taint them NotReady mid-test.
       ...(useKwok ? [] : ["--node-monitor-grace-period=1h"]),
+      ...(opts.controllerManagerArgs ?? []),
     ]);
     start("kube-scheduler", avail.kubeScheduler, [
       `--kubeconfig=${cp.kubeconfigPath}`,

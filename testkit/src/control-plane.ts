@@ -44,6 +44,11 @@ export interface ControlPlaneOptions {
   readonly disableAdmissionPlugins?: readonly string[];
   /** Extra kube-apiserver flags, appended last (so they override the defaults). */
   readonly apiserverArgs?: readonly string[];
+  /**
+   * Extra subjectAltNames of the apiserver's serving certificate (besides IP:127.0.0.1 and
+   * DNS:localhost), e.g. `["IP:10.96.0.1", "DNS:kubernetes.default.svc"]` for clients in pods.
+   */
+  readonly servingSans?: readonly string[];
   /** Parent of the control plane's temp dir. Default `os.tmpdir()`. */
   readonly tmpRoot?: string;
   /** Environment used to locate tools (`HANGAR_CACHE`, `HANGAR_*_BIN`). Default `process.env`. */
@@ -229,7 +234,7 @@ async function startOnce(
     reaper.watch(etcd.child.pid);
 
     // Certificates and keys are made while etcd starts.
-    const pki = await writePki(dir, opts.tokens ?? []);
+    const pki = await writePki(dir, opts.tokens ?? [], opts.servingSans ?? []);
 
     // The apiserver starts without waiting for etcd: it retries its etcd connection, and its
     // own initialisation (~2 s) overlaps etcd's leader election. Readiness is still checked in
@@ -472,7 +477,11 @@ interface Pki {
   readonly adminToken: string;
 }
 
-async function writePki(dir: string, tokens: readonly TokenUser[]): Promise<Pki> {
+async function writePki(
+  dir: string,
+  tokens: readonly TokenUser[],
+  extraSans: readonly string[],
+): Promise<Pki> {
   const p = (name: string): string => join(dir, name);
   const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"];
   try {
@@ -506,7 +515,7 @@ async function writePki(dir: string, tokens: readonly TokenUser[]): Promise<Pki>
       "-subj",
       "/CN=127.0.0.1",
       "-addext",
-      "subjectAltName=IP:127.0.0.1,DNS:localhost",
+      `subjectAltName=${["IP:127.0.0.1", "DNS:localhost", ...extraSans].join(",")}`,
       "-addext",
       "basicConstraints=critical,CA:FALSE",
       "-addext",

@@ -65,3 +65,33 @@ export {
   type Recording,
 } from "./recordings.js";
 export { codeDrift, documentedCodes, sectionText } from "./docs.js";
+export {
+  COREDNS_IMAGE,
+  IMAGES_COMMAND,
+  listedImages,
+  NODE_CLUSTER_CIDR,
+  NODE_DNS_IP,
+  NODE_POD_CIDR,
+  NODE_SERVICE_CIDR,
+  nodeAvailable,
+  PAUSE_IMAGE,
+  skipUnlessNode,
+  startExternalHosts,
+  startNodeCluster,
+  type ExternalConnection,
+  type ExternalHosts,
+  type NodeAvailability,
+  type NodeCluster,
+  type NodeClusterOptions,
+  type NodeImage,
+} from "./node.js";
+export {
+  hostState,
+  hostStateDiff,
+  processesMentioning,
+  run as runCommand,
+  type CommandResult,
+  type HostState,
+} from "./host.js";
+export { findNodeTool, NODE_SETUP_COMMAND, nodeToolVersion, type NodeTool } from "./tools.js";
+export { COREDNS_VERSION, CRICTL_VERSION, KUBE_ROUTER_VERSION } from "./versions.js";

@@ -30,6 +30,11 @@ export interface RsyslogOptions {
   readonly mutualTls?: boolean;
   /** rsyslog's maxMessageSize (default 64 KiB; rsyslog's own default of 8 KiB truncates). */
   readonly maxMessageSize?: number;
+  /**
+   * The IPv4 address the inputs listen on (default 127.0.0.1), e.g. an address of this machine
+   * that pods of a test node reach. It is also in the server certificate.
+   */
+  readonly address?: string;
   readonly readyTimeoutMs?: number;
   readonly tmpRoot?: string;
 }
@@ -38,6 +43,8 @@ export interface RsyslogOptions {
 export interface RsyslogMessage {
   /** TIMESTAMP as rsyslog parsed it, RFC 3339. */
   readonly timereported: string;
+  /** When rsyslog received the message, RFC 3339 in UTC with microseconds (rsyslog's clock). */
+  readonly timegenerated: string;
   readonly input: "tcp" | "tls" | "udp";
   readonly host: string;
   readonly app: string;
@@ -65,7 +72,8 @@ export interface RsyslogMessage {
 }
 
 export interface Rsyslog {
-  readonly host: "127.0.0.1";
+  /** The address the inputs listen on (`address`, default 127.0.0.1). */
+  readonly host: string;
   readonly ports: { readonly tcp: number; readonly tls: number; readonly udp: number };
   /** PEM of the CA that signed the server certificate (and the client certificate). */
   readonly caFile: string;
@@ -141,6 +149,7 @@ const PROBE = "hangar-rsyslog-probe";
 
 function config(dir: string, ports: { tcp: number; tls: number; udp: number }, o: RsyslogOptions): string {
   const q = (s: string): string => JSON.stringify(s);
+  const addr = o.address ?? "127.0.0.1";
   return `# written by @hangar/testkit rsyslog.ts for one test run
 global(workDirectory=${q(dir)} maxMessageSize=${q(String(o.maxMessageSize ?? 65536))}
   defaultNetstreamDriverCAFile=${q(join(dir, "ca.crt"))}
@@ -149,14 +158,16 @@ global(workDirectory=${q(dir)} maxMessageSize=${q(String(o.maxMessageSize ?? 655
 module(load="imtcp" maxSessions="200")
 module(load="imudp")
 module(load="mmnormalize")
-input(type="imtcp" address="127.0.0.1" port=${q(String(ports.tcp))} name="tcp")
-input(type="imtcp" address="127.0.0.1" port=${q(String(ports.tls))} name="tls"
+input(type="imtcp" address=${q(addr)} port=${q(String(ports.tcp))} name="tcp")
+input(type="imtcp" address=${q(addr)} port=${q(String(ports.tls))} name="tls"
   streamDriver.name="ossl" streamDriver.mode="1"
   streamDriver.authMode=${q(o.mutualTls === true ? "x509/certvalid" : "anon")})
-input(type="imudp" address="127.0.0.1" port=${q(String(ports.udp))} name="udp")
+input(type="imudp" address=${q(addr)} port=${q(String(ports.udp))} name="udp")
 template(name="hangar_json" type="list") {
   constant(value="{\\"timereported\\":\\"")
   property(name="timereported" dateFormat="rfc3339" format="json")
+  constant(value="\\",\\"timegenerated\\":\\"")
+  property(name="timegenerated" dateFormat="rfc3339" date.inUTC="on" format="json")
   constant(value="\\",\\"event\\":")
   property(name="$!all-json")
   constant(value="}\\n")
@@ -178,18 +189,18 @@ action(type="omfile" file=${q(join(dir, "received.jsonl"))} template="hangar_jso
 `;
 }
 
-async function freeUdpPort(): Promise<number> {
+async function freeUdpPort(address: string): Promise<number> {
   const sock = createSocket("udp4");
   await new Promise<void>((resolve, reject) => {
     sock.once("error", reject);
-    sock.bind(0, "127.0.0.1", () => resolve());
+    sock.bind(0, address, () => resolve());
   });
   const port = sock.address().port;
   await new Promise<void>((r) => sock.close(() => r()));
   return port;
 }
 
-async function makeCerts(dir: string): Promise<void> {
+async function makeCerts(dir: string, address: string): Promise<void> {
   const p = (f: string): string => join(dir, f);
   const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"];
   const leaf = async (name: string, cn: string, ext: string[]): Promise<void> => {
@@ -230,7 +241,7 @@ async function makeCerts(dir: string): Promise<void> {
     ]);
     await leaf("server", "localhost", [
       "-addext",
-      "subjectAltName=DNS:localhost,IP:127.0.0.1",
+      `subjectAltName=DNS:localhost,IP:127.0.0.1${address === "127.0.0.1" ? "" : `,IP:${address}`}`,
       "-addext",
       "extendedKeyUsage=serverAuth",
     ]);
@@ -248,6 +259,7 @@ async function makeCerts(dir: string): Promise<void> {
 function parseLine(line: string): RsyslogMessage | undefined {
   const o = JSON.parse(line) as {
     timereported: string;
+    timegenerated?: string;
     event: {
       hdr: Record<string, string>;
       cef?: RsyslogMessage["cef"];
@@ -259,6 +271,7 @@ function parseLine(line: string): RsyslogMessage | undefined {
   if (msg.includes(PROBE)) return undefined;
   return {
     timereported: o.timereported,
+    timegenerated: o.timegenerated ?? "",
     input: (h["input"] ?? "tcp") as RsyslogMessage["input"],
     host: h["host"] ?? "",
     app: h["app"] ?? "",
@@ -284,6 +297,7 @@ export async function startRsyslog(o: RsyslogOptions = {}): Promise<Rsyslog> {
       { details: { setup: RSYSLOG_INSTALL } },
     );
   }
+  const address = o.address ?? "127.0.0.1";
   const dir = await mkdtemp(join(o.tmpRoot ?? tmpdir(), "hangar-rsyslog-"));
   let child: ChildProcess | undefined;
   let exited: Promise<string> = Promise.resolve("not started");
@@ -291,10 +305,10 @@ export async function startRsyslog(o: RsyslogOptions = {}): Promise<Rsyslog> {
   const outFile = join(dir, "received.jsonl");
   let stopped = false;
   try {
-    await makeCerts(dir);
+    await makeCerts(dir, address);
     await writeFile(join(dir, "cef.rb"), CEF_RULEBASE);
     const [tcp, tls] = (await freePorts(2)) as [number, number];
-    const udp = await freeUdpPort();
+    const udp = await freeUdpPort(address);
     const ports = { tcp, tls, udp };
     const conf = join(dir, "rsyslog.conf");
     await writeFile(conf, config(dir, ports, o));
@@ -341,9 +355,11 @@ export async function startRsyslog(o: RsyslogOptions = {}): Promise<Rsyslog> {
           );
         }
         if (!tcpSeen)
-          await sendTcp(tcp, `<14>1 - - probe - - - ${PROBE}-tcp-${probeId}\n`).catch(() => undefined);
+          await sendTcp(address, tcp, `<14>1 - - probe - - - ${PROBE}-tcp-${probeId}\n`).catch(
+            () => undefined,
+          );
         if (!udpSeen)
-          await sendUdp(udp, `<14>1 - - probe - - - ${PROBE}-udp-${probeId}`).catch(() => undefined);
+          await sendUdp(address, udp, `<14>1 - - probe - - - ${PROBE}-udp-${probeId}`).catch(() => undefined);
       }
     };
     const halt = async (signal: "SIGTERM" | "SIGKILL" = "SIGTERM"): Promise<void> => {
@@ -377,7 +393,7 @@ export async function startRsyslog(o: RsyslogOptions = {}): Promise<Rsyslog> {
       await rm(dir, { recursive: true, force: true });
     };
     return {
-      host: "127.0.0.1",
+      host: address,
       ports,
       caFile: join(dir, "ca.crt"),
       clientCertFile: join(dir, "client.crt"),
@@ -426,17 +442,17 @@ async function tail(file: string, lines = 30): Promise<string> {
   return text.trimEnd().split("\n").slice(-lines).join("\n") || "(log is empty)";
 }
 
-function sendTcp(port: number, data: string): Promise<void> {
+function sendTcp(host: string, port: number, data: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const s = connect({ host: "127.0.0.1", port }, () => s.end(data, () => resolve()));
+    const s = connect({ host, port }, () => s.end(data, () => resolve()));
     s.on("error", reject);
   });
 }
 
-function sendUdp(port: number, data: string): Promise<void> {
+function sendUdp(host: string, port: number, data: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const s = createSocket("udp4");
-    s.send(data, port, "127.0.0.1", (err) => {
+    s.send(data, port, host, (err) => {
       s.close();
       if (err) reject(err);
       else resolve();

@@ -7,7 +7,15 @@
 import { accessSync, constants, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { ETCD_VERSION, HELM_VERSION, KUBERNETES_VERSION, KWOK_VERSION } from "./versions.js";
+import {
+  COREDNS_VERSION,
+  CRICTL_VERSION,
+  ETCD_VERSION,
+  HELM_VERSION,
+  KUBE_ROUTER_VERSION,
+  KUBERNETES_VERSION,
+  KWOK_VERSION,
+} from "./versions.js";
 
 export type K8sTool =
   "etcd" | "kube-apiserver" | "kube-controller-manager" | "kube-scheduler" | "helm" | "kwok";
@@ -68,5 +76,41 @@ export function findTool(tool: K8sTool, env: NodeJS.ProcessEnv = process.env): T
     : `${tool} ${toolVersion(tool)} is not installed (looked for ${path}); ` +
       `run \`${SETUP_COMMAND}\` from the repository root to build it from the Go module proxy ` +
       `(needs Go; cached by version, one-time)`;
+  return { ok: false, path, reason };
+}
+
+/** The tools of the real test node, built by `scripts/setup-node-tools.sh`. */
+export type NodeTool = "kubelet" | "kube-proxy" | "kubectl" | "crictl" | "coredns" | "kube-router";
+
+export const NODE_SETUP_COMMAND = "bash scripts/setup-node-tools.sh";
+
+export function nodeToolVersion(tool: NodeTool): string {
+  switch (tool) {
+    case "crictl":
+      return CRICTL_VERSION;
+    case "coredns":
+      return COREDNS_VERSION;
+    case "kube-router":
+      return KUBE_ROUTER_VERSION;
+    case "kubelet":
+    case "kube-proxy":
+    case "kubectl":
+      return KUBERNETES_VERSION;
+  }
+}
+
+/** Finds a node tool (`HANGAR_KUBELET_BIN`, … override the cache path); `reason` names the setup script. */
+export function findNodeTool(tool: NodeTool, env: NodeJS.ProcessEnv = process.env): ToolLookup {
+  const envVar = `HANGAR_${tool.toUpperCase().replaceAll("-", "_")}_BIN`;
+  const override = env[envVar];
+  const path =
+    override !== undefined && override !== ""
+      ? override
+      : join(hangarCacheDir(env), "bin", `${tool}-${nodeToolVersion(tool)}`, tool);
+  if (isExecutable(path)) return { ok: true, path };
+  const reason =
+    override !== undefined && override !== ""
+      ? `${tool}: ${envVar}=${path} is not an executable file`
+      : `${tool} ${nodeToolVersion(tool)} is not installed (looked for ${path}); run \`${NODE_SETUP_COMMAND}\``;
   return { ok: false, path, reason };
 }

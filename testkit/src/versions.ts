@@ -13,3 +13,11 @@ export const KUBERNETES_VERSION = "v1.37.1";
 export const HELM_VERSION = "v3.22.0";
 // kwok (fake nodes whose pods "run") for the chart's install tests.
 export const KWOK_VERSION = "v0.8.0";
+// The real node of the end-to-end test (scripts/setup-node-tools.sh): kubelet, kube-proxy and
+// kubectl share KUBERNETES_VERSION; crictl talks CRI to containerd; CoreDNS is the cluster DNS;
+// kube-router (firewall only) enforces NetworkPolicies. v2.1.0 is the only kube-router version
+// the Go module proxy serves and it has reported security flaws: it runs on the test node only,
+// never in anything shipped.
+export const CRICTL_VERSION = "v1.37.0";
+export const COREDNS_VERSION = "v1.15.0";
+export const KUBE_ROUTER_VERSION = "v2.1.0";

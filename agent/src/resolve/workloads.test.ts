@@ -94,6 +94,25 @@ describe("WorkloadResolver.resolve", () => {
     assert.equal(counters.get("resolved_by_watch"), 1);
   });
 
+  it("names the container a sensor gives only by its bare id (the probe, from the cgroup)", () => {
+    const bare = FULL_ID.slice("containerd://".length);
+    const ev = event({ uid: "uid-weather", containerId: bare });
+    const pod = weatherPod({
+      containers: [
+        {
+          id: "containerd://0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+          name: "sidecar",
+          image: "s:1",
+        },
+        { id: FULL_ID, name: "server", image: "ghcr.io/example/weather-mcp:1.2.0" },
+      ],
+    });
+    assert.equal(resolver([pod]).resolve(ev), true);
+    assert.equal(ev.pod?.container?.id, bare, "the sensor's id is kept");
+    assert.equal(ev.pod?.container?.name, "server");
+    assert.equal(ev.pod?.container?.image, "ghcr.io/example/weather-mcp:1.2.0");
+  });
+
   it("resolves Tetragon's truncated container id against the pod's full containerd:// id", () => {
     const ev = event({ containerId: TRUNCATED });
     assert.equal(resolver().resolve(ev), true);

@@ -125,6 +125,15 @@ export class WorkloadResolver {
     if (pod.container === undefined && info.containers.length === 1) {
       const c = info.containers[0] as PodContainer;
       pod.container = newContainer(c.id, c.name, c.image, "");
+    } else if (pod.container !== undefined && pod.container.name === "") {
+      // A sensor that knows only the container's id (the eBPF probe, from its cgroup): the
+      // pod's status names it.
+      const bare = bareContainerId(pod.container.id);
+      const c = info.containers.find((x) => bare !== "" && bareContainerId(x.id) === bare);
+      if (c !== undefined) {
+        pod.container.name = c.name;
+        if (pod.container.image === "") pod.container.image = c.image;
+      }
     }
     event.pod = pod;
     event.provider = provider;

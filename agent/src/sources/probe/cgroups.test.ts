@@ -10,6 +10,7 @@ import {
   cgroupPathOf,
   containerIdOfDir,
   findHierarchy,
+  hierarchyUnder,
   loaderMode,
   parseCgroupPath,
   podUidOfDir,
@@ -48,6 +49,22 @@ describe("cgroup mounts and hierarchy", () => {
     assert.equal(loaderMode(h), "v1:memory");
     assert.equal(findHierarchy(HYBRID, "v2").mount, "/sys/fs/cgroup/unified");
     assert.equal(findHierarchy(HYBRID, "v1:cpu").mount, "/sys/fs/cgroup/cpu,cpuacct");
+  });
+
+  it("finds the node's hierarchy under a hostPath of /sys/fs/cgroup (--probe-cgroup-root)", () => {
+    const root = mkdtempSync(join(tmpdir(), "hangar-cgroot-"));
+    try {
+      mkdirSync(join(root, "memory"));
+      mkdirSync(join(root, "unified"));
+      const hybrid = findHierarchy(HYBRID);
+      assert.equal(hierarchyUnder(root, hybrid), join(root, "memory"));
+      assert.equal(hierarchyUnder(root, findHierarchy(HYBRID, "v2")), join(root, "unified"));
+      assert.equal(hierarchyUnder(root, findHierarchy(PURE_V2)), root, "pure v2: the root itself");
+      // Given the hierarchy itself (e.g. /host/sys/fs/cgroup/memory), it is kept.
+      assert.equal(hierarchyUnder(join(root, "memory"), hybrid), join(root, "memory"));
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it("names what is missing", () => {

@@ -14,8 +14,8 @@
  * below a pod directory; `lookup()` answers from that, then from /proc/<pid>/cgroup of
  * the event's process, then from the pod directory the kernel matched.
  */
-import { readFileSync, readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
 import type { Counters } from "@hangar/core";
 import { AgentError } from "../../errors.js";
 
@@ -95,6 +95,20 @@ export function findHierarchy(mountinfo: string, want = "auto"): CgroupHierarchy
   if (mem !== undefined) return { version: 1, controller: "memory", mount: mem.mountPoint };
   if (v2 !== undefined) return { version: 2, controller: "", mount: v2.mountPoint };
   throw new AgentError("HANGAR_ERR_PROBE_UNAVAILABLE", "no cgroup hierarchy is mounted");
+}
+
+/**
+ * Where hierarchy `h` (as this process's mountinfo places it, e.g. /sys/fs/cgroup/memory) is
+ * inside `root`, the node's cgroup filesystem mounted elsewhere (a hostPath at
+ * /host/sys/fs/cgroup): root/memory on a v1 or hybrid node, root/unified for the unified
+ * hierarchy of a hybrid node, root itself on a pure v2 node. `root` as given when it is that
+ * hierarchy already (the sub-directory does not exist under it).
+ */
+export function hierarchyUnder(root: string, h: CgroupHierarchy): string {
+  const rel = relative("/sys/fs/cgroup", h.mount);
+  if (rel === "" || rel.startsWith("..")) return root;
+  const candidate = join(root, rel);
+  return existsSync(candidate) ? candidate : root;
 }
 
 /** Reads /proc/self/mountinfo and picks the hierarchy (see findHierarchy). */

@@ -33,6 +33,7 @@ import { type Counters, BoundedQueue, Backoff, sleep, type BackoffOptions } from
 import {
   CgroupResolver,
   detectHierarchy,
+  hierarchyUnder,
   loaderMode,
   type CgroupHierarchy,
   type McpPods,
@@ -560,7 +561,8 @@ export function startAgentProbe(
   let hierarchy: CgroupHierarchy;
   try {
     hierarchy = detectHierarchy(opts.cgroupMode ?? "auto");
-    if (opts.cgroupMount !== undefined) hierarchy = { ...hierarchy, mount: opts.cgroupMount };
+    if (opts.cgroupMount !== undefined)
+      hierarchy = { ...hierarchy, mount: hierarchyUnder(opts.cgroupMount, hierarchy) };
   } catch (err) {
     return unavailable(err instanceof Error ? err.message : String(err), err);
   }
