@@ -189,7 +189,9 @@ export function check(root) {
           if (from === undefined) problems.push(`${dir}: package ${name} has no layer in PACKAGE_LAYERS`);
           else if (to === undefined) problems.push(`${dir}/${rel}: imports ${target}, which has no layer`);
           else if (target === "@hangar/testkit" && !test && !TEST_PACKAGES.has(name))
-            problems.push(`${dir}/${rel}: only tests (and the test packages: bench, helm, e2e) may import @hangar/testkit`);
+            problems.push(
+              `${dir}/${rel}: only tests (and the test packages: bench, helm, e2e) may import @hangar/testkit`,
+            );
           else if (to >= from && !(test && target === "@hangar/testkit"))
             problems.push(
               `${dir}/${rel}: ${name} (layer ${from}) imports ${target} (layer ${to}): a package imports only lower layers`,

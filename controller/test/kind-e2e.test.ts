@@ -15,6 +15,7 @@
 import assert from "node:assert/strict";
 import { execFile, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -26,6 +27,7 @@ import {
   skipUnlessControlPlane,
   skipUnlessHelm,
   startControlPlane,
+  waitFor,
   type ControlPlane,
 } from "@hangar/testkit";
 import { parseAllDocuments } from "yaml";
@@ -138,6 +140,17 @@ describe(
   },
 );
 
+/** A TCP listener on loopback that counts the connections it accepts (and closes them). */
+async function listener(): Promise<{ port: number; accepted(): number; close(): void }> {
+  let n = 0;
+  const server = createServer((socket) => {
+    n++;
+    socket.destroy();
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return { port: (server.address() as AddressInfo).port, accepted: () => n, close: () => server.close() };
+}
+
 /** Starts `hangar-controller ARGS` and resolves with the URL of its "… listening" log line. */
 function startController(args: string[]): Promise<{ proc: ChildProcess; url: string; output: () => string }> {
   const main = join(repo, "controller", "dist", "src", "cli", "main.js");
@@ -167,15 +180,31 @@ function startController(args: string[]): Promise<{ proc: ChildProcess; url: str
 
 describe("kind-e2e/attack.mjs through the real MCP proxy to the real sample server", () => {
   const procs: ChildProcess[] = [];
+  const listeners: { close(): void }[] = [];
   let dir = "";
   after(() => {
     for (const p of procs) p.kill("SIGTERM");
+    for (const l of listeners) l.close();
     if (dir !== "") rmSync(dir, { recursive: true, force: true });
   });
 
   it("ordinary calls, then the injected run_report call reaches the server's vulnerable path", async () => {
     dir = mkdtempSync(join(tmpdir(), "hangar-kind-e2e-attack-"));
-    const server = await startController(["sample-server", "--listen", "127.0.0.1:0"]);
+    // The server's real effects stay on this machine: its upstream and the injected shell's
+    // destination are listeners of this test on loopback (in a cluster they are documentation
+    // addresses that the e2e scenario routes to hosts of its own).
+    const upstream = await listener();
+    const exfil = await listener();
+    listeners.push(upstream, exfil);
+    const server = await startController([
+      "sample-server",
+      "--listen",
+      "127.0.0.1:0",
+      "--upstream",
+      `127.0.0.1:${upstream.port}`,
+      "--exfil",
+      `127.0.0.1:${exfil.port}`,
+    ]);
     procs.push(server.proc);
     const config = join(dir, "proxy.yaml");
     writeFileSync(
@@ -226,6 +255,9 @@ describe("kind-e2e/attack.mjs through the real MCP proxy to the real sample serv
       calls.some((c) => c.tool === "run_report" && c.injected),
       `the injected call: ${server.output()}`,
     );
+    // And did it: the ordinary call reached the upstream, the injected shell connected out.
+    await waitFor("the ordinary call's connection to the upstream", () => upstream.accepted() > 0);
+    await waitFor("the injected shell's connection to the exfil listener", () => exfil.accepted() > 0);
   });
 });
 

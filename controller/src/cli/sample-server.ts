@@ -5,9 +5,20 @@
  * Tetragon. Runs until SIGINT/SIGTERM.
  */
 import { parseArgs } from "node:util";
-import { startSampleServer } from "../sample/sample-server.js";
+import { isIP } from "node:net";
+import { startSampleServer, type Destination } from "../sample/sample-server.js";
 
-export const SAMPLE_SERVER_USAGE = `Usage: hangar-controller sample-server [--listen HOST:PORT]
+/** `IP:PORT` (an IPv6 address in brackets) as a destination, or an error naming the flag. */
+export function destination(value: string, flag: string): Destination {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+)):(\d{1,5})$/.exec(value);
+  const ip = m?.[1] ?? m?.[2];
+  const port = Number(m?.[3]);
+  if (ip === undefined || isIP(ip) === 0 || !(port > 0 && port < 65536))
+    throw new Error(`${flag} must be IP:PORT (an address, not a name; [v6]:PORT), got "${value}"`);
+  return { ip, port };
+}
+
+export const SAMPLE_SERVER_USAGE = `Usage: hangar-controller sample-server [--listen HOST:PORT] [--upstream IP:PORT] [--exfil IP:PORT]
 
 The bundled sample MCP server (the official SDK's server, Streamable HTTP at
 /mcp, GET /healthz for probes), with three tools:
@@ -30,7 +41,13 @@ simulates: a shell spawned by the server, a token read, a connection out.
 
 Options:
   --listen HOST:PORT   where to listen (default 0.0.0.0:8000)
+  --upstream IP:PORT   where get_weather connects, without a DNS lookup (default: look up
+                       api.weather.example, then 198.51.100.7:443)
+  --exfil IP:PORT      where the injected shell connects (default 203.0.113.66:443)
   -h, --help           this text
+
+Outside a cluster (a test on this machine) point --upstream and --exfil at listeners of the
+test, so that no packet leaves it.
 
 Exit codes: 0 after SIGINT/SIGTERM, 1 cannot listen, 2 usage error.
 `;
@@ -44,7 +61,12 @@ export async function runSampleServerCli(
   try {
     ({ values: v } = parseArgs({
       args: argv,
-      options: { listen: { type: "string" }, help: { type: "boolean", short: "h" } },
+      options: {
+        listen: { type: "string" },
+        upstream: { type: "string" },
+        exfil: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
       strict: true,
     }));
   } catch (err) {
@@ -55,9 +77,20 @@ export async function runSampleServerCli(
     io.stdout(SAMPLE_SERVER_USAGE);
     return 0;
   }
+  let upstream: Destination | undefined;
+  let exfil: Destination | undefined;
+  try {
+    upstream = v.upstream === undefined ? undefined : destination(v.upstream, "--upstream");
+    exfil = v.exfil === undefined ? undefined : destination(v.exfil, "--exfil");
+  } catch (err) {
+    io.stderr(`hangar-controller sample-server: ${(err as Error).message}\n`);
+    return 2;
+  }
   let server;
   try {
     server = await startSampleServer({
+      ...(upstream === undefined ? {} : { upstream }),
+      ...(exfil === undefined ? {} : { exfil }),
       listen: v.listen ?? "0.0.0.0:8000",
       effects: "real",
       onProcess: (p) =>
