@@ -11,8 +11,11 @@
 #                                 scripts/lib/go-tools.sh (KUBERNETES_VERSION; packages shared
 #                                 with kube-apiserver come from the Go build cache)
 #   crictl                        go install sigs.k8s.io/cri-tools/cmd/crictl@CRICTL_VERSION
-#   coredns                       go install github.com/coredns/coredns@COREDNS_VERSION (the
-#                                 cluster DNS, run as a pod from an image made here)
+#   coredns                       the cluster DNS (a pod from an image made here), built from
+#                                 github.com/coredns/coredns@COREDNS_VERSION with only the plugins
+#                                 the test node's Corefile uses (errors, health, ready, kubernetes,
+#                                 cache, loop, forward, log): the stock build compiles every
+#                                 plugin with its cloud SDKs (~7 min cold), this one ~2 min
 #   kube-router                   go install github.com/cloudnativelabs/kube-router/v2/cmd/
 #                                 kube-router@KUBE_ROUTER_VERSION: the NetworkPolicy enforcer of
 #                                 the test node (firewall only: iptables + ipset). v2.1.0 is the
@@ -106,8 +109,25 @@ build_crictl() {
   go_install_tool crictl "sigs.k8s.io/cri-tools/cmd/crictl@$CRICTL_VERSION" \
     "-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=${CRICTL_VERSION#v}"
 }
+# CoreDNS registers a plugin when its package is imported; the stock main imports all of them
+# (core/plugin). A throwaway module's main imports coremain and only the plugins the Corefile of
+# testkit/src/node.ts uses (the directive order stays CoreDNS's own, in core/dnsserver).
+COREDNS_PLUGINS=(errors health ready kubernetes cache loop forward log)
 build_coredns() {
-  go_install_tool coredns "github.com/coredns/coredns@$COREDNS_VERSION"
+  local mod="$work/coredns" start=$SECONDS p
+  mkdir -p "$mod"
+  log "coredns $COREDNS_VERSION: a main with the plugins ${COREDNS_PLUGINS[*]}"
+  {
+    printf 'package main\n\nimport (\n\t"github.com/coredns/coredns/coremain"\n'
+    for p in "${COREDNS_PLUGINS[@]}"; do printf '\t_ "github.com/coredns/coredns/plugin/%s"\n' "$p"; done
+    printf ')\n\nfunc main() { coremain.Run() }\n'
+  } >"$mod/main.go"
+  (cd "$mod" && go mod init hangar.local/coredns >/dev/null 2>&1 &&
+    go get "github.com/coredns/coredns@$COREDNS_VERSION" >/dev/null 2>&1 &&
+    go mod tidy >/dev/null 2>&1 &&
+    go_build -ldflags="-s -w -X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION" -o "$mod/coredns" .) ||
+    return 1
+  install_built coredns "$mod/coredns" $((SECONDS - start))
 }
 build_kube_router() {
   go_install_tool kube-router "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@$KUBE_ROUTER_VERSION" \
