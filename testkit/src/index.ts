@@ -64,4 +64,5 @@ export {
   normalRecording,
   type Recording,
 } from "./recordings.js";
+export { CORPUS_FILES, corpusPath } from "./corpus.js";
 export { codeDrift, documentedCodes, sectionText } from "./docs.js";
