@@ -30,6 +30,14 @@ export const COUNTER_FAMILIES = {
   },
   // normalize, resolve, correlate
   unknown_fields: { labels: ["sensor"], help: "fields or oneof variants this build does not know, skipped" },
+  unknown_field_names: {
+    labels: ["sensor", "field"],
+    help: "unknown fields by message type and field (the first 64 distinct, then other)",
+  },
+  unsupported_hooks: {
+    labels: ["sensor", "hook"],
+    help: "hook events of functions this build does not model (the first 64 names, then other)",
+  },
   events: { labels: ["sensor", "kind"], help: "normalized events" },
   dropped: { labels: ["reason"], help: "records that yield no event, by reason" },
   malformed: { labels: ["format"], help: "recording lines that are not valid, by format" },
