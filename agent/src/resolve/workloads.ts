@@ -69,6 +69,8 @@ export class WorkloadResolver {
   readonly #byContainer = new Map<string, PodInfo[]>();
   readonly #learned: string[] = [];
   readonly #mappings: readonly ProviderMapping[];
+  /** Pods whose events were dropped as not MCP pods (the first few, for replay's hint). */
+  readonly #unlabelled = new Set<string>();
 
   constructor(counters: Counters, options: { mappings?: readonly ProviderMapping[] } = {}) {
     this.#counters = counters;
@@ -77,6 +79,11 @@ export class WorkloadResolver {
 
   get size(): number {
     return this.#byUid.size;
+  }
+
+  /** Up to 8 pods ("namespace/name") whose events were dropped because they carry no provider label. */
+  unlabelled(): string[] {
+    return [...this.#unlabelled];
   }
 
   upsert(pod: PodInfo): void {
@@ -192,6 +199,9 @@ export class WorkloadResolver {
         return true;
       }
       this.#counters.inc("dropped", { reason: "not_mcp_pod" });
+      const p = event.pod;
+      if (p !== undefined && p.name !== "" && this.#unlabelled.size < 8)
+        this.#unlabelled.add(`${p.namespace}/${p.name}`);
       return false;
     }
     const pod = event.pod ?? newPod(info.namespace, info.name, info.labels);
