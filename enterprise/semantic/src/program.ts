@@ -2,7 +2,6 @@
 import type { BaselineLookup } from "@hangar/core";
 import { hangar } from "@hangar/proto";
 import type { Loc, TestCase } from "./ast.js";
-import type { TCond } from "./compile/types.js";
 import type { Facet } from "./schema.js";
 
 type RuntimeEvent = hangar.RuntimeEvent;
@@ -77,8 +76,11 @@ export interface BaselineProbe {
 
 /** One conjunct of a step's condition, kept to explain a test that did not match. */
 export interface Conjunct {
-  cond: TCond;
   pred: Pred;
+  /** The conjunct as rule text. */
+  text(): string;
+  /** The fields it reads (not constants) and their values for `ev`. */
+  values(ev: RuntimeEvent, env: Env): [string, unknown][];
 }
 
 /** A positive step (or a single-event rule's event) and its conjuncts, for explanations. */

@@ -6,77 +6,11 @@
 import type { BaselineLookup } from "@hangar/core";
 import type { hangar } from "@hangar/proto";
 import type { TestEvent } from "./ast.js";
-import { lowerValue } from "./compile/lower.js";
-import type { TCond, TValue } from "./compile/types.js";
 import type { CompiledRule, Env } from "./program.js";
 import { kindNameOf } from "./schema.js";
 import { text } from "./text.js";
 
 type RuntimeEvent = hangar.RuntimeEvent;
-
-/** A checked condition back as rule text. */
-export function condText(c: TCond): string {
-  const inner = (x: TCond): string => (x.t === "and" || x.t === "or" ? `(${condText(x)})` : condText(x));
-  switch (c.t) {
-    case "and":
-    case "or":
-      return `${inner(c.l)} ${c.t} ${inner(c.r)}`;
-    case "not":
-      return `not ${inner(c.e)}`;
-    case "cmp":
-      return `${c.l.text} ${c.op} ${c.r.text}`;
-    case "in":
-      return `${c.l.text} ${c.neg ? "not in" : "in"} ${c.r.text}`;
-    case "member":
-      return `${c.l.text} contains ${c.r.text}`;
-    case "match": {
-      const p = c.pattern;
-      const op = p.t === "affix" || p.t === "dynamic" ? `${p.fold ? "i" : ""}${p.op}` : p.t;
-      return `${c.l.text} ${op} ${c.r.text}`;
-    }
-    case "exists":
-      return `${c.v.text} exists`;
-    case "baseline":
-      return `${c.v.text} ${c.neg ? "not in" : "in"} baseline(${c.facet})`;
-    case "truthy":
-      return c.v.text;
-    case "const":
-      return String(c.value);
-  }
-}
-
-/** The fields a condition reads (not constants), once each. */
-function fieldsOf(c: TCond, out: TValue[] = []): TValue[] {
-  const add = (v: TValue): void => {
-    if (v.t === "call") add(v.arg);
-    else if (v.t !== "const" && !out.some((o) => o.text === v.text)) out.push(v);
-  };
-  switch (c.t) {
-    case "and":
-    case "or":
-      fieldsOf(c.l, out);
-      fieldsOf(c.r, out);
-      break;
-    case "not":
-      fieldsOf(c.e, out);
-      break;
-    case "cmp":
-    case "in":
-    case "member":
-    case "match":
-      add(c.l);
-      add(c.r);
-      break;
-    case "exists":
-    case "baseline":
-    case "truthy":
-      add(c.v);
-      break;
-    case "const":
-      break;
-  }
-  return out;
-}
 
 function shown(v: unknown): string {
   if (v === undefined) return "unset";
@@ -131,12 +65,13 @@ export function explainMiss(
     if (best === undefined) return `${label} matched no event`;
     const c = step.conjuncts[best.falseAt];
     if (c === undefined) return `${label} matched no event`;
-    const values = fieldsOf(c.cond)
-      .map((v) => `${v.text} is ${shown(lowerValue(v)(best.ev, env))}`)
+    const values = c
+      .values(best.ev, env)
+      .map(([name, v]) => `${name} is ${shown(v)}`)
       .join(", ");
     return (
       `${label} matched none of the ${candidates.length} ${kind} event${candidates.length === 1 ? "" : "s"}; ` +
-      `closest is ${where(written[best.i], best.i)}, where ${condText(c.cond)} is false` +
+      `closest is ${where(written[best.i], best.i)}, where ${c.text()} is false` +
       (values === "" ? "" : ` (${values})`)
     );
   }

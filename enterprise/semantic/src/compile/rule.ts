@@ -6,6 +6,7 @@ import type { BaselineProbe, CompiledRule, Conjunct, Pred, RuleMeta, StepWhy } f
 import { kindOf, type KindName } from "../schema.js";
 import { compileAction } from "./actions.js";
 import type { Context } from "./context.js";
+import { conjunct } from "./conjunct.js";
 import { andAll, lowerCond, lowerTemplate, lowerValue } from "./lower.js";
 import { learningPolicy, ruleMeta } from "./meta.js";
 import { compileException } from "./patches.js";
@@ -203,7 +204,7 @@ function checkConjuncts(
       ok = false;
       continue;
     }
-    conjuncts.push({ cond: c, pred: lowerCond(c, probes) });
+    conjuncts.push(conjunct(c, lowerCond(c, probes)));
   }
   if (!ok) return undefined;
   return { pred: andAll(conjuncts.map((c) => c.pred)) ?? (() => true), conjuncts };

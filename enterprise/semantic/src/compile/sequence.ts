@@ -4,6 +4,7 @@ import type { Condition, Expr, Name, Step } from "../ast.js";
 import type { BaselineProbe, CompiledRule, Conjunct, Pred, SeqStep, StepWhy } from "../program.js";
 import { kindOf } from "../schema.js";
 import type { Context } from "./context.js";
+import { conjunct } from "./conjunct.js";
 import { andAll, lowerCond, lowerValue } from "./lower.js";
 import { checkCond, checkKeys, checkKind, scopeOf, type Scope, type StepInfo } from "./types.js";
 
@@ -157,7 +158,7 @@ function compileStep(
       }
       const pred = lowerCond(c, probes);
       (c.refs ? refs : locals).push(pred);
-      all.push({ cond: c, pred });
+      all.push(conjunct(c, pred));
     }
     local = andAll(locals);
     ref = andAll(refs);
