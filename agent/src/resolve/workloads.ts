@@ -68,6 +68,7 @@ export class WorkloadResolver {
   readonly #byIp = new Map<string, PodInfo>();
   readonly #byContainer = new Map<string, PodInfo[]>();
   readonly #learned: string[] = [];
+  #lastLearned = "";
   readonly #mappings: readonly ProviderMapping[];
   /** Pods whose events were dropped as not MCP pods (the first few, for replay's hint). */
   readonly #unlabelled = new Set<string>();
@@ -102,6 +103,7 @@ export class WorkloadResolver {
   remove(uid: string): void {
     const old = this.#byUid.get(uid);
     if (old === undefined) return;
+    this.#lastLearned = "";
     this.#byUid.delete(uid);
     for (const ip of old.ips) if (this.#byIp.get(ip) === old) this.#byIp.delete(ip);
     for (const c of old.containers) {
@@ -144,7 +146,9 @@ export class WorkloadResolver {
    */
   #learn(pod: hangar.PodIdentity): void {
     const c = pod.container;
-    if (c === undefined || pod.name === "") return;
+    // Most events come from the container the last one came from: nothing to learn, nothing to allocate.
+    if (c === undefined || pod.name === "" || c.id === this.#lastLearned) return;
+    this.#lastLearned = c.id;
     const key = bareContainerId(c.id).slice(0, CONTAINER_PREFIX);
     if (key === "" || this.#byContainer.has(key)) return;
     const uid = pod.uid !== "" ? pod.uid : `learned:${pod.namespace}/${pod.name}`;
