@@ -293,6 +293,13 @@ describe("fields for what Tetragon and Hubble report", () => {
     assert.equal(value("flow", "remote.ip", reply), "140.82.112.6");
     assert.equal(value("flow", "local.ip", reply), "10.244.1.23");
     assert.equal(value("connect", "network.direction", {}), "egress");
+    const ingress = {
+      "flow.pod_is_source": false,
+      "network.direction": "ingress",
+      "remote.pod": "hangar-controller-0",
+    };
+    assert.equal(value("flow", "remote.pod", ingress), "hangar-controller-0");
+    assert.equal(value("flow", "network.direction", ingress), "ingress");
     assert.equal(value("socket", "network.direction", { "socket.operation": "listen" }), "ingress");
   });
   it("hook.return is unset unless the policy asked for it", () => {
