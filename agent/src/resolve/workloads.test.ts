@@ -122,12 +122,12 @@ describe("WorkloadResolver.resolve", () => {
     }
   });
 
-  it("keeps the event's own pod name; a bare container id prefix is completed with the pod's container", () => {
+  it("keeps the event's own pod name and container id; the container's name and image are filled in", () => {
     const ev = event({ uid: "uid-weather", containerId: TRUNCATED });
     if (ev.pod !== undefined) ev.pod.name = "from-event";
     resolver().resolve(ev);
     assert.equal(ev.pod?.name, "from-event");
-    assert.equal(ev.pod?.container?.id, FULL_ID);
+    assert.equal(ev.pod?.container?.id, TRUNCATED);
     assert.equal(ev.pod?.container?.name, "server");
     assert.equal(ev.pod?.container?.image, "ghcr.io/example/weather-mcp:1.2.0");
   });

@@ -218,9 +218,13 @@ export class WorkloadResolver {
     const c =
       info.containers.find((x) => cid !== "" && bareContainerId(x.id).startsWith(cid)) ??
       (info.containers.length === 1 ? info.containers[0] : undefined);
-    if (c !== undefined && (pod.container === undefined || pod.container.name === "")) {
-      // The full id, name and image of the container, where the event had only an id prefix or nothing.
-      pod.container = newContainer(c.id, c.name, c.image, pod.container?.imageId ?? "");
+    if (c !== undefined) {
+      // The container's name and image, where the event had only its id (kept as the sensor gave it) or nothing.
+      if (pod.container === undefined) pod.container = newContainer(c.id, c.name, c.image, "");
+      else if (pod.container.name === "") {
+        pod.container.name = c.name;
+        if (pod.container.image === "") pod.container.image = c.image;
+      }
     }
     event.pod = pod;
     event.provider = provider;
