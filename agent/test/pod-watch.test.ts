@@ -31,7 +31,14 @@ function probeLikeEvent(containerId: string, ip = ""): RuntimeEvent {
   const pod = newPod("", "", {});
   pod.ip = ip;
   if (containerId !== "")
-    pod.container = { $typeName: "hangar.v1.Container", id: containerId, name: "", image: "", imageId: "" };
+    pod.container = {
+      $typeName: "hangar.v1.Container",
+      id: containerId,
+      name: "",
+      image: "",
+      imageId: "",
+      privileged: false,
+    };
   return {
     $typeName: "hangar.v1.RuntimeEvent",
     id: "e",
@@ -43,6 +50,7 @@ function probeLikeEvent(containerId: string, ip = ""): RuntimeEvent {
     detail: { case: undefined },
     policyName: "",
     tags: [],
+    ancestors: [],
     attributions: [],
   };
 }

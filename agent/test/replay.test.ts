@@ -11,7 +11,8 @@ import { describe, it } from "node:test";
 import { toJsonString } from "@bufbuild/protobuf";
 import { hangar, observer, tetragon } from "@hangar/proto";
 import { buildScenario } from "../src/simulator/scenario.js";
-import { tempDir } from "@hangar/testkit";
+import { corpusPath, tempDir } from "@hangar/testkit";
+import { readFileSync } from "node:fs";
 
 const CLI = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 const FIXTURES = fileURLToPath(new URL("../../test/fixtures/", import.meta.url));
@@ -23,6 +24,8 @@ interface Summary {
   malformed: { file: string; line: number; error: string }[];
   alerts: number;
   folded: Record<string, number>;
+  unknown_fields: Record<string, number>;
+  unsupported_hooks: Record<string, number>;
 }
 
 function run(args: string[]): {
@@ -91,6 +94,8 @@ describe("hangar-agent replay", () => {
         malformed: [],
         alerts: 0,
         folded: {},
+        unknown_fields: {},
+        unsupported_hooks: {},
       });
       const events = r.stdout
         .trim()
@@ -249,5 +254,110 @@ describe("hangar-agent replay", () => {
     assert.match(r.stderr, /HANGAR_ERR_PLUGIN_LOAD: the rule engine did not start: .*HANGAR_ERR_RULE_READ/s);
     assert.match(r.stderr, /\/nonexistent\/rules/);
     assert.equal(r.stdout, "");
+  });
+
+  it("a first-time user whose pods carry no provider label is told once how to label or map them", () => {
+    const { dir, cleanup } = tempDir("hangar-replay-hint-");
+    try {
+      // Two processes of the docs' example pod default/xwing, which has no mcp-hangar.io/provider label.
+      const file = join(dir, "unlabelled.jsonl");
+      const xwing = readFileSync(corpusPath("tetragon.jsonl"), "utf8")
+        .split("\n")
+        .filter((l) => l.includes('"name":"xwing"'));
+      writeFileSync(file, `${xwing.join("\n")}\n${xwing.join("\n")}\n`);
+      const r = run(["replay", "--tetragon", file]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.summary?.kept, 0);
+      const hints = r.stderr.split("\n").filter((l) => l.startsWith("kept 0 events"));
+      assert.equal(hints.length, 1, r.stderr);
+      assert.match(
+        hints[0] ?? "",
+        /only events of pods labelled mcp-hangar\.io\/provider=<provider> are kept/,
+      );
+      assert.match(hints[0] ?? "", /\(default\/xwing\)/);
+      assert.match(hints[0] ?? "", /kubectl label pod -n default xwing mcp-hangar\.io\/provider=<provider>/);
+      assert.match(hints[0] ?? "", /--provider default\/xwing=<provider>/);
+      const mapped = run([
+        "replay",
+        "--tetragon",
+        file,
+        "--provider",
+        "default/xw=xwing-tools",
+        "--events",
+        "-",
+      ]);
+      assert.equal(mapped.summary?.kept, 2);
+      assert.ok(!mapped.stderr.includes("kept 0 events"));
+      assert.match(mapped.stdout, /"provider":"xwing-tools"/);
+      const bad = run(["replay", "--tetragon", file, "--provider", "xwing-tools"]);
+      assert.equal(bad.status, 2);
+      assert.match(bad.stderr, /--provider "xwing-tools" is not NAMESPACE\[\/POD-PREFIX\]=PROVIDER/);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it("--pods resolves events that carry only a container id through the pod list", () => {
+    const { dir, cleanup } = tempDir("hangar-replay-pods-");
+    try {
+      const file = join(dir, "bare.jsonl");
+      // The corpus event Tetragon had not enriched yet: process.docker and no pod.
+      const bare = readFileSync(corpusPath("tetragon.jsonl"), "utf8")
+        .split("\n")
+        .filter((l) => l.includes('"path":"/etc/shadow"'));
+      assert.equal(bare.length, 1);
+      writeFileSync(file, `${bare[0] ?? ""}\n`);
+      const alone = run(["replay", "--tetragon", file]);
+      assert.equal(alone.summary?.kept, 0);
+      const pods = join(dir, "pods.json");
+      writeFileSync(
+        pods,
+        JSON.stringify({
+          apiVersion: "v1",
+          kind: "List",
+          items: [
+            {
+              apiVersion: "v1",
+              kind: "Pod",
+              metadata: {
+                name: "fs-tools-5d8c7b9f6-8xk2p",
+                namespace: "mcp",
+                uid: "7c1e2a90-4b3d-4f7e-9a1b-2c3d4e5f6a7b",
+                labels: { "mcp-hangar.io/provider": "fs-tools" },
+              },
+              status: {
+                podIPs: [{ ip: "10.244.1.23" }],
+                containerStatuses: [
+                  {
+                    name: "server",
+                    image: "ghcr.io/acme/fs-tools-mcp:1.4.2",
+                    containerID:
+                      "containerd://3f6b9a1c2d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8",
+                  },
+                ],
+              },
+            },
+          ],
+        }),
+      );
+      const r = run(["replay", "--tetragon", file, "--pods", pods, "--events", "-"]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.summary?.kept, 1);
+      const ev = JSON.parse(r.stdout.trim()) as {
+        provider: string;
+        pod: { name: string; namespace: string };
+      };
+      assert.equal(ev.provider, "fs-tools");
+      assert.deepEqual([ev.pod.namespace, ev.pod.name], ["mcp", "fs-tools-5d8c7b9f6-8xk2p"]);
+      writeFileSync(pods, "not json");
+      const broken = run(["replay", "--tetragon", file, "--pods", pods]);
+      assert.equal(broken.status, 2);
+      assert.match(
+        broken.stderr,
+        /HANGAR_ERR_RECORDING_READ: --pods .* is not JSON: give the output of kubectl get pods -o json/,
+      );
+    } finally {
+      cleanup();
+    }
   });
 });

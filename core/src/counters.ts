@@ -30,11 +30,30 @@ export const COUNTER_FAMILIES = {
   },
   // normalize, resolve, correlate
   unknown_fields: { labels: ["sensor"], help: "fields or oneof variants this build does not know, skipped" },
+  unknown_field_names: {
+    labels: ["sensor", "field"],
+    help: "unknown fields by message type and field (the first 64 distinct, then other)",
+  },
+  unsupported_hooks: {
+    labels: ["sensor", "hook"],
+    help: "hook events of functions this build does not model (the first 64 names, then other)",
+  },
   events: { labels: ["sensor", "kind"], help: "normalized events" },
   dropped: { labels: ["reason"], help: "records that yield no event, by reason" },
   malformed: { labels: ["format"], help: "recording lines that are not valid, by format" },
   resolver_pods: { labels: [], help: "pods the workload resolver knows (gauge)" },
-  resolved_by_watch: { labels: [], help: "events whose provider came from the pod watch" },
+  resolved_by_watch: {
+    labels: [],
+    help: "events whose provider came from the pod watch, a pod list, or a pod learned from labelled events",
+  },
+  resolved_by_mapping: {
+    labels: [],
+    help: "events of unlabelled pods mapped to a provider (replay --provider)",
+  },
+  dns_names_attached: {
+    labels: ["kind"],
+    help: "connect and flow events given the names of the pod's own DNS answers for their remote address",
+  },
   resolver_watch_errors: { labels: [], help: "pod watch failures (the watch restarts)" },
   kept: { labels: [], help: "events that passed the resolver (MCP pods)" },
   correlated: { labels: ["reason"], help: "events attributed to a tool call" },

@@ -31,7 +31,28 @@ export function describeEvent(ev: RuntimeEvent): string {
       what = `flow ${d.value.direction} ${d.value.sourceIp}:${d.value.sourcePort} → ${d.value.destinationIp}:${d.value.destinationPort}/${d.value.protocol} ${d.value.verdict}${d.value.destinationNames.length > 0 ? ` (${d.value.destinationNames.join(",")})` : ""}`;
       break;
     case "privilege":
-      what = `privilege ${d.value.hook}${d.value.targetUid === undefined ? "" : ` uid→${d.value.targetUid}`}`;
+      what = `privilege ${d.value.hook}${d.value.targetUid === undefined ? "" : ` uid→${d.value.targetUid}`}${d.value.targetGid === undefined ? "" : ` gid→${d.value.targetGid}`}${d.value.denied ? " (denied)" : ""}`;
+      break;
+    case "socket":
+      what = `socket ${d.value.operation || "?"} ${ev.process?.binary ?? "?"} ${d.value.localIp}:${d.value.localPort}${d.value.remoteIp === "" ? "" : ` ↔ ${d.value.remoteIp}:${d.value.remotePort}`} ${[d.value.family, d.value.type, d.value.protocol].filter((x) => x !== "").join("/")} (${d.value.hook})`;
+      break;
+    case "dup":
+      what = `dup ${ev.process?.binary ?? "?"} fd ${d.value.oldFd ?? "?"} → ${d.value.newFd ?? "?"} (${d.value.target}${d.value.path === "" ? "" : ` ${d.value.path}`})`;
+      break;
+    case "module":
+      what = `module ${d.value.operation} ${d.value.name || d.value.path} by ${ev.process?.binary ?? "?"}`;
+      break;
+    case "namespace":
+      what = `namespace ${d.value.operation} ${d.value.types.join(",") || "?"} by ${ev.process?.binary ?? "?"}`;
+      break;
+    case "ptrace":
+      what = `ptrace ${d.value.request} pid ${d.value.targetPid ?? "?"} by ${ev.process?.binary ?? "?"}`;
+      break;
+    case "mount":
+      what = `mount ${d.value.operation} ${d.value.source} on ${d.value.target}${d.value.fstype === "" ? "" : ` (${d.value.fstype})`} by ${ev.process?.binary ?? "?"}`;
+      break;
+    case "ioUring":
+      what = `io_uring ${d.value.operation} by ${ev.process?.binary ?? "?"}`;
       break;
     case "toolCall":
       what = `tool_call ${d.value.trace?.method ?? ""} ${d.value.trace?.tool ?? ""}`;

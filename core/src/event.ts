@@ -24,6 +24,7 @@ export function newEvent(
     detail,
     policyName: "",
     tags: [],
+    ancestors: [],
     attributions: [],
   };
 }
@@ -39,6 +40,11 @@ export function newProcess(): hangar.ProcessIdentity {
     uid: 0,
     cwd: "",
     cgroupId: 0n,
+    capEffective: [],
+    capPermitted: [],
+    hostNamespaces: [],
+    user: "",
+    privilegesChanged: [],
   };
 }
 
@@ -55,8 +61,14 @@ export function newPod(namespace: string, name: string, labels: Record<string, s
   };
 }
 
-export function newContainer(id: string, name: string, image: string, imageId: string): hangar.Container {
-  return { $typeName: "hangar.v1.Container", id, name, image, imageId };
+export function newContainer(
+  id: string,
+  name: string,
+  image: string,
+  imageId: string,
+  privileged = false,
+): hangar.Container {
+  return { $typeName: "hangar.v1.Container", id, name, image, imageId, privileged };
 }
 
 /** Milliseconds since the epoch (fractional), for ordering and windows. */

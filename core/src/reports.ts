@@ -111,7 +111,12 @@ export interface RuleDiagnostic {
 /** `hangar-ctl rules lint`. */
 export interface LintReport {
   files: string[];
+  /** Rules that compiled. */
   rules: number;
+  /** Ids of rules that are defined but did not compile (their errors are among the diagnostics). */
+  uncompiled: string[];
+  /** Files with a syntax error: their rules are not known by id. */
+  unparsed: string[];
   diagnostics: RuleDiagnostic[];
   errors: number;
   warnings: number;

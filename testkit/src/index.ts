@@ -64,6 +64,7 @@ export {
   normalRecording,
   type Recording,
 } from "./recordings.js";
+export { CORPUS_FILES, corpusPath } from "./corpus.js";
 export { codeDrift, documentedCodes, sectionText } from "./docs.js";
 export {
   COREDNS_IMAGE,

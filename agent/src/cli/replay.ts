@@ -1,9 +1,11 @@
 import { createWriteStream } from "node:fs";
 import { pino } from "pino";
-import { defaultRulesDir, replay } from "../replay/replay.js";
+import { defaultRulesDir, readPods, replay } from "../replay/replay.js";
+import { parseProviderMapping, type ProviderMapping } from "../resolve/workloads.js";
 import { parse } from "@hangar/core";
 
 const HELP = `Usage: hangar-agent replay [--tetragon FILE]... [--hubble FILE]... [--traces FILE]...
+                           [--pods FILE] [--provider NAMESPACE[/POD-PREFIX]=PROVIDER]...
                            [--rules PATH]... [--default-rules] [--db FILE] [--learn] [--format json|cef] [--strict]
 
 Runs the agent's pipeline (normalize → resolve → correlate → detect) over recordings,
@@ -11,8 +13,17 @@ merged by event time, and prints alerts to stdout, one per line (JSON or CEF).
 
 Inputs (each may be given several times):
   --tetragon FILE   JSON lines as written by 'tetra getevents -o json' or Tetragon's JSON export
-  --hubble FILE     JSON lines as written by 'hubble observe -o json'
+  --hubble FILE     JSON lines as written by 'hubble observe -o json' or Hubble's flow export
+                    (GetFlowsResponse lines, or a bare Flow per line as older versions wrote)
   --traces FILE     JSON lines of hangar.v1.CallTrace (proto JSON), from the MCP proxy
+                    Objects pretty-printed over several lines (jq ., the upstream docs) are read too.
+
+Pods (only events of pods labelled mcp-hangar.io/provider=<name> are kept):
+  --pods FILE       the pods of the recording ('kubectl get pods -o json'), so that events that
+                    carry only a container id, pod uid or IP resolve to their pod
+  --provider NAMESPACE[/POD-PREFIX]=PROVIDER
+                    treat pods without the label as this provider (repeatable), e.g.
+                    --provider mcp/fs-tools-=fs-tools, or --provider mcp=fs-tools for a namespace
 
 Detection:
   --rules PATH      rule files or directories (needs the enterprise rule engine)
@@ -29,8 +40,11 @@ Output:
                     to FILE; "-" for stdout
   --strict          exit 1 if any line was malformed
 
-stderr: malformed lines as "file:line: error" for people; the last line is one JSON object
-{"read":N,"kept":N,"dropped":{"<reason>":N},"malformed":[{"file":…,"line":N,"error":…}],"alerts":N}.
+stderr: malformed records as "file:line: error" for people (and a hint when nothing was kept because
+no event came from a labelled pod); the last line is one JSON object {"read":N,"kept":N,
+"dropped":{"<reason>":N},"malformed":[{"file":…,"line":N,"error":…}],"alerts":N,"folded":{…},
+"unknown_fields":{"<type>.<field>":N},"unsupported_hooks":{"<function>":N}}. read counts records
+(JSON objects), whatever lines they span.
 Exit codes: 0 done (malformed lines are skipped and reported), 1 --strict and malformed lines, 2 usage error.
 `;
 
@@ -46,6 +60,8 @@ export async function replayCommand(args: string[]): Promise<number> {
     format: { type: "string" },
     strict: { type: "boolean" },
     events: { type: "string" },
+    pods: { type: "string" },
+    provider: { type: "string", multiple: true },
     help: { type: "boolean", short: "h" },
   });
   if (v.help === true) {
@@ -57,6 +73,16 @@ export async function replayCommand(args: string[]): Promise<number> {
     process.stderr.write(`hangar-agent replay: --format must be json or cef, got "${format}"\n`);
     return 2;
   }
+  const providers: ProviderMapping[] = [];
+  for (const p of v.provider ?? []) {
+    try {
+      providers.push(parseProviderMapping(p));
+    } catch (err) {
+      process.stderr.write(`hangar-agent replay: --provider ${(err as Error).message}\n`);
+      return 2;
+    }
+  }
+  const pods = v.pods === undefined ? undefined : await readPods(v.pods);
   const events =
     v.events === undefined ? undefined : v.events === "-" ? process.stdout : createWriteStream(v.events);
   // People read stderr: plain lines, not JSON logs.
@@ -74,6 +100,8 @@ export async function replayCommand(args: string[]): Promise<number> {
     format,
     strict: v.strict ?? false,
     ...(events === undefined ? {} : { events }),
+    ...(pods === undefined ? {} : { pods }),
+    providers,
     stdout: process.stdout,
     logger,
   });

@@ -135,7 +135,21 @@ export function effectText(ev: RuntimeEvent): string {
     case "flow":
       return `${proc} → flow ${d.value.destinationIp}:${d.value.destinationPort}/${d.value.protocol}${d.value.destinationNames.length > 0 ? ` (${d.value.destinationNames.join(",")})` : ""}`;
     case "privilege":
-      return `${proc} → privilege ${d.value.hook}`;
+      return `${proc} → privilege ${d.value.operation || d.value.hook}${d.value.targetUid === undefined ? "" : ` uid ${d.value.targetUid}`}${d.value.targetGid === undefined ? "" : ` gid ${d.value.targetGid}`}${d.value.denied ? " (denied)" : ""}`;
+    case "socket":
+      return `${proc} → socket ${d.value.operation || d.value.hook} ${d.value.localIp}:${d.value.localPort}${d.value.remoteIp === "" ? "" : ` ↔ ${d.value.remoteIp}:${d.value.remotePort}`}`;
+    case "dup":
+      return `${proc} → dup fd ${d.value.oldFd ?? "?"} onto ${d.value.newFd ?? "?"} (${d.value.target}${d.value.path === "" ? "" : ` ${d.value.path}`})`;
+    case "module":
+      return `${proc} → module ${d.value.operation} ${d.value.name || d.value.path}`;
+    case "namespace":
+      return `${proc} → namespace ${d.value.operation} ${d.value.types.join(",") || "(from fd)"}`;
+    case "ptrace":
+      return `${proc} → ptrace ${d.value.request}${d.value.targetPid === undefined ? "" : ` pid ${d.value.targetPid}`}`;
+    case "mount":
+      return `${proc} → mount ${d.value.operation} ${d.value.source} on ${d.value.target}`;
+    case "ioUring":
+      return `${proc} → io_uring ${d.value.operation}`;
     case "toolCall":
       return `tool call ${d.value.trace?.tool ?? ""}`;
     case undefined:

@@ -1,8 +1,10 @@
 /**
  * Hubble → RuntimeEvent. A flow with DNS L7 becomes a dns event; other flows
- * become flow events. The pod an event belongs to is the endpoint that carries
- * the provider label (else the local side by traffic direction). lost_events and
- * node_status become counters.
+ * become flow events (with L7 HTTP when Hubble parsed it). The pod an event belongs
+ * to is the endpoint that carries the provider label, else the side the packet's
+ * direction gives (Hubble's traffic_direction is the connection's, so a reply travels
+ * the other way). Flows keep the packet's source and destination and say which one is
+ * the pod, and who opened the connection. lost_events and node_status become counters.
  */
 import { flow, type observer } from "@hangar/proto";
 import {
@@ -15,6 +17,7 @@ import {
   newProcess,
   type RuntimeEvent,
 } from "@hangar/core";
+import { NamedCounter, unknownFieldNames } from "./names.js";
 import type { DropReason, NormalizeResult } from "./tetragon.js";
 
 const K8S_PREFIX = "k8s:";
@@ -64,18 +67,41 @@ class LabelCache {
   }
 }
 
+function l7Type(t: flow.L7FlowType): string {
+  return t === flow.L7FlowType.REQUEST
+    ? "request"
+    : t === flow.L7FlowType.RESPONSE
+      ? "response"
+      : t === flow.L7FlowType.SAMPLE
+        ? "sample"
+        : "";
+}
+
 export class HubbleNormalizer {
   readonly #counters: Counters;
   readonly #labels = new LabelCache();
+  readonly #unknown: NamedCounter;
 
   constructor(counters: Counters) {
     this.#counters = counters;
+    this.#unknown = new NamedCounter(counters, "unknown_field_names", "hubble");
+  }
+
+  /** Counts unknown fields of the messages read, by message type and field number. */
+  #countUnknown(msg: observer.GetFlowsResponse, f: flow.Flow | undefined): void {
+    const names: string[] = [];
+    unknownFieldNames(msg, names);
+    if (f !== undefined)
+      for (const m of [f, f.source, f.destination, f.IP, f.l4, f.l7, f.l7?.record.value])
+        unknownFieldNames(m, names);
+    if (names.length === 0) return;
+    this.#counters.inc("unknown_fields", { sensor: "hubble" }, names.length);
+    for (const n of names) this.#unknown.inc(n);
   }
 
   normalize(msg: observer.GetFlowsResponse): NormalizeResult {
-    if (msg.$unknown !== undefined)
-      this.#counters.inc("unknown_fields", { sensor: "hubble" }, msg.$unknown.length);
     const r = msg.responseTypes;
+    this.#countUnknown(msg, r.case === "flow" ? r.value : undefined);
     switch (r.case) {
       case "flow":
         return this.#flow(r.value, msg);
@@ -97,17 +123,21 @@ export class HubbleNormalizer {
   }
 
   #flow(f: flow.Flow, msg: observer.GetFlowsResponse): NormalizeResult {
-    if (f.$unknown !== undefined)
-      this.#counters.inc("unknown_fields", { sensor: "hubble" }, f.$unknown.length);
     const ip = f.IP;
-    // Which side is "ours": the endpoint with the provider label, else by direction.
+    const reply = f.isReply ?? false;
+    // Which side is "ours": the endpoint with the provider label; when both or neither carry
+    // it, the endpoint Hubble saw the flow at. traffic_direction is the connection's direction
+    // there: egress packets leave it, unless they are replies (and the other way for ingress).
     let localIsSource: boolean;
     const srcMcp = hasProviderLabel(f.source);
     const dstMcp = hasProviderLabel(f.destination);
     if (srcMcp !== dstMcp) localIsSource = srcMcp;
-    else localIsSource = f.trafficDirection !== flow.TrafficDirection.INGRESS;
+    else if (f.trafficDirection === flow.TrafficDirection.INGRESS) localIsSource = reply;
+    else localIsSource = !reply;
     const local = localIsSource ? f.source : f.destination;
     const peer = localIsSource ? f.destination : f.source;
+    // Who opened the connection: the source of a non-reply packet. Relative to the pod.
+    const podOpened = localIsSource !== reply;
 
     let ev: RuntimeEvent;
     const l7 = f.l7;
@@ -125,6 +155,7 @@ export class HubbleNormalizer {
           rcode: d.rcode,
           ttl: d.ttl,
           response: l7.type === flow.L7FlowType.RESPONSE,
+          rrtypes: d.rrtypes,
         },
       });
     } else {
@@ -145,12 +176,7 @@ export class HubbleNormalizer {
         value: {
           $typeName: "hangar.v1.FlowDetail",
           verdict: flow.Verdict[f.verdict] ?? String(f.verdict),
-          direction:
-            f.trafficDirection === flow.TrafficDirection.EGRESS
-              ? "egress"
-              : f.trafficDirection === flow.TrafficDirection.INGRESS
-                ? "ingress"
-                : "",
+          direction: podOpened ? "egress" : "ingress",
           protocol: l4?.case === undefined ? "" : (PROTOCOLS[l4.case] ?? l4.case.toLowerCase()),
           sourceIp: ip?.source ?? "",
           sourcePort: sport,
@@ -168,8 +194,28 @@ export class HubbleNormalizer {
           tcpFlags,
           peerNamespace: peer?.namespace ?? "",
           peerPod: peer?.podName ?? "",
+          podIsSource: localIsSource,
+          trafficDirection:
+            f.trafficDirection === flow.TrafficDirection.EGRESS
+              ? "egress"
+              : f.trafficDirection === flow.TrafficDirection.INGRESS
+                ? "ingress"
+                : "",
+          sourceNames: f.sourceNames,
+          peerLabels: peer?.labels ?? [],
+          l7Type: l7 === undefined ? "" : l7Type(l7.type),
         },
       });
+      if (l7 !== undefined && l7.record.case === "http" && ev.detail.case === "flow") {
+        const h = l7.record.value;
+        ev.detail.value.http = {
+          $typeName: "hangar.v1.HttpDetail",
+          method: h.method,
+          url: h.url,
+          code: h.code,
+          protocol: h.protocol,
+        };
+      }
     }
     if (local !== undefined && (local.podName !== "" || local.namespace !== "")) {
       const pod = newPod(local.namespace, local.podName, this.#labels.get(local));

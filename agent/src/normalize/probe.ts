@@ -236,6 +236,8 @@ export class ProbeNormalizer {
             state: p.kind === ProbeKind.SOCK_STATE ? (TCP_STATES[p.ret] ?? String(p.ret)) : "",
             socketCookie: 0n,
             hook: p.kind === ProbeKind.CONNECT ? "sys_exit_connect" : "inet_sock_set_state",
+            destinationNames: [],
+            unixPath: "",
           },
         };
         break;

@@ -1,15 +1,17 @@
 /**
- * Tetragon → RuntimeEvent. Maps process_exec, process_exit, and the hook events
- * (process_kprobe, process_tracepoint, process_lsm) by their arguments: socket
- * arguments become connect events, file/path arguments file events, credential
- * changes privilege events. Pod-less accounting events (rate_limit_info,
- * process_throttle) become counters. Everything else is dropped with a reason.
+ * Tetragon → RuntimeEvent. Maps process_exec and process_exit, and the hook events
+ * (process_kprobe, process_lsm, process_tracepoint) by what their function means
+ * (`hooks.ts`); keeps what Tetragon says about the process (credentials, capabilities,
+ * namespaces, audit uid, binary properties, ancestors) and about the hook (return value,
+ * action, arguments). An event that carries only a container id (Tetragon has not enriched
+ * it with the pod yet) keeps that id for the resolver. Pod-less accounting events
+ * (rate_limit_info, process_throttle) become counters. Everything else is dropped with a
+ * reason; unsupported hooks are counted by function name, unknown fields by message type.
  */
 import { tetragon, type hangar } from "@hangar/proto";
 import {
   type Counters,
   EventKind,
-  FileOperation,
   Sensor,
   newContainer,
   newEvent,
@@ -17,6 +19,12 @@ import {
   newProcess,
   type RuntimeEvent,
 } from "@hangar/core";
+import { hookDetail, hookInfo, kindOfDetail } from "./hooks.js";
+import { capabilityName } from "./linux.js";
+import { NamedCounter, unknownFieldNames } from "./names.js";
+import { MAX_ANCESTORS, ProcessTable } from "./process-table.js";
+
+export { hookDetail } from "./hooks.js";
 
 /** Reasons an upstream record yields no event; each is a `dropped{reason}` counter. */
 export type DropReason =
@@ -33,15 +41,51 @@ export interface NormalizeResult {
   dropped?: DropReason;
 }
 
-const SOCKET_FAMILY: Record<string, string> = { AF_INET: "ipv4", AF_INET6: "ipv6" };
-const SOCKET_PROTOCOL: Record<string, string> = { IPPROTO_TCP: "tcp", IPPROTO_UDP: "udp" };
-const PRIVILEGE_HOOK =
-  /setuid|setgid|setreuid|setregid|setresuid|setresgid|setfsuid|setfsgid|capset|cap_capable|commit_creds|create_user_ns/;
+/** Tetragon's auid for "no login uid". */
+const AUID_UNSET = 4294967295;
 
-/** Linux MAY_* bits passed to security_file_permission. */
-const MAY_WRITE = 2;
-const MAY_READ = 4;
-const MAY_APPEND = 8;
+/** Capability sets repeat (every process of a container has the same): their names are built once. */
+const capNames = new Map<string, string[]>();
+function capabilities(caps: readonly tetragon.CapabilitiesType[] | undefined): string[] {
+  if (caps === undefined || caps.length === 0) return [];
+  const key = caps.join(",");
+  let names = capNames.get(key);
+  if (names === undefined) {
+    if (capNames.size >= 1024) capNames.clear();
+    names = caps.map((c) => capabilityName(c));
+    capNames.set(key, names);
+  }
+  return names;
+}
+
+const NAMESPACES: readonly (readonly [keyof tetragon.Namespaces, string])[] = [
+  ["uts", "uts"],
+  ["ipc", "ipc"],
+  ["mnt", "mnt"],
+  ["pid", "pid"],
+  ["pidForChildren", "pid_for_children"],
+  ["net", "net"],
+  ["time", "time"],
+  ["timeForChildren", "time_for_children"],
+  ["cgroup", "cgroup"],
+  ["user", "user"],
+];
+
+function hostNamespaces(ns: tetragon.Namespaces | undefined): string[] {
+  if (ns === undefined) return [];
+  const out: string[] = [];
+  for (const [key, name] of NAMESPACES) {
+    const n = ns[key] as tetragon.Namespace | undefined;
+    if (n?.isHost === true) out.push(name);
+  }
+  return out;
+}
+
+const PRIVILEGE_CHANGES: Readonly<Record<number, string>> = {
+  [tetragon.ProcessPrivilegesChanged.PRIVILEGES_RAISED_EXEC_FILE_CAP]: "file_cap",
+  [tetragon.ProcessPrivilegesChanged.PRIVILEGES_RAISED_EXEC_FILE_SETUID]: "setuid",
+  [tetragon.ProcessPrivilegesChanged.PRIVILEGES_RAISED_EXEC_FILE_SETGID]: "setgid",
+};
 
 export function toProcess(p: tetragon.Process): hangar.ProcessIdentity {
   const out = newProcess();
@@ -53,6 +97,41 @@ export function toProcess(p: tetragon.Process): hangar.ProcessIdentity {
   out.uid = p.uid ?? 0;
   out.cwd = p.cwd;
   if (p.startTime !== undefined) out.startTime = p.startTime;
+  if (p.auid !== undefined && p.auid !== AUID_UNSET) out.auid = p.auid;
+  if (p.cap !== undefined) {
+    out.capEffective = capabilities(p.cap.effective);
+    out.capPermitted = capabilities(p.cap.permitted);
+  }
+  const c = p.processCredentials;
+  if (c !== undefined) {
+    out.credentials = {
+      $typeName: "hangar.v1.Credentials",
+      uid: c.uid ?? 0,
+      gid: c.gid ?? 0,
+      euid: c.euid ?? 0,
+      egid: c.egid ?? 0,
+      suid: c.suid ?? 0,
+      sgid: c.sgid ?? 0,
+      fsuid: c.fsuid ?? 0,
+      fsgid: c.fsgid ?? 0,
+    };
+    // With --enable-process-cred the credentials carry the capabilities too.
+    if (p.cap === undefined && c.caps !== undefined) {
+      out.capEffective = capabilities(c.caps.effective);
+      out.capPermitted = capabilities(c.caps.permitted);
+    }
+  }
+  out.hostNamespaces = hostNamespaces(p.ns);
+  if (p.inInitTree !== undefined) out.inInitTree = p.inInitTree;
+  out.user = p.user?.name ?? "";
+  const b = p.binaryProperties;
+  if (b !== undefined) {
+    if (b.setuid !== undefined) out.binarySetuid = b.setuid;
+    if (b.setgid !== undefined) out.binarySetgid = b.setgid;
+    out.privilegesChanged = b.privilegesChanged.map((x) => PRIVILEGE_CHANGES[x] ?? String(x));
+    const links = b.file?.inode?.links;
+    if (links !== undefined) out.binaryLinks = links;
+  }
   return out;
 }
 
@@ -62,244 +141,105 @@ export function toPod(p: tetragon.Pod): hangar.PodIdentity {
   pod.workload = p.workload;
   pod.workloadKind = p.workloadKind;
   const c = p.container;
-  if (c !== undefined) pod.container = newContainer(c.id, c.name, c.image?.name ?? "", c.image?.id ?? "");
+  if (c !== undefined)
+    pod.container = newContainer(
+      c.id,
+      c.name,
+      c.image?.name ?? "",
+      c.image?.id ?? "",
+      c.securityContext?.privileged === true,
+    );
   return pod;
 }
 
-function fileOperation(fn: string, args: readonly tetragon.KprobeArgument[]): hangar.FileOperation {
-  if (fn.includes("mmap")) return FileOperation.MMAP;
-  if (fn.includes("truncate")) return FileOperation.TRUNCATE;
-  if (fn.includes("bprm") || fn.includes("exec")) return FileOperation.EXECUTE;
-  if (fn.includes("permission")) {
-    for (const a of args) {
-      if (a.arg.case === "intArg" || a.arg.case === "uintArg") {
-        const mask = a.arg.value;
-        if ((mask & (MAY_WRITE | MAY_APPEND)) !== 0) return FileOperation.WRITE;
-        if ((mask & MAY_READ) !== 0) return FileOperation.READ;
-      }
-    }
-    return FileOperation.READ;
-  }
-  if (fn.includes("write")) return FileOperation.WRITE;
-  if (fn.includes("read")) return FileOperation.READ;
-  return FileOperation.OPEN;
+/** The pod of an event Tetragon has not enriched yet: only the container id (`process.docker`) is known. */
+function containerOnly(docker: string): hangar.PodIdentity {
+  const pod = newPod("", "", {});
+  pod.container = newContainer(docker, "", "", "");
+  return pod;
 }
 
-/** Builds the detail of a hook event from its function name and arguments, or undefined. */
-export function hookDetail(
-  fn: string,
-  args: readonly tetragon.KprobeArgument[],
-): RuntimeEvent["detail"] | undefined {
-  for (const a of args) {
-    switch (a.arg.case) {
-      case "sockArg": {
-        const s = a.arg.value;
-        return {
-          case: "connect",
-          value: {
-            $typeName: "hangar.v1.ConnectDetail",
-            protocol: SOCKET_PROTOCOL[s.protocol] ?? s.protocol.toLowerCase(),
-            family: SOCKET_FAMILY[s.family] ?? s.family.toLowerCase(),
-            sourceIp: s.saddr,
-            sourcePort: s.sport,
-            destinationIp: s.daddr,
-            destinationPort: s.dport,
-            result: 0,
-            state: s.state,
-            socketCookie: s.cookie,
-            hook: fn,
-          },
-        };
-      }
-      case "sockaddrArg": {
-        const s = a.arg.value;
-        return {
-          case: "connect",
-          value: {
-            $typeName: "hangar.v1.ConnectDetail",
-            protocol: "",
-            family: SOCKET_FAMILY[s.family] ?? s.family.toLowerCase(),
-            sourceIp: "",
-            sourcePort: 0,
-            destinationIp: s.addr,
-            destinationPort: s.port,
-            result: 0,
-            state: "",
-            socketCookie: 0n,
-            hook: fn,
-          },
-        };
-      }
-      case "skbArg": {
-        const s = a.arg.value;
-        return {
-          case: "connect",
-          value: {
-            $typeName: "hangar.v1.ConnectDetail",
-            // Tetragon fills KprobeSkb.protocol with the same names as KprobeSock ("IPPROTO_TCP").
-            protocol: SOCKET_PROTOCOL[s.protocol] ?? s.protocol.toLowerCase(),
-            family: SOCKET_FAMILY[s.family] ?? s.family.toLowerCase(),
-            sourceIp: s.saddr,
-            sourcePort: s.sport,
-            destinationIp: s.daddr,
-            destinationPort: s.dport,
-            result: 0,
-            state: "",
-            socketCookie: 0n,
-            hook: fn,
-          },
-        };
-      }
-      case "fileArg":
-      case "pathArg": {
-        const f = a.arg.value;
-        return {
-          case: "file",
-          value: {
-            $typeName: "hangar.v1.FileDetail",
-            path: f.path,
-            operation: fileOperation(fn, args),
-            hook: fn,
-            flags: f.flags,
-            permission: f.permission,
-          },
-        };
-      }
-      case "linuxBinprmArg": {
-        const b = a.arg.value;
-        return {
-          case: "file",
-          value: {
-            $typeName: "hangar.v1.FileDetail",
-            path: b.path,
-            operation: FileOperation.EXECUTE,
-            hook: fn,
-            flags: b.flags,
-            permission: b.permission,
-          },
-        };
-      }
-      default:
-        break;
-    }
-  }
-  if (PRIVILEGE_HOOK.test(fn)) {
-    const detail: hangar.PrivilegeDetail = {
-      $typeName: "hangar.v1.PrivilegeDetail",
-      hook: fn,
-      capabilities: [],
-    };
-    for (const a of args) {
-      const v = a.arg;
-      if ((v.case === "intArg" || v.case === "uintArg") && detail.targetUid === undefined && v.value >= 0) {
-        detail.targetUid = v.value;
-      } else if (v.case === "capEffectiveArg" || v.case === "capPermittedArg") {
-        if (v.value !== "")
-          detail.capabilities.push(`${v.case === "capEffectiveArg" ? "effective" : "permitted"}:${v.value}`);
-      } else if (v.case === "capabilityArg") {
-        detail.capabilities.push(v.value.name);
-      } else if (v.case === "processCredentialsArg") {
-        const uid = v.value.euid ?? v.value.uid;
-        if (uid !== undefined && detail.targetUid === undefined) detail.targetUid = uid;
-      }
-    }
-    return { case: "privilege", value: detail };
-  }
-  // Tracepoints on open(2)-like syscalls carry the path as a plain string argument.
-  if (/open/.test(fn)) {
-    for (const a of args) {
-      // Relative paths are kept as they are (resolved against the process cwd by readers).
-      if (a.arg.case === "stringArg" && a.arg.value !== "") {
-        return {
-          case: "file",
-          value: {
-            $typeName: "hangar.v1.FileDetail",
-            path: a.arg.value,
-            operation: FileOperation.OPEN,
-            hook: fn,
-            flags: "",
-            permission: "",
-          },
-        };
-      }
-    }
-  }
-  return undefined;
+/** What every process event carries: the process, its parent, its ancestors, a hook's arguments. */
+interface Hook {
+  process?: tetragon.Process | undefined;
+  parent?: tetragon.Process | undefined;
+  ancestors: tetragon.Process[];
+  args: readonly tetragon.KprobeArgument[];
 }
-
-const KIND_OF_DETAIL: Record<string, hangar.EventKind> = {
-  connect: EventKind.CONNECT,
-  file: EventKind.FILE,
-  privilege: EventKind.PRIVILEGE,
-};
+const NO_ARGS: readonly tetragon.KprobeArgument[] = [];
 
 /**
- * One Tetragon GetEventsResponse → at most one RuntimeEvent. Stateless apart
- * from the counters; safe to share between streams.
+ * One Tetragon GetEventsResponse → at most one RuntimeEvent. It remembers the processes it
+ * has seen start (bounded), to give later events their ancestors; safe to share between
+ * streams of one node.
  */
 export class TetragonNormalizer {
   readonly #counters: Counters;
+  readonly #unknown: NamedCounter;
+  readonly #hooks: NamedCounter;
+  readonly #processes: ProcessTable;
 
-  constructor(counters: Counters) {
+  constructor(counters: Counters, options: { processes?: ProcessTable } = {}) {
     this.#counters = counters;
+    this.#unknown = new NamedCounter(counters, "unknown_field_names", "tetragon");
+    this.#hooks = new NamedCounter(counters, "unsupported_hooks", "tetragon");
+    this.#processes = options.processes ?? new ProcessTable();
   }
 
   normalize(msg: tetragon.GetEventsResponse): NormalizeResult {
-    if (msg.$unknown !== undefined)
-      this.#counters.inc("unknown_fields", { sensor: "tetragon" }, msg.$unknown.length);
     const e = msg.event;
-    let ev: RuntimeEvent | undefined;
-    let process: tetragon.Process | undefined;
-    let parent: tetragon.Process | undefined;
+    let ev: RuntimeEvent;
+    let hook: Hook | undefined;
     switch (e.case) {
       case "processExec": {
         const x = e.value;
-        process = x.process;
-        parent = x.parent;
-        const flags = process?.flags ?? "";
+        const flags = x.process?.flags ?? "";
         ev = newEvent(EventKind.EXEC, Sensor.TETRAGON, {
           case: "exec",
           value: {
             $typeName: "hangar.v1.ExecDetail",
-            setuid: process?.binaryProperties?.setuid !== undefined,
+            setuid: x.process?.binaryProperties?.setuid !== undefined,
             flags: flags === "" ? [] : flags.split(" "),
           },
         });
-        ev.id = `exec:${process?.execId ?? ""}`;
+        ev.id = `exec:${x.process?.execId ?? ""}`;
+        hook = { process: x.process, parent: x.parent, ancestors: x.ancestors, args: NO_ARGS };
         break;
       }
       case "processExit": {
         const x = e.value;
-        process = x.process;
-        parent = x.parent;
         ev = newEvent(EventKind.EXIT, Sensor.TETRAGON, {
           case: "exit",
           value: { $typeName: "hangar.v1.ExitDetail", signal: x.signal, status: x.status },
         });
-        ev.id = `exit:${process?.execId ?? ""}`;
+        ev.id = `exit:${x.process?.execId ?? ""}`;
+        hook = { process: x.process, parent: x.parent, ancestors: x.ancestors, args: NO_ARGS };
         break;
       }
       case "processKprobe":
-      case "processLsm": {
-        const x = e.value;
-        process = x.process;
-        parent = x.parent;
-        const detail = hookDetail(x.functionName, x.args);
-        if (detail === undefined) return this.#drop("unsupported_hook");
-        ev = newEvent(KIND_OF_DETAIL[detail.case ?? ""] ?? EventKind.UNSPECIFIED, Sensor.TETRAGON, detail);
-        ev.policyName = x.policyName;
-        if (x.tags.length > 0) ev.tags = x.tags;
-        break;
-      }
+      case "processLsm":
       case "processTracepoint": {
         const x = e.value;
-        process = x.process;
-        parent = x.parent;
-        const detail = hookDetail(`${x.subsys}/${x.event}`, x.args);
-        if (detail === undefined) return this.#drop("unsupported_hook");
-        ev = newEvent(KIND_OF_DETAIL[detail.case ?? ""] ?? EventKind.UNSPECIFIED, Sensor.TETRAGON, detail);
+        const name =
+          e.case === "processTracepoint" ? `${e.value.subsys}/${e.value.event}` : e.value.functionName;
+        const ret = e.case === "processKprobe" ? e.value.return : undefined;
+        const detail = hookDetail(name, x.args, ret);
+        if (detail === undefined) {
+          this.#hooks.inc(name === "" ? "(none)" : name);
+          return this.#drop("unsupported_hook");
+        }
+        ev = newEvent(kindOfDetail(detail), Sensor.TETRAGON, detail);
         ev.policyName = x.policyName;
         if (x.tags.length > 0) ev.tags = x.tags;
+        ev.hook = hookInfo(
+          name,
+          x.args,
+          ret,
+          x.action,
+          e.case === "processKprobe" ? e.value.returnAction : tetragon.KprobeAction.UNKNOWN,
+          x.message,
+        );
+        hook = x;
         break;
       }
       case "rateLimitInfo":
@@ -326,23 +266,69 @@ export class TetragonNormalizer {
       case "test":
         return this.#drop("unsupported_variant");
       case undefined:
+        this.#countUnknown(msg, undefined);
         return this.#drop("unknown_variant");
     }
+    const process = hook.process;
     if (process === undefined) return this.#drop("unsupported_variant");
-    const unknown =
-      ((e.value as { $unknown?: unknown[] }).$unknown?.length ?? 0) +
-      (process.$unknown?.length ?? 0) +
-      (process.pod?.$unknown?.length ?? 0) +
-      (parent?.$unknown?.length ?? 0);
-    if (unknown > 0) this.#counters.inc("unknown_fields", { sensor: "tetragon" }, unknown);
+    this.#countUnknown(msg, hook);
+    const parent = hook.parent;
     ev.process = toProcess(process);
     if (parent !== undefined) ev.parent = toProcess(parent);
-    if (process.pod !== undefined) ev.pod = toPod(process.pod);
+    if (process.pod !== undefined) {
+      ev.pod = toPod(process.pod);
+      if (ev.pod.container === undefined && process.docker !== "")
+        ev.pod.container = newContainer(process.docker, "", "", "");
+    } else if (process.docker !== "") ev.pod = containerOnly(process.docker);
+    this.#ancestry(ev, hook);
     ev.node = msg.nodeName;
     const time = msg.time ?? process.startTime;
     if (time !== undefined) ev.time = time;
     if (ev.id === "") ev.id = `${ev.process.execId}:${time?.seconds ?? 0n}.${time?.nanos ?? 0}:${ev.kind}`;
     return { event: ev };
+  }
+
+  /** The event's ancestors beyond its parent: Tetragon's (--enable-ancestors), else the ones this normalizer saw start. */
+  #ancestry(ev: RuntimeEvent, hook: Hook): void {
+    const table = this.#processes;
+    if (ev.kind === EventKind.EXEC) {
+      if (ev.parent !== undefined) table.remember(ev.parent);
+      if (ev.process !== undefined) table.remember(ev.process);
+    }
+    if (hook.ancestors.length > 0) {
+      const n = Math.min(hook.ancestors.length, MAX_ANCESTORS);
+      for (let i = 0; i < n; i++) {
+        const a = toProcess(hook.ancestors[i] as tetragon.Process);
+        if (ev.kind === EventKind.EXEC) table.remember(a);
+        ev.ancestors.push(a);
+      }
+      return;
+    }
+    if (ev.parent !== undefined) ev.ancestors = table.ancestorsAbove(ev.parent);
+  }
+
+  /** Counts unknown fields of the messages this normalizer reads, by message type and field. */
+  #countUnknown(msg: tetragon.GetEventsResponse, hook: Hook | undefined): void {
+    const names: string[] = [];
+    unknownFieldNames(msg, names);
+    unknownFieldNames(msg.event.value, names);
+    if (hook !== undefined) {
+      for (const p of [hook.process, hook.parent]) {
+        if (p === undefined) continue;
+        unknownFieldNames(p, names);
+        unknownFieldNames(p.pod, names);
+        unknownFieldNames(p.pod?.container, names);
+      }
+      for (const a of hook.args) {
+        unknownFieldNames(a, names);
+        const value = a.arg.value;
+        if (typeof value === "object" && value !== null && "$typeName" in value)
+          unknownFieldNames(value, names);
+      }
+    }
+    if (names.length === 0) return;
+    this.#counters.inc("unknown_fields", { sensor: "tetragon" }, names.length);
+    for (const n of names) this.#unknown.inc(n);
   }
 
   #drop(reason: DropReason): NormalizeResult {

@@ -25,6 +25,7 @@ import { holdRuntime, type HoldOptions } from "../hold/hold.js";
 import { ProbeNormalizer } from "../normalize/probe.js";
 import { NormalizeStage } from "../normalize/stage.js";
 import { OutputStage } from "../outputs/outputs.js";
+import { DnsNames } from "../resolve/names.js";
 import { WorkloadResolver } from "../resolve/workloads.js";
 import type { CgroupResolver } from "../sources/probe/cgroups.js";
 import type { SensorRecord } from "../sources/records.js";
@@ -71,6 +72,7 @@ export interface Pipeline {
   readonly stages: {
     readonly normalize: NormalizeStage;
     readonly resolve: WorkloadResolver;
+    readonly names: DnsNames;
     readonly correlate: Correlator;
     readonly detect: DetectStage;
     readonly explain: ExplainStage;
@@ -105,6 +107,7 @@ export function createPipeline(options: PipelineOptions = {}): Pipeline {
           probe: new ProbeNormalizer({ counters, node: options.probe.node, cgroups: options.probe.cgroups }),
         },
   );
+  const names = new DnsNames(counters);
   const correlate = new Correlator({ ...options.correlate, counters });
   const outputs = new OutputStage({
     sinks: options.sinks ?? [],
@@ -127,6 +130,7 @@ export function createPipeline(options: PipelineOptions = {}): Pipeline {
     const { event } = normalize.process(rec);
     if (event === undefined) return undefined;
     if (!resolver.resolve(event)) return undefined;
+    names.process(event);
     // Every call trace, its end too, before the correlator holds the end back.
     explain.record(event);
     if (!correlate.process(event)) {
@@ -142,7 +146,7 @@ export function createPipeline(options: PipelineOptions = {}): Pipeline {
   return {
     counters,
     resolver,
-    stages: { normalize, resolve: resolver, correlate, detect, explain, outputs },
+    stages: { normalize, resolve: resolver, names, correlate, detect, explain, outputs },
     process,
     async run(sources, runOptions = {}) {
       const list: readonly AsyncIterable<SensorRecord>[] = Array.isArray(sources)

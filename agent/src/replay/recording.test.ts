@@ -8,7 +8,15 @@ import { flow, hangar, tetragon } from "@hangar/proto";
 import { AgentError } from "../errors.js";
 import { timeMs, Counters } from "@hangar/core";
 import type { SensorRecord } from "../sources/records.js";
-import { mergeByTime, parseLine, readRecording, type Malformed, type TimedRecord } from "./recording.js";
+import {
+  JsonSplitter,
+  mergeByTime,
+  parseLine,
+  readRecording,
+  type JsonUnit,
+  type Malformed,
+  type TimedRecord,
+} from "./recording.js";
 
 /** The tcp_connect example of the reference (§1.7), on one line. */
 const TETRAGON_KPROBE = JSON.stringify({
@@ -201,7 +209,7 @@ describe("parseLine: malformed lines", () => {
   });
 
   it("JSON that is not an object", () => {
-    fails("tetragon", "[1,2]", /^expected a JSON object, got an array$/);
+    fails("tetragon", "[1,2]", /^expected a JSON object, got an array \(of 2\): .*jq -c '\.\[\]' FILE/);
     fails("hubble", "42", /^expected a JSON object, got number$/);
     fails("tetragon", "null", /^expected a JSON object, got null$/);
     fails("traces", '"process_exec"', /^expected a JSON object, got string$/);
@@ -225,7 +233,11 @@ describe("parseLine: malformed lines", () => {
   });
 
   it("a tetragon line given as hubble is an unknown hubble variant", () => {
-    fails("hubble", TETRAGON_KPROBE, /^unknown hubble event variant "process_kprobe"$/);
+    fails(
+      "hubble",
+      TETRAGON_KPROBE,
+      /^unknown hubble event variant "process_kprobe" \(a Tetragon event: give this file with --tetragon\)$/,
+    );
   });
 
   it("a wrong field type names the field and the expected type", () => {
@@ -456,4 +468,159 @@ describe("readRecording", () => {
       out.push(r);
     assert.equal(out[0]?.t, Date.parse("2026-01-01T10:00:00.200Z"));
   });
+});
+
+describe("the formats users actually have", () => {
+  it("a bare Flow per line (older hubble observe -o json) is read as a flow", () => {
+    const counters = new Counters();
+    const rec = parse(
+      "hubble",
+      JSON.stringify({
+        time: "2026-03-02T10:00:07.000000000Z",
+        verdict: "FORWARDED",
+        IP: { source: "10.244.1.23", destination: "198.51.100.7", ipVersion: "IPv4" },
+        l4: { TCP: { source_port: 51300, destination_port: 443 } },
+        Type: "L3_L4",
+        node_name: "kind-hangar/kind-worker",
+      }),
+      counters,
+    );
+    assert.equal(rec.sensor, "hubble");
+    if (rec.sensor !== "hubble" || rec.msg.responseTypes.case !== "flow") return assert.fail("not a flow");
+    assert.equal(rec.msg.responseTypes.value.IP?.destination, "198.51.100.7");
+    assert.equal(rec.msg.responseTypes.value.verdict, flow.Verdict.FORWARDED);
+  });
+  it("a line with only node_name and time is not taken for a bare flow", () => {
+    fails("hubble", '{"node_name":"n","time":"2026-01-01T10:00:00Z"}', /^no hubble event/);
+  });
+  it("a Hubble flow given as a Tetragon recording says which flag to use", () => {
+    fails(
+      "tetragon",
+      '{"flow":{"uuid":"u"}}',
+      /unknown tetragon event variant "flow" \(a Hubble flow: give this file with --hubble\)/,
+    );
+  });
+  it("variants of an enterprise distribution are refused naming their origin", () => {
+    fails(
+      "tetragon",
+      '{"process_connect":{"process":{"binary":"/usr/bin/curl"},"destination_ip":"203.0.113.50"},"node_name":"n"}',
+      /^"process_connect" is not in the open-source Tetragon API \(cilium\/tetragon\); it comes from an enterprise distribution .* tcp_connect/,
+    );
+    fails("tetragon", '{"process_listen":{}}', /^"process_listen" is not in the open-source Tetragon API/);
+  });
+  it("unknown fields are counted by message type and name, unknown enum names by field and value", () => {
+    const counters = new Counters();
+    parse(
+      "tetragon",
+      JSON.stringify({
+        process_kprobe: {
+          process: { binary: "/bin/sh", cgroup_id_v3: "1", pod: { namespace: "mcp", pod_ip: "x" } },
+          function_name: "tcp_connect",
+          action: "KPROBE_ACTION_FROM_THE_FUTURE",
+          args: [{ sock_arg: { daddr: "1.2.3.4", netns: 4 } }],
+        },
+        node_name: "n",
+        cluster_uid: "c",
+      }),
+      counters,
+    );
+    assert.deepEqual(counters.byLabel("unknown_field_names", "field"), {
+      "tetragon.GetEventsResponse.cluster_uid": 1,
+      "tetragon.Process.cgroup_id_v3": 1,
+      "tetragon.Pod.pod_ip": 1,
+      "tetragon.KprobeSock.netns": 1,
+      "tetragon.ProcessKprobe.action=KPROBE_ACTION_FROM_THE_FUTURE": 1,
+    });
+    assert.equal(counters.get("unknown_fields", { sensor: "tetragon" }), 5);
+  });
+});
+
+describe("JsonSplitter", () => {
+  function split(lines: string[]): JsonUnit[] {
+    const s = new JsonSplitter();
+    const out: JsonUnit[] = [];
+    lines.forEach((l, i) => s.push(l, i + 1, out));
+    s.end(out);
+    return out;
+  }
+  it("passes one-object lines through untouched", () => {
+    assert.deepEqual(split(['{"a":1}', "", '{"b":"}{"}']), [
+      { line: 1, text: '{"a":1}' },
+      { line: 3, text: '{"b":"}{"}' },
+    ]);
+  });
+  it("joins an object pretty-printed over several lines, braces inside strings ignored", () => {
+    const units = split([
+      "{",
+      '  "process_exec": {',
+      '    "arguments": "-c \\"}\\" {",',
+      '    "pid": 1',
+      "  }",
+      "}",
+      '{"next":1}',
+    ]);
+    assert.equal(units.length, 2);
+    assert.equal(units[0]?.line, 1);
+    assert.deepEqual(JSON.parse(units[0]?.text ?? ""), { process_exec: { arguments: '-c "}" {', pid: 1 } });
+    assert.deepEqual(units[1], { line: 7, text: '{"next":1}' });
+  });
+  it("a pretty-printed array is one unit (refused later as a whole, not line by line)", () => {
+    const units = split(["[", "  {", '    "a": 1', "  },", "  {", '    "a": 2', "  }", "]"]);
+    assert.equal(units.length, 1);
+    assert.deepEqual(JSON.parse(units[0]?.text ?? ""), [{ a: 1 }, { a: 2 }]);
+  });
+  it("an object still open at the end of the file is one error at its first line", () => {
+    assert.deepEqual(split(["{", '  "a": {', '    "b": 1']), [
+      {
+        line: 1,
+        error: "an object starting here is not closed by the end of the file (truncated recording?)",
+      },
+    ]);
+  });
+  it("a line cut inside a string is a broken line, not the start of a multi-line object", () => {
+    const units = split(['{"process_exec":{"process":{"binary":"/bin/', '{"ok":1}']);
+    assert.equal(units.length, 2);
+    assert.equal(units[0]?.line, 1);
+    assert.deepEqual(units[1], { line: 2, text: '{"ok":1}' });
+  });
+});
+
+describe("readRecording: pretty-printed files", () => {
+  const dir = mkdtempSync(join(tmpdir(), "hangar-recording-pretty-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  it(
+    "reads jq-style objects with the line each starts at, and reports what is broken once",
+    { timeout: 5000 },
+    async () => {
+      const path = join(dir, "pretty.json");
+      const pretty = JSON.stringify(JSON.parse(TETRAGON_KPROBE), null, 2);
+      writeFileSync(path, `${pretty}\n${pretty}\n[\n  1\n]\n${pretty.split("\n").slice(0, 5).join("\n")}\n`);
+      const counters = new Counters();
+      const malformed: Malformed[] = [];
+      const out: TimedRecord[] = [];
+      let read = 0;
+      for await (const r of readRecording({
+        path,
+        format: "tetragon",
+        fileIndex: 0,
+        counters,
+        malformed,
+        onLine: () => read++,
+      }))
+        out.push(r);
+      const n = pretty.split("\n").length;
+      assert.deepEqual(
+        out.map((r) => r.line),
+        [1, n + 1],
+      );
+      assert.deepEqual(
+        malformed.map((m) => [m.line, m.error.slice(0, 40)]),
+        [
+          [2 * n + 1, "expected a JSON object, got an array (of"],
+          [2 * n + 4, "an object starting here is not closed by"],
+        ],
+      );
+      assert.equal(read, 4, "read counts records, not lines");
+    },
+  );
 });

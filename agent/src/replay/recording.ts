@@ -1,15 +1,19 @@
 /**
  * Recording readers for `hangar-agent replay`: JSON lines exactly as
- * `tetra getevents -o json` / Tetragon's JSON export, `hubble observe -o json`,
- * and `hangar.v1.CallTrace` (proto JSON). A malformed line is reported with file
- * and line, skipped and counted; the rest of the file is processed.
+ * `tetra getevents -o json` / Tetragon's JSON export, `hubble observe -o json`
+ * (`GetFlowsResponse` lines, and the bare `Flow` lines older versions wrote), and
+ * `hangar.v1.CallTrace` (proto JSON); objects pretty-printed over several lines (as `jq .`
+ * and the upstream docs show them) are read too. A malformed record is reported with file
+ * and line, skipped and counted; the rest of the file is processed. Unknown fields are
+ * counted by message type and name.
  */
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { fromJson, type DescMessage, type JsonValue } from "@bufbuild/protobuf";
-import { hangar, observer, tetragon } from "@hangar/proto";
+import { flow, hangar, observer, tetragon } from "@hangar/proto";
 import { AgentError } from "../errors.js";
 import { timeMs, type Counters } from "@hangar/core";
+import { NamedCounter } from "../normalize/names.js";
 import type { SensorRecord } from "../sources/records.js";
 
 export type RecordingFormat = "tetragon" | "hubble" | "traces";
@@ -57,6 +61,22 @@ function variantNames(
 }
 const TETRAGON_VARIANTS = variantNames(tetragon.GetEventsResponseSchema);
 const HUBBLE_VARIANTS = variantNames(observer.GetFlowsResponseSchema);
+/** Field names of a bare hubble Flow (older `hubble observe -o json` printed flows unwrapped). */
+const FLOW_FIELDS = new Set(flow.FlowSchema.fields.flatMap((f) => [f.name, f.jsonName]));
+
+/**
+ * Event variants some Tetragon builds write that the open-source API does not have
+ * (cilium/tetragon reserves their numbers): named in the error instead of "unknown".
+ */
+const FOREIGN_TETRAGON_VARIANTS = new Set([
+  "process_connect",
+  "process_close",
+  "process_listen",
+  "process_accept",
+  "process_sock",
+  "process_dns",
+  "process_http",
+]);
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -73,12 +93,14 @@ export function parseLine(format: RecordingFormat, text: string, counters: Count
   } catch (err) {
     throw new Error(`not valid JSON (${errorText(err)})`);
   }
-  if (json === null || typeof json !== "object" || Array.isArray(json)) {
+  if (Array.isArray(json))
     throw new Error(
-      `expected a JSON object, got ${json === null ? "null" : Array.isArray(json) ? "an array" : typeof json}`,
+      `expected a JSON object, got an array (of ${json.length}): replay reads one object per line, or ` +
+        "objects pretty-printed one after another; write the elements out, e.g. jq -c '.[]' FILE",
     );
-  }
-  const obj = json as Record<string, JsonValue>;
+  if (json === null || typeof json !== "object")
+    throw new Error(`expected a JSON object, got ${json === null ? "null" : typeof json}`);
+  let obj = json as Record<string, JsonValue>;
   if (format === "traces") {
     const trace = parseStrictOrLenient(hangar.CallTraceSchema, obj, counters, "proxy");
     return { sensor: "proxy", trace };
@@ -87,12 +109,31 @@ export function parseLine(format: RecordingFormat, text: string, counters: Count
   const common = format === "tetragon" ? TETRAGON_COMMON : HUBBLE_COMMON;
   const keys = Object.keys(obj);
   if (!keys.some((k) => variants.has(k))) {
-    const unknown = keys.filter((k) => !common.has(k));
-    throw new Error(
-      unknown.length > 0
-        ? `unknown ${format} event variant ${unknown.map((k) => JSON.stringify(k)).join(", ")}`
-        : `no ${format} event in the line (keys: ${keys.join(", ") || "none"})`,
-    );
+    if (format === "hubble" && keys.some((k) => !common.has(k)) && keys.every((k) => FLOW_FIELDS.has(k))) {
+      // A bare Flow, as `hubble observe -o json` printed before it wrapped flows in GetFlowsResponse.
+      obj = { flow: obj };
+    } else {
+      const foreign = keys.filter((k) => FOREIGN_TETRAGON_VARIANTS.has(k));
+      if (format === "tetragon" && foreign.length > 0)
+        throw new Error(
+          `${foreign.map((k) => JSON.stringify(k)).join(", ")} is not in the open-source Tetragon API ` +
+            "(cilium/tetragon); " +
+            "it comes from an enterprise distribution (Isovalent Enterprise) or an old release. " +
+            "Record with open-source Tetragon and a TracingPolicy " +
+            "(bpf/tracingpolicies/mcp-tcp-connect.yaml: tcp_connect, tcp_close, inet_csk_listen_start)",
+        );
+      const unknown = keys.filter((k) => !common.has(k));
+      throw new Error(
+        unknown.length > 0
+          ? `unknown ${format} event variant ${unknown.map((k) => JSON.stringify(k)).join(", ")}` +
+              (format === "hubble" && unknown.some((k) => TETRAGON_VARIANTS.has(k))
+                ? " (a Tetragon event: give this file with --tetragon)"
+                : format === "tetragon" && unknown.some((k) => HUBBLE_VARIANTS.has(k) || FLOW_FIELDS.has(k))
+                  ? " (a Hubble flow: give this file with --hubble)"
+                  : "")
+          : `no ${format} event in the line (keys: ${keys.join(", ") || "none"})`,
+      );
+    }
   }
   if (format === "tetragon") {
     return {
@@ -104,6 +145,61 @@ export function parseLine(format: RecordingFormat, text: string, counters: Count
     sensor: "hubble",
     msg: parseStrictOrLenient(observer.GetFlowsResponseSchema, obj, counters, "hubble"),
   };
+}
+
+/** Unknown field names per Counters instance and sensor (bounded, see names.ts). */
+const unknownNames = new WeakMap<Counters, Map<string, NamedCounter>>();
+function countUnknownNames(counters: Counters, sensor: string, names: readonly string[]): void {
+  let bySensor = unknownNames.get(counters);
+  if (bySensor === undefined) {
+    bySensor = new Map();
+    unknownNames.set(counters, bySensor);
+  }
+  let c = bySensor.get(sensor);
+  if (c === undefined) {
+    c = new NamedCounter(counters, "unknown_field_names", sensor);
+    bySensor.set(sensor, c);
+  }
+  for (const n of names) c.inc(n);
+}
+
+/**
+ * The keys of `json` that `schema` does not know, as "type.key" (and enum names it does not
+ * know, as "type.field=NAME"), at any depth. Runs only on lines the strict parse refused.
+ */
+export function unknownJsonFields(schema: DescMessage, json: JsonValue, out: string[]): void {
+  if (json === null || typeof json !== "object" || Array.isArray(json)) return;
+  if (schema.typeName.startsWith("google.protobuf.")) return;
+  for (const [key, value] of Object.entries(json)) {
+    const field = schema.fields.find((f) => f.name === key || f.jsonName === key);
+    if (field === undefined) {
+      out.push(`${schema.typeName}.${key}`);
+      continue;
+    }
+    switch (field.fieldKind) {
+      case "message":
+        unknownJsonFields(field.message, value, out);
+        break;
+      case "list":
+        if (field.listKind === "message" && Array.isArray(value))
+          for (const v of value) unknownJsonFields(field.message, v, out);
+        else if (field.listKind === "enum" && Array.isArray(value))
+          for (const v of value)
+            if (typeof v === "string" && !field.enum.values.some((e) => e.name === v))
+              out.push(`${schema.typeName}.${key}=${v}`);
+        break;
+      case "map":
+        if (field.mapKind === "message" && value !== null && typeof value === "object")
+          for (const v of Object.values(value)) unknownJsonFields(field.message, v ?? null, out);
+        break;
+      case "enum":
+        if (typeof value === "string" && !field.enum.values.some((e) => e.name === value))
+          out.push(`${schema.typeName}.${key}=${value}`);
+        break;
+      default:
+        break;
+    }
+  }
 }
 
 /**
@@ -123,7 +219,10 @@ function parseStrictOrLenient<S extends Parameters<typeof fromJson>[0]>(
     if (/is unknown|cannot decode enum/.test(msg)) {
       try {
         const lenient = fromJson(schema, obj, { ignoreUnknownFields: true });
-        counters.inc("unknown_fields", { sensor });
+        const names: string[] = [];
+        unknownJsonFields(schema, obj, names);
+        counters.inc("unknown_fields", { sensor }, Math.max(1, names.length));
+        countUnknownNames(counters, sensor, names);
         return lenient;
       } catch (lenientErr) {
         throw new Error(withPath(schema, obj, errorText(lenientErr)));
@@ -204,7 +303,122 @@ export interface ReadRecordingOptions {
   onLine?: () => void;
 }
 
-/** Reads one recording file, yielding parsed records; malformed lines go to `malformed`. */
+/** One JSON text to parse (an object on one line, or one pretty-printed over several), or a refusal. */
+export interface JsonUnit {
+  /** The first line of the text. */
+  line: number;
+  text?: string;
+  error?: string;
+}
+
+/** The largest object read over several lines; a bigger one is refused (and the reader resyncs). */
+export const MAX_OBJECT_CHARS = 16 * 1024 * 1024;
+
+/**
+ * Splits a recording into JSON texts: one object per line (the fast path: nothing is scanned),
+ * or objects pretty-printed over several lines one after another (`jq .` output, the upstream
+ * docs' examples), found by following braces outside strings. A multi-line object starts with a
+ * line that opens a structure and leaves it open ("{", "[", or text ending in "{", "[" or ",").
+ */
+export class JsonSplitter {
+  #parts: string[] = [];
+  #chars = 0;
+  #start = 0;
+  #depth = 0;
+  #inString = false;
+  #escape = false;
+
+  push(raw: string, lineNo: number, out: JsonUnit[]): void {
+    let text = raw.trim();
+    if (this.#parts.length === 0) {
+      if (text === "") return;
+      const c = text[0];
+      const opens = c === "{" || c === "[";
+      if (!opens || (text.length > 1 && !/[{[,]$/.test(text))) {
+        out.push({ line: lineNo, text });
+        return;
+      }
+      this.#start = lineNo;
+      this.#depth = 0;
+      this.#inString = false;
+      this.#escape = false;
+    }
+    while (text !== "") {
+      const end = this.#scan(text);
+      if (end < 0) {
+        if (this.#inString) {
+          // JSON strings do not span lines: this is a broken line, not a multi-line object.
+          this.#parts.push(text);
+          out.push({ line: this.#start, text: this.#parts.join("\n") });
+          this.#reset();
+          return;
+        }
+        this.#parts.push(text);
+        this.#chars += text.length;
+        if (this.#chars > MAX_OBJECT_CHARS) {
+          out.push({
+            line: this.#start,
+            error: `an object starting here is larger than ${MAX_OBJECT_CHARS / 1024 / 1024} MiB; skipped up to line ${lineNo}`,
+          });
+          this.#reset();
+        }
+        return;
+      }
+      this.#parts.push(text.slice(0, end + 1));
+      out.push({ line: this.#start, text: this.#parts.join("\n") });
+      this.#reset();
+      text = text.slice(end + 1).trim();
+      if (text !== "") {
+        // Another object on the same line: start it here.
+        this.#start = lineNo;
+        if (text[0] !== "{" && text[0] !== "[") {
+          out.push({ line: lineNo, text });
+          return;
+        }
+      }
+    }
+  }
+
+  /** End of input: an object still open is truncated. */
+  end(out: JsonUnit[]): void {
+    if (this.#parts.length === 0) return;
+    out.push({
+      line: this.#start,
+      error: "an object starting here is not closed by the end of the file (truncated recording?)",
+    });
+    this.#reset();
+  }
+
+  #reset(): void {
+    this.#parts = [];
+    this.#chars = 0;
+    this.#depth = 0;
+    this.#inString = false;
+    this.#escape = false;
+  }
+
+  /** Follows braces and brackets outside strings; the index where the outermost one closes, or -1. */
+  #scan(text: string): number {
+    for (let i = 0; i < text.length; i++) {
+      const ch = text.charCodeAt(i);
+      if (this.#inString) {
+        if (this.#escape) this.#escape = false;
+        else if (ch === 0x5c) this.#escape = true;
+        else if (ch === 0x22) this.#inString = false;
+        continue;
+      }
+      if (ch === 0x22) this.#inString = true;
+      else if (ch === 0x7b || ch === 0x5b) this.#depth++;
+      else if (ch === 0x7d || ch === 0x5d) {
+        this.#depth--;
+        if (this.#depth === 0) return i;
+      }
+    }
+    return -1;
+  }
+}
+
+/** Reads one recording file, yielding parsed records; malformed ones go to `malformed`. */
 export async function* readRecording(opts: ReadRecordingOptions): AsyncIterable<TimedRecord> {
   const { path, format, fileIndex, counters, malformed } = opts;
   const stream = createReadStream(path, { encoding: "utf8" });
@@ -218,20 +432,34 @@ export async function* readRecording(opts: ReadRecordingOptions): AsyncIterable<
     throw AgentError.from(err, "HANGAR_ERR_RECORDING_READ", `cannot read ${format} recording ${path}`);
   }
   const lines = createInterface({ input: stream, crlfDelay: Infinity });
+  const splitter = new JsonSplitter();
+  const units: JsonUnit[] = [];
   let lineNo = 0;
+  const take = function* (): Generator<TimedRecord> {
+    for (const u of units) {
+      opts.onLine?.();
+      if (u.error !== undefined) {
+        malformed.push({ file: path, line: u.line, error: u.error });
+        counters.inc("malformed", { format });
+        continue;
+      }
+      try {
+        const rec = parseLine(format, u.text ?? "", counters);
+        yield { rec, t: recordTime(rec), file: fileIndex, line: u.line };
+      } catch (err) {
+        malformed.push({ file: path, line: u.line, error: errorText(err) });
+        counters.inc("malformed", { format });
+      }
+    }
+    units.length = 0;
+  };
   for await (const raw of lines) {
     lineNo++;
-    const text = raw.trim();
-    if (text === "") continue;
-    opts.onLine?.();
-    try {
-      const rec = parseLine(format, text, counters);
-      yield { rec, t: recordTime(rec), file: fileIndex, line: lineNo };
-    } catch (err) {
-      malformed.push({ file: path, line: lineNo, error: errorText(err) });
-      counters.inc("malformed", { format });
-    }
+    splitter.push(raw, lineNo, units);
+    if (units.length > 0) yield* take();
   }
+  splitter.end(units);
+  yield* take();
 }
 
 /** A min-heap on (t, file, line). */

@@ -6,11 +6,20 @@ import { accessSync, constants } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Writable } from "node:stream";
 import type { Logger } from "pino";
-import { Counters, NoDetector, type BaselineStore, type Detector, type RuntimeEvent } from "@hangar/core";
+import { readFileSync } from "node:fs";
+import {
+  Counters,
+  NoDetector,
+  PROVIDER_LABEL,
+  type BaselineStore,
+  type Detector,
+  type RuntimeEvent,
+} from "@hangar/core";
 import { CefLinesAlertSink, JsonLinesAlertSink, eventJson } from "@hangar/export";
 import { loadBaselineStore, loadRuleEngine } from "../bootstrap/plugins.js";
 import { AgentError } from "../errors.js";
 import { createPipeline } from "../pipeline/pipeline.js";
+import { WorkloadResolver, type PodInfo, type ProviderMapping } from "../resolve/workloads.js";
 import {
   mergeByTime,
   readRecording,
@@ -32,6 +41,10 @@ export interface ReplayOptions {
   graceMs?: number;
   /** Where to write every kept event (after correlation) as JSON lines. */
   events?: Writable;
+  /** Pods for the resolver (`kubectl get pods -o json`), so that events with only a container id, uid or IP resolve. */
+  pods?: readonly PodInfo[];
+  /** Providers for pods without the label, by namespace and name prefix. */
+  providers?: readonly ProviderMapping[];
   stdout: Writable;
   logger: Logger;
 }
@@ -44,6 +57,10 @@ export interface ReplaySummary {
   alerts: number;
   /** Rule alerts not sent because a baseline deviation about the same event was (by rule id). */
   folded: Record<string, number>;
+  /** Fields this build does not know, by "message type.field" (skipped; the rest of each event is used). */
+  unknown_fields: Record<string, number>;
+  /** Hook events dropped as unsupported_hook, by function name. */
+  unsupported_hooks: Record<string, number>;
 }
 
 export interface ReplayResult {
@@ -105,6 +122,8 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
   }
 
   const counters = new Counters();
+  const resolver = new WorkloadResolver(counters, { mappings: opts.providers ?? [] });
+  for (const p of opts.pods ?? []) resolver.upsert(p);
   const malformed: Malformed[] = [];
   let read = 0;
   const sink =
@@ -123,6 +142,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
   );
   const pipeline = createPipeline({
     counters,
+    resolver,
     detector,
     ...(baseline === undefined ? {} : { baseline }),
     sinks: [sink],
@@ -143,9 +163,75 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
     malformed,
     alerts,
     folded: counters.byLabel("alerts_folded", "rule"),
+    unknown_fields: counters.byLabel("unknown_field_names", "field"),
+    unsupported_hooks: counters.byLabel("unsupported_hooks", "hook"),
   };
   for (const m of malformed) opts.logger.warn(`${m.file}:${m.line}: ${m.error}`);
+  const hint = keptNothingHint(summary, resolver.unlabelled());
+  if (hint !== undefined) opts.logger.warn(hint);
   return { summary, exitCode: opts.strict && malformed.length > 0 ? 1 : 0 };
+}
+
+/**
+ * Said once, when nothing was kept because no event came from an MCP pod: which pods the
+ * events came from, and how to label or map them.
+ */
+export function keptNothingHint(summary: ReplaySummary, unlabelled: readonly string[]): string | undefined {
+  const notMcp = summary.dropped["not_mcp_pod"] ?? 0;
+  if (summary.kept > 0 || notMcp === 0) return undefined;
+  const [first] = unlabelled;
+  const example = first === undefined ? "NAMESPACE/POD" : first;
+  const [ns, pod] = example.includes("/") ? example.split("/", 2) : ["NAMESPACE", "POD"];
+  return (
+    `kept 0 events: only events of pods labelled ${PROVIDER_LABEL}=<provider> are kept, and the ${notMcp} ` +
+    `event(s) of these recordings came from pods without that label` +
+    (unlabelled.length > 0 ? ` (${unlabelled.join(", ")})` : "") +
+    `. Label the MCP server's pods before recording (kubectl label pod -n ${ns ?? "NAMESPACE"} ${pod ?? "POD"} ` +
+    `${PROVIDER_LABEL}=<provider>, or in the workload's pod template), or map them for this replay: ` +
+    `--provider ${ns ?? "NAMESPACE"}/${(pod ?? "POD").replace(/-[a-z0-9]{5}$/, "-")}=<provider> ` +
+    `(NAMESPACE[/POD-PREFIX]=PROVIDER), or give the pod list with --pods (kubectl get pods -o json)`
+  );
+}
+
+/**
+ * Pods for `--pods FILE`: `kubectl get pods -o json` (a List), one Pod object, or one Pod per
+ * line. Throws HANGAR_ERR_RECORDING_READ naming the file and what is wrong.
+ */
+export async function readPods(path: string): Promise<PodInfo[]> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw AgentError.from(err, "HANGAR_ERR_RECORDING_READ", `cannot read --pods ${path}`);
+  }
+  const docs: unknown[] = [];
+  try {
+    const t = text.trim();
+    if (t.startsWith("{") && !/}\s*\n\s*{/.test(t)) docs.push(JSON.parse(t));
+    else for (const line of t.split("\n")) if (line.trim() !== "") docs.push(JSON.parse(line));
+  } catch (err) {
+    throw AgentError.from(
+      err,
+      "HANGAR_ERR_RECORDING_READ",
+      `--pods ${path} is not JSON: give the output of kubectl get pods -o json (or one Pod per line)`,
+    );
+  }
+  const { podInfo } = await import("../resolve/pod-watch.js");
+  const out: PodInfo[] = [];
+  for (const d of docs) {
+    const o = d as { kind?: string; items?: unknown[] };
+    const pods = Array.isArray(o.items) ? o.items : [o];
+    for (const p of pods) {
+      const info = podInfo(p as Parameters<typeof podInfo>[0]);
+      if (info === undefined)
+        throw new AgentError(
+          "HANGAR_ERR_RECORDING_READ",
+          `--pods ${path}: an item without metadata.uid is not a Pod (kind ${JSON.stringify((p as { kind?: unknown }).kind ?? null)})`,
+        );
+      out.push(info);
+    }
+  }
+  return out;
 }
 
 function eventWriter(out: Writable): (ev: RuntimeEvent) => void {

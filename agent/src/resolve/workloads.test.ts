@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { EventKind, Sensor, newContainer, newEvent, newPod, type RuntimeEvent, Counters } from "@hangar/core";
-import { WorkloadResolver, bareContainerId, type PodInfo } from "./workloads.js";
+import { WorkloadResolver, bareContainerId, parseProviderMapping, type PodInfo } from "./workloads.js";
 
 const FULL_ID = "containerd://9f2c4e1ab03d5c7e8f90123456789abcdef0123456789abcdef0123456789ab";
 /** Tetragon's truncated container id: the first 31 characters of the bare id. */
@@ -141,12 +141,21 @@ describe("WorkloadResolver.resolve", () => {
     }
   });
 
-  it("keeps the event's own pod name and container when it has them", () => {
+  it("keeps the event's own pod name and container id; the container's name and image are filled in", () => {
     const ev = event({ uid: "uid-weather", containerId: TRUNCATED });
     if (ev.pod !== undefined) ev.pod.name = "from-event";
     resolver().resolve(ev);
     assert.equal(ev.pod?.name, "from-event");
     assert.equal(ev.pod?.container?.id, TRUNCATED);
+    assert.equal(ev.pod?.container?.name, "server");
+    assert.equal(ev.pod?.container?.image, "ghcr.io/example/weather-mcp:1.2.0");
+  });
+
+  it("keeps a container the event names fully", () => {
+    const ev = event({ uid: "uid-weather" });
+    if (ev.pod !== undefined) ev.pod.container = newContainer("containerd://other", "sidecar", "img:1", "");
+    resolver().resolve(ev);
+    assert.equal(ev.pod?.container?.id, "containerd://other");
   });
 
   it("drops the event of a pod without the provider label, counting not_mcp_pod", () => {
@@ -214,5 +223,71 @@ describe("WorkloadResolver: upsert, remove, replaceAll", () => {
     const byContainer = event({ containerId: TRUNCATED });
     assert.equal(r.resolve(byContainer), true);
     assert.equal(byContainer.pod?.name, "weather-new");
+  });
+});
+
+describe("WorkloadResolver: without a pod watch", () => {
+  function labelled(): RuntimeEvent {
+    const ev = newEvent(EventKind.EXEC, Sensor.TETRAGON, { case: undefined });
+    const p = newPod("mcp", "weather-6c9d7b8f4-x2x7q", { "mcp-hangar.io/provider": "weather" });
+    p.uid = "uid-weather";
+    p.container = newContainer(FULL_ID, "server", "ghcr.io/example/weather-mcp:1.2.0", "");
+    ev.pod = p;
+    return ev;
+  }
+
+  it("learns a pod's container from its labelled events and resolves events that carry only the container id", () => {
+    const counters = new Counters();
+    const r = new WorkloadResolver(counters);
+    assert.equal(r.resolve(event({ containerId: TRUNCATED })), false, "unknown before any labelled event");
+    assert.equal(r.resolve(labelled()), true);
+    const bare = event({ containerId: TRUNCATED });
+    assert.equal(r.resolve(bare), true);
+    assert.equal(bare.provider, "weather");
+    assert.equal(bare.pod?.name, "weather-6c9d7b8f4-x2x7q");
+    assert.equal(bare.pod?.namespace, "mcp");
+    assert.equal(bare.pod?.container?.name, "server");
+    assert.equal(counters.get("resolved_by_watch"), 1);
+  });
+
+  it("learns a bounded number of pods, the oldest first out", () => {
+    const r = new WorkloadResolver(new Counters());
+    for (let i = 0; i < 4100; i++) {
+      const ev = labelled();
+      if (ev.pod !== undefined) {
+        ev.pod.uid = `uid-${i}`;
+        ev.pod.name = `p-${i}`;
+        ev.pod.container = newContainer(`containerd://${String(i).padStart(12, "0")}ab`, "c", "i", "");
+      }
+      r.resolve(ev);
+    }
+    assert.equal(r.size, 4096);
+    assert.equal(r.resolve(event({ containerId: `${String(0).padStart(12, "0")}ab` })), false);
+    assert.equal(r.resolve(event({ containerId: `${String(4099).padStart(12, "0")}ab` })), true);
+  });
+
+  it("maps unlabelled pods by namespace and name prefix", () => {
+    const counters = new Counters();
+    const r = new WorkloadResolver(counters, { mappings: [parseProviderMapping("shop/web-=web-tools")] });
+    const ev = event({ labels: { app: "web" } });
+    if (ev.pod !== undefined) {
+      ev.pod.namespace = "shop";
+      ev.pod.name = "web-5f7d8c9b6-abcde";
+    }
+    assert.equal(r.resolve(ev), true);
+    assert.equal(ev.provider, "web-tools");
+    const other = event({ labels: {} });
+    if (other.pod !== undefined) {
+      other.pod.namespace = "shop";
+      other.pod.name = "cart-1";
+    }
+    assert.equal(r.resolve(other), false);
+    assert.equal(counters.get("resolved_by_mapping"), 1);
+  });
+
+  it("refuses a mapping that is not NAMESPACE[/POD-PREFIX]=PROVIDER, saying the form", () => {
+    assert.deepEqual(parseProviderMapping("mcp=fs"), { namespace: "mcp", podPrefix: "", provider: "fs" });
+    assert.throws(() => parseProviderMapping("fs-tools"), /NAMESPACE\[\/POD-PREFIX\]=PROVIDER/);
+    assert.throws(() => parseProviderMapping("mcp/x="), /is not/);
   });
 });

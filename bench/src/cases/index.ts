@@ -16,6 +16,7 @@ import { detectDefaultPack } from "./detect-default-pack.js";
 import { detectSingleEvent50 } from "./detect-single-event-50.js";
 import { detectSequenceKeys } from "./detect-sequence-keys.js";
 import { compile1000Rules } from "./compile-1000-rules.js";
+import { replayCorpus } from "./replay-corpus.js";
 
 export type { BenchCase, CaseContext } from "./case.js";
 export {
@@ -36,6 +37,7 @@ export {
   detectDefaultPack,
   detectSequenceKeys,
   compile1000Rules,
+  replayCorpus,
 };
 
 export const CASES: readonly BenchCase[] = [
@@ -56,4 +58,5 @@ export const CASES: readonly BenchCase[] = [
   detectDefaultPack,
   detectSequenceKeys,
   compile1000Rules,
+  replayCorpus,
 ];

@@ -25,15 +25,27 @@ export type Literal =
   | { t: "dur"; v: number; text: string; loc: Loc }
   | { t: "bool"; v: boolean; loc: Loc };
 
+/** An item of a list in a condition or a list definition: a literal, or another list (`@name`). */
+export type ListItem = Literal | { t: "listref"; name: string; loc: Loc };
+
 export type Value =
   | Literal
   | { t: "path"; name: string; loc: Loc }
-  | { t: "list"; items: Literal[]; loc: Loc }
+  | { t: "list"; items: ListItem[]; loc: Loc }
   | { t: "listref"; name: string; loc: Loc }
   | { t: "call"; name: string; args: Expr[]; loc: Loc };
 
 export type CmpOp = "=" | "!=" | "<" | "<=" | ">" | ">=";
-export type StrOp = "contains" | "startswith" | "endswith" | "glob" | "regex" | "cidr";
+export type StrOp =
+  | "contains"
+  | "startswith"
+  | "endswith"
+  | "glob"
+  | "regex"
+  | "cidr"
+  | "icontains"
+  | "istartswith"
+  | "iendswith";
 
 export type Expr =
   | Value
@@ -140,7 +152,7 @@ export type RuleItem =
 
 export type Item =
   | { t: "requires"; range: string; loc: Loc; valueLoc: Loc }
-  | { t: "list"; name: string; items: Literal[]; loc: Loc }
+  | { t: "list"; name: string; items: ListItem[]; loc: Loc }
   | { t: "macro"; name: string; params: Name[]; body: Expr; loc: Loc }
   | { t: "rule"; id: string; items: RuleItem[]; loc: Loc }
   | { t: "patch"; id: string; items: RuleItem[]; loc: Loc };

@@ -181,7 +181,7 @@ const CASES: [string, string, DiagnosticCode, number, RegExp][] = [
     `rule a { description "d" severity low maturity stable\n mitre T59 event exec ${TEST} }`,
     "HANGAR_ERR_RULE_VALUE",
     8,
-    /not a MITRE ATT&CK technique id/,
+    /"T59" is not a MITRE ATT&CK id: a technique \(T1234, T1234\.001\) or a tactic \(TA0003\)/,
   ],
   [
     "engine too new",

@@ -86,12 +86,12 @@ Test -> %kw_test String "{" TestItem:* "}"
 TestItem -> %kw_at %duration %path "{" FieldVals:? "}"
               {% (d) => ({ t: "event", v: { atMs: durationMs(d[1]), kind: name(d[2]), fields: d[4] ?? [], loc: loc(d[0]) } }) %}
           | %kw_expect Expect                    {% (d) => ({ t: "expect", v: d[1] }) %}
-          | %kw_baseline %path ListLit           {% (d) => ({ t: "baseline", v: { facet: name(d[1]), values: d[2].items } }) %}
+          | %kw_baseline %path LitList           {% (d) => ({ t: "baseline", v: { facet: name(d[1]), values: d[2].items } }) %}
           | %kw_baseline %kw_learning            {% (d) => ({ t: "learning" }) %}
 FieldVals -> FieldVal                            {% (d) => [d[0]] %}
            | FieldVals "," FieldVal              {% (d) => append(d[0], d[2]) %}
 FieldVal -> %path ":" Literal                    {% (d) => ({ name: d[0].value, value: d[2], loc: loc(d[0]) }) %}
-          | %path ":" ListLit                    {% (d) => ({ name: d[0].value, value: d[2], loc: loc(d[0]) }) %}
+          | %path ":" LitList                    {% (d) => ({ name: d[0].value, value: d[2], loc: loc(d[0]) }) %}
 Expect -> %kw_match                              {% (d) => ({ t: "match", loc: loc(d[0]) }) %}
         | %kw_match "[" Names "]"                {% (d) => ({ t: "match", steps: d[2], loc: loc(d[0]) }) %}
         | %kw_no %kw_match                       {% (d) => ({ t: "nomatch", loc: loc(d[0]) }) %}
@@ -121,6 +121,7 @@ Cmp -> Value CmpOp Value                         {% (d) => ({ t: "cmp", op: d[1]
 
 CmpOp -> "=" {% id %} | "==" {% id %} | "!=" {% id %} | "<" {% id %} | "<=" {% id %} | ">" {% id %} | ">=" {% id %}
 StrOp -> %kw_contains {% id %} | %kw_startswith {% id %} | %kw_endswith {% id %} | %kw_glob {% id %} | %kw_regex {% id %} | %kw_cidr {% id %}
+       | %kw_icontains {% id %} | %kw_istartswith {% id %} | %kw_iendswith {% id %}
 
 Value -> %path                                   {% (d) => ({ t: "path", name: d[0].value, loc: loc(d[0]) }) %}
        | Literal                                 {% id %}
@@ -131,7 +132,16 @@ Value -> %path                                   {% (d) => ({ t: "path", name: d
 Args -> Expr                                     {% (d) => cons(null, d[0]) %}
       | Args "," Expr                            {% (d) => cons(d[0], d[2]) %}
 
+# Lists in conditions and list definitions may name other lists (`[@shells, "nc"]`);
+# lists in tests and baselines hold literals only.
 ListLit -> "[" "]"                               {% (d) => ({ t: "list", items: [], loc: loc(d[0]) }) %}
+         | "[" ListItems "]"                     {% (d) => ({ t: "list", items: d[1], loc: loc(d[0]) }) %}
+         | "[" ListItems "," "]"                 {% (d) => ({ t: "list", items: d[1], loc: loc(d[0]) }) %}
+ListItems -> ListItem                            {% (d) => [d[0]] %}
+           | ListItems "," ListItem              {% (d) => append(d[0], d[2]) %}
+ListItem -> Literal                              {% id %}
+          | %listref                             {% (d) => ({ t: "listref", name: d[0].value.slice(1), loc: loc(d[0]) }) %}
+LitList -> "[" "]"                               {% (d) => ({ t: "list", items: [], loc: loc(d[0]) }) %}
          | "[" Literals "]"                      {% (d) => ({ t: "list", items: d[1], loc: loc(d[0]) }) %}
          | "[" Literals "," "]"                  {% (d) => ({ t: "list", items: d[1], loc: loc(d[0]) }) %}
 Literals -> Literal                              {% (d) => [d[0]] %}

@@ -60,6 +60,9 @@ declare var kw_endswith: any;
 declare var kw_glob: any;
 declare var kw_regex: any;
 declare var kw_cidr: any;
+declare var kw_icontains: any;
+declare var kw_istartswith: any;
+declare var kw_iendswith: any;
 declare var listref: any;
 declare var kw_true: any;
 declare var kw_false: any;
@@ -603,7 +606,7 @@ const grammar: Grammar = {
       symbols: [
         lexer.has("kw_baseline") ? { type: "kw_baseline" } : kw_baseline,
         lexer.has("path") ? { type: "path" } : path,
-        "ListLit",
+        "LitList",
       ],
       postprocess: (d) => ({ t: "baseline", v: { facet: name(d[1]), values: d[2].items } }),
     },
@@ -628,7 +631,7 @@ const grammar: Grammar = {
     },
     {
       name: "FieldVal",
-      symbols: [lexer.has("path") ? { type: "path" } : path, { literal: ":" }, "ListLit"],
+      symbols: [lexer.has("path") ? { type: "path" } : path, { literal: ":" }, "LitList"],
       postprocess: (d) => ({ name: d[0].value, value: d[2], loc: loc(d[0]) }),
     },
     {
@@ -785,6 +788,21 @@ const grammar: Grammar = {
     { name: "StrOp", symbols: [lexer.has("kw_regex") ? { type: "kw_regex" } : kw_regex], postprocess: id },
     { name: "StrOp", symbols: [lexer.has("kw_cidr") ? { type: "kw_cidr" } : kw_cidr], postprocess: id },
     {
+      name: "StrOp",
+      symbols: [lexer.has("kw_icontains") ? { type: "kw_icontains" } : kw_icontains],
+      postprocess: id,
+    },
+    {
+      name: "StrOp",
+      symbols: [lexer.has("kw_istartswith") ? { type: "kw_istartswith" } : kw_istartswith],
+      postprocess: id,
+    },
+    {
+      name: "StrOp",
+      symbols: [lexer.has("kw_iendswith") ? { type: "kw_iendswith" } : kw_iendswith],
+      postprocess: id,
+    },
+    {
       name: "Value",
       symbols: [lexer.has("path") ? { type: "path" } : path],
       postprocess: (d) => ({ t: "path", name: d[0].value, loc: loc(d[0]) }),
@@ -815,11 +833,38 @@ const grammar: Grammar = {
     },
     {
       name: "ListLit",
-      symbols: [{ literal: "[" }, "Literals", { literal: "]" }],
+      symbols: [{ literal: "[" }, "ListItems", { literal: "]" }],
       postprocess: (d) => ({ t: "list", items: d[1], loc: loc(d[0]) }),
     },
     {
       name: "ListLit",
+      symbols: [{ literal: "[" }, "ListItems", { literal: "," }, { literal: "]" }],
+      postprocess: (d) => ({ t: "list", items: d[1], loc: loc(d[0]) }),
+    },
+    { name: "ListItems", symbols: ["ListItem"], postprocess: (d) => [d[0]] },
+    {
+      name: "ListItems",
+      symbols: ["ListItems", { literal: "," }, "ListItem"],
+      postprocess: (d) => append(d[0], d[2]),
+    },
+    { name: "ListItem", symbols: ["Literal"], postprocess: id },
+    {
+      name: "ListItem",
+      symbols: [lexer.has("listref") ? { type: "listref" } : listref],
+      postprocess: (d) => ({ t: "listref", name: d[0].value.slice(1), loc: loc(d[0]) }),
+    },
+    {
+      name: "LitList",
+      symbols: [{ literal: "[" }, { literal: "]" }],
+      postprocess: (d) => ({ t: "list", items: [], loc: loc(d[0]) }),
+    },
+    {
+      name: "LitList",
+      symbols: [{ literal: "[" }, "Literals", { literal: "]" }],
+      postprocess: (d) => ({ t: "list", items: d[1], loc: loc(d[0]) }),
+    },
+    {
+      name: "LitList",
       symbols: [{ literal: "[" }, "Literals", { literal: "," }, { literal: "]" }],
       postprocess: (d) => ({ t: "list", items: d[1], loc: loc(d[0]) }),
     },

@@ -96,6 +96,8 @@ export function lint(paths: readonly string[]): Promise<LintReport> {
   return Promise.resolve({
     files: loaded.files,
     rules: loaded.rules.length,
+    uncompiled: loaded.uncompiled,
+    unparsed: loaded.unparsed,
     diagnostics: loaded.diagnostics,
     errors,
     warnings: loaded.diagnostics.length - errors,

@@ -19,6 +19,10 @@ export interface LoadedRules {
   diagnostics: Diagnostic[];
   /** True when there is no error (warnings allowed). */
   ok: boolean;
+  /** Ids of rules that are defined but did not compile. */
+  uncompiled: string[];
+  /** Files that did not parse: their rules are not even known by id. */
+  unparsed: string[];
 }
 
 function walk(dir: string, out: string[]): void {
@@ -57,9 +61,11 @@ export function ruleFiles(paths: readonly string[]): { files: string[]; diagnost
 export function compileSources(sources: ReadonlyMap<string, string>): LoadedRules {
   const parsed: SourceFile[] = [];
   const diagnostics: Diagnostic[] = [];
+  const unparsed: string[] = [];
   for (const [file, text] of sources) {
     const r = parseSource(file, text);
     diagnostics.push(...r.diagnostics);
+    if (r.diagnostics.some((d) => d.severity === "error")) unparsed.push(file);
     parsed.push({ file, items: r.items });
   }
   const c = compileFiles(parsed);
@@ -71,6 +77,8 @@ export function compileSources(sources: ReadonlyMap<string, string>): LoadedRule
     sources: new Map(sources),
     diagnostics,
     ok: !diagnostics.some((d) => d.severity === "error"),
+    uncompiled: c.uncompiled,
+    unparsed,
   };
 }
 

@@ -7,6 +7,7 @@ import nearley from "nearley";
 import type { Item, Token } from "./ast.js";
 import { diag, type Diagnostic } from "./diagnostics.js";
 import grammar from "./grammar.js";
+import { FALCO_OPERATORS } from "./falco.js";
 import { tokens } from "./lexer.js";
 
 const compiled = nearley.Grammar.fromCompiled(grammar);
@@ -107,6 +108,20 @@ function nestingProblem(file: string, text: string): Diagnostic | undefined {
   return undefined;
 }
 
+/** What to write instead, when the unexpected token is a Falco operator or a Falco-style list. */
+function syntaxHint(tok: Token | undefined, text: string): string {
+  if (tok === undefined) return "";
+  if (tok.type === "path") {
+    const instead = Object.hasOwn(FALCO_OPERATORS, tok.value) ? FALCO_OPERATORS[tok.value] : undefined;
+    if (instead !== undefined) return ` (Falco's ${tok.value} operator: here use ${instead})`;
+    if (tok.value === "iequals" || tok.value === "ieq")
+      return ' (compare lowercase: lower(x) = "…"; icontains, istartswith and iendswith ignore case)';
+  }
+  if (tok.type === "lparen" && /(^|\s)in$/.test(text.slice(0, tok.offset).trimEnd()))
+    return ' (lists are written in brackets: x in ["a", "b"], or @list)';
+  return "";
+}
+
 export function parseSource(file: string, text: string, grammar: nearley.Grammar = compiled): ParseResult {
   const tooDeep = nestingProblem(file, text);
   if (tooDeep !== undefined) return { items: [], diagnostics: [tooDeep] };
@@ -125,7 +140,7 @@ export function parseSource(file: string, text: string, grammar: nearley.Grammar
           file,
           tok === undefined ? undefined : tok,
           "HANGAR_ERR_RULE_SYNTAX",
-          `unexpected ${describeToken(tok)}${expectedText(exp)}`,
+          `unexpected ${describeToken(tok)}${expectedText(exp)}${syntaxHint(tok, text)}`,
         ),
       ],
     };

@@ -74,6 +74,24 @@ export interface BaselineProbe {
   value: Fn;
 }
 
+/** One conjunct of a step's condition, kept to explain a test that did not match. */
+export interface Conjunct {
+  pred: Pred;
+  /** The conjunct as rule text. */
+  text(): string;
+  /** The fields it reads (not constants) and their values for `ev`. */
+  values(ev: RuntimeEvent, env: Env): [string, unknown][];
+}
+
+/** A positive step (or a single-event rule's event) and its conjuncts, for explanations. */
+export interface StepWhy {
+  step: string;
+  kind: hangar.EventKind;
+  /** The slot an event matching this step is bound to. */
+  slot: number;
+  conjuncts: Conjunct[];
+}
+
 /** Renders the message from the events bound to each slot (and the count, for thresholds). */
 export type Template = (events: readonly RuntimeEvent[], count: number) => string;
 
@@ -91,6 +109,8 @@ interface RuleBase {
   slotNames: string[];
   /** The join key's fields, as written (for explanations). */
   keyNames: string[];
+  /** Each positive step's conjuncts, in order: what a failing test's explanation evaluates. */
+  why: StepWhy[];
 }
 
 export interface EventRule extends RuleBase {

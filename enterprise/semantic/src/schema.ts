@@ -25,6 +25,13 @@ export const KINDS = {
   file: hangar.EventKind.FILE,
   flow: hangar.EventKind.FLOW,
   privilege: hangar.EventKind.PRIVILEGE,
+  socket: hangar.EventKind.SOCKET,
+  dup: hangar.EventKind.DUP,
+  module: hangar.EventKind.MODULE,
+  namespace: hangar.EventKind.NAMESPACE,
+  ptrace: hangar.EventKind.PTRACE,
+  mount: hangar.EventKind.MOUNT,
+  io_uring: hangar.EventKind.IO_URING,
 } as const;
 export type KindName = keyof typeof KINDS;
 export const KIND_NAMES = Object.keys(KINDS) as KindName[];
@@ -90,6 +97,13 @@ interface Details {
   flow: hangar.FlowDetail;
   privilege: hangar.PrivilegeDetail;
   toolCall: hangar.ToolCallDetail;
+  socket: hangar.SocketDetail;
+  dup: hangar.DupDetail;
+  module: hangar.ModuleDetail;
+  namespace: hangar.NamespaceDetail;
+  ptrace: hangar.PtraceDetail;
+  mount: hangar.MountDetail;
+  ioUring: hangar.IoUringDetail;
 }
 function detail<C extends keyof Details>(ev: RuntimeEvent, c: C): Details[C] | undefined {
   return ev.detail.case === c ? (ev.detail.value as Details[C]) : undefined;
@@ -112,6 +126,12 @@ const FILE_OP: Record<number, string> = {
   [hangar.FileOperation.MMAP]: "mmap",
   [hangar.FileOperation.TRUNCATE]: "truncate",
   [hangar.FileOperation.EXECUTE]: "execute",
+  [hangar.FileOperation.DELETE]: "delete",
+  [hangar.FileOperation.RENAME]: "rename",
+  [hangar.FileOperation.LINK]: "link",
+  [hangar.FileOperation.SYMLINK]: "symlink",
+  [hangar.FileOperation.CHMOD]: "chmod",
+  [hangar.FileOperation.CHOWN]: "chown",
 };
 const SENSOR: Record<number, string> = {
   [hangar.Sensor.UNSPECIFIED]: "",
@@ -162,11 +182,6 @@ function needTrace(ev: RuntimeEvent): hangar.CallTrace {
   if (t === undefined) throw new NoPlace();
   return t;
 }
-const net = (ev: RuntimeEvent): hangar.ConnectDetail | hangar.FlowDetail => {
-  const d = detail(ev, "connect") ?? detail(ev, "flow");
-  if (d === undefined) throw new NoPlace();
-  return d;
-};
 const pod = (ev: RuntimeEvent): hangar.PodIdentity => (ev.pod ??= create(hangar.PodIdentitySchema, {}));
 const container = (ev: RuntimeEvent): hangar.Container =>
   (pod(ev).container ??= create(hangar.ContainerSchema, {}));
@@ -220,6 +235,16 @@ const flowDetail = part("flow");
 const dnsDetail = part("dns");
 const fileDetail = part("file");
 const privilegeDetail = part("privilege");
+const socketDetail = part("socket");
+const dupDetail = part("dup");
+const moduleDetail = part("module");
+const namespaceDetail = part("namespace");
+const ptraceDetail = part("ptrace");
+const mountDetail = part("mount");
+const ioUringDetail = part("ioUring");
+const httpDetail = (ev: RuntimeEvent): hangar.HttpDetail =>
+  (flowDetail(ev).http ??= create(hangar.HttpDetailSchema, {}));
+const hookInfo = (ev: RuntimeEvent): hangar.HookInfo => (ev.hook ??= create(hangar.HookInfoSchema, {}));
 const event = (ev: RuntimeEvent): RuntimeEvent => ev;
 const toolCaller = (ev: RuntimeEvent): hangar.Caller => callerOf(needTrace(ev));
 
@@ -259,7 +284,43 @@ export function setField(ev: RuntimeEvent, name: string, v: TestValue): void {
 }
 
 // ── the fields ────────────────────────────────────────────────────────────────
-const NET: readonly KindName[] = ["connect", "flow"];
+const NET: readonly KindName[] = ["connect", "flow", "socket"];
+
+/** Source and destination as on the wire: a connect's and a socket's are its local and remote sides. */
+function wire(e: RuntimeEvent): { sIp: string; sPort: number; dIp: string; dPort: number } | undefined {
+  const d = e.detail;
+  if (d.case === "connect" || d.case === "flow")
+    return {
+      sIp: d.value.sourceIp,
+      sPort: d.value.sourcePort,
+      dIp: d.value.destinationIp,
+      dPort: d.value.destinationPort,
+    };
+  if (d.case === "socket")
+    return {
+      sIp: d.value.localIp,
+      sPort: d.value.localPort,
+      dIp: d.value.remoteIp,
+      dPort: d.value.remotePort,
+    };
+  return undefined;
+}
+function setWire(e: RuntimeEvent, k: "sIp" | "sPort" | "dIp" | "dPort", v: string | number): void {
+  const d = e.detail;
+  if (d.case === "connect" || d.case === "flow") {
+    const x = d.value;
+    if (k === "sIp") x.sourceIp = v as string;
+    else if (k === "sPort") x.sourcePort = v as number;
+    else if (k === "dIp") x.destinationIp = v as string;
+    else x.destinationPort = v as number;
+  } else if (d.case === "socket") {
+    const x = d.value;
+    if (k === "sIp") x.localIp = v as string;
+    else if (k === "sPort") x.localPort = v as number;
+    else if (k === "dIp") x.remoteIp = v as string;
+    else x.remotePort = v as number;
+  } else throw new NoPlace();
+}
 
 function proc(
   prefix: "process" | "parent",
@@ -320,7 +381,146 @@ function proc(
       (e) => pick(e)?.parentExecId ?? "",
       into(make, "parentExecId", str),
     ),
+    f(
+      `${prefix}.gid`,
+      "number",
+      undefined,
+      `effective gid of ${who}, when the sensor reports credentials`,
+      (e) => pick(e)?.credentials?.egid,
+      (e, v) => {
+        creds(make(e)).egid = num(v);
+      },
+    ),
+    f(
+      `${prefix}.real_uid`,
+      "number",
+      undefined,
+      `real uid of ${who}, when the sensor reports credentials`,
+      (e) => pick(e)?.credentials?.uid,
+      (e, v) => {
+        creds(make(e)).uid = num(v);
+      },
+    ),
+    f(
+      `${prefix}.auid`,
+      "number",
+      undefined,
+      `audit login uid of ${who} (unset when it has none: test with exists)`,
+      (e) => pick(e)?.auid,
+      into(make, "auid", num),
+    ),
+    f(
+      `${prefix}.user`,
+      "string",
+      undefined,
+      `user name of ${who}, when the sensor resolves it`,
+      (e) => pick(e)?.user ?? "",
+      into(make, "user", str),
+    ),
+    f(
+      `${prefix}.cap_effective`,
+      "list",
+      undefined,
+      `effective capabilities of ${who} (CAP_* names)`,
+      (e) => pick(e)?.capEffective ?? [],
+      into(make, "capEffective", list),
+    ),
+    f(
+      `${prefix}.cap_permitted`,
+      "list",
+      undefined,
+      `permitted capabilities of ${who} (CAP_* names)`,
+      (e) => pick(e)?.capPermitted ?? [],
+      into(make, "capPermitted", list),
+    ),
+    f(
+      `${prefix}.host_namespaces`,
+      "list",
+      undefined,
+      `namespaces ${who} shares with the host (net, pid, mnt, …)`,
+      (e) => pick(e)?.hostNamespaces ?? [],
+      into(make, "hostNamespaces", list),
+    ),
+    f(
+      `${prefix}.in_init_tree`,
+      "bool",
+      undefined,
+      `${who} descends from the container's first process (false: kubectl exec, nsenter; unset when not reported)`,
+      (e) => pick(e)?.inInitTree,
+      into(make, "inInitTree", bool),
+    ),
+    f(
+      `${prefix}.binary_setuid`,
+      "bool",
+      undefined,
+      `${who}'s binary has the set-uid bit`,
+      (e) => pick(e)?.binarySetuid !== undefined,
+      (e, v) => {
+        if (bool(v)) make(e).binarySetuid = 0;
+        else delete make(e).binarySetuid;
+      },
+    ),
+    f(
+      `${prefix}.privileges_changed`,
+      "list",
+      undefined,
+      `why ${who}'s exec raised privileges: setuid, setgid, file_cap`,
+      (e) => pick(e)?.privilegesChanged ?? [],
+      into(make, "privilegesChanged", list),
+    ),
+    f(
+      `${prefix}.binary_deleted`,
+      "bool",
+      undefined,
+      `${who}'s binary has no link on disk (deleted, or memory-only: memfd)`,
+      (e) => pick(e)?.binaryLinks === 0,
+      (e, v) => {
+        if (bool(v)) make(e).binaryLinks = 0;
+        else delete make(e).binaryLinks;
+      },
+    ),
+    f(
+      `${prefix}.ancestors`,
+      "list",
+      undefined,
+      prefix === "process"
+        ? "binaries of the process's ancestors, parent first (at most 17)"
+        : "binaries of the parent's ancestors, grandparent first (at most 16)",
+      (e) => ancestry(e, prefix).map((p) => p.binary),
+      (e, v) => setAncestry(e, prefix, list(v)),
+    ),
+    f(
+      `${prefix}.ancestor_names`,
+      "list",
+      undefined,
+      prefix === "process"
+        ? "file names of the process's ancestors' binaries, parent first"
+        : "file names of the parent's ancestors' binaries, grandparent first",
+      (e) => ancestry(e, prefix).map((p) => basename(p.binary)),
+    ),
   ];
+}
+
+const creds = (p: hangar.ProcessIdentity): hangar.Credentials =>
+  (p.credentials ??= create(hangar.CredentialsSchema, {}));
+
+/** Ancestors of the process (its parent first) or of the parent (the grandparent first). */
+function ancestry(e: RuntimeEvent, of: "process" | "parent"): hangar.ProcessIdentity[] {
+  if (of === "parent") return e.ancestors;
+  return e.parent === undefined ? e.ancestors : [e.parent, ...e.ancestors];
+}
+function setAncestry(e: RuntimeEvent, of: "process" | "parent", binaries: string[]): void {
+  const procs = binaries.map((b, i) =>
+    create(hangar.ProcessIdentitySchema, { binary: b, execId: `test-ancestor-${of}-${i}` }),
+  );
+  if (of === "process") {
+    const [parent, ...rest] = procs;
+    if (parent !== undefined) {
+      e.parent ??= create(hangar.ProcessIdentitySchema, {});
+      e.parent.binary = parent.binary;
+    }
+    e.ancestors = rest;
+  } else e.ancestors = procs;
 }
 
 function f(
@@ -334,6 +534,108 @@ function f(
   const def: FieldDef = kinds === undefined ? { name, type, doc, get } : { name, type, kinds, doc, get };
   if (set !== undefined) def.set = set;
   return def;
+}
+
+/** An image reference split: "ghcr.io/acme/x:1.4" / "ghcr.io/acme/x@sha256:…" (from the image and its id). */
+const imageCache = new WeakMap<hangar.Container, { repository: string; tag: string; digest: string }>();
+export function imageParts(e: RuntimeEvent): { repository: string; tag: string; digest: string } {
+  const c = e.pod?.container;
+  if (c === undefined) return { repository: "", tag: "", digest: "" };
+  let r = imageCache.get(c);
+  if (r !== undefined) return r;
+  const split = (ref: string): { repository: string; tag: string; digest: string } => {
+    const at = ref.indexOf("@");
+    const name = at < 0 ? ref : ref.slice(0, at);
+    const digest = at < 0 ? "" : ref.slice(at + 1);
+    const colon = name.lastIndexOf(":");
+    const tag = colon > name.lastIndexOf("/") ? name.slice(colon + 1) : "";
+    return { repository: tag === "" ? name : name.slice(0, colon), tag, digest };
+  };
+  const a = split(c.image);
+  const b = split(c.imageId);
+  r = { repository: a.repository || b.repository, tag: a.tag, digest: a.digest || b.digest };
+  imageCache.set(c, r);
+  return r;
+}
+
+const labelCache = new WeakMap<Record<string, string>, string[]>();
+function podLabels(e: RuntimeEvent): string[] {
+  const l = e.pod?.labels;
+  if (l === undefined) return [];
+  let r = labelCache.get(l);
+  if (r === undefined) {
+    r = Object.entries(l).map(([k, v]) => `${k}=${v}`);
+    labelCache.set(l, r);
+  }
+  return r;
+}
+
+/** The pod's side and the other side of a connect, flow or socket event. */
+interface Sides {
+  localIp: string;
+  localPort: number;
+  remoteIp: string;
+  remotePort: number;
+  remoteNames: string[];
+  direction: string;
+}
+const NO_SIDES: Sides = {
+  localIp: "",
+  localPort: 0,
+  remoteIp: "",
+  remotePort: 0,
+  remoteNames: [],
+  direction: "",
+};
+const SOCKET_DIRECTION: Readonly<Record<string, string>> = { accept: "ingress", listen: "ingress" };
+export function sides(e: RuntimeEvent): Sides {
+  const d = e.detail;
+  switch (d.case) {
+    case "connect": {
+      const c = d.value;
+      return {
+        localIp: c.sourceIp,
+        localPort: c.sourcePort,
+        remoteIp: c.destinationIp,
+        remotePort: c.destinationPort,
+        remoteNames: c.destinationNames,
+        direction: "egress",
+      };
+    }
+    case "flow": {
+      const f = d.value;
+      return f.podIsSource
+        ? {
+            localIp: f.sourceIp,
+            localPort: f.sourcePort,
+            remoteIp: f.destinationIp,
+            remotePort: f.destinationPort,
+            remoteNames: f.destinationNames,
+            direction: f.direction,
+          }
+        : {
+            localIp: f.destinationIp,
+            localPort: f.destinationPort,
+            remoteIp: f.sourceIp,
+            remotePort: f.sourcePort,
+            remoteNames: f.sourceNames,
+            direction: f.direction,
+          };
+    }
+    case "socket": {
+      const x = d.value;
+      return {
+        localIp: x.localIp,
+        localPort: x.localPort,
+        remoteIp: x.remoteIp,
+        remotePort: x.remotePort,
+        remoteNames: [],
+        direction: SOCKET_DIRECTION[x.operation] ?? "",
+      };
+    }
+    default:
+      return NO_SIDES;
+  }
 }
 
 export const FIELDS: readonly FieldDef[] = [
@@ -419,6 +721,58 @@ export const FIELDS: readonly FieldDef[] = [
     "image reference repo:tag",
     (e) => e.pod?.container?.image ?? "",
     into(container, "image", str),
+  ),
+  f(
+    "container.image.repository",
+    "string",
+    undefined,
+    "image repository, without tag or digest (ghcr.io/acme/fs-tools-mcp)",
+    (e) => imageParts(e).repository,
+  ),
+  f(
+    "container.image.tag",
+    "string",
+    undefined,
+    "image tag (1.4.2); empty when the image is named by digest",
+    (e) => imageParts(e).tag,
+  ),
+  f(
+    "container.image.digest",
+    "string",
+    undefined,
+    "image digest (sha256:…), when the sensor knows it",
+    (e) => imageParts(e).digest,
+  ),
+  f(
+    "container.image_id",
+    "string",
+    undefined,
+    "image digest reference repo@sha256:…",
+    (e) => e.pod?.container?.imageId ?? "",
+    into(container, "imageId", str),
+  ),
+  f(
+    "container.privileged",
+    "bool",
+    undefined,
+    "the container runs privileged, when the sensor reports it",
+    (e) => e.pod?.container?.privileged ?? false,
+    into(container, "privileged", bool),
+  ),
+  f(
+    "pod.labels",
+    "list",
+    undefined,
+    "pod labels as key=value",
+    (e) => podLabels(e),
+    (e, v) => {
+      const labels: Record<string, string> = {};
+      for (const kv of list(v)) {
+        const i = kv.indexOf("=");
+        labels[i < 0 ? kv : kv.slice(0, i)] = i < 0 ? "" : kv.slice(i + 1);
+      }
+      pod(e).labels = labels;
+    },
   ),
   ...proc(
     "process",
@@ -612,46 +966,75 @@ export const FIELDS: readonly FieldDef[] = [
     (e) => detail(e, "exit")?.status ?? 0,
     into(exitDetail, "status", num),
   ),
-  // connect / flow
+  // connect / flow / socket: source and destination as on the wire; local and remote sides
   f(
     "destination.ip",
     "string",
     NET,
-    "remote address",
-    (e) => (detail(e, "connect") ?? detail(e, "flow"))?.destinationIp ?? "",
-    into(net, "destinationIp", str),
+    "destination address as on the wire (a connect's or socket's remote side; in a flow the packet's destination: the pod itself for a reply or an ingress connection)",
+    (e) => wire(e)?.dIp ?? "",
+    (e, v) => setWire(e, "dIp", str(v)),
   ),
   f(
     "destination.port",
     "number",
     NET,
-    "remote port",
-    (e) => (detail(e, "connect") ?? detail(e, "flow"))?.destinationPort ?? 0,
-    into(net, "destinationPort", num),
+    "destination port as on the wire",
+    (e) => wire(e)?.dPort ?? 0,
+    (e, v) => setWire(e, "dPort", num(v)),
   ),
   f(
     "source.ip",
     "string",
     NET,
-    "local address",
-    (e) => (detail(e, "connect") ?? detail(e, "flow"))?.sourceIp ?? "",
-    into(net, "sourceIp", str),
+    "source address as on the wire (a connect's or socket's local side)",
+    (e) => wire(e)?.sIp ?? "",
+    (e, v) => setWire(e, "sIp", str(v)),
   ),
   f(
     "source.port",
     "number",
     NET,
-    "local port",
-    (e) => (detail(e, "connect") ?? detail(e, "flow"))?.sourcePort ?? 0,
-    into(net, "sourcePort", num),
+    "source port as on the wire",
+    (e) => wire(e)?.sPort ?? 0,
+    (e, v) => setWire(e, "sPort", num(v)),
   ),
   f(
     "protocol",
     "string",
     NET,
     "tcp, udp, …",
-    (e) => (detail(e, "connect") ?? detail(e, "flow"))?.protocol ?? "",
-    into(net, "protocol", str),
+    (e) => (detail(e, "connect") ?? detail(e, "flow") ?? detail(e, "socket"))?.protocol ?? "",
+    (e, v) => {
+      const d = detail(e, "connect") ?? detail(e, "flow") ?? detail(e, "socket");
+      if (d === undefined) throw new NoPlace();
+      d.protocol = str(v);
+    },
+  ),
+  f("local.ip", "string", NET, "the pod's own address in the connection", (e) => sides(e).localIp),
+  f("local.port", "number", NET, "the pod's own port in the connection", (e) => sides(e).localPort),
+  f(
+    "remote.ip",
+    "string",
+    NET,
+    "the other side's address (for flows, whichever side is not the pod)",
+    (e) => sides(e).remoteIp,
+  ),
+  f("remote.port", "number", NET, "the other side's port", (e) => sides(e).remotePort),
+  f(
+    "remote.names",
+    "list",
+    NET,
+    "DNS names of the other side (Hubble's, or the pod's own DNS answers for that address)",
+    (e) => sides(e).remoteNames,
+  ),
+  f(
+    "network.direction",
+    "string",
+    NET,
+    "egress when the pod opened the connection, ingress when the other side did (listen and accept are ingress); empty when unknown",
+    (e) => sides(e).direction,
+    into(flowDetail, "direction", str),
   ),
   f(
     "connect.family",
@@ -676,6 +1059,14 @@ export const FIELDS: readonly FieldDef[] = [
     "socket state, e.g. TCP_SYN_SENT",
     (e) => detail(e, "connect")?.state ?? "",
     into(connectDetail, "state", str),
+  ),
+  f(
+    "connect.unix_path",
+    "string",
+    ["connect"],
+    "path of a unix-domain socket connected to (e.g. /run/containerd/containerd.sock)",
+    (e) => detail(e, "connect")?.unixPath ?? "",
+    into(connectDetail, "unixPath", str),
   ),
   f(
     "connect.hook",
@@ -728,10 +1119,70 @@ export const FIELDS: readonly FieldDef[] = [
   f(
     "destination.names",
     "list",
+    ["connect", "flow"],
+    "DNS names of the destination: the pod's own DNS answers for a connect's address, Hubble's for a flow",
+    (e) => (detail(e, "connect") ?? detail(e, "flow"))?.destinationNames ?? [],
+    (e, v) => {
+      const d = detail(e, "connect") ?? detail(e, "flow");
+      if (d === undefined) throw new NoPlace();
+      d.destinationNames = list(v);
+    },
+  ),
+  f(
+    "source.names",
+    "list",
     ["flow"],
-    "DNS names Hubble associated with the destination",
-    (e) => detail(e, "flow")?.destinationNames ?? [],
-    into(flowDetail, "destinationNames", list),
+    "DNS names Hubble associated with the source",
+    (e) => detail(e, "flow")?.sourceNames ?? [],
+    into(flowDetail, "sourceNames", list),
+  ),
+  f(
+    "flow.pod_is_source",
+    "bool",
+    ["flow"],
+    "the pod is the packet's source (its side is source.ip)",
+    (e) => detail(e, "flow")?.podIsSource ?? false,
+    into(flowDetail, "podIsSource", bool),
+  ),
+  f(
+    "flow.traffic_direction",
+    "string",
+    ["flow"],
+    "Hubble's traffic_direction as reported: the connection's direction where Hubble saw it",
+    (e) => detail(e, "flow")?.trafficDirection ?? "",
+    into(flowDetail, "trafficDirection", str),
+  ),
+  f(
+    "flow.l7",
+    "string",
+    ["flow"],
+    "request, response or sample for an L7 flow; empty for L3/L4",
+    (e) => detail(e, "flow")?.l7Type ?? "",
+    into(flowDetail, "l7Type", str),
+  ),
+  f(
+    "http.method",
+    "string",
+    ["flow"],
+    "HTTP method of an L7 flow",
+    (e) => detail(e, "flow")?.http?.method ?? "",
+    into(httpDetail, "method", str),
+  ),
+  f(
+    "http.url",
+    "string",
+    ["flow"],
+    "HTTP URL of an L7 flow",
+    (e) => detail(e, "flow")?.http?.url ?? "",
+    into(httpDetail, "url", str),
+  ),
+  f(
+    "http.status",
+    "number",
+    ["flow"],
+    "HTTP status code of an L7 response (0 for a request)",
+    (e) => detail(e, "flow")?.http?.code ?? 0,
+    into(httpDetail, "code", num),
   ),
   f(
     "destination.namespace",
@@ -745,9 +1196,33 @@ export const FIELDS: readonly FieldDef[] = [
     "destination.pod",
     "string",
     ["flow"],
-    "name of a destination pod",
+    "name of the destination pod as on the wire (the pod itself for a reply or an ingress connection)",
     (e) => detail(e, "flow")?.destinationPod ?? "",
     into(flowDetail, "destinationPod", str),
+  ),
+  f(
+    "remote.namespace",
+    "string",
+    ["flow"],
+    "namespace of the other side's pod (for a reply or an ingress connection: the source's)",
+    (e) => detail(e, "flow")?.peerNamespace ?? "",
+    into(flowDetail, "peerNamespace", str),
+  ),
+  f(
+    "remote.pod",
+    "string",
+    ["flow"],
+    "name of the other side's pod",
+    (e) => detail(e, "flow")?.peerPod ?? "",
+    into(flowDetail, "peerPod", str),
+  ),
+  f(
+    "remote.labels",
+    "list",
+    ["flow"],
+    "the other side's labels (k8s:key=value)",
+    (e) => detail(e, "flow")?.peerLabels ?? [],
+    into(flowDetail, "peerLabels", list),
   ),
   // dns
   f(
@@ -773,6 +1248,14 @@ export const FIELDS: readonly FieldDef[] = [
     "query types (A, AAAA, TXT, …)",
     (e) => detail(e, "dns")?.qtypes ?? [],
     into(dnsDetail, "qtypes", list),
+  ),
+  f(
+    "dns.rrtypes",
+    "list",
+    ["dns"],
+    "resource record types in the answer (A, AAAA, CNAME, …)",
+    (e) => detail(e, "dns")?.rrtypes ?? [],
+    into(dnsDetail, "rrtypes", list),
   ),
   f(
     "dns.cnames",
@@ -881,6 +1364,280 @@ export const FIELDS: readonly FieldDef[] = [
     "capabilities named by the hook",
     (e) => detail(e, "privilege")?.capabilities ?? [],
     into(privilegeDetail, "capabilities", list),
+  ),
+  f(
+    "privilege.operation",
+    "string",
+    ["privilege"],
+    "setuid, setgid, setreuid, setregid, setresuid, setresgid, setfsuid, setfsgid, setgroups, capset, commit_creds, create_user_ns, cap_capable",
+    (e) => detail(e, "privilege")?.operation ?? "",
+    into(privilegeDetail, "operation", str),
+  ),
+  f(
+    "privilege.target_gid",
+    "number",
+    ["privilege"],
+    "gid asked for, only by calls that change group ids (test with exists)",
+    (e) => detail(e, "privilege")?.targetGid,
+    into(privilegeDetail, "targetGid", num),
+  ),
+  f(
+    "privilege.denied",
+    "bool",
+    ["privilege"],
+    "the kernel refused it (the hook returned a negative errno), e.g. a denied cap_capable",
+    (e) => detail(e, "privilege")?.denied ?? false,
+    into(privilegeDetail, "denied", bool),
+  ),
+  // socket
+  f(
+    "socket.operation",
+    "string",
+    ["socket"],
+    "listen, accept, send, receive, close, bind, create, shutdown, state; empty when the hook does not say",
+    (e) => detail(e, "socket")?.operation ?? "",
+    into(socketDetail, "operation", str),
+  ),
+  f(
+    "socket.family",
+    "string",
+    ["socket"],
+    "ipv4, ipv6, unix, packet, netlink, …",
+    (e) => detail(e, "socket")?.family ?? "",
+    into(socketDetail, "family", str),
+  ),
+  f(
+    "socket.type",
+    "string",
+    ["socket"],
+    "stream, dgram, raw, seqpacket, packet, …",
+    (e) => detail(e, "socket")?.type ?? "",
+    into(socketDetail, "type", str),
+  ),
+  f(
+    "socket.state",
+    "string",
+    ["socket"],
+    "socket state as reported, e.g. TCP_LISTEN",
+    (e) => detail(e, "socket")?.state ?? "",
+    into(socketDetail, "state", str),
+  ),
+  f(
+    "socket.bytes",
+    "number",
+    ["socket"],
+    "bytes sent or received, when the hook reports a size",
+    (e) => Number(detail(e, "socket")?.bytes ?? 0n),
+    into(socketDetail, "bytes", bigint),
+  ),
+  f(
+    "socket.hook",
+    "string",
+    ["socket"],
+    "the kernel hook that reported it",
+    (e) => detail(e, "socket")?.hook ?? "",
+    into(socketDetail, "hook", str),
+  ),
+  // dup
+  f(
+    "dup.new_fd",
+    "number",
+    ["dup"],
+    "the descriptor written (0, 1, 2: stdin, stdout, stderr); unset when not reported",
+    (e) => detail(e, "dup")?.newFd,
+    into(dupDetail, "newFd", num),
+  ),
+  f(
+    "dup.old_fd",
+    "number",
+    ["dup"],
+    "the descriptor copied; unset when not reported",
+    (e) => detail(e, "dup")?.oldFd,
+    into(dupDetail, "oldFd", num),
+  ),
+  f(
+    "dup.target",
+    "string",
+    ["dup"],
+    "what the copied descriptor is: socket, file, pipe, tty, anon_inode, or unknown (no path: a socket or pipe whose kind the hook did not say)",
+    (e) => detail(e, "dup")?.target ?? "",
+    into(dupDetail, "target", str),
+  ),
+  f(
+    "dup.path",
+    "string",
+    ["dup"],
+    "the copied descriptor's path, when it has one",
+    (e) => detail(e, "dup")?.path ?? "",
+    into(dupDetail, "path", str),
+  ),
+  // module
+  f(
+    "module.operation",
+    "string",
+    ["module"],
+    "load, request (loading by name), unload, read (a module file read for loading)",
+    (e) => detail(e, "module")?.operation ?? "",
+    into(moduleDetail, "operation", str),
+  ),
+  f(
+    "module.name",
+    "string",
+    ["module"],
+    "module name",
+    (e) => detail(e, "module")?.name ?? "",
+    into(moduleDetail, "name", str),
+  ),
+  f(
+    "module.unsigned",
+    "bool",
+    ["module"],
+    "the module's signature did not verify",
+    (e) => detail(e, "module")?.signatureOk === false,
+    (e, v) => {
+      moduleDetail(e).signatureOk = !bool(v);
+    },
+  ),
+  f(
+    "module.tainted",
+    "list",
+    ["module"],
+    "kernel taint flags the module sets (TAINT_* names)",
+    (e) => detail(e, "module")?.tainted ?? [],
+    into(moduleDetail, "tainted", list),
+  ),
+  f(
+    "module.path",
+    "string",
+    ["module"],
+    "module file, when reported",
+    (e) => detail(e, "module")?.path ?? "",
+    into(moduleDetail, "path", str),
+  ),
+  // namespace
+  f(
+    "namespace.operation",
+    "string",
+    ["namespace"],
+    "setns (enter) or unshare (create)",
+    (e) => detail(e, "namespace")?.operation ?? "",
+    into(namespaceDetail, "operation", str),
+  ),
+  f(
+    "namespace.types",
+    "list",
+    ["namespace"],
+    "namespaces asked for: mnt, net, pid, uts, ipc, user, cgroup, time (empty for setns(fd, 0))",
+    (e) => detail(e, "namespace")?.types ?? [],
+    into(namespaceDetail, "types", list),
+  ),
+  // ptrace
+  f(
+    "ptrace.request",
+    "string",
+    ["ptrace"],
+    "PTRACE_ATTACH, PTRACE_SEIZE, PTRACE_POKETEXT, … (or the number)",
+    (e) => detail(e, "ptrace")?.request ?? "",
+    into(ptraceDetail, "request", str),
+  ),
+  f(
+    "ptrace.target_pid",
+    "number",
+    ["ptrace"],
+    "pid of the traced process, when reported",
+    (e) => detail(e, "ptrace")?.targetPid,
+    into(ptraceDetail, "targetPid", num),
+  ),
+  // mount
+  f(
+    "mount.operation",
+    "string",
+    ["mount"],
+    "mount, umount, move, fsmount, pivot_root, open_tree",
+    (e) => detail(e, "mount")?.operation ?? "",
+    into(mountDetail, "operation", str),
+  ),
+  f(
+    "mount.source",
+    "string",
+    ["mount"],
+    "device or source path",
+    (e) => detail(e, "mount")?.source ?? "",
+    into(mountDetail, "source", str),
+  ),
+  f(
+    "mount.target",
+    "string",
+    ["mount"],
+    "mount point",
+    (e) => detail(e, "mount")?.target ?? "",
+    into(mountDetail, "target", str),
+  ),
+  f(
+    "mount.fstype",
+    "string",
+    ["mount"],
+    "file system type (ext4, proc, overlay, …)",
+    (e) => detail(e, "mount")?.fstype ?? "",
+    into(mountDetail, "fstype", str),
+  ),
+  f(
+    "mount.flags",
+    "string",
+    ["mount"],
+    "MS_* flags, e.g. MS_BIND|MS_REC",
+    (e) => detail(e, "mount")?.flags ?? "",
+    into(mountDetail, "flags", str),
+  ),
+  // io_uring
+  f(
+    "io_uring.operation",
+    "string",
+    ["io_uring"],
+    "setup, sqpoll, override_creds, enter, register",
+    (e) => detail(e, "ioUring")?.operation ?? "",
+    into(ioUringDetail, "operation", str),
+  ),
+  // the hook (Tetragon kprobe, LSM, tracepoint)
+  f(
+    "hook.function",
+    "string",
+    undefined,
+    "the hook's function (kprobe, LSM) or subsystem/event (tracepoint); empty for other events",
+    (e) => e.hook?.function ?? "",
+    into(hookInfo, "function", str),
+  ),
+  f(
+    "hook.return",
+    "number",
+    undefined,
+    "the hook's return value, when the policy asks for it (test with exists)",
+    (e) => (e.hook?.returnValue === undefined ? undefined : Number(e.hook.returnValue)),
+    into(hookInfo, "returnValue", bigint),
+  ),
+  f(
+    "hook.action",
+    "string",
+    undefined,
+    "the policy selector's action: post, sigkill, override, signal, …",
+    (e) => e.hook?.action ?? "",
+    into(hookInfo, "action", str),
+  ),
+  f(
+    "hook.args",
+    "list",
+    undefined,
+    "the hook's arguments as text, label=value when labelled",
+    (e) => e.hook?.args ?? [],
+    into(hookInfo, "args", list),
+  ),
+  f(
+    "hook.message",
+    "string",
+    undefined,
+    "the policy's message",
+    (e) => e.hook?.message ?? "",
+    into(hookInfo, "message", str),
   ),
 ];
 

@@ -61,12 +61,54 @@ function detailFor(kind: string): RuntimeEvent["detail"] {
         value: create(hangar.FlowDetailSchema, {
           verdict: "FORWARDED",
           direction: "egress",
+          trafficDirection: "egress",
           protocol: "tcp",
           sourceIp: "10.244.1.17",
+          podIsSource: true,
         }),
       };
     case "privilege":
-      return { case: "privilege", value: create(hangar.PrivilegeDetailSchema, { hook: "__sys_setuid" }) };
+      return {
+        case: "privilege",
+        value: create(hangar.PrivilegeDetailSchema, { hook: "__sys_setuid", operation: "setuid" }),
+      };
+    case "socket":
+      return {
+        case: "socket",
+        value: create(hangar.SocketDetailSchema, {
+          family: "ipv4",
+          type: "stream",
+          protocol: "tcp",
+          localIp: "10.244.1.17",
+        }),
+      };
+    case "dup":
+      return { case: "dup", value: create(hangar.DupDetailSchema, { target: "unknown", hook: "do_dup2" }) };
+    case "module":
+      return {
+        case: "module",
+        value: create(hangar.ModuleDetailSchema, { operation: "load", hook: "do_init_module" }),
+      };
+    case "namespace":
+      return {
+        case: "namespace",
+        value: create(hangar.NamespaceDetailSchema, { operation: "setns", hook: "__x64_sys_setns" }),
+      };
+    case "ptrace":
+      return {
+        case: "ptrace",
+        value: create(hangar.PtraceDetailSchema, { request: "PTRACE_ATTACH", hook: "__x64_sys_ptrace" }),
+      };
+    case "mount":
+      return {
+        case: "mount",
+        value: create(hangar.MountDetailSchema, { operation: "mount", hook: "security_sb_mount" }),
+      };
+    case "io_uring":
+      return {
+        case: "ioUring",
+        value: create(hangar.IoUringDetailSchema, { operation: "setup", hook: "__x64_sys_io_uring_setup" }),
+      };
     default:
       return {
         case: "toolCall",

@@ -12,6 +12,7 @@ import type { LoadedRules } from "./load.js";
 import type { CompiledRule } from "./program.js";
 import type { Facet } from "./schema.js";
 import { TEST_PROVIDER, literalValue, testEvent, type TestValue } from "./testevents.js";
+import { explainMiss } from "./why.js";
 
 export interface TestResult {
   ruleId: string;
@@ -43,10 +44,13 @@ export function runTest(rule: CompiledRule, t: TestCase): TestResult {
   const store = t.baseline.length === 0 && !t.learning ? emptyEnforcing(baseline) : baseline;
   const det = new HangarDetector({ rules: [rule], baseline: store, latenessMs: 0 });
   const alerts: hangar.Alert[] = [];
+  const built: hangar.RuntimeEvent[] = [];
   try {
     t.events.forEach((e, i) => {
       const fields = new Map<string, TestValue>(e.fields.map((f) => [f.name, literalValue(f.value)]));
       const ev = testEvent(e.kind.name, e.atMs, i, fields);
+      // The explanation of a miss reads the events as the rule saw them, before the engine keeps them.
+      built.push(testEvent(e.kind.name, e.atMs, i, fields));
       alerts.push(...(det.process(ev)?.alerts ?? []));
     });
     alerts.push(...(det.flush()?.alerts ?? []));
@@ -63,7 +67,7 @@ export function runTest(rule: CompiledRule, t: TestCase): TestResult {
           const why =
             suppressed.length > 0
               ? ` (suppressed by exception ${suppressed.map((s) => s.exception).join(", ")})`
-              : "";
+              : `: ${explainMiss(rule, built, t.events, store)}`;
           result.failures.push(`line ${x.loc.line}: expected a match, got none${why}`);
           break;
         }

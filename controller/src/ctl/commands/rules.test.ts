@@ -105,6 +105,27 @@ describe("hangar-ctl rules", () => {
     assert.match(r.out, /1 of 2 tests passed; 0 of 1 rules pass/);
   });
 
+  it("test counts rules that did not compile as failing, naming them", async () => {
+    const f = join(dir, "uncompiled.rules");
+    writeFileSync(
+      f,
+      `rule good { ${META}\n  event exec where process.binary = "/bin/sh"\n  test "fires" { at 0s exec { process.binary: "/bin/sh" } expect match }\n}\n` +
+        `rule bad { ${META}\n  event exec where proc.name = "sh"\n  test "fires" { at 0s exec { process.binary: "/bin/sh" } expect match }\n}\n`,
+    );
+    const r = await run("test", f);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.out,
+      /HANGAR_ERR_RULE_UNKNOWN_FIELD: unknown field "proc\.name" \(Falco's proc\.name is process\.name here\)/,
+    );
+    assert.match(r.out, /^FAIL bad \(did not compile: see the errors above\)$/m);
+    assert.match(r.out, /1 of 1 tests passed; 1 of 2 rules pass \(1 did not compile\)/);
+    const broken = join(dir, "broken.rules");
+    writeFileSync(broken, "rule nope {\n");
+    const b = await run("test", f, broken);
+    assert.match(b.out, /1 of 2 rules pass \(1 did not compile; 1 file did not parse: .*broken\.rules\)/);
+  });
+
   it("explain prints a rule in words with its source; unknown ids exit 1", async () => {
     const r = await run("explain", "hangar.exfil.secret_read_then_new_egress", "--rules", RULES);
     assert.equal(r.code, 0, r.err);

@@ -122,8 +122,18 @@ export const rulesCommand: CtlCommand = {
               for (const f of r.failures) io.stdout(`       ${f}\n`);
             }
           }
+          // Rules that did not compile have no test results: they fail too, and the count says so.
+          const uncompiled = report.lint.uncompiled.filter((id) => v.rule === undefined || id === v.rule);
+          for (const id of uncompiled) io.stdout(`FAIL ${id} (did not compile: see the errors above)\n`);
+          const total = byRule.size + uncompiled.length;
+          const notes = [
+            uncompiled.length > 0 ? `${uncompiled.length} did not compile` : "",
+            report.lint.unparsed.length > 0
+              ? `${report.lint.unparsed.length} file${report.lint.unparsed.length === 1 ? "" : "s"} did not parse: ${report.lint.unparsed.join(", ")}`
+              : "",
+          ].filter((x) => x !== "");
           io.stdout(
-            `${summary(report.lint)}\n${report.passed} of ${report.results.length} tests passed; ${byRule.size - failedRules} of ${byRule.size} rules pass\n`,
+            `${summary(report.lint)}\n${report.passed} of ${report.results.length} tests passed; ${byRule.size - failedRules} of ${total} rules pass${notes.length === 0 ? "" : ` (${notes.join("; ")})`}\n`,
           );
         }
         return lintFailed || report.failed > 0 ? 1 : 0;

@@ -1,9 +1,9 @@
 /** What one compilation shares across its parts: the diagnostics so far, the file being compiled, and the lists and macros every file loaded together can use. */
-import type { Expr, Literal, Loc, Name } from "../ast.js";
+import type { Expr, ListItem, Loc, Name } from "../ast.js";
 import { diag, type Diagnostic, type DiagnosticCode } from "../diagnostics.js";
 
 export interface ListDef {
-  items: Literal[];
+  items: ListItem[];
   file: string;
   loc: Loc;
   used: boolean;

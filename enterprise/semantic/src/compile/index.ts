@@ -25,6 +25,8 @@ export interface SourceFile {
 export interface CompileResult {
   rules: CompiledRule[];
   diagnostics: Diagnostic[];
+  /** Rules the files define that did not compile (their errors are in `diagnostics`). */
+  uncompiled: string[];
 }
 
 type Defined = Map<string, { rule: CompiledRule | undefined; file: string; loc: Loc }>;
@@ -36,7 +38,8 @@ export function compileFiles(files: readonly SourceFile[]): CompileResult {
   const { rules, defined } = compileRules(cx, files);
   applyPatches(cx, files, defined);
   reportUnused(cx);
-  return { rules, diagnostics: cx.diagnostics };
+  const uncompiled = [...defined].filter(([, d]) => d.rule === undefined).map(([id]) => id);
+  return { rules, diagnostics: cx.diagnostics, uncompiled };
 }
 
 /** Pass 1: lists and macros (visible to every file), and each file's engine requirement. */

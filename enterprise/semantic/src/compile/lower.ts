@@ -134,18 +134,25 @@ function lowerMatch(c: Extract<TCond, { t: "match" }>): Pred {
   if (p.t === "dynamic") {
     const rf = lowerValue(c.r);
     const op = p.op;
+    const fold = p.fold;
     const one = (s: string, pat: string): boolean =>
       pat !== "" &&
       (op === "contains" ? s.includes(pat) : op === "startswith" ? s.startsWith(pat) : s.endsWith(pat));
     return (ev, env) => {
       const rv = rf(ev, env);
-      const ps = Array.isArray(rv) ? (rv as string[]) : [rv as string];
+      let ps = Array.isArray(rv) ? (rv as string[]) : [rv as string];
       const lv = lf(ev, env);
-      const ls = Array.isArray(lv) ? (lv as string[]) : [lv as string];
+      let ls = Array.isArray(lv) ? (lv as string[]) : [lv as string];
+      if (fold) {
+        ps = ps.map((x) => x.toLowerCase());
+        ls = ls.map((x) => x.toLowerCase());
+      }
       return ls.some((s) => ps.some((pat) => one(s, pat)));
     };
   }
-  const t = patternTest(p);
+  const base = patternTest(p);
+  // Case-insensitive operators compare the lowercase text with lowercase patterns.
+  const t = p.t === "affix" && p.fold ? (s: string) => base(s.toLowerCase()) : base;
   return c.l.type === "list"
     ? (ev, env) => (lf(ev, env) as string[]).some(t)
     : (ev, env) => t(lf(ev, env) as string);
@@ -232,6 +239,42 @@ export function lowerValue(v: TValue): Fn {
   }
 }
 
+// Markers the renderer puts around values, then removes: EMPTY stands for a value that rendered
+// empty, OPEN/CLOSE wrap one that did not. They are private-use characters; values lose any they
+// carry (and their parentheses are set aside while groups are found, so only the template's count).
+const EMPTY = "\ue000";
+const OPEN = "\ue001";
+const CLOSE = "\ue002";
+const LPAREN = "\ue003";
+const RPAREN = "\ue004";
+const GROUP = /( ?)\(([^()]*)\)/g;
+const MARKERS = /[\ue000-\ue002]/g;
+const VALUE_CHARS = /[()\ue000-\ue004]/g;
+const HELD_PARENS = /[\ue003\ue004]/g;
+const hold = (v: string): string =>
+  v.replace(VALUE_CHARS, (c) => (c === "(" ? LPAREN : c === ")" ? RPAREN : ""));
+const restore = (v: string): string => v.replace(HELD_PARENS, (c) => (c === LPAREN ? "(" : ")"));
+
+/**
+ * Drops the parts of a message that only a missing value would fill: in a parenthesized group,
+ * a comma-separated clause whose values are all empty ("session {session.id}" without a session),
+ * and the whole group when none of its clauses is left ("(tool {call.tool})" without a tool call).
+ */
+export function tidy(rendered: string): string {
+  if (!rendered.includes(EMPTY)) return restore(rendered.replace(MARKERS, ""));
+  return restore(
+    rendered
+      .replace(GROUP, (whole: string, space: string, inner: string) => {
+        if (!inner.includes(EMPTY)) return whole;
+        const kept = inner
+          .split(", ")
+          .filter((clause) => !(clause.includes(EMPTY) && !clause.includes(OPEN)));
+        return kept.length === 0 ? "" : `${space}(${kept.join(", ")})`;
+      })
+      .replace(MARKERS, ""),
+  );
+}
+
 /** A message template: renders from the events bound to each slot (and the count, for thresholds). */
 export function lowerTemplate(t: TTemplate): Template {
   const parts = t.map((p) =>
@@ -246,9 +289,10 @@ export function lowerTemplate(t: TTemplate): Template {
       else if ("count" in p) out += String(count);
       else {
         const ev = events[p.slot] ?? events[events.length - 1];
-        out += ev === undefined ? "" : text(p.fn(ev, e));
+        const v = ev === undefined ? "" : text(p.fn(ev, e));
+        out += v === "" ? EMPTY : `${OPEN}${hold(v)}${CLOSE}`;
       }
     }
-    return out;
+    return tidy(out);
   };
 }

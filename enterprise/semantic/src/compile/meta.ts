@@ -6,7 +6,8 @@ import type { Context } from "./context.js";
 
 export const ENGINE_VERSION = "1.0.0";
 
-const MITRE_ID = /^T\d{4}(\.\d{3})?$/;
+/** MITRE ATT&CK technique (T1059, T1059.004) or tactic (TA0003) ids. */
+const MITRE_ID = /^(T\d{4}(\.\d{3})?|TA\d{4})$/;
 
 /** Whether this engine satisfies `>=MAJOR.MINOR[.PATCH]` or `MAJOR.MINOR` (undefined: not a range). */
 function engineSatisfies(range: string): boolean | undefined {
@@ -121,7 +122,7 @@ function metaValue(cx: Context, meta: RuleMeta, ri: Extract<RuleItem, { t: "meta
           cx.err(
             t.loc,
             "HANGAR_ERR_RULE_VALUE",
-            `"${t.name}" is not a MITRE ATT&CK technique id (T1234 or T1234.001)`,
+            `"${t.name}" is not a MITRE ATT&CK id: a technique (T1234, T1234.001) or a tactic (TA0003)`,
           );
       }
       break;

@@ -1,12 +1,13 @@
 /** One rule to its executable form (`CompiledRule`): metadata, its one condition (event, threshold or sequence), message, and the rule-level parts (exceptions, actions, learning, cooldown, tests) in the order written. */
 import type { hangar } from "@hangar/proto";
 import { flat } from "../build.js";
-import type { Condition, Loc, RuleItem } from "../ast.js";
-import type { BaselineProbe, CompiledRule, RuleMeta } from "../program.js";
+import type { Condition, Expr, Loc, RuleItem } from "../ast.js";
+import type { BaselineProbe, CompiledRule, Conjunct, Pred, RuleMeta, StepWhy } from "../program.js";
 import { kindOf, type KindName } from "../schema.js";
 import { compileAction } from "./actions.js";
 import type { Context } from "./context.js";
-import { lowerCond, lowerTemplate, lowerValue } from "./lower.js";
+import { conjunct } from "./conjunct.js";
+import { andAll, lowerCond, lowerTemplate, lowerValue } from "./lower.js";
 import { learningPolicy, ruleMeta } from "./meta.js";
 import { compileException } from "./patches.js";
 import { compileSequence } from "./sequence.js";
@@ -64,24 +65,26 @@ function compileCondition(
   if (cond.t === "sequence") {
     const r = compileSequence(cx, cond, probes);
     if (r === undefined) return undefined;
-    const { outer, slotNames, ...seq } = r;
-    return { rule: { t: "sequence", ...seq, ...common(), slotNames }, outer };
+    const { outer, slotNames, why, ...seq } = r;
+    return { rule: { t: "sequence", ...seq, ...common(), slotNames, why }, outer };
   }
   const kind = checkKind(cx, cond.kind);
   if (kind === undefined) return undefined;
   const outer = scopeOf([kind], new Map(), 0);
-  const where = cond.where === undefined ? undefined : checkCond(cx, cond.where, outer);
+  const where = cond.where === undefined ? undefined : checkConjuncts(cx, cond.where, outer, probes);
+  const k = kindOf(kind) as hangar.EventKind;
+  const why: StepWhy[] = [{ step: kind, kind: k, slot: 0, conjuncts: where?.conjuncts ?? [] }];
   if (cond.t === "event") {
     if (cond.where !== undefined && where === undefined) return undefined;
-    const pred = where === undefined ? () => true : lowerCond(where, probes);
     return {
-      rule: { t: "event", kind: kindOf(kind) as hangar.EventKind, where: pred, ...common([kind]) },
+      rule: { t: "event", kind: k, where: where?.pred ?? (() => true), ...common([kind]), why },
       outer,
     };
   }
   const rule = compileThreshold(cx, cond, kind, outer);
   if (rule === undefined || (cond.where !== undefined && where === undefined)) return undefined;
-  rule.where = where === undefined ? undefined : lowerCond(where, probes);
+  rule.where = where?.pred;
+  rule.why = why;
   return { rule, outer };
 }
 
@@ -182,5 +185,35 @@ function common(
     tests: [],
     slotNames,
     keyNames: [],
+    why: [],
   };
+}
+
+/** A condition checked conjunct by conjunct (`a and b and c`): the same predicate, and each part for explanations. */
+function checkConjuncts(
+  cx: Context,
+  where: Expr,
+  scope: Scope,
+  probes: BaselineProbe[],
+): { pred: Pred; conjuncts: Conjunct[] } | undefined {
+  const conjuncts: Conjunct[] = [];
+  let ok = true;
+  for (const e of splitAnd(where)) {
+    const c = checkCond(cx, e, scope);
+    if (c === undefined) {
+      ok = false;
+      continue;
+    }
+    conjuncts.push(conjunct(c, lowerCond(c, probes)));
+  }
+  if (!ok) return undefined;
+  return { pred: andAll(conjuncts.map((c) => c.pred)) ?? (() => true), conjuncts };
+}
+
+export function splitAnd(e: Expr, out: Expr[] = []): Expr[] {
+  if (e.t === "and") {
+    splitAnd(e.l, out);
+    splitAnd(e.r, out);
+  } else out.push(e);
+  return out;
 }

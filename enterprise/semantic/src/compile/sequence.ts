@@ -1,9 +1,10 @@
 /** Sequence conditions (EQL semantics): a bounded window, positive and negative steps in order with their join keys, repetition, references to earlier steps and `until`. */
 import type { hangar } from "@hangar/proto";
 import type { Condition, Expr, Name, Step } from "../ast.js";
-import type { BaselineProbe, CompiledRule, Pred, SeqStep } from "../program.js";
+import type { BaselineProbe, CompiledRule, Conjunct, Pred, SeqStep, StepWhy } from "../program.js";
 import { kindOf } from "../schema.js";
 import type { Context } from "./context.js";
+import { conjunct } from "./conjunct.js";
 import { andAll, lowerCond, lowerValue } from "./lower.js";
 import { checkCond, checkKeys, checkKind, scopeOf, type Scope, type StepInfo } from "./types.js";
 
@@ -17,6 +18,7 @@ export interface CompiledSequence {
   positives: SeqStep[];
   negatives: SeqStep[];
   until: SequenceRule["until"];
+  why: StepWhy[];
 }
 
 export function compileSequence(
@@ -40,7 +42,12 @@ export function compileSequence(
     return cx.err(cond.loc, "HANGAR_ERR_RULE_MISSING", "a sequence needs a positive step");
   const perStep = steps[0]?.by.length ?? 0;
   const visible = new Map<string, StepInfo>();
-  const out = { positives: [] as SeqStep[], negatives: [] as SeqStep[], slotNames: [] as string[] };
+  const out = {
+    positives: [] as SeqStep[],
+    negatives: [] as SeqStep[],
+    slotNames: [] as string[],
+    why: [] as StepWhy[],
+  };
   const names = new Set<string>();
   for (const s of steps) {
     if (names.has(s.name)) cx.err(s.loc, "HANGAR_ERR_RULE_DUPLICATE", `step "${s.name}" is defined twice`);
@@ -64,7 +71,7 @@ function addStep(
   s: Step,
   globalBy: Name[],
   visible: Map<string, StepInfo>,
-  out: { positives: SeqStep[]; negatives: SeqStep[]; slotNames: string[] },
+  out: { positives: SeqStep[]; negatives: SeqStep[]; slotNames: string[]; why: StepWhy[] },
   probes: BaselineProbe[],
 ): void {
   const kind = checkKind(cx, s.kind);
@@ -77,7 +84,8 @@ function addStep(
       cx.err(s.runs.loc, "HANGAR_ERR_RULE_VALUE", "a negative step cannot repeat (runs)");
     if (s.within !== undefined && !(s.within.ms > 0))
       cx.err(s.within.loc, "HANGAR_ERR_RULE_WINDOW", "within must be longer than 0");
-    out.negatives.push({ ...c, negated: true, slot, withinMs: s.within?.ms });
+    const { conjuncts: _negated, ...step } = c;
+    out.negatives.push({ ...step, negated: true, slot, withinMs: s.within?.ms });
     return;
   }
   if (s.within !== undefined)
@@ -86,8 +94,10 @@ function addStep(
   if (!Number.isInteger(runs) || runs < 1 || runs > 100)
     cx.err(s.runs?.loc, "HANGAR_ERR_RULE_VALUE", `runs must be a whole number from 1 to 100, got ${runs}`);
   visible.set(s.name, { slot, kind });
+  out.why.push({ step: s.name, kind: c.kind, slot, conjuncts: c.conjuncts });
   for (let r = 0; r < Math.min(Math.max(runs, 1), 100); r++) {
-    out.positives.push({ ...c, negated: false, slot: out.positives.length, withinMs: undefined });
+    const { conjuncts: _why, ...step } = c;
+    out.positives.push({ ...step, negated: false, slot: out.positives.length, withinMs: undefined });
     out.slotNames.push(s.name);
   }
 }
@@ -131,11 +141,12 @@ function compileStep(
   scope: Scope,
   globalBy: Name[],
   probes: BaselineProbe[],
-): Omit<SeqStep, "negated" | "slot" | "withinMs"> | undefined {
+): (Omit<SeqStep, "negated" | "slot" | "withinMs"> & { conjuncts: Conjunct[] }) | undefined {
   const keys = checkKeys(cx, [...globalBy, ...s.by], scope);
   let local: Pred | undefined;
   let ref: Pred | undefined;
   let ok = keys !== undefined;
+  const all: Conjunct[] = [];
   if (s.where !== undefined) {
     const locals: Pred[] = [];
     const refs: Pred[] = [];
@@ -145,7 +156,9 @@ function compileStep(
         ok = false;
         continue;
       }
-      (c.refs ? refs : locals).push(lowerCond(c, probes));
+      const pred = lowerCond(c, probes);
+      (c.refs ? refs : locals).push(pred);
+      all.push(conjunct(c, pred));
     }
     local = andAll(locals);
     ref = andAll(refs);
@@ -157,6 +170,7 @@ function compileStep(
     local,
     ref,
     key: keys.map(lowerValue),
+    conjuncts: all,
   };
 }
 

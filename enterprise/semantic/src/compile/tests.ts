@@ -1,8 +1,9 @@
 /** Checks of the tests written next to a rule: their events set fields that exist on their kind and can be set, their baselines name facets, and their expectations name the rule's steps and exceptions. */
 import type { Loc, TestCase } from "../ast.js";
 import type { CompiledRule } from "../program.js";
-import { FACETS, FIELDS, kindOf, lookupField, type KindName } from "../schema.js";
-import { closest, type Context } from "./context.js";
+import { FACETS, kindOf, lookupField, type KindName } from "../schema.js";
+import type { Context } from "./context.js";
+import { suggestField } from "./types.js";
 
 /** Every test of `rule` (declared at `loc`); a rule without one is a warning. */
 export function checkTests(cx: Context, rule: CompiledRule, loc: Loc): void {
@@ -26,14 +27,10 @@ function checkEvents(cx: Context, t: TestCase): void {
     for (const f of ev.fields) {
       const def = lookupField(f.name);
       if (def === undefined) {
-        const hint = closest(
-          f.name,
-          FIELDS.map((d) => d.name),
-        );
         cx.err(
           f.loc,
           "HANGAR_ERR_RULE_TEST",
-          `unknown field "${f.name}"${hint === undefined ? "" : ` (did you mean "${hint}"?)`}`,
+          `unknown field "${f.name}"${suggestField(f.name, ev.kind.name as KindName)}`,
         );
       } else if (def.kinds !== undefined && !def.kinds.includes(ev.kind.name as KindName))
         cx.err(f.loc, "HANGAR_ERR_RULE_TEST", `${f.name} is not a field of ${ev.kind.name} events`);

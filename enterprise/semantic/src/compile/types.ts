@@ -4,7 +4,7 @@
  * earlier steps, functions), gives every value a type, reports each problem with its place
  * and returns typed trees for `lower.ts`, never evaluating user text as code.
  */
-import type { CmpOp, Expr, Literal, Loc, Name, Value } from "../ast.js";
+import type { CmpOp, Expr, ListItem, Loc, Name, Value } from "../ast.js";
 import { CidrSet, globToRegExp, regexProblem } from "../match.js";
 import {
   FACETS,
@@ -17,6 +17,7 @@ import {
   type FieldType,
   type KindName,
 } from "../schema.js";
+import { FALCO_FIELDS, SYNONYMS } from "../falco.js";
 import { closest, type Context } from "./context.js";
 import { FUNCTIONS, type FunctionDef } from "./functions.js";
 
@@ -45,10 +46,18 @@ export type Pattern =
   | { t: "glob"; res: RegExp[] }
   | { t: "regex"; re: RegExp }
   | { t: "cidr"; set: CidrSet }
-  | { t: "affix"; op: AffixOp; pats: string[] }
+  /** `fold`: case-insensitive (icontains, istartswith, iendswith); the patterns are already lowercase. */
+  | { t: "affix"; op: AffixOp; pats: string[]; fold: boolean }
   /** The right side is a field: patterns are known only per event. */
-  | { t: "dynamic"; op: AffixOp };
+  | { t: "dynamic"; op: AffixOp; fold: boolean };
 export type AffixOp = "contains" | "startswith" | "endswith";
+
+/** The case-insensitive operators and the operator each folds. */
+const FOLDED: Readonly<Record<string, AffixOp>> = {
+  icontains: "contains",
+  istartswith: "startswith",
+  iendswith: "endswith",
+};
 
 /** A checked condition. */
 export type TCond = { refs: boolean } & (
@@ -80,7 +89,8 @@ export interface Scope {
   /** Kinds the current event can be; empty when there is no current event (sequence-level parts). */
   kinds: readonly KindName[];
   steps: ReadonlyMap<string, StepInfo>;
-  params: ReadonlyMap<string, { expr: Expr; scope: Scope }> | undefined;
+  /** A macro's parameters: the argument written at the use, its scope and the file it is written in. */
+  params: ReadonlyMap<string, { expr: Expr; scope: Scope; file: string }> | undefined;
   macroStack: readonly string[];
   /** Slot of the current event (baseline probes name it). */
   slot: number;
@@ -184,7 +194,8 @@ export function checkCond(cx: Context, e: Expr, scope: Scope): TCond | undefined
 /** Expands a macro or a macro parameter (null when `name` is neither). */
 function macroRef(cx: Context, name: string, args: Expr[], loc: Loc, scope: Scope): TCond | undefined | null {
   const param = scope.params?.get(name);
-  if (param !== undefined && args.length === 0) return checkCond(cx, param.expr, param.scope);
+  if (param !== undefined && args.length === 0)
+    return cx.inFile(param.file, () => checkCond(cx, param.expr, param.scope));
   const m = cx.macros.get(name);
   if (m === undefined) return null;
   m.used = true;
@@ -200,11 +211,13 @@ function macroRef(cx: Context, name: string, args: Expr[], loc: Loc, scope: Scop
       "HANGAR_ERR_RULE_MACRO",
       `macro "${name}" takes ${m.params.length} argument(s), got ${args.length}`,
     );
-  const params = new Map<string, { expr: Expr; scope: Scope }>();
-  m.params.forEach((p, i) => params.set(p.name, { expr: args[i] as Expr, scope }));
+  const params = new Map<string, { expr: Expr; scope: Scope; file: string }>();
+  const here = cx.file;
+  m.params.forEach((p, i) => params.set(p.name, { expr: args[i] as Expr, scope, file: here }));
   const inner: Scope = { ...scope, params, macroStack: [...scope.macroStack, name] };
   const before = cx.mark();
-  const r = checkCond(cx, m.body, inner);
+  // Problems inside the body are reported where the body is written.
+  const r = cx.inFile(m.file, () => checkCond(cx, m.body, inner));
   // Errors inside a macro body also point at the use.
   if (cx.diagnostics.length > before && m.file !== cx.file) {
     cx.err(
@@ -261,7 +274,11 @@ function checkStrop(cx: Context, e: Extract<Expr, { t: "strop" }>, scope: Scope)
   const refs = l.refs || r.refs;
   if (e.op === "contains" && l.type === "list") {
     if (r.type === "list")
-      return cx.err(e.loc, "HANGAR_ERR_RULE_TYPE", "list contains list: use in (any element) instead");
+      return cx.err(
+        e.loc,
+        "HANGAR_ERR_RULE_TYPE",
+        `${l.text} contains a list: use ${l.text} in ${r.text} (true when any element is in the list)`,
+      );
     return { t: "member", l, r, refs };
   }
   if (l.type !== "string" && l.type !== "list")
@@ -275,9 +292,16 @@ function checkStrop(cx: Context, e: Extract<Expr, { t: "strop" }>, scope: Scope)
     );
   if (rIsList && r.t === "const" && r.elem !== "string" && (r.value as unknown[]).length > 0)
     return cx.err(e.r.loc, "HANGAR_ERR_RULE_TYPE", `${e.op} needs strings, the list holds ${r.elem ?? "?"}`);
-  const pats = r.t === "const" ? ((rIsList ? r.value : [r.value]) as string[]) : undefined;
+  const folded = FOLDED[e.op];
+  const raw = r.t === "const" ? ((rIsList ? r.value : [r.value]) as string[]) : undefined;
+  const pats = folded === undefined ? raw : raw?.map((p) => p.toLowerCase());
   let pattern: Pattern | undefined;
-  if (e.op === "glob" || e.op === "regex" || e.op === "cidr") {
+  if (folded !== undefined)
+    pattern =
+      pats === undefined
+        ? { t: "dynamic", op: folded, fold: true }
+        : { t: "affix", op: folded, pats, fold: true };
+  else if (e.op === "glob" || e.op === "regex" || e.op === "cidr") {
     if (pats === undefined)
       return cx.err(
         e.r.loc,
@@ -286,7 +310,10 @@ function checkStrop(cx: Context, e: Extract<Expr, { t: "strop" }>, scope: Scope)
       );
     pattern = parsePattern(cx, e.op, pats, e.r.loc);
     if (pattern === undefined) return undefined;
-  } else pattern = pats === undefined ? { t: "dynamic", op: e.op } : { t: "affix", op: e.op, pats };
+  } else {
+    const op = e.op as AffixOp;
+    pattern = pats === undefined ? { t: "dynamic", op, fold: false } : { t: "affix", op, pats, fold: false };
+  }
   return { t: "match", l, r, pattern, refs };
 }
 
@@ -362,7 +389,7 @@ export function checkValue(cx: Context, v: Value | Expr, scope: Scope): TValue |
         );
       }
       l.used = true;
-      return listValue(cx, l.items, `@${v.name}`);
+      return listValue(cx, l.items, `@${v.name}`, [v.name]);
     }
     case "path":
       return checkPath(cx, v.name, v.loc, scope);
@@ -373,16 +400,48 @@ export function checkValue(cx: Context, v: Value | Expr, scope: Scope): TValue |
   }
 }
 
-function listValue(cx: Context, items: Literal[], text: string): TValue | undefined {
+/**
+ * A list's values, with the lists it names (`[@shells, "nc"]`) expanded in place, in order.
+ * `stack`: the lists being expanded, to refuse a list that contains itself.
+ */
+function listValue(cx: Context, items: ListItem[], text: string, stack: string[] = []): TValue | undefined {
   let elem: "string" | "number" | undefined;
   const out: unknown[] = [];
+  const add = (t: "string" | "number", v: unknown, loc: Loc): boolean => {
+    if (elem !== undefined && elem !== t) {
+      cx.err(loc, "HANGAR_ERR_RULE_TYPE", `a list mixes ${elem} and ${t} values`);
+      return false;
+    }
+    elem = t;
+    out.push(v);
+    return true;
+  };
   for (const it of items) {
+    if (it.t === "listref") {
+      if (stack.includes(it.name))
+        return cx.err(
+          it.loc,
+          "HANGAR_ERR_RULE_VALUE",
+          `list @${it.name} contains itself (${[...stack, it.name].map((n) => `@${n}`).join(" → ")})`,
+        );
+      const inner = cx.lists.get(it.name);
+      if (inner === undefined) {
+        const hint = closest(it.name, cx.lists.keys());
+        return cx.err(
+          it.loc,
+          "HANGAR_ERR_RULE_UNKNOWN_NAME",
+          `unknown list @${it.name}${hint === undefined ? "" : ` (did you mean @${hint}?)`}`,
+        );
+      }
+      inner.used = true;
+      const v = listValue(cx, inner.items, `@${it.name}`, [...stack, it.name]);
+      if (v === undefined || v.t !== "const") return undefined;
+      for (const x of v.value as unknown[]) if (!add(v.elem ?? "string", x, it.loc)) return undefined;
+      continue;
+    }
     const t = it.t === "str" ? "string" : it.t === "bool" ? "bool" : "number";
     if (t === "bool") return cx.err(it.loc, "HANGAR_ERR_RULE_TYPE", "lists hold strings or numbers");
-    if (elem !== undefined && elem !== t)
-      return cx.err(it.loc, "HANGAR_ERR_RULE_TYPE", `a list mixes ${elem} and ${t} values`);
-    elem = t;
-    out.push(it.v);
+    if (!add(t, it.v, it.loc)) return undefined;
   }
   return { t: "const", type: "list", elem: elem ?? "string", value: out, refs: false, text };
 }
@@ -398,7 +457,7 @@ function checkPath(cx: Context, name: string, loc: Loc, scope: Scope): TValue | 
         "HANGAR_ERR_RULE_TYPE",
         `macro argument ${name} is a condition, used here as a value`,
       );
-    return checkValue(cx, p, param.scope);
+    return cx.inFile(param.file, () => checkValue(cx, p, param.scope));
   }
   if (cx.macros.has(name))
     return cx.err(loc, "HANGAR_ERR_RULE_TYPE", `macro ${name} is a condition, used here as a value`);
@@ -441,15 +500,28 @@ function checkPath(cx: Context, name: string, loc: Loc, scope: Scope): TValue | 
 }
 
 function unknownField(cx: Context, name: string, loc: Loc, kind: KindName | undefined): undefined {
+  return cx.err(loc, "HANGAR_ERR_RULE_UNKNOWN_FIELD", `unknown field "${name}"${suggestField(name, kind)}`);
+}
+
+/**
+ * What to suggest for an unknown field: by meaning first (Falco's field names, common
+ * synonyms), then by spelling among the fields of the kind. Empty when nothing fits.
+ */
+export function suggestField(name: string, kind: KindName | undefined): string {
+  const falco = FALCO_FIELDS[name];
+  if (falco !== undefined) {
+    const usable = falco.field !== undefined && lookupField(falco.field) !== undefined;
+    return usable
+      ? ` (Falco's ${name} is ${falco.field ?? ""} here${falco.note === undefined ? "" : `: ${falco.note}`})`
+      : ` (Falco's ${name}: ${falco.note ?? "no equivalent"})`;
+  }
+  const synonym = Object.hasOwn(SYNONYMS, name) ? SYNONYMS[name] : undefined;
+  if (synonym !== undefined) return ` (did you mean "${synonym}"?)`;
   const candidates = FIELDS.filter(
     (d) => d.kinds === undefined || kind === undefined || d.kinds.includes(kind),
   ).map((d) => d.name);
   const hint = closest(name, candidates);
-  return cx.err(
-    loc,
-    "HANGAR_ERR_RULE_UNKNOWN_FIELD",
-    `unknown field "${name}"${hint === undefined ? "" : ` (did you mean "${hint}"?)`}`,
-  );
+  return hint === undefined ? "" : ` (did you mean "${hint}"?)`;
 }
 
 function checkCall(cx: Context, v: Extract<Value, { t: "call" }>, scope: Scope): TValue | undefined {

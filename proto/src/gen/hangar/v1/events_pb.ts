@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file hangar/v1/events.proto.
  */
 export const file_hangar_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("ChZoYW5nYXIvdjEvZXZlbnRzLnByb3RvEgloYW5nYXIudjEiRgoJQ29udGFpbmVyEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDQoFaW1hZ2UYAyABKAkSEAoIaW1hZ2VfaWQYBCABKAki/AEKC1BvZElkZW50aXR5EhEKCW5hbWVzcGFjZRgBIAEoCRIMCgRuYW1lGAIgASgJEgsKA3VpZBgDIAEoCRIyCgZsYWJlbHMYBCADKAsyIi5oYW5nYXIudjEuUG9kSWRlbnRpdHkuTGFiZWxzRW50cnkSJwoJY29udGFpbmVyGAUgASgLMhQuaGFuZ2FyLnYxLkNvbnRhaW5lchIKCgJpcBgGIAEoCRIQCgh3b3JrbG9hZBgHIAEoCRIVCg13b3JrbG9hZF9raW5kGAggASgJGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEixwEKD1Byb2Nlc3NJZGVudGl0eRILCgNwaWQYASABKA0SDwoHZXhlY19pZBgCIAEoCRIWCg5wYXJlbnRfZXhlY19pZBgDIAEoCRIOCgZiaW5hcnkYBCABKAkSEQoJYXJndW1lbnRzGAUgASgJEgsKA3VpZBgGIAEoDRILCgNjd2QYByABKAkSLgoKc3RhcnRfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJY2dyb3VwX2lkGAkgASgEIisKCkV4ZWNEZXRhaWwSDgoGc2V0dWlkGAEgASgIEg0KBWZsYWdzGAIgAygJIiwKCkV4aXREZXRhaWwSDgoGc2lnbmFsGAEgASgJEg4KBnN0YXR1cxgCIAEoDSLPAQoNQ29ubmVjdERldGFpbBIQCghwcm90b2NvbBgBIAEoCRIOCgZmYW1pbHkYAiABKAkSEQoJc291cmNlX2lwGAMgASgJEhMKC3NvdXJjZV9wb3J0GAQgASgNEhYKDmRlc3RpbmF0aW9uX2lwGAUgASgJEhgKEGRlc3RpbmF0aW9uX3BvcnQYBiABKA0SDgoGcmVzdWx0GAcgASgFEg0KBXN0YXRlGAggASgJEhUKDXNvY2tldF9jb29raWUYCSABKAQSDAoEaG9vaxgKIAEoCSJ1CglEbnNEZXRhaWwSDQoFcXVlcnkYASABKAkSCwoDaXBzGAIgAygJEg4KBnF0eXBlcxgDIAMoCRIOCgZjbmFtZXMYBCADKAkSDQoFcmNvZGUYBSABKA0SCwoDdHRsGAYgASgNEhAKCHJlc3BvbnNlGAcgASgIIngKCkZpbGVEZXRhaWwSDAoEcGF0aBgBIAEoCRIrCglvcGVyYXRpb24YAiABKA4yGC5oYW5nYXIudjEuRmlsZU9wZXJhdGlvbhIMCgRob29rGAMgASgJEg0KBWZsYWdzGAQgASgJEhIKCnBlcm1pc3Npb24YBSABKAki7wIKCkZsb3dEZXRhaWwSDwoHdmVyZGljdBgBIAEoCRIRCglkaXJlY3Rpb24YAiABKAkSEAoIcHJvdG9jb2wYAyABKAkSEQoJc291cmNlX2lwGAQgASgJEhMKC3NvdXJjZV9wb3J0GAUgASgNEhYKDmRlc3RpbmF0aW9uX2lwGAYgASgJEhgKEGRlc3RpbmF0aW9uX3BvcnQYByABKA0SGQoRZGVzdGluYXRpb25fbmFtZXMYCCADKAkSHQoVZGVzdGluYXRpb25fbmFtZXNwYWNlGAkgASgJEhcKD2Rlc3RpbmF0aW9uX3BvZBgKIAEoCRIaChJkZXN0aW5hdGlvbl9sYWJlbHMYCyADKAkSEAoIaXNfcmVwbHkYDCABKAgSEwoLZHJvcF9yZWFzb24YDSABKAkSEQoJdGNwX2ZsYWdzGA4gAygJEhYKDnBlZXJfbmFtZXNwYWNlGA8gASgJEhAKCHBlZXJfcG9kGBAgASgJIl0KD1ByaXZpbGVnZURldGFpbBIMCgRob29rGAEgASgJEhcKCnRhcmdldF91aWQYAiABKA1IAIgBARIUCgxjYXBhYmlsaXRpZXMYAyADKAlCDQoLX3RhcmdldF91aWQiNQoOVG9vbENhbGxEZXRhaWwSIwoFdHJhY2UYASABKAsyFC5oYW5nYXIudjEuQ2FsbFRyYWNlIqQBCgtBdHRyaWJ1dGlvbhIQCgh0cmFjZV9pZBgBIAEoCRIPCgdzcGFuX2lkGAIgASgJEhIKCnNlc3Npb25faWQYAyABKAkSDAoEdG9vbBgEIAEoCRIOCgZjYWxsZXIYBSABKAkSLAoGcmVhc29uGAYgASgOMhwuaGFuZ2FyLnYxLkF0dHJpYnV0aW9uUmVhc29uEhIKCmNvbmZpZGVuY2UYByABKAEi0wUKDFJ1bnRpbWVFdmVudBIKCgJpZBgBIAEoCRIiCgRraW5kGAIgASgOMhQuaGFuZ2FyLnYxLkV2ZW50S2luZBIhCgZzZW5zb3IYAyABKA4yES5oYW5nYXIudjEuU2Vuc29yEigKBHRpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBG5vZGUYBSABKAkSIwoDcG9kGAYgASgLMhYuaGFuZ2FyLnYxLlBvZElkZW50aXR5EhAKCHByb3ZpZGVyGAcgASgJEisKB3Byb2Nlc3MYCCABKAsyGi5oYW5nYXIudjEuUHJvY2Vzc0lkZW50aXR5EioKBnBhcmVudBgJIAEoCzIaLmhhbmdhci52MS5Qcm9jZXNzSWRlbnRpdHkSJQoEZXhlYxgKIAEoCzIVLmhhbmdhci52MS5FeGVjRGV0YWlsSAASJQoEZXhpdBgLIAEoCzIVLmhhbmdhci52MS5FeGl0RGV0YWlsSAASKwoHY29ubmVjdBgMIAEoCzIYLmhhbmdhci52MS5Db25uZWN0RGV0YWlsSAASIwoDZG5zGA0gASgLMhQuaGFuZ2FyLnYxLkRuc0RldGFpbEgAEiUKBGZpbGUYDiABKAsyFS5oYW5nYXIudjEuRmlsZURldGFpbEgAEiUKBGZsb3cYDyABKAsyFS5oYW5nYXIudjEuRmxvd0RldGFpbEgAEi4KCXRvb2xfY2FsbBgQIAEoCzIZLmhhbmdhci52MS5Ub29sQ2FsbERldGFpbEgAEi8KCXByaXZpbGVnZRgRIAEoCzIaLmhhbmdhci52MS5Qcml2aWxlZ2VEZXRhaWxIABITCgtwb2xpY3lfbmFtZRgUIAEoCRIMCgR0YWdzGBUgAygJEiwKDGF0dHJpYnV0aW9ucxgeIAMoCzIWLmhhbmdhci52MS5BdHRyaWJ1dGlvbkIICgZkZXRhaWwq2wEKCUV2ZW50S2luZBIaChZFVkVOVF9LSU5EX1VOU1BFQ0lGSUVEEAASEwoPRVZFTlRfS0lORF9FWEVDEAESEwoPRVZFTlRfS0lORF9FWElUEAISFgoSRVZFTlRfS0lORF9DT05ORUNUEAMSEgoORVZFTlRfS0lORF9ETlMQBBITCg9FVkVOVF9LSU5EX0ZJTEUQBRITCg9FVkVOVF9LSU5EX0ZMT1cQBhIYChRFVkVOVF9LSU5EX1RPT0xfQ0FMTBAHEhgKFEVWRU5UX0tJTkRfUFJJVklMRUdFEAgqbAoGU2Vuc29yEhYKElNFTlNPUl9VTlNQRUNJRklFRBAAEhMKD1NFTlNPUl9URVRSQUdPThABEhEKDVNFTlNPUl9IVUJCTEUQAhIQCgxTRU5TT1JfUFJPQkUQAxIQCgxTRU5TT1JfUFJPWFkQBCrNAQoNRmlsZU9wZXJhdGlvbhIeChpGSUxFX09QRVJBVElPTl9VTlNQRUNJRklFRBAAEhcKE0ZJTEVfT1BFUkFUSU9OX09QRU4QARIXChNGSUxFX09QRVJBVElPTl9SRUFEEAISGAoURklMRV9PUEVSQVRJT05fV1JJVEUQAxIXChNGSUxFX09QRVJBVElPTl9NTUFQEAQSGwoXRklMRV9PUEVSQVRJT05fVFJVTkNBVEUQBRIaChZGSUxFX09QRVJBVElPTl9FWEVDVVRFEAYqewoRQXR0cmlidXRpb25SZWFzb24SIgoeQVRUUklCVVRJT05fUkVBU09OX1VOU1BFQ0lGSUVEEAASIgoeQVRUUklCVVRJT05fUkVBU09OX1RJTUVfV0lORE9XEAESHgoaQVRUUklCVVRJT05fUkVBU09OX0xJTkVBR0UQAmIGcHJvdG8z", [file_google_protobuf_timestamp, file_hangar_v1_traces]);
+  fileDesc("ChZoYW5nYXIvdjEvZXZlbnRzLnByb3RvEgloYW5nYXIudjEiWgoJQ29udGFpbmVyEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDQoFaW1hZ2UYAyABKAkSEAoIaW1hZ2VfaWQYBCABKAkSEgoKcHJpdmlsZWdlZBgFIAEoCCL8AQoLUG9kSWRlbnRpdHkSEQoJbmFtZXNwYWNlGAEgASgJEgwKBG5hbWUYAiABKAkSCwoDdWlkGAMgASgJEjIKBmxhYmVscxgEIAMoCzIiLmhhbmdhci52MS5Qb2RJZGVudGl0eS5MYWJlbHNFbnRyeRInCgljb250YWluZXIYBSABKAsyFC5oYW5nYXIudjEuQ29udGFpbmVyEgoKAmlwGAYgASgJEhAKCHdvcmtsb2FkGAcgASgJEhUKDXdvcmtsb2FkX2tpbmQYCCABKAkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASK1BAoPUHJvY2Vzc0lkZW50aXR5EgsKA3BpZBgBIAEoDRIPCgdleGVjX2lkGAIgASgJEhYKDnBhcmVudF9leGVjX2lkGAMgASgJEg4KBmJpbmFyeRgEIAEoCRIRCglhcmd1bWVudHMYBSABKAkSCwoDdWlkGAYgASgNEgsKA2N3ZBgHIAEoCRIuCgpzdGFydF90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCgljZ3JvdXBfaWQYCSABKAQSKwoLY3JlZGVudGlhbHMYCiABKAsyFi5oYW5nYXIudjEuQ3JlZGVudGlhbHMSEQoEYXVpZBgLIAEoDUgAiAEBEhUKDWNhcF9lZmZlY3RpdmUYDCADKAkSFQoNY2FwX3Blcm1pdHRlZBgNIAMoCRIXCg9ob3N0X25hbWVzcGFjZXMYDiADKAkSGQoMaW5faW5pdF90cmVlGA8gASgISAGIAQESDAoEdXNlchgQIAEoCRIaCg1iaW5hcnlfc2V0dWlkGBEgASgNSAKIAQESGgoNYmluYXJ5X3NldGdpZBgSIAEoDUgDiAEBEhoKEnByaXZpbGVnZXNfY2hhbmdlZBgTIAMoCRIZCgxiaW5hcnlfbGlua3MYFCABKA1IBIgBAUIHCgVfYXVpZEIPCg1faW5faW5pdF90cmVlQhAKDl9iaW5hcnlfc2V0dWlkQhAKDl9iaW5hcnlfc2V0Z2lkQg8KDV9iaW5hcnlfbGlua3MifQoLQ3JlZGVudGlhbHMSCwoDdWlkGAEgASgNEgsKA2dpZBgCIAEoDRIMCgRldWlkGAMgASgNEgwKBGVnaWQYBCABKA0SDAoEc3VpZBgFIAEoDRIMCgRzZ2lkGAYgASgNEg0KBWZzdWlkGAcgASgNEg0KBWZzZ2lkGAggASgNIisKCkV4ZWNEZXRhaWwSDgoGc2V0dWlkGAEgASgIEg0KBWZsYWdzGAIgAygJIiwKCkV4aXREZXRhaWwSDgoGc2lnbmFsGAEgASgJEg4KBnN0YXR1cxgCIAEoDSL9AQoNQ29ubmVjdERldGFpbBIQCghwcm90b2NvbBgBIAEoCRIOCgZmYW1pbHkYAiABKAkSEQoJc291cmNlX2lwGAMgASgJEhMKC3NvdXJjZV9wb3J0GAQgASgNEhYKDmRlc3RpbmF0aW9uX2lwGAUgASgJEhgKEGRlc3RpbmF0aW9uX3BvcnQYBiABKA0SDgoGcmVzdWx0GAcgASgFEg0KBXN0YXRlGAggASgJEhUKDXNvY2tldF9jb29raWUYCSABKAQSDAoEaG9vaxgKIAEoCRIZChFkZXN0aW5hdGlvbl9uYW1lcxgLIAMoCRIRCgl1bml4X3BhdGgYDCABKAkihgEKCURuc0RldGFpbBINCgVxdWVyeRgBIAEoCRILCgNpcHMYAiADKAkSDgoGcXR5cGVzGAMgAygJEg4KBmNuYW1lcxgEIAMoCRINCgVyY29kZRgFIAEoDRILCgN0dGwYBiABKA0SEAoIcmVzcG9uc2UYByABKAgSDwoHcnJ0eXBlcxgIIAMoCSJ4CgpGaWxlRGV0YWlsEgwKBHBhdGgYASABKAkSKwoJb3BlcmF0aW9uGAIgASgOMhguaGFuZ2FyLnYxLkZpbGVPcGVyYXRpb24SDAoEaG9vaxgDIAEoCRINCgVmbGFncxgEIAEoCRISCgpwZXJtaXNzaW9uGAUgASgJIoIECgpGbG93RGV0YWlsEg8KB3ZlcmRpY3QYASABKAkSEQoJZGlyZWN0aW9uGAIgASgJEhAKCHByb3RvY29sGAMgASgJEhEKCXNvdXJjZV9pcBgEIAEoCRITCgtzb3VyY2VfcG9ydBgFIAEoDRIWCg5kZXN0aW5hdGlvbl9pcBgGIAEoCRIYChBkZXN0aW5hdGlvbl9wb3J0GAcgASgNEhkKEWRlc3RpbmF0aW9uX25hbWVzGAggAygJEh0KFWRlc3RpbmF0aW9uX25hbWVzcGFjZRgJIAEoCRIXCg9kZXN0aW5hdGlvbl9wb2QYCiABKAkSGgoSZGVzdGluYXRpb25fbGFiZWxzGAsgAygJEhAKCGlzX3JlcGx5GAwgASgIEhMKC2Ryb3BfcmVhc29uGA0gASgJEhEKCXRjcF9mbGFncxgOIAMoCRIWCg5wZWVyX25hbWVzcGFjZRgPIAEoCRIQCghwZWVyX3BvZBgQIAEoCRIVCg1wb2RfaXNfc291cmNlGBEgASgIEhkKEXRyYWZmaWNfZGlyZWN0aW9uGBIgASgJEhQKDHNvdXJjZV9uYW1lcxgTIAMoCRITCgtwZWVyX2xhYmVscxgUIAMoCRIPCgdsN190eXBlGBUgASgJEiMKBGh0dHAYFiABKAsyFS5oYW5nYXIudjEuSHR0cERldGFpbCJJCgpIdHRwRGV0YWlsEg4KBm1ldGhvZBgBIAEoCRILCgN1cmwYAiABKAkSDAoEY29kZRgDIAEoDRIQCghwcm90b2NvbBgEIAEoCSKoAQoPUHJpdmlsZWdlRGV0YWlsEgwKBGhvb2sYASABKAkSFwoKdGFyZ2V0X3VpZBgCIAEoDUgAiAEBEhQKDGNhcGFiaWxpdGllcxgDIAMoCRIRCglvcGVyYXRpb24YBCABKAkSFwoKdGFyZ2V0X2dpZBgFIAEoDUgBiAEBEg4KBmRlbmllZBgGIAEoCEINCgtfdGFyZ2V0X3VpZEINCgtfdGFyZ2V0X2dpZCLiAQoMU29ja2V0RGV0YWlsEhEKCW9wZXJhdGlvbhgBIAEoCRIOCgZmYW1pbHkYAiABKAkSDAoEdHlwZRgDIAEoCRIQCghwcm90b2NvbBgEIAEoCRIQCghsb2NhbF9pcBgFIAEoCRISCgpsb2NhbF9wb3J0GAYgASgNEhEKCXJlbW90ZV9pcBgHIAEoCRITCgtyZW1vdGVfcG9ydBgIIAEoDRINCgVzdGF0ZRgJIAEoCRIVCg1zb2NrZXRfY29va2llGAogASgEEgwKBGhvb2sYCyABKAkSDQoFYnl0ZXMYDCABKAQidwoJRHVwRGV0YWlsEhMKBm5ld19mZBgBIAEoBUgAiAEBEhMKBm9sZF9mZBgCIAEoBUgBiAEBEg4KBnRhcmdldBgDIAEoCRIMCgRwYXRoGAQgASgJEgwKBGhvb2sYBSABKAlCCQoHX25ld19mZEIJCgdfb2xkX2ZkIogBCgxNb2R1bGVEZXRhaWwSEQoJb3BlcmF0aW9uGAEgASgJEgwKBG5hbWUYAiABKAkSGQoMc2lnbmF0dXJlX29rGAMgASgISACIAQESDwoHdGFpbnRlZBgEIAMoCRIMCgRwYXRoGAUgASgJEgwKBGhvb2sYBiABKAlCDwoNX3NpZ25hdHVyZV9vayJZCg9OYW1lc3BhY2VEZXRhaWwSEQoJb3BlcmF0aW9uGAEgASgJEg0KBXR5cGVzGAIgAygJEg8KAmZkGAMgASgFSACIAQESDAoEaG9vaxgEIAEoCUIFCgNfZmQiVQoMUHRyYWNlRGV0YWlsEg8KB3JlcXVlc3QYASABKAkSFwoKdGFyZ2V0X3BpZBgCIAEoDUgAiAEBEgwKBGhvb2sYAyABKAlCDQoLX3RhcmdldF9waWQibQoLTW91bnREZXRhaWwSEQoJb3BlcmF0aW9uGAEgASgJEg4KBnNvdXJjZRgCIAEoCRIOCgZ0YXJnZXQYAyABKAkSDgoGZnN0eXBlGAQgASgJEg0KBWZsYWdzGAUgASgJEgwKBGhvb2sYBiABKAkiQQoNSW9VcmluZ0RldGFpbBIRCglvcGVyYXRpb24YASABKAkSDwoHZW50cmllcxgCIAEoDRIMCgRob29rGAMgASgJIo4BCghIb29rSW5mbxIQCghmdW5jdGlvbhgBIAEoCRIZCgxyZXR1cm5fdmFsdWUYAiABKANIAIgBARIOCgZhY3Rpb24YAyABKAkSFQoNcmV0dXJuX2FjdGlvbhgEIAEoCRIPCgdtZXNzYWdlGAUgASgJEgwKBGFyZ3MYBiADKAlCDwoNX3JldHVybl92YWx1ZSI1Cg5Ub29sQ2FsbERldGFpbBIjCgV0cmFjZRgBIAEoCzIULmhhbmdhci52MS5DYWxsVHJhY2UipAEKC0F0dHJpYnV0aW9uEhAKCHRyYWNlX2lkGAEgASgJEg8KB3NwYW5faWQYAiABKAkSEgoKc2Vzc2lvbl9pZBgDIAEoCRIMCgR0b29sGAQgASgJEg4KBmNhbGxlchgFIAEoCRIsCgZyZWFzb24YBiABKA4yHC5oYW5nYXIudjEuQXR0cmlidXRpb25SZWFzb24SEgoKY29uZmlkZW5jZRgHIAEoASLTCAoMUnVudGltZUV2ZW50EgoKAmlkGAEgASgJEiIKBGtpbmQYAiABKA4yFC5oYW5nYXIudjEuRXZlbnRLaW5kEiEKBnNlbnNvchgDIAEoDjIRLmhhbmdhci52MS5TZW5zb3ISKAoEdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEbm9kZRgFIAEoCRIjCgNwb2QYBiABKAsyFi5oYW5nYXIudjEuUG9kSWRlbnRpdHkSEAoIcHJvdmlkZXIYByABKAkSKwoHcHJvY2VzcxgIIAEoCzIaLmhhbmdhci52MS5Qcm9jZXNzSWRlbnRpdHkSKgoGcGFyZW50GAkgASgLMhouaGFuZ2FyLnYxLlByb2Nlc3NJZGVudGl0eRIlCgRleGVjGAogASgLMhUuaGFuZ2FyLnYxLkV4ZWNEZXRhaWxIABIlCgRleGl0GAsgASgLMhUuaGFuZ2FyLnYxLkV4aXREZXRhaWxIABIrCgdjb25uZWN0GAwgASgLMhguaGFuZ2FyLnYxLkNvbm5lY3REZXRhaWxIABIjCgNkbnMYDSABKAsyFC5oYW5nYXIudjEuRG5zRGV0YWlsSAASJQoEZmlsZRgOIAEoCzIVLmhhbmdhci52MS5GaWxlRGV0YWlsSAASJQoEZmxvdxgPIAEoCzIVLmhhbmdhci52MS5GbG93RGV0YWlsSAASLgoJdG9vbF9jYWxsGBAgASgLMhkuaGFuZ2FyLnYxLlRvb2xDYWxsRGV0YWlsSAASLwoJcHJpdmlsZWdlGBEgASgLMhouaGFuZ2FyLnYxLlByaXZpbGVnZURldGFpbEgAEikKBnNvY2tldBgSIAEoCzIXLmhhbmdhci52MS5Tb2NrZXREZXRhaWxIABIjCgNkdXAYEyABKAsyFC5oYW5nYXIudjEuRHVwRGV0YWlsSAASKQoGbW9kdWxlGBYgASgLMhcuaGFuZ2FyLnYxLk1vZHVsZURldGFpbEgAEi8KCW5hbWVzcGFjZRgXIAEoCzIaLmhhbmdhci52MS5OYW1lc3BhY2VEZXRhaWxIABIpCgZwdHJhY2UYGCABKAsyFy5oYW5nYXIudjEuUHRyYWNlRGV0YWlsSAASJwoFbW91bnQYGSABKAsyFi5oYW5nYXIudjEuTW91bnREZXRhaWxIABIsCghpb191cmluZxgaIAEoCzIYLmhhbmdhci52MS5Jb1VyaW5nRGV0YWlsSAASEwoLcG9saWN5X25hbWUYFCABKAkSDAoEdGFncxgVIAMoCRItCglhbmNlc3RvcnMYGyADKAsyGi5oYW5nYXIudjEuUHJvY2Vzc0lkZW50aXR5EiEKBGhvb2sYHCABKAsyEy5oYW5nYXIudjEuSG9va0luZm8SLAoMYXR0cmlidXRpb25zGB4gAygLMhYuaGFuZ2FyLnYxLkF0dHJpYnV0aW9uQggKBmRldGFpbCr9AgoJRXZlbnRLaW5kEhoKFkVWRU5UX0tJTkRfVU5TUEVDSUZJRUQQABITCg9FVkVOVF9LSU5EX0VYRUMQARITCg9FVkVOVF9LSU5EX0VYSVQQAhIWChJFVkVOVF9LSU5EX0NPTk5FQ1QQAxISCg5FVkVOVF9LSU5EX0ROUxAEEhMKD0VWRU5UX0tJTkRfRklMRRAFEhMKD0VWRU5UX0tJTkRfRkxPVxAGEhgKFEVWRU5UX0tJTkRfVE9PTF9DQUxMEAcSGAoURVZFTlRfS0lORF9QUklWSUxFR0UQCBIVChFFVkVOVF9LSU5EX1NPQ0tFVBAJEhIKDkVWRU5UX0tJTkRfRFVQEAoSFQoRRVZFTlRfS0lORF9NT0RVTEUQCxIYChRFVkVOVF9LSU5EX05BTUVTUEFDRRAMEhUKEUVWRU5UX0tJTkRfUFRSQUNFEA0SFAoQRVZFTlRfS0lORF9NT1VOVBAOEhcKE0VWRU5UX0tJTkRfSU9fVVJJTkcQDypsCgZTZW5zb3ISFgoSU0VOU09SX1VOU1BFQ0lGSUVEEAASEwoPU0VOU09SX1RFVFJBR09OEAESEQoNU0VOU09SX0hVQkJMRRACEhAKDFNFTlNPUl9QUk9CRRADEhAKDFNFTlNPUl9QUk9YWRAEKuwCCg1GaWxlT3BlcmF0aW9uEh4KGkZJTEVfT1BFUkFUSU9OX1VOU1BFQ0lGSUVEEAASFwoTRklMRV9PUEVSQVRJT05fT1BFThABEhcKE0ZJTEVfT1BFUkFUSU9OX1JFQUQQAhIYChRGSUxFX09QRVJBVElPTl9XUklURRADEhcKE0ZJTEVfT1BFUkFUSU9OX01NQVAQBBIbChdGSUxFX09QRVJBVElPTl9UUlVOQ0FURRAFEhoKFkZJTEVfT1BFUkFUSU9OX0VYRUNVVEUQBhIZChVGSUxFX09QRVJBVElPTl9ERUxFVEUQBxIZChVGSUxFX09QRVJBVElPTl9SRU5BTUUQCBIXChNGSUxFX09QRVJBVElPTl9MSU5LEAkSGgoWRklMRV9PUEVSQVRJT05fU1lNTElOSxAKEhgKFEZJTEVfT1BFUkFUSU9OX0NITU9EEAsSGAoURklMRV9PUEVSQVRJT05fQ0hPV04QDCp7ChFBdHRyaWJ1dGlvblJlYXNvbhIiCh5BVFRSSUJVVElPTl9SRUFTT05fVU5TUEVDSUZJRUQQABIiCh5BVFRSSUJVVElPTl9SRUFTT05fVElNRV9XSU5ET1cQARIeChpBVFRSSUJVVElPTl9SRUFTT05fTElORUFHRRACYgZwcm90bzM", [file_google_protobuf_timestamp, file_hangar_v1_traces]);
 
 /**
  * The container inside a pod.
@@ -51,6 +51,13 @@ export type Container = Message<"hangar.v1.Container"> & {
    * @generated from field: string image_id = 4;
    */
   imageId: string;
+
+  /**
+   * The container runs privileged (securityContext.privileged), when the sensor reports it.
+   *
+   * @generated from field: bool privileged = 5;
+   */
+  privileged: boolean;
 };
 
 /**
@@ -179,6 +186,80 @@ export type ProcessIdentity = Message<"hangar.v1.ProcessIdentity"> & {
    * @generated from field: uint64 cgroup_id = 9;
    */
   cgroupId: bigint;
+
+  /**
+   * All of the process's ids, when the sensor reports them (Tetragon --enable-process-cred).
+   *
+   * @generated from field: hangar.v1.Credentials credentials = 10;
+   */
+  credentials?: Credentials | undefined;
+
+  /**
+   * Audit login uid; unset when the kernel has none (Tetragon reports 4294967295).
+   *
+   * @generated from field: optional uint32 auid = 11;
+   */
+  auid?: number | undefined;
+
+  /**
+   * Capabilities in the effective and permitted sets, as CAP_* names.
+   *
+   * @generated from field: repeated string cap_effective = 12;
+   */
+  capEffective: string[];
+
+  /**
+   * @generated from field: repeated string cap_permitted = 13;
+   */
+  capPermitted: string[];
+
+  /**
+   * Namespaces the process shares with the host ("net", "pid", "mnt", ...), when reported.
+   *
+   * @generated from field: repeated string host_namespaces = 14;
+   */
+  hostNamespaces: string[];
+
+  /**
+   * True when the process descends from the container's first process; false for kubectl exec
+   * or nsenter; unset when the sensor does not say.
+   *
+   * @generated from field: optional bool in_init_tree = 15;
+   */
+  inInitTree?: boolean | undefined;
+
+  /**
+   * The user name, when the sensor resolves it.
+   *
+   * @generated from field: string user = 16;
+   */
+  user: string;
+
+  /**
+   * The binary's set-uid / set-gid owner, when the executed file has the bit.
+   *
+   * @generated from field: optional uint32 binary_setuid = 17;
+   */
+  binarySetuid?: number | undefined;
+
+  /**
+   * @generated from field: optional uint32 binary_setgid = 18;
+   */
+  binarySetgid?: number | undefined;
+
+  /**
+   * Why the exec raised privileges: "setuid", "setgid", "file_cap".
+   *
+   * @generated from field: repeated string privileges_changed = 19;
+   */
+  privilegesChanged: string[];
+
+  /**
+   * Hard links of the executed file: 0 for a deleted or memory-only (memfd) binary.
+   *
+   * @generated from field: optional uint32 binary_links = 20;
+   */
+  binaryLinks?: number | undefined;
 };
 
 /**
@@ -187,6 +268,60 @@ export type ProcessIdentity = Message<"hangar.v1.ProcessIdentity"> & {
  */
 export const ProcessIdentitySchema: GenMessage<ProcessIdentity> = /*@__PURE__*/
   messageDesc(file_hangar_v1_events, 2);
+
+/**
+ * A process's user and group ids.
+ *
+ * @generated from message hangar.v1.Credentials
+ */
+export type Credentials = Message<"hangar.v1.Credentials"> & {
+  /**
+   * @generated from field: uint32 uid = 1;
+   */
+  uid: number;
+
+  /**
+   * @generated from field: uint32 gid = 2;
+   */
+  gid: number;
+
+  /**
+   * @generated from field: uint32 euid = 3;
+   */
+  euid: number;
+
+  /**
+   * @generated from field: uint32 egid = 4;
+   */
+  egid: number;
+
+  /**
+   * @generated from field: uint32 suid = 5;
+   */
+  suid: number;
+
+  /**
+   * @generated from field: uint32 sgid = 6;
+   */
+  sgid: number;
+
+  /**
+   * @generated from field: uint32 fsuid = 7;
+   */
+  fsuid: number;
+
+  /**
+   * @generated from field: uint32 fsgid = 8;
+   */
+  fsgid: number;
+};
+
+/**
+ * Describes the message hangar.v1.Credentials.
+ * Use `create(CredentialsSchema)` to create a new message.
+ */
+export const CredentialsSchema: GenMessage<Credentials> = /*@__PURE__*/
+  messageDesc(file_hangar_v1_events, 3);
 
 /**
  * Detail of an exec event: the process is in RuntimeEvent.process.
@@ -214,7 +349,7 @@ export type ExecDetail = Message<"hangar.v1.ExecDetail"> & {
  * Use `create(ExecDetailSchema)` to create a new message.
  */
 export const ExecDetailSchema: GenMessage<ExecDetail> = /*@__PURE__*/
-  messageDesc(file_hangar_v1_events, 3);
+  messageDesc(file_hangar_v1_events, 4);
 
 /**
  * Detail of a process exit.
@@ -238,7 +373,7 @@ export type ExitDetail = Message<"hangar.v1.ExitDetail"> & {
  * Use `create(ExitDetailSchema)` to create a new message.
  */
 export const ExitDetailSchema: GenMessage<ExitDetail> = /*@__PURE__*/
-  messageDesc(file_hangar_v1_events, 4);
+  messageDesc(file_hangar_v1_events, 5);
 
 /**
  * An outbound connection attempt from a process.
@@ -300,11 +435,25 @@ export type ConnectDetail = Message<"hangar.v1.ConnectDetail"> & {
   socketCookie: bigint;
 
   /**
-   * The hook that reported it, e.g. "tcp_connect", "tcp_sendmsg", "sys_enter_connect".
+   * The hook that reported it, e.g. "tcp_connect", "security_socket_connect".
    *
    * @generated from field: string hook = 10;
    */
   hook: string;
+
+  /**
+   * DNS names the pod's own recent DNS answers gave for the destination address.
+   *
+   * @generated from field: repeated string destination_names = 11;
+   */
+  destinationNames: string[];
+
+  /**
+   * The path of a unix-domain socket connected to (e.g. /run/containerd/containerd.sock).
+   *
+   * @generated from field: string unix_path = 12;
+   */
+  unixPath: string;
 };
 
 /**
@@ -312,7 +461,7 @@ export type ConnectDetail = Message<"hangar.v1.ConnectDetail"> & {
  * Use `create(ConnectDetailSchema)` to create a new message.
  */
 export const ConnectDetailSchema: GenMessage<ConnectDetail> = /*@__PURE__*/
-  messageDesc(file_hangar_v1_events, 5);
+  messageDesc(file_hangar_v1_events, 6);
 
 /**
  * A DNS exchange (from Hubble's DNS L7 visibility).
@@ -358,6 +507,13 @@ export type DnsDetail = Message<"hangar.v1.DnsDetail"> & {
    * @generated from field: bool response = 7;
    */
   response: boolean;
+
+  /**
+   * Resource record types in the answer (A, AAAA, CNAME, ...).
+   *
+   * @generated from field: repeated string rrtypes = 8;
+   */
+  rrtypes: string[];
 };
 
 /**
@@ -365,7 +521,7 @@ export type DnsDetail = Message<"hangar.v1.DnsDetail"> & {
  * Use `create(DnsDetailSchema)` to create a new message.
  */
 export const DnsDetailSchema: GenMessage<DnsDetail> = /*@__PURE__*/
-  messageDesc(file_hangar_v1_events, 6);
+  messageDesc(file_hangar_v1_events, 7);
 
 /**
  * A file access.
@@ -410,10 +566,12 @@ export type FileDetail = Message<"hangar.v1.FileDetail"> & {
  * Use `create(FileDetailSchema)` to create a new message.
  */
 export const FileDetailSchema: GenMessage<FileDetail> = /*@__PURE__*/
-  messageDesc(file_hangar_v1_events, 7);
+  messageDesc(file_hangar_v1_events, 8);
 
 /**
- * A network flow (from Hubble).
+ * A network flow (from Hubble). source and destination are the packet's, as on the wire: in a
+ * reply, or in a connection the remote side opened, the destination is the pod itself. The
+ * pod's own side is the local one (`pod_is_source`), the other the remote.
  *
  * @generated from message hangar.v1.FlowDetail
  */
@@ -426,7 +584,8 @@ export type FlowDetail = Message<"hangar.v1.FlowDetail"> & {
   verdict: string;
 
   /**
-   * "ingress" or "egress".
+   * Relative to the pod: "egress" when the pod opened the connection, "ingress" when the
+   * remote side did; "" when unknown.
    *
    * @generated from field: string direction = 2;
    */
@@ -509,6 +668,48 @@ export type FlowDetail = Message<"hangar.v1.FlowDetail"> & {
    * @generated from field: string peer_pod = 16;
    */
   peerPod: string;
+
+  /**
+   * The pod is the packet's source (its side is source_ip/source_port).
+   *
+   * @generated from field: bool pod_is_source = 17;
+   */
+  podIsSource: boolean;
+
+  /**
+   * Hubble's traffic_direction, as reported: the connection's direction at the endpoint that saw it.
+   *
+   * @generated from field: string traffic_direction = 18;
+   */
+  trafficDirection: string;
+
+  /**
+   * DNS names Hubble associated with the source.
+   *
+   * @generated from field: repeated string source_names = 19;
+   */
+  sourceNames: string[];
+
+  /**
+   * The remote side's labels ("k8s:app=web" form).
+   *
+   * @generated from field: repeated string peer_labels = 20;
+   */
+  peerLabels: string[];
+
+  /**
+   * L7: "request", "response" or "sample"; empty for L3/L4 flows.
+   *
+   * @generated from field: string l7_type = 21;
+   */
+  l7Type: string;
+
+  /**
+   * L7 HTTP, when Hubble parsed it.
+   *
+   * @generated from field: hangar.v1.HttpDetail http = 22;
+   */
+  http?: HttpDetail | undefined;
 };
 
 /**
@@ -516,7 +717,43 @@ export type FlowDetail = Message<"hangar.v1.FlowDetail"> & {
  * Use `create(FlowDetailSchema)` to create a new message.
  */
 export const FlowDetailSchema: GenMessage<FlowDetail> = /*@__PURE__*/
-  messageDesc(file_hangar_v1_events, 8);
+  messageDesc(file_hangar_v1_events, 9);
+
+/**
+ * One HTTP exchange as Hubble's L7 visibility reports it.
+ *
+ * @generated from message hangar.v1.HttpDetail
+ */
+export type HttpDetail = Message<"hangar.v1.HttpDetail"> & {
+  /**
+   * @generated from field: string method = 1;
+   */
+  method: string;
+
+  /**
+   * @generated from field: string url = 2;
+   */
+  url: string;
+
+  /**
+   * Status code of a response (0 for a request).
+   *
+   * @generated from field: uint32 code = 3;
+   */
+  code: number;
+
+  /**
+   * @generated from field: string protocol = 4;
+   */
+  protocol: string;
+};
+
+/**
+ * Describes the message hangar.v1.HttpDetail.
+ * Use `create(HttpDetailSchema)` to create a new message.
+ */
+export const HttpDetailSchema: GenMessage<HttpDetail> = /*@__PURE__*/
+  messageDesc(file_hangar_v1_events, 10);
 
 /**
  * A change of privileges.
@@ -532,7 +769,9 @@ export type PrivilegeDetail = Message<"hangar.v1.PrivilegeDetail"> & {
   hook: string;
 
   /**
-   * The uid asked for, when the hook carries one.
+   * The user id asked for, only for calls that change user ids (setuid, setreuid, setresuid,
+   * setfsuid, commit_creds). A call that sets several gives the lowest (setresuid(-1, 0, -1): 0);
+   * -1 ("unchanged") does not count.
    *
    * @generated from field: optional uint32 target_uid = 2;
    */
@@ -544,6 +783,28 @@ export type PrivilegeDetail = Message<"hangar.v1.PrivilegeDetail"> & {
    * @generated from field: repeated string capabilities = 3;
    */
   capabilities: string[];
+
+  /**
+   * What the call does: setuid, setgid, setreuid, setregid, setresuid, setresgid, setfsuid,
+   * setfsgid, setgroups, capset, commit_creds, create_user_ns, cap_capable.
+   *
+   * @generated from field: string operation = 4;
+   */
+  operation: string;
+
+  /**
+   * The group id asked for, only for calls that change group ids (the lowest, as target_uid).
+   *
+   * @generated from field: optional uint32 target_gid = 5;
+   */
+  targetGid?: number | undefined;
+
+  /**
+   * The kernel refused it: the hook's return value was a negative errno (a denied cap_capable).
+   *
+   * @generated from field: bool denied = 6;
+   */
+  denied: boolean;
 };
 
 /**
@@ -551,7 +812,402 @@ export type PrivilegeDetail = Message<"hangar.v1.PrivilegeDetail"> & {
  * Use `create(PrivilegeDetailSchema)` to create a new message.
  */
 export const PrivilegeDetailSchema: GenMessage<PrivilegeDetail> = /*@__PURE__*/
-  messageDesc(file_hangar_v1_events, 9);
+  messageDesc(file_hangar_v1_events, 11);
+
+/**
+ * A socket operation other than connect. The local side is the pod's.
+ *
+ * @generated from message hangar.v1.SocketDetail
+ */
+export type SocketDetail = Message<"hangar.v1.SocketDetail"> & {
+  /**
+   * listen, accept, send, receive, close, bind, create, shutdown; "" when the hook does not say.
+   *
+   * @generated from field: string operation = 1;
+   */
+  operation: string;
+
+  /**
+   * ipv4, ipv6, unix, packet, netlink, ... (AF_* lowercased).
+   *
+   * @generated from field: string family = 2;
+   */
+  family: string;
+
+  /**
+   * stream, dgram, raw, seqpacket, packet, ... (SOCK_* lowercased).
+   *
+   * @generated from field: string type = 3;
+   */
+  type: string;
+
+  /**
+   * tcp, udp, icmp, ... (IPPROTO_* lowercased), when known.
+   *
+   * @generated from field: string protocol = 4;
+   */
+  protocol: string;
+
+  /**
+   * @generated from field: string local_ip = 5;
+   */
+  localIp: string;
+
+  /**
+   * @generated from field: uint32 local_port = 6;
+   */
+  localPort: number;
+
+  /**
+   * @generated from field: string remote_ip = 7;
+   */
+  remoteIp: string;
+
+  /**
+   * @generated from field: uint32 remote_port = 8;
+   */
+  remotePort: number;
+
+  /**
+   * Socket state as reported (e.g. TCP_LISTEN).
+   *
+   * @generated from field: string state = 9;
+   */
+  state: string;
+
+  /**
+   * @generated from field: uint64 socket_cookie = 10;
+   */
+  socketCookie: bigint;
+
+  /**
+   * @generated from field: string hook = 11;
+   */
+  hook: string;
+
+  /**
+   * Bytes sent or received, when the hook reports a size.
+   *
+   * @generated from field: uint64 bytes = 12;
+   */
+  bytes: bigint;
+};
+
+/**
+ * Describes the message hangar.v1.SocketDetail.
+ * Use `create(SocketDetailSchema)` to create a new message.
+ */
+export const SocketDetailSchema: GenMessage<SocketDetail> = /*@__PURE__*/
+  messageDesc(file_hangar_v1_events, 12);
+
+/**
+ * A file descriptor duplicated onto another.
+ *
+ * @generated from message hangar.v1.DupDetail
+ */
+export type DupDetail = Message<"hangar.v1.DupDetail"> & {
+  /**
+   * The descriptor written (dup2/dup3 newfd; 0, 1, 2 are stdin, stdout, stderr), when reported.
+   *
+   * @generated from field: optional int32 new_fd = 1;
+   */
+  newFd?: number | undefined;
+
+  /**
+   * The descriptor copied, when reported.
+   *
+   * @generated from field: optional int32 old_fd = 2;
+   */
+  oldFd?: number | undefined;
+
+  /**
+   * What the copied descriptor refers to: socket, file, pipe, tty, or unknown (a nameless
+   * file: sockets and pipes have no path).
+   *
+   * @generated from field: string target = 3;
+   */
+  target: string;
+
+  /**
+   * @generated from field: string path = 4;
+   */
+  path: string;
+
+  /**
+   * @generated from field: string hook = 5;
+   */
+  hook: string;
+};
+
+/**
+ * Describes the message hangar.v1.DupDetail.
+ * Use `create(DupDetailSchema)` to create a new message.
+ */
+export const DupDetailSchema: GenMessage<DupDetail> = /*@__PURE__*/
+  messageDesc(file_hangar_v1_events, 13);
+
+/**
+ * A kernel module loaded, requested or unloaded.
+ *
+ * @generated from message hangar.v1.ModuleDetail
+ */
+export type ModuleDetail = Message<"hangar.v1.ModuleDetail"> & {
+  /**
+   * load, request (automatic loading by name), unload, read (a module file read for loading).
+   *
+   * @generated from field: string operation = 1;
+   */
+  operation: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * The module's signature was verified, when reported.
+   *
+   * @generated from field: optional bool signature_ok = 3;
+   */
+  signatureOk?: boolean | undefined;
+
+  /**
+   * Kernel taint flags the module sets (TAINT_* names).
+   *
+   * @generated from field: repeated string tainted = 4;
+   */
+  tainted: string[];
+
+  /**
+   * @generated from field: string path = 5;
+   */
+  path: string;
+
+  /**
+   * @generated from field: string hook = 6;
+   */
+  hook: string;
+};
+
+/**
+ * Describes the message hangar.v1.ModuleDetail.
+ * Use `create(ModuleDetailSchema)` to create a new message.
+ */
+export const ModuleDetailSchema: GenMessage<ModuleDetail> = /*@__PURE__*/
+  messageDesc(file_hangar_v1_events, 14);
+
+/**
+ * A namespace entered or created.
+ *
+ * @generated from message hangar.v1.NamespaceDetail
+ */
+export type NamespaceDetail = Message<"hangar.v1.NamespaceDetail"> & {
+  /**
+   * setns or unshare.
+   *
+   * @generated from field: string operation = 1;
+   */
+  operation: string;
+
+  /**
+   * The namespace types asked for: mnt, net, pid, uts, ipc, user, cgroup, time (empty for
+   * setns(fd, 0): whatever the fd refers to).
+   *
+   * @generated from field: repeated string types = 2;
+   */
+  types: string[];
+
+  /**
+   * setns's namespace file descriptor, when reported.
+   *
+   * @generated from field: optional int32 fd = 3;
+   */
+  fd?: number | undefined;
+
+  /**
+   * @generated from field: string hook = 4;
+   */
+  hook: string;
+};
+
+/**
+ * Describes the message hangar.v1.NamespaceDetail.
+ * Use `create(NamespaceDetailSchema)` to create a new message.
+ */
+export const NamespaceDetailSchema: GenMessage<NamespaceDetail> = /*@__PURE__*/
+  messageDesc(file_hangar_v1_events, 15);
+
+/**
+ * A ptrace request.
+ *
+ * @generated from message hangar.v1.PtraceDetail
+ */
+export type PtraceDetail = Message<"hangar.v1.PtraceDetail"> & {
+  /**
+   * The request by name (PTRACE_ATTACH, PTRACE_SEIZE, PTRACE_POKETEXT, ...), or its number.
+   *
+   * @generated from field: string request = 1;
+   */
+  request: string;
+
+  /**
+   * The traced process's pid, when reported.
+   *
+   * @generated from field: optional uint32 target_pid = 2;
+   */
+  targetPid?: number | undefined;
+
+  /**
+   * @generated from field: string hook = 3;
+   */
+  hook: string;
+};
+
+/**
+ * Describes the message hangar.v1.PtraceDetail.
+ * Use `create(PtraceDetailSchema)` to create a new message.
+ */
+export const PtraceDetailSchema: GenMessage<PtraceDetail> = /*@__PURE__*/
+  messageDesc(file_hangar_v1_events, 16);
+
+/**
+ * A mount.
+ *
+ * @generated from message hangar.v1.MountDetail
+ */
+export type MountDetail = Message<"hangar.v1.MountDetail"> & {
+  /**
+   * mount, umount, move, pivot_root, fsmount.
+   *
+   * @generated from field: string operation = 1;
+   */
+  operation: string;
+
+  /**
+   * The device or source path.
+   *
+   * @generated from field: string source = 2;
+   */
+  source: string;
+
+  /**
+   * The mount point.
+   *
+   * @generated from field: string target = 3;
+   */
+  target: string;
+
+  /**
+   * File system type (ext4, proc, overlay, ...).
+   *
+   * @generated from field: string fstype = 4;
+   */
+  fstype: string;
+
+  /**
+   * @generated from field: string flags = 5;
+   */
+  flags: string;
+
+  /**
+   * @generated from field: string hook = 6;
+   */
+  hook: string;
+};
+
+/**
+ * Describes the message hangar.v1.MountDetail.
+ * Use `create(MountDetailSchema)` to create a new message.
+ */
+export const MountDetailSchema: GenMessage<MountDetail> = /*@__PURE__*/
+  messageDesc(file_hangar_v1_events, 17);
+
+/**
+ * io_uring activity (its requests bypass the syscall hooks that see ordinary I/O).
+ *
+ * @generated from message hangar.v1.IoUringDetail
+ */
+export type IoUringDetail = Message<"hangar.v1.IoUringDetail"> & {
+  /**
+   * setup, sqpoll, override_creds.
+   *
+   * @generated from field: string operation = 1;
+   */
+  operation: string;
+
+  /**
+   * Submission queue entries asked for, when reported.
+   *
+   * @generated from field: uint32 entries = 2;
+   */
+  entries: number;
+
+  /**
+   * @generated from field: string hook = 3;
+   */
+  hook: string;
+};
+
+/**
+ * Describes the message hangar.v1.IoUringDetail.
+ * Use `create(IoUringDetailSchema)` to create a new message.
+ */
+export const IoUringDetailSchema: GenMessage<IoUringDetail> = /*@__PURE__*/
+  messageDesc(file_hangar_v1_events, 18);
+
+/**
+ * What a sensor hook reported beyond its normalized meaning (Tetragon kprobe, LSM, tracepoint).
+ *
+ * @generated from message hangar.v1.HookInfo
+ */
+export type HookInfo = Message<"hangar.v1.HookInfo"> & {
+  /**
+   * Function name (kprobe, LSM) or "subsys/event" (tracepoint).
+   *
+   * @generated from field: string function = 1;
+   */
+  function: string;
+
+  /**
+   * The return value, when the policy asks for it (0 or a negative errno for most hooks).
+   *
+   * @generated from field: optional int64 return_value = 2;
+   */
+  returnValue?: bigint | undefined;
+
+  /**
+   * The selector's action, lowercased without the prefix: post, sigkill, override, ...
+   *
+   * @generated from field: string action = 3;
+   */
+  action: string;
+
+  /**
+   * @generated from field: string return_action = 4;
+   */
+  returnAction: string;
+
+  /**
+   * The policy's message.
+   *
+   * @generated from field: string message = 5;
+   */
+  message: string;
+
+  /**
+   * Every argument as text, in order; "label=value" when the policy labels it.
+   *
+   * @generated from field: repeated string args = 6;
+   */
+  args: string[];
+};
+
+/**
+ * Describes the message hangar.v1.HookInfo.
+ * Use `create(HookInfoSchema)` to create a new message.
+ */
+export const HookInfoSchema: GenMessage<HookInfo> = /*@__PURE__*/
+  messageDesc(file_hangar_v1_events, 19);
 
 /**
  * A tool call seen by the controller's MCP proxy.
@@ -570,7 +1226,7 @@ export type ToolCallDetail = Message<"hangar.v1.ToolCallDetail"> & {
  * Use `create(ToolCallDetailSchema)` to create a new message.
  */
 export const ToolCallDetailSchema: GenMessage<ToolCallDetail> = /*@__PURE__*/
-  messageDesc(file_hangar_v1_events, 10);
+  messageDesc(file_hangar_v1_events, 20);
 
 /**
  * A link from a runtime event to the tool call that caused it.
@@ -621,7 +1277,7 @@ export type Attribution = Message<"hangar.v1.Attribution"> & {
  * Use `create(AttributionSchema)` to create a new message.
  */
 export const AttributionSchema: GenMessage<Attribution> = /*@__PURE__*/
-  messageDesc(file_hangar_v1_events, 11);
+  messageDesc(file_hangar_v1_events, 21);
 
 /**
  * One normalized runtime fact.
@@ -731,6 +1387,48 @@ export type RuntimeEvent = Message<"hangar.v1.RuntimeEvent"> & {
      */
     value: PrivilegeDetail;
     case: "privilege";
+  } | {
+    /**
+     * @generated from field: hangar.v1.SocketDetail socket = 18;
+     */
+    value: SocketDetail;
+    case: "socket";
+  } | {
+    /**
+     * @generated from field: hangar.v1.DupDetail dup = 19;
+     */
+    value: DupDetail;
+    case: "dup";
+  } | {
+    /**
+     * @generated from field: hangar.v1.ModuleDetail module = 22;
+     */
+    value: ModuleDetail;
+    case: "module";
+  } | {
+    /**
+     * @generated from field: hangar.v1.NamespaceDetail namespace = 23;
+     */
+    value: NamespaceDetail;
+    case: "namespace";
+  } | {
+    /**
+     * @generated from field: hangar.v1.PtraceDetail ptrace = 24;
+     */
+    value: PtraceDetail;
+    case: "ptrace";
+  } | {
+    /**
+     * @generated from field: hangar.v1.MountDetail mount = 25;
+     */
+    value: MountDetail;
+    case: "mount";
+  } | {
+    /**
+     * @generated from field: hangar.v1.IoUringDetail io_uring = 26;
+     */
+    value: IoUringDetail;
+    case: "ioUring";
   } | { case: undefined; value?: undefined };
 
   /**
@@ -748,6 +1446,21 @@ export type RuntimeEvent = Message<"hangar.v1.RuntimeEvent"> & {
   tags: string[];
 
   /**
+   * Ancestors beyond the parent, nearest first (at most 16), when known: from the sensor
+   * (Tetragon --enable-ancestors) or from the exec events the agent saw.
+   *
+   * @generated from field: repeated hangar.v1.ProcessIdentity ancestors = 27;
+   */
+  ancestors: ProcessIdentity[];
+
+  /**
+   * The hook's function, return value, action and arguments (hook events only).
+   *
+   * @generated from field: hangar.v1.HookInfo hook = 28;
+   */
+  hook?: HookInfo | undefined;
+
+  /**
    * Tool calls this event is attributed to (filled by the correlator).
    *
    * @generated from field: repeated hangar.v1.Attribution attributions = 30;
@@ -760,7 +1473,7 @@ export type RuntimeEvent = Message<"hangar.v1.RuntimeEvent"> & {
  * Use `create(RuntimeEventSchema)` to create a new message.
  */
 export const RuntimeEventSchema: GenMessage<RuntimeEvent> = /*@__PURE__*/
-  messageDesc(file_hangar_v1_events, 12);
+  messageDesc(file_hangar_v1_events, 22);
 
 /**
  * What kind of fact a RuntimeEvent records. The kind decides which `detail` is set.
@@ -809,11 +1522,60 @@ export enum EventKind {
   TOOL_CALL = 7,
 
   /**
-   * A change of credentials or capabilities (setuid, capset, commit_creds).
+   * A change of credentials or capabilities (setuid, setgid, capset, commit_creds).
    *
    * @generated from enum value: EVENT_KIND_PRIVILEGE = 8;
    */
   PRIVILEGE = 8,
+
+  /**
+   * A socket operation other than connect: listen, accept, send, receive, close, bind, create.
+   *
+   * @generated from enum value: EVENT_KIND_SOCKET = 9;
+   */
+  SOCKET = 9,
+
+  /**
+   * A file descriptor duplicated onto another (dup2, dup3): redirection of stdin/stdout/stderr.
+   *
+   * @generated from enum value: EVENT_KIND_DUP = 10;
+   */
+  DUP = 10,
+
+  /**
+   * A kernel module loaded, requested or unloaded.
+   *
+   * @generated from enum value: EVENT_KIND_MODULE = 11;
+   */
+  MODULE = 11,
+
+  /**
+   * A namespace entered or created (setns, unshare).
+   *
+   * @generated from enum value: EVENT_KIND_NAMESPACE = 12;
+   */
+  NAMESPACE = 12,
+
+  /**
+   * A process traced another (ptrace).
+   *
+   * @generated from enum value: EVENT_KIND_PTRACE = 13;
+   */
+  PTRACE = 13,
+
+  /**
+   * A file system mounted, moved or unmounted.
+   *
+   * @generated from enum value: EVENT_KIND_MOUNT = 14;
+   */
+  MOUNT = 14,
+
+  /**
+   * An io_uring instance set up or used in a way that bypasses syscall hooks.
+   *
+   * @generated from enum value: EVENT_KIND_IO_URING = 15;
+   */
+  IO_URING = 15,
 }
 
 /**
@@ -900,6 +1662,42 @@ export enum FileOperation {
    * @generated from enum value: FILE_OPERATION_EXECUTE = 6;
    */
   EXECUTE = 6,
+
+  /**
+   * unlink, rmdir.
+   *
+   * @generated from enum value: FILE_OPERATION_DELETE = 7;
+   */
+  DELETE = 7,
+
+  /**
+   * @generated from enum value: FILE_OPERATION_RENAME = 8;
+   */
+  RENAME = 8,
+
+  /**
+   * A hard link made to the file.
+   *
+   * @generated from enum value: FILE_OPERATION_LINK = 9;
+   */
+  LINK = 9,
+
+  /**
+   * A symbolic link made at the path.
+   *
+   * @generated from enum value: FILE_OPERATION_SYMLINK = 10;
+   */
+  SYMLINK = 10,
+
+  /**
+   * @generated from enum value: FILE_OPERATION_CHMOD = 11;
+   */
+  CHMOD = 11,
+
+  /**
+   * @generated from enum value: FILE_OPERATION_CHOWN = 12;
+   */
+  CHOWN = 12,
 }
 
 /**
