@@ -12,6 +12,7 @@ import { EndpointDirectory, watchEndpointSlices, type PodEndpoint, type SliceWat
 import { ProxyError } from "./errors.js";
 import type { TraceFeed } from "./feed.js";
 import { McpProxy, type ProviderConfig } from "./proxy.js";
+import type { CorsConfig } from "./origin.js";
 import { Redactor, type RedactionConfig } from "./redact.js";
 import { ToolPolicy } from "./policy.js";
 import { loadTls, parseProviderTls } from "./tls.js";
@@ -37,6 +38,10 @@ export interface ProxyConfig {
   replayMaxEvents?: number;
   replayMaxBytes?: number;
   providers: ProviderConfig[];
+  /** Host names served besides the safe defaults (DNS-rebinding protection; see origin.ts); `*` for any. */
+  allowedHosts?: string[];
+  /** Browser origins served besides the request's own and loopback/cluster ones; `*` for any. */
+  allowedOrigins?: string[];
   auth?: AuthConfig;
   redact?: RedactionConfig;
   /** Tests and local development only: EndpointSlice `ip:port` → base URL to dial instead (see endpoints.ts). */
@@ -86,11 +91,61 @@ const KNOWN_TOP = new Set([
   "replayMaxEvents",
   "replayMaxBytes",
   "providers",
+  "allowedHosts",
+  "allowedOrigins",
   "auth",
   "redact",
   "addressMap",
   "staticEndpoints",
 ]);
+
+function checkOrigin(o: string, where: string): void {
+  if (o === "*") return;
+  let u: URL;
+  try {
+    u = new URL(o);
+  } catch {
+    bad(where, `"${o}" is not an origin (scheme://host[:port]) or "*"`);
+  }
+  if (u.origin !== o.replace(/\/+$/, "").toLowerCase() && u.origin !== o.replace(/\/+$/, ""))
+    bad(where, `"${o}" is not an origin (scheme://host[:port], no path), or "*"`);
+}
+
+const KNOWN_CORS = new Set([
+  "allowOrigins",
+  "allowHeaders",
+  "exposeHeaders",
+  "maxAgeSeconds",
+  "allowCredentials",
+]);
+
+function parseCors(raw: unknown, where: string): CorsConfig {
+  if (!isObj(raw)) bad(where, "must be a mapping");
+  for (const k of Object.keys(raw)) if (!KNOWN_CORS.has(k)) bad(`${where}.${k}`, "unknown field");
+  const allowOrigins = strList(raw["allowOrigins"], `${where}.allowOrigins`);
+  if (allowOrigins === undefined || allowOrigins.length === 0)
+    bad(`${where}.allowOrigins`, 'required: a non-empty list of origins, or ["*"]');
+  for (const [i, o] of allowOrigins.entries()) checkOrigin(o, `${where}.allowOrigins[${i}]`);
+  const cfg: CorsConfig = { allowOrigins };
+  const allowHeaders = strList(raw["allowHeaders"], `${where}.allowHeaders`);
+  if (allowHeaders !== undefined) cfg.allowHeaders = allowHeaders;
+  const exposeHeaders = strList(raw["exposeHeaders"], `${where}.exposeHeaders`);
+  if (exposeHeaders !== undefined) cfg.exposeHeaders = exposeHeaders;
+  const maxAge = raw["maxAgeSeconds"];
+  if (maxAge !== undefined) {
+    if (typeof maxAge !== "number" || !Number.isInteger(maxAge) || maxAge < 0)
+      bad(`${where}.maxAgeSeconds`, "must be a non-negative integer");
+    cfg.maxAgeSeconds = maxAge;
+  }
+  const cred = raw["allowCredentials"];
+  if (cred !== undefined) {
+    if (typeof cred !== "boolean") bad(`${where}.allowCredentials`, "must be true or false");
+    if (cred && allowOrigins.includes("*"))
+      bad(`${where}.allowCredentials`, 'cannot be true with allowOrigins ["*"]: list the origins');
+    cfg.allowCredentials = cred;
+  }
+  return cfg;
+}
 
 /** Validates a parsed configuration (YAML or JSON); errors name the field, e.g. `config.providers[1].policy.mode`. */
 export function parseProxyConfig(raw: unknown, where = "config"): ProxyConfig {
@@ -127,6 +182,7 @@ export function parseProxyConfig(raw: unknown, where = "config"): ProxyConfig {
       cfg.tls = parseProviderTls(p["tls"], `${at}.tls`);
       loadTls(cfg.tls, `${at}.tls`); // the files exist, hold PEM and make a TLS context
     }
+    if (p["cors"] !== undefined) cfg.cors = parseCors(p["cors"], `${at}.cors`);
     const pol = p["policy"];
     if (pol !== undefined) {
       if (!isObj(pol)) bad(`${at}.policy`, "must be a mapping");
@@ -162,6 +218,13 @@ export function parseProxyConfig(raw: unknown, where = "config"): ProxyConfig {
   for (const k of ["resumeGraceMs", "replayMaxEvents", "replayMaxBytes"] as const) {
     const v = posInt(raw, k, where);
     if (v !== undefined) out[k] = v;
+  }
+  const allowedHosts = strList(raw["allowedHosts"], `${where}.allowedHosts`);
+  if (allowedHosts !== undefined) out.allowedHosts = allowedHosts;
+  const allowedOrigins = strList(raw["allowedOrigins"], `${where}.allowedOrigins`);
+  if (allowedOrigins !== undefined) {
+    for (const [i, o] of allowedOrigins.entries()) checkOrigin(o, `${where}.allowedOrigins[${i}]`);
+    out.allowedOrigins = allowedOrigins;
   }
   if (raw["auth"] !== undefined) {
     if (!isObj(raw["auth"])) bad(`${where}.auth`, "must be a mapping");
@@ -313,6 +376,10 @@ export async function startProxy(opts: StartProxyOptions): Promise<RunningProxy>
       ...(c.replayMaxBytes === undefined ? {} : { maxBytes: c.replayMaxBytes }),
     },
     ...(c.basePath === undefined ? {} : { basePath: c.basePath }),
+    origins: {
+      ...(c.allowedHosts === undefined ? {} : { allowedHosts: c.allowedHosts }),
+      ...(c.allowedOrigins === undefined ? {} : { allowedOrigins: c.allowedOrigins }),
+    },
   });
   const server: Server = createServer(proxy.handler);
   server.keepAliveTimeout = 65_000;
