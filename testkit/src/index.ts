@@ -65,3 +65,4 @@ export {
   type Recording,
 } from "./recordings.js";
 export { codeDrift, documentedCodes, sectionText } from "./docs.js";
+export { freePorts } from "./ports.js";

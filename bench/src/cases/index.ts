@@ -8,6 +8,8 @@ import { pipelineIntake } from "./pipeline-intake.js";
 import { normalizeTetragonMixed } from "./normalize-tetragon-mixed.js";
 import { correlateOverlappingCalls } from "./correlate-overlapping-calls.js";
 import { proxyToolsCall } from "./proxy-tools-call.js";
+import { proxyLargeResponse } from "./proxy-large-response.js";
+import { proxyThroughput } from "./proxy-throughput.js";
 import { probeOverhead } from "./probe-overhead.js";
 import { exportCefTcp } from "./export-cef-tcp.js";
 import { hubOutboxDisk } from "./hub-outbox-disk.js";
@@ -29,6 +31,8 @@ export {
   probeOverhead,
   correlateOverlappingCalls,
   proxyToolsCall,
+  proxyLargeResponse,
+  proxyThroughput,
   exportCefTcp,
   hubOutboxDisk,
   enforceAlertToPolicy,
@@ -45,6 +49,8 @@ export const CASES: readonly BenchCase[] = [
   probeOverhead,
   correlateOverlappingCalls,
   proxyToolsCall,
+  proxyLargeResponse,
+  proxyThroughput,
   baselineSet40k,
   baselineLookup40k,
   baselineLearn,

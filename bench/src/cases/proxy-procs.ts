@@ -26,6 +26,17 @@ import {
   ListToolsRequestSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 
+/** A response body of about `n` bytes (cached per size: the bench measures transport, not generation). */
+const blobs = new Map<number, string>();
+function blobText(n: number): string {
+  let t = blobs.get(n);
+  if (t === undefined) {
+    t = "0123456789abcdef".repeat(Math.ceil(n / 16)).slice(0, n);
+    blobs.set(n, t);
+  }
+  return t;
+}
+
 async function startServer(): Promise<{ url: string; stats: () => Record<string, number> }> {
   const sessions = new Map<string, StreamableHTTPServerTransport>();
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -56,11 +67,18 @@ async function startServer(): Promise<{ url: string; stats: () => Record<string,
     });
     const server = new Server({ name: "bench-echo", version: "1.0.0" }, { capabilities: { tools: {} } });
     server.setRequestHandler(ListToolsRequestSchema, () => ({
-      tools: [{ name: "echo", inputSchema: { type: "object" as const, properties: {} } }],
+      tools: [
+        { name: "echo", inputSchema: { type: "object" as const, properties: {} } },
+        { name: "blob", inputSchema: { type: "object" as const, properties: { bytes: { type: "number" } } } },
+      ],
     }));
-    server.setRequestHandler(CallToolRequestSchema, (r) => ({
-      content: [{ type: "text" as const, text: JSON.stringify(r.params.arguments ?? {}) }],
-    }));
+    server.setRequestHandler(CallToolRequestSchema, (r) => {
+      if (r.params.name === "blob") {
+        const n = Number(r.params.arguments?.["bytes"] ?? 0);
+        return { content: [{ type: "text" as const, text: blobText(n) }] };
+      }
+      return { content: [{ type: "text" as const, text: JSON.stringify(r.params.arguments ?? {}) }] };
+    });
     await server.connect(transport);
     await transport.handleRequest(req, res, body);
   };

@@ -24,6 +24,15 @@ import { Redactor } from "./redact.js";
 import type { ResumeOptions } from "./downstream.js";
 import { ProxySession } from "./session.js";
 import { ProxyStats } from "./stats.js";
+import {
+  FORWARDED_HEADER,
+  parseTraceBatch,
+  replicaGone,
+  traceKey,
+  TRACES_PATH,
+  type Replicas,
+} from "./replicas.js";
+import type { hangar } from "@hangar/proto";
 
 /** What the proxy reads and drops of an over-limit body before it closes the connection. */
 const DRAIN_BYTES = 16 * 1024 * 1024;
@@ -58,6 +67,10 @@ export interface ProxyOptions {
   resume?: ResumeOptions;
   /** Host and Origin values served (DNS-rebinding protection, see origin.ts). */
   origins?: OriginConfig;
+  /** Scale-out (replicas.ts): session ids name this replica; other replicas' sessions are forwarded to them. */
+  replicas?: Replicas;
+  /** Where call traces handed off by other replicas go (this replica collects them). Default: `feed`. */
+  routed?: TraceFeed;
 }
 
 interface Provider {
@@ -89,6 +102,10 @@ export class McpProxy {
   /** Ended session id → why (bounded). */
   readonly #ended = new Map<string, Ended>();
   readonly #guard: RequestGuard;
+  readonly #replicas: Replicas | undefined;
+  readonly #routed: TraceFeed;
+  /** Traces received from other replicas (trace/span/start|end), to drop one sent twice. */
+  readonly #received = new Set<string>();
   readonly #maxEnded: number;
   readonly #load = new Map<string, number>();
   readonly #agent = new Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64 });
@@ -110,6 +127,8 @@ export class McpProxy {
     this.#base = (opts.basePath ?? "/mcp").replace(/\/+$/, "");
     this.#maxEnded = opts.maxEndedSessions ?? 10_000;
     this.#guard = new RequestGuard(opts.origins);
+    this.#replicas = opts.replicas;
+    this.#routed = opts.routed ?? this.feed;
     for (const [i, p] of opts.providers.entries()) {
       const tls = p.tls === undefined ? undefined : loadTls(p.tls, `providers[${i}].tls`);
       this.#providers.set(p.provider, {
@@ -177,6 +196,10 @@ export class McpProxy {
     const q = url.indexOf("?");
     const path = q < 0 ? url : url.slice(0, q);
     const prefix = `${this.#base}/`;
+    if (path === TRACES_PATH && this.#replicas !== undefined) {
+      await this.#acceptTraces(req, res);
+      return;
+    }
     if (!path.startsWith(prefix)) {
       this.#drain(req);
       this.#fail(
@@ -222,8 +245,9 @@ export class McpProxy {
     let body: unknown;
     let bodyBytes = 0;
     let raw: string | undefined;
+    let read: Buffer | undefined;
     if (req.method === "POST") {
-      const read = await this.#readBody(req, res);
+      read = await this.#readBody(req, res);
       if (read === undefined) return;
       bodyBytes = read.length;
       try {
@@ -270,6 +294,22 @@ export class McpProxy {
     }
 
     const sid = req.headers["mcp-session-id"];
+    if (typeof sid === "string" && sid !== "" && this.#replicas !== undefined) {
+      // Another replica's session: forwarded to it as it came (it authenticates the caller).
+      const owner = this.#replicas.ownerOf(sid);
+      if (
+        owner !== undefined &&
+        owner !== this.#replicas.self &&
+        req.headers[FORWARDED_HEADER] === undefined
+      ) {
+        this.stats.inc("requests_forwarded", { provider: name });
+        await this.#replicas.forward(req, res, read, owner, (why) => {
+          this.stats.inc("http_errors", { status: "404" });
+          replicaGone(res, sid, why);
+        });
+        return;
+      }
+    }
     if (typeof sid === "string" && sid !== "") {
       const s = this.#sessions.get(sid);
       if (s === undefined || s.provider !== name) {
@@ -390,7 +430,8 @@ export class McpProxy {
       pool: this.#pool(name, provider, ep),
       timeoutMs: provider.timeoutMs,
       ...(this.#resume === undefined ? {} : { resume: this.#resume }),
-      sessionIdGenerator: randomUUID,
+      sessionIdGenerator:
+        this.#replicas === undefined ? randomUUID : () => (this.#replicas as Replicas).newSessionId(),
       onInitialized: (sess) => {
         this.#sessions.set(sess.id, sess);
         this.#load.set(ep.key, (this.#load.get(ep.key) ?? 0) + 1);
@@ -517,6 +558,49 @@ export class McpProxy {
         over = true;
       });
     });
+  }
+
+  /**
+   * Call traces handed off by another replica (replicas.ts): the replicas'
+   * token, a JSON array of traces; each new one is published into the routed
+   * feed (to the agent of its node), one already received is dropped.
+   */
+  async #acceptTraces(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const replicas = this.#replicas as Replicas;
+    if (req.method !== "POST") {
+      this.#drain(req);
+      this.#fail(res, 405, RpcCode.INVALID_REQUEST, `${TRACES_PATH} takes POST`, { allow: "POST" });
+      return;
+    }
+    if (!replicas.authorized(req.headers.authorization)) {
+      this.#drain(req);
+      this.stats.inc("auth_failures", { provider: "" });
+      this.#fail(res, 401, RpcCode.UNAUTHENTICATED, "trace hand-off needs the replicas' token");
+      return;
+    }
+    const read = await this.#readBody(req, res);
+    if (read === undefined) return;
+    let traces: hangar.CallTrace[];
+    try {
+      traces = parseTraceBatch(read.toString("utf8"));
+    } catch (err) {
+      this.#fail(res, 400, RpcCode.PARSE_ERROR, `not a batch of call traces: ${(err as Error).message}`);
+      return;
+    }
+    let accepted = 0;
+    for (const t of traces) {
+      const key = traceKey(t);
+      if (this.#received.has(key)) continue;
+      this.#received.add(key);
+      if (this.#received.size > 200_000)
+        this.#received.delete(this.#received.values().next().value as string);
+      this.#routed.publish(t);
+      accepted++;
+    }
+    this.stats.inc("traces_received", {}, accepted);
+    const body = JSON.stringify({ accepted, duplicates: traces.length - accepted });
+    res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+    res.end(body);
   }
 
   #drain(req: IncomingMessage): void {
