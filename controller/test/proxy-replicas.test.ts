@@ -263,6 +263,16 @@ describe("proxy scale-out: three replicas behind one address", () => {
     await client.close().catch(() => undefined);
   });
 
+  it("refuses a request that claims to be forwarded without the replicas' token", async () => {
+    const r = await post(
+      new URL(`http://127.0.0.1:${ports[0]}/mcp/reference`),
+      JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }),
+      { "x-hangar-forwarded-by": "r1", "mcp-session-id": "r1_0000" },
+    );
+    assert.equal(r.status, 401);
+    assert.equal(r.json?.error?.code, RpcCode.UNAUTHENTICATED);
+  });
+
   it("refuses a trace hand-off without the replicas' token", async () => {
     const r = await fetch(`http://127.0.0.1:${ports[0]}/_hangar/v1/traces`, {
       method: "POST",

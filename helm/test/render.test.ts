@@ -293,6 +293,11 @@ describe(
       for (const svc of ["hangar-controller-mcp", "hangar-controller-mcp-peers"])
         assert.equal(selector(svc)["mcp-hangar.io/controller-role"], undefined, svc);
       assert.equal(
+        (mustFind(docs, "Service", "hangar-controller-mcp")["spec"] as { sessionAffinity: string })
+          .sessionAffinity,
+        "ClientIP",
+      );
+      assert.equal(
         (mustFind(docs, "Service", "hangar-controller-mcp-peers")["spec"] as { clusterIP: string }).clusterIP,
         "None",
       );

@@ -10,6 +10,7 @@ import { correlateOverlappingCalls } from "./correlate-overlapping-calls.js";
 import { proxyToolsCall } from "./proxy-tools-call.js";
 import { proxyLargeResponse } from "./proxy-large-response.js";
 import { proxyThroughput } from "./proxy-throughput.js";
+import { proxyReplicas } from "./proxy-replicas.js";
 import { probeOverhead } from "./probe-overhead.js";
 import { exportCefTcp } from "./export-cef-tcp.js";
 import { hubOutboxDisk } from "./hub-outbox-disk.js";
@@ -33,6 +34,7 @@ export {
   proxyToolsCall,
   proxyLargeResponse,
   proxyThroughput,
+  proxyReplicas,
   exportCefTcp,
   hubOutboxDisk,
   enforceAlertToPolicy,
@@ -51,6 +53,7 @@ export const CASES: readonly BenchCase[] = [
   proxyToolsCall,
   proxyLargeResponse,
   proxyThroughput,
+  proxyReplicas,
   baselineSet40k,
   baselineLookup40k,
   baselineLearn,

@@ -164,9 +164,13 @@ export class Session {
   }
 }
 
-export async function clients(url: string, sessions = SESSIONS): Promise<Session[]> {
+/** `sessions` sessions on one keep-alive pool, or (`ownConnection`) each on a connection of its own. */
+export async function clients(url: string, sessions = SESSIONS, ownConnection = false): Promise<Session[]> {
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-  const list = Array.from({ length: sessions }, () => new Session(new URL(url), agent));
+  const list = Array.from(
+    { length: sessions },
+    () => new Session(new URL(url), ownConnection ? new Agent({ keepAlive: true, maxSockets: 1 }) : agent),
+  );
   await Promise.all(list.map((c) => c.open()));
   return list;
 }

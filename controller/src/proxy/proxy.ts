@@ -26,6 +26,7 @@ import { ProxySession } from "./session.js";
 import { ProxyStats } from "./stats.js";
 import {
   FORWARDED_HEADER,
+  PEER_TOKEN_HEADER,
   parseTraceBatch,
   replicaGone,
   traceKey,
@@ -232,7 +233,15 @@ export class McpProxy {
       else res.writeHead(204, { allow: "GET, POST, DELETE, OPTIONS" }).end();
       return;
     }
-    const guard = this.#guard.check(req.headers, cors?.origins);
+    // A request another replica forwarded was checked there (Host and Origin as the caller sent
+    // them); it carries the replicas' token, without which it is refused.
+    const forwarded = req.headers[FORWARDED_HEADER] !== undefined;
+    if (forwarded && this.#replicas?.isToken(req.headers[PEER_TOKEN_HEADER]) !== true) {
+      this.#drain(req);
+      this.#fail(res, 401, RpcCode.UNAUTHENTICATED, "a forwarded request needs the replicas' token");
+      return;
+    }
+    const guard = forwarded ? { ok: true as const } : this.#guard.check(req.headers, cors?.origins);
     if (!guard.ok) {
       this.#drain(req);
       this.stats.inc("origin_refused", { provider: name });
@@ -303,7 +312,7 @@ export class McpProxy {
         req.headers[FORWARDED_HEADER] === undefined
       ) {
         this.stats.inc("requests_forwarded", { provider: name });
-        await this.#replicas.forward(req, res, read, owner, (why) => {
+        await this.#replicas.forward(req, res, raw, owner, (why) => {
           this.stats.inc("http_errors", { status: "404" });
           replicaGone(res, sid, why);
         });
@@ -582,7 +591,7 @@ export class McpProxy {
     if (read === undefined) return;
     let traces: hangar.CallTrace[];
     try {
-      traces = parseTraceBatch(read.toString("utf8"));
+      traces = parseTraceBatch(read);
     } catch (err) {
       this.#fail(res, 400, RpcCode.PARSE_ERROR, `not a batch of call traces: ${(err as Error).message}`);
       return;

@@ -23,8 +23,9 @@
  */
 import { timingSafeEqual, randomUUID } from "node:crypto";
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from "node:http";
-import { fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { hangar } from "@hangar/proto";
+import { H1Pool } from "./h1.js";
 import { errorBody } from "./jsonrpc.js";
 import { RpcCode } from "./errors.js";
 
@@ -32,6 +33,8 @@ import { RpcCode } from "./errors.js";
 export const TRACES_PATH = "/_hangar/v1/traces";
 /** Set on a request one replica forwards to another (never forwarded again). */
 export const FORWARDED_HEADER = "x-hangar-forwarded-by";
+/** The replicas' token on a forwarded request: the owner trusts the first replica's Host/Origin check. */
+export const PEER_TOKEN_HEADER = "x-hangar-peer-token";
 
 const HOP_BY_HOP = new Set([
   "connection",
@@ -42,6 +45,7 @@ const HOP_BY_HOP = new Set([
   "te",
   "trailer",
   "content-length",
+  "host",
 ]);
 
 export interface ReplicaOptions {
@@ -61,6 +65,8 @@ export class Replicas {
   readonly self: string;
   readonly #o: ReplicaOptions;
   readonly #token: Buffer;
+  /** Keep-alive connections to each peer (the lean HTTP/1.1 client the POSTs to pods use). */
+  readonly #pools = new Map<string, H1Pool>();
 
   constructor(o: ReplicaOptions) {
     if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(o.self))
@@ -94,12 +100,31 @@ export class Replicas {
     return this.#o.peer(id);
   }
 
-  /** Whether a request carries the replicas' token. */
+  /** Whether a request carries the replicas' token (`Authorization: Bearer`). */
   authorized(authorization: string | undefined): boolean {
     const m = /^Bearer (.+)$/.exec(authorization ?? "");
-    if (m === null) return false;
-    const got = Buffer.from(m[1] as string);
+    return m !== null && this.isToken(m[1]);
+  }
+
+  isToken(value: string | string[] | undefined): boolean {
+    if (typeof value !== "string") return false;
+    const got = Buffer.from(value);
     return got.length === this.#token.length && timingSafeEqual(got, this.#token);
+  }
+
+  #pool(base: string): H1Pool {
+    let pool = this.#pools.get(base);
+    if (pool === undefined) {
+      const u = new URL(base);
+      pool = new H1Pool({ protocol: "http:", host: u.hostname, port: Number(u.port || 80) });
+      this.#pools.set(base, pool);
+    }
+    return pool;
+  }
+
+  close(): void {
+    for (const p of this.#pools.values()) p.destroy();
+    this.#pools.clear();
   }
 
   /**
@@ -110,7 +135,7 @@ export class Replicas {
   forward(
     req: IncomingMessage,
     res: ServerResponse,
-    body: Buffer | undefined,
+    body: string | undefined,
     owner: string,
     onUnreachable: (why: string) => void,
   ): Promise<void> {
@@ -119,48 +144,44 @@ export class Replicas {
       onUnreachable(`its proxy replica ${owner} is gone`);
       return Promise.resolve();
     }
-    const target = new URL(req.url ?? "/", base);
-    const headers: Record<string, string | string[]> = {};
+    const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers))
-      if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
+      if (v !== undefined && !HOP_BY_HOP.has(k) && k !== PEER_TOKEN_HEADER)
+        headers[k] = Array.isArray(v) ? v.join(", ") : v;
     headers[FORWARDED_HEADER] = this.self;
-    if (body !== undefined) headers["content-length"] = String(body.length);
+    headers[PEER_TOKEN_HEADER] = this.#token.toString();
+    if (typeof req.headers.host === "string") headers["x-forwarded-host"] = req.headers.host;
     return new Promise<void>((resolve) => {
-      const out = httpRequest(
-        {
-          protocol: target.protocol,
-          hostname: target.hostname,
-          port: target.port,
-          path: target.pathname + target.search,
-          method: req.method ?? "GET",
-          headers,
-          setHost: false,
-        },
-        (up) => {
-          const h: Record<string, string | string[]> = {};
-          for (const [k, v] of Object.entries(up.headers))
-            if (v !== undefined && !HOP_BY_HOP.has(k)) h[k] = v;
-          const len = up.headers["content-length"];
-          if (len !== undefined) h["content-length"] = len;
-          res.writeHead(up.statusCode ?? 502, h);
-          if ((up.headers["content-type"] ?? "").startsWith("text/event-stream")) res.flushHeaders();
-          up.pipe(res);
-          up.once("end", resolve);
-          up.once("error", () => {
-            res.destroy();
-            resolve();
-          });
-        },
-      );
-      out.once("error", (err) => {
-        if (!res.headersSent) onUnreachable(`its proxy replica ${owner} cannot be reached (${err.message})`);
-        else res.destroy();
+      let done = false;
+      const finish = (): void => {
+        if (done) return;
+        done = true;
         resolve();
+      };
+      const ex = this.#pool(base).request(req.method ?? "GET", req.url ?? "/", headers, body ?? "", {
+        head: (status, h) => {
+          const out: Record<string, string> = {};
+          for (const [k, v] of Object.entries(h)) if (!HOP_BY_HOP.has(k)) out[k] = v;
+          if (h["content-length"] !== undefined) out["content-length"] = h["content-length"];
+          res.writeHead(status, out);
+          if ((h["content-type"] ?? "").startsWith("text/event-stream")) res.flushHeaders();
+        },
+        data: (c) => res.write(c),
+        end: () => {
+          res.end();
+          finish();
+        },
+        error: (err) => {
+          if (!res.headersSent)
+            onUnreachable(`its proxy replica ${owner} cannot be reached (${err.message})`);
+          else res.destroy();
+          finish();
+        },
       });
       res.once("close", () => {
-        if (!res.writableFinished) out.destroy();
+        if (!res.writableFinished) ex.abort();
+        finish();
       });
-      out.end(body);
     });
   }
 }
@@ -180,6 +201,11 @@ export interface HandOffOptions {
   token: string;
   /** Traces per POST. Default 256. */
   batch?: number;
+  /**
+   * How long a trace may wait for others to share its POST, in ms. Default 20: sending each
+   * trace as it comes cost ~300 µs of CPU per call over both replicas at 1,500 calls/s.
+   */
+  lingerMs?: number;
   /** Traces held while the collector cannot be reached; then the oldest are dropped (counted). Default 100 000. */
   maxQueue?: number;
   /** Told about failed hand-offs (they are retried). */
@@ -202,6 +228,8 @@ export class TraceHandOff {
   #sending = false;
   #closed = false;
   #retry: NodeJS.Timeout | undefined;
+  #linger: NodeJS.Timeout | undefined;
+  #flushNow = false;
   #backoffMs = 100;
   #idle: (() => void)[] = [];
   sent = 0;
@@ -232,15 +260,33 @@ export class TraceHandOff {
       if (this.pending === 0) this.#settle();
       return;
     }
+    const batch = this.#o.batch ?? 256;
+    if (this.#queue.length < batch && !this.#flushNow) {
+      // Let a few more traces come along, unless the batch is full or the replica is stopping.
+      this.#linger ??= setTimeout(() => {
+        this.#linger = undefined;
+        this.#flushNow = true;
+        this.#pump();
+        this.#flushNow = false;
+      }, this.#o.lingerMs ?? 20);
+      return;
+    }
+    if (this.#linger !== undefined) {
+      clearTimeout(this.#linger);
+      this.#linger = undefined;
+    }
     this.#sending = true;
-    this.#inFlight = this.#queue.splice(0, this.#o.batch ?? 256);
+    this.#inFlight = this.#queue.splice(0, batch);
     this.#post(this.#inFlight).then(
       () => {
         this.sent += this.#inFlight.length;
         this.#inFlight = [];
         this.#sending = false;
         this.#backoffMs = 100;
+        // The next batch lingers as well (goes at once when the replica is stopping).
+        this.#flushNow = this.#draining;
         this.#pump();
+        this.#flushNow = false;
       },
       (err: unknown) => {
         this.failures++;
@@ -252,13 +298,18 @@ export class TraceHandOff {
         if (this.#closed && this.#idle.length === 0) return;
         this.#retry = setTimeout(() => {
           this.#retry = undefined;
+          this.#flushNow = true;
           this.#pump();
+          this.#flushNow = false;
         }, this.#backoffMs);
         this.#retry.unref();
         this.#backoffMs = Math.min(this.#backoffMs * 2, 2000);
       },
     );
   }
+
+  /** The replica is stopping: every trace goes at once. */
+  #draining = false;
 
   #settle(): void {
     const waiting = this.#idle;
@@ -267,7 +318,7 @@ export class TraceHandOff {
   }
 
   #post(batch: hangar.CallTrace[]): Promise<void> {
-    const body = JSON.stringify(batch.map((t) => toJson(hangar.CallTraceSchema, t)));
+    const body = encodeTraceBatch(batch);
     const url = new URL(TRACES_PATH, this.#o.collector);
     return new Promise<void>((resolve, reject) => {
       const req = httpRequest(
@@ -275,8 +326,8 @@ export class TraceHandOff {
         {
           method: "POST",
           headers: {
-            "content-type": "application/json",
-            "content-length": Buffer.byteLength(body),
+            "content-type": TRACE_BATCH_TYPE,
+            "content-length": body.length,
             authorization: `Bearer ${this.#o.token}`,
           },
           timeout: 10_000,
@@ -303,12 +354,24 @@ export class TraceHandOff {
   /** Resolves when every trace added so far was acknowledged, or after `timeoutMs` (false then). */
   drain(timeoutMs: number): Promise<boolean> {
     if (this.pending === 0) return Promise.resolve(true);
+    this.#draining = true;
+    if (this.#linger !== undefined) {
+      clearTimeout(this.#linger);
+      this.#linger = undefined;
+    }
+    if (!this.#sending && this.#retry === undefined) {
+      this.#flushNow = true;
+      this.#pump();
+      this.#flushNow = false;
+    }
     if (this.#retry !== undefined) {
       // Try now rather than after the backoff: the replica is stopping.
       clearTimeout(this.#retry);
       this.#retry = undefined;
       this.#backoffMs = 100;
+      this.#flushNow = true;
       this.#pump();
+      this.#flushNow = false;
     }
     return new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(this.pending === 0), timeoutMs);
@@ -322,19 +385,43 @@ export class TraceHandOff {
   close(): void {
     this.#closed = true;
     if (this.#retry !== undefined) clearTimeout(this.#retry);
+    if (this.#linger !== undefined) clearTimeout(this.#linger);
     this.#retry = undefined;
+    this.#linger = undefined;
   }
 }
 
-/** Parses a hand-off body: a JSON array of `hangar.v1.CallTrace` in proto3 JSON. */
-export function parseTraceBatch(text: string): hangar.CallTrace[] {
-  const raw = JSON.parse(text) as unknown;
-  if (!Array.isArray(raw)) throw new Error("the body must be a JSON array of call traces");
-  return raw.map((j, i) => {
+/** A hand-off body: `hangar.v1.CallTrace` messages in protobuf binary, each after its length (uint32, big-endian). */
+export const TRACE_BATCH_TYPE = "application/x-hangar-call-traces";
+
+export function encodeTraceBatch(batch: readonly hangar.CallTrace[]): Buffer {
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (const t of batch) {
+    const bin = toBinary(hangar.CallTraceSchema, t);
+    const len = Buffer.allocUnsafe(4);
+    len.writeUInt32BE(bin.length);
+    parts.push(len, bin);
+    size += 4 + bin.length;
+  }
+  return Buffer.concat(parts, size);
+}
+
+/** Parses a hand-off body (see `encodeTraceBatch`); throws naming the trace that is not one. */
+export function parseTraceBatch(body: Buffer): hangar.CallTrace[] {
+  const out: hangar.CallTrace[] = [];
+  let at = 0;
+  while (at < body.length) {
+    if (at + 4 > body.length) throw new Error(`[${out.length}]: truncated length`);
+    const len = body.readUInt32BE(at);
+    at += 4;
+    if (at + len > body.length) throw new Error(`[${out.length}]: truncated (${len} bytes announced)`);
     try {
-      return fromJson(hangar.CallTraceSchema, j as JsonValue);
+      out.push(fromBinary(hangar.CallTraceSchema, body.subarray(at, at + len)));
     } catch (err) {
-      throw new Error(`[${i}]: not a hangar.v1.CallTrace: ${(err as Error).message}`);
+      throw new Error(`[${out.length}]: not a hangar.v1.CallTrace: ${(err as Error).message}`);
     }
-  });
+    at += len;
+  }
+  return out;
 }

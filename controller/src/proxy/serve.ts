@@ -609,6 +609,7 @@ async function startReplicas(c: ProxyConfig, opts: StartProxyOptions): Promise<S
       };
     },
     stop: async () => {
+      replicas.close();
       await watch?.stop();
     },
   };
