@@ -13,7 +13,8 @@ import { after, before, describe, it } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { CreateMessageRequestSchema, ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
-import { startConformanceServer, type ConformanceServer } from "@hangar/testkit/mcp";
+import { startConformanceServer, startTestServer, type ConformanceServer } from "@hangar/testkit/mcp";
+import { hangar } from "@hangar/proto";
 import { RpcCode } from "../src/proxy/errors.js";
 import { startProxy, type RunningProxy } from "../src/proxy/serve.js";
 import { connect, post, startRig, textOf, type Rig } from "./helpers.js";
@@ -345,6 +346,41 @@ describe("proxy fidelity: 413, CORS, failed initialize, Origin passed on", () =>
         req.end(INIT);
       });
       assert.equal(status, want, host);
+    }
+  });
+
+  it("passes a large answer on byte for byte, routed by its envelope, its isError traced", async () => {
+    const big = `${'quotes " backslashes \\ braces {[]} and é '.repeat(8)}${"x".repeat(1024 * 1024)}`;
+    const tools = { big: () => ({ content: [{ type: "text" as const, text: big }], isError: true }) };
+    const pod = await startTestServer({ pod: "big-0", tools });
+    const proxy = await startProxy({
+      config: {
+        listen: "127.0.0.1:0",
+        providers: [{ provider: "big", namespace: "mcp", service: "big" }],
+        staticEndpoints: { big: [{ url: pod.url, pod: "big-0", namespace: "mcp", node: "node-a" }] },
+      },
+    });
+    const ac = new AbortController();
+    const traces: { tool: string; status: number; responseBytes: bigint }[] = [];
+    const pump = (async () => {
+      for await (const t of proxy.proxy.feed.subscribe(ac.signal))
+        if (t.endTime !== undefined)
+          traces.push({ tool: t.tool, status: t.status, responseBytes: t.responseBytes });
+    })();
+    try {
+      const { client } = await connect(new URL(`${proxy.url}/mcp/big`));
+      const r = await client.callTool({ name: "big", arguments: {} });
+      assert.equal(textOf(r), big);
+      assert.equal((r as { isError?: boolean }).isError, true);
+      await client.close();
+      const t = traces.find((x) => x.tool === "big");
+      assert.equal(t?.status, hangar.CallStatus.ERROR, "the tool reported isError");
+      assert.ok((t?.responseBytes ?? 0n) > 1024n * 1024n);
+    } finally {
+      ac.abort();
+      await pump;
+      await proxy.close();
+      await pod.close();
     }
   });
 

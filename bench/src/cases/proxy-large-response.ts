@@ -50,6 +50,7 @@ export const proxyLargeResponse: BenchCase = {
         const d: number[] = [];
         const p: number[] = [];
         const n = Math.max(4, Math.round(ctx.events / SIZES.length));
+        proxy.mark();
         for (let i = 0; i < n; i++) {
           d.push(await timed(direct, size));
           const ms = await timed(proxied, size);
@@ -58,6 +59,7 @@ export const proxyLargeResponse: BenchCase = {
           calls++;
           memory.sample();
         }
+        const cpu = (await proxy.report())["cpuUs"] ?? 0;
         const mib = size / (1024 * 1024);
         const dm = median(d);
         const pm = median(p);
@@ -65,8 +67,10 @@ export const proxyLargeResponse: BenchCase = {
         detail[`proxied${mib}MiBMs`] = Math.round(pm * 10) / 10;
         detail[`added${mib}MiBMs`] = Math.round((pm - dm) * 10) / 10;
         detail[`added${mib}MiBPct`] = Math.round(((pm - dm) / dm) * 1000) / 10;
+        // The proxy's CPU per answer: what it adds at least, whatever else runs on the machine.
+        detail[`proxyCpu${mib}MiBMs`] = Math.round(cpu / n / 100) / 10;
         ctx.log(
-          `${mib} MiB: direct ${dm.toFixed(1)} ms, proxied ${pm.toFixed(1)} ms (+${(((pm - dm) / dm) * 100).toFixed(1)} %)`,
+          `${mib} MiB: direct ${dm.toFixed(1)} ms, proxied ${pm.toFixed(1)} ms (+${(((pm - dm) / dm) * 100).toFixed(1)} %), proxy CPU ${(cpu / n / 1000).toFixed(1)} ms per answer`,
         );
       }
       const m: Measurement = { events: calls, elapsedNs: Number(now() - t0), latency, memory };

@@ -94,6 +94,11 @@ const SSE_HEADERS = {
   "x-accel-buffering": "no",
 };
 
+/** What precedes the data of a stream's last event (ASCII: its length is its byte length). */
+const FINAL_HEAD = "event: message\ndata: ";
+const FINAL_HEAD_BYTES = Buffer.from(FINAL_HEAD);
+const FRAME_END = Buffer.from("\n\n");
+
 /** Recently finished resumable streams kept per session (one more replay each). */
 const RECENT = 16;
 
@@ -404,13 +409,30 @@ export class DownstreamTransport {
     stream: Stream,
     m: JSONRPCMessage | undefined,
     last: boolean,
-    raw: string | undefined,
+    raw: string | Buffer | undefined,
     retryMs?: number,
   ): void {
-    const json = raw ?? JSON.stringify(m);
     const res = stream.res;
+    if (last && Buffer.isBuffer(raw)) {
+      // The pod's bytes as they came (a large answer is not decoded, framed and encoded again).
+      if (stream.resumable) stream.final = `${FINAL_HEAD}${raw.toString("utf8")}\n\n`;
+      if (res !== undefined) {
+        // Three writes rather than one 4 MiB copy: a large answer's copies made most of the
+        // proxy's garbage collection.
+        if (!res.headersSent)
+          res.writeHead(200, {
+            ...this.#sse(),
+            "content-length": String(FINAL_HEAD_BYTES.length + raw.length + FRAME_END.length),
+          });
+        res.write(FINAL_HEAD_BYTES);
+        res.write(raw);
+        res.end(FRAME_END);
+      }
+      return;
+    }
+    const json = raw === undefined ? JSON.stringify(m) : Buffer.isBuffer(raw) ? raw.toString("utf8") : raw;
     if (last) {
-      const frame = `event: message\ndata: ${json}\n\n`;
+      const frame = `${FINAL_HEAD}${json}\n\n`;
       if (stream.resumable) stream.final = frame;
       if (res !== undefined) {
         if (!res.headersSent)
@@ -477,7 +499,7 @@ export class DownstreamTransport {
    * the message for replay. `raw`: the message's JSON text, when it is
    * unchanged and on one line (written as it is, not serialized again).
    */
-  send(m: JSONRPCMessage, relatedRequestId?: RequestId, raw?: string): boolean {
+  send(m: JSONRPCMessage, relatedRequestId?: RequestId, raw?: string | Buffer): boolean {
     const response = isResponse(m);
     const id = response ? m.id : relatedRequestId;
     if (id === undefined) {

@@ -18,6 +18,7 @@ import type { H1Pool } from "./h1.js";
 import type { PodEndpoint } from "./endpoints.js";
 import { RpcCode } from "./errors.js";
 import type { TraceFeed } from "./feed.js";
+import { isEnvelope } from "./envelope.js";
 import { errorResponse, isNotification, isRequest, isResponse, type RequestId } from "./jsonrpc.js";
 import type { ToolPolicy } from "./policy.js";
 import { toValue, type Redactor } from "./redact.js";
@@ -243,7 +244,7 @@ export class ProxySession {
   }
 
   /** Sends to the caller; a stream the caller already closed is not an error of the proxy. */
-  #toCaller(m: JSONRPCMessage, related?: RequestId, raw?: string): void {
+  #toCaller(m: JSONRPCMessage, related?: RequestId, raw?: string | Buffer): void {
     if (!this.transport.send(m, related, raw)) this.#o.stats.inc("undeliverable");
   }
 
@@ -325,7 +326,18 @@ export class ProxySession {
     );
   }
 
-  #fromPod(m: JSONRPCMessage, related: RequestId | undefined, bytes: number, raw: string | undefined): void {
+  #fromPod(
+    m: JSONRPCMessage,
+    related: RequestId | undefined,
+    bytes: number,
+    raw: string | Buffer | undefined,
+  ): void {
+    if (raw !== undefined && isEnvelope(m) && isResponse(m)) {
+      const method = this.#inflight.get(m.id)?.method;
+      // Answers the proxy reads, not only routes: parsed whole (they are rarely large).
+      if (method === "initialize" || method === "tools/list")
+        m = JSON.parse(typeof raw === "string" ? raw : raw.toString("utf8")) as JSONRPCMessage;
+    }
     if (isResponse(m)) {
       const f = this.#inflight.get(m.id);
       if (f !== undefined) {

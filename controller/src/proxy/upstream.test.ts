@@ -8,7 +8,10 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { SseParser, type SseEvent } from "./upstream.js";
 
-function parse(chunks: string[], max = 1 << 20): { events: SseEvent[]; retry: number[]; ok: boolean } {
+function parse(
+  chunks: string[],
+  max = 1 << 20,
+): { events: { data: string; id: string | undefined }[]; retry: number[]; ok: boolean } {
   const events: SseEvent[] = [];
   const retry: number[] = [];
   const p = new SseParser(
@@ -17,8 +20,22 @@ function parse(chunks: string[], max = 1 << 20): { events: SseEvent[]; retry: nu
     (ms) => retry.push(ms),
   );
   let ok = true;
-  for (const c of chunks) ok = p.push(c) && ok;
-  return { events, retry, ok };
+  for (const c of chunks) ok = p.push(Buffer.from(c)) && ok;
+  return { events: events.map((e) => ({ data: e.data.toString("utf8"), id: e.id })), retry, ok };
+}
+
+/** Splits `text`'s UTF-8 bytes at the given cut points (inside a character too). */
+function splitBytes(text: string, cuts: number[]): Buffer[] {
+  const bytes = Buffer.from(text);
+  const at = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+  const out: Buffer[] = [];
+  let from = 0;
+  for (const c of at) {
+    out.push(bytes.subarray(from, c));
+    from = c;
+  }
+  out.push(bytes.subarray(from));
+  return out;
 }
 
 /** Splits `text` at the given cut points. */
@@ -40,13 +57,15 @@ const STREAM = [
   'event: message\nid: s1|2\ndata: {"jsonrpc":"2.0","method":"notifications/progress"}\n\n',
   'data: {"a":\r\ndata: 1}\r\n\r\n', // two data lines, CRLF
   'id: s1|3\ndata: {"jsonrpc":"2.0","id":7,"result":{}}\n\n',
+  "data: héllo ✓\n\n",
 ].join("");
 
-const WANT: SseEvent[] = [
+const WANT = [
   { data: "", id: "s1|1" },
   { data: '{"jsonrpc":"2.0","method":"notifications/progress"}', id: "s1|2" },
   { data: '{"a":\n1}', id: undefined },
   { data: '{"jsonrpc":"2.0","id":7,"result":{}}', id: "s1|3" },
+  { data: "héllo ✓", id: undefined }, // multi-byte characters, cut anywhere between chunks
 ];
 
 describe("SseParser", () => {
@@ -61,6 +80,10 @@ describe("SseParser", () => {
     fc.assert(
       fc.property(fc.array(fc.nat(), { maxLength: 12 }), (cuts) => {
         assert.deepEqual(parse(split(STREAM, cuts)).events, WANT);
+        const events: { data: string; id: string | undefined }[] = [];
+        const p = new SseParser(1 << 20, (e) => events.push({ data: e.data.toString("utf8"), id: e.id }));
+        for (const c of splitBytes(STREAM, cuts)) p.push(c);
+        assert.deepEqual(events, WANT);
       }),
     );
   });

@@ -12,18 +12,23 @@
  * is 202, a JSON body (one message or an array), or an SSE stream. A GET opens
  * the pod's standalone stream; DELETE ends the pod's session.
  */
-import { StringDecoder } from "node:string_decoder";
 import { request as httpRequest, type Agent, type ClientRequest } from "node:http";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import { ENVELOPE_MIN_BYTES, readEnvelope } from "./envelope.js";
 import type { H1Exchange, H1Pool } from "./h1.js";
 import type { RequestId } from "./jsonrpc.js";
 
 export interface UpstreamEvents {
   /**
    * A message from the pod; `related` is the request whose POST stream carried
-   * it; `raw` is its JSON text when it can be forwarded as it came (one line).
+   * it; `raw` is its JSON text (or its bytes) when it can be forwarded as it came (one line).
    */
-  message(msg: JSONRPCMessage, related: RequestId | undefined, bytes: number, raw: string | undefined): void;
+  message(
+    msg: JSONRPCMessage,
+    related: RequestId | undefined,
+    bytes: number,
+    raw: string | Buffer | undefined,
+  ): void;
   /** The exchange of a POSTed message ended; `error` when it failed (transport or HTTP status). */
   done(related: RequestId | undefined, error: UpstreamFailure | undefined): void;
   /** The pod sent a priming event (an id, no data) on a request's stream; `retryMs` its `retry:`. */
@@ -75,36 +80,60 @@ function oneLine(text: string): string | undefined {
   return text.includes("\n") || text.includes("\r") ? undefined : text;
 }
 
+/** The JSON text of an event's data, as bytes, when it fits on one SSE `data:` line as it is. */
+function oneLineBytes(data: Buffer): Buffer | undefined {
+  return data.indexOf(10) >= 0 || data.indexOf(13) >= 0 ? undefined : data;
+}
+
+/**
+ * A JSON-RPC message from an event's bytes, or undefined when it is not JSON.
+ * A large one that is forwarded as it came (one line) is read by its envelope
+ * only (envelope.ts); others are decoded once and parsed.
+ */
+function parseMessage(data: Buffer): JSONRPCMessage | undefined {
+  try {
+    if (data.length >= ENVELOPE_MIN_BYTES && oneLineBytes(data) !== undefined) return readEnvelope(data);
+    return JSON.parse(data.toString("utf8")) as JSONRPCMessage;
+  } catch {
+    return undefined;
+  }
+}
+
 function withCode(err: Error): string {
   const code = (err as NodeJS.ErrnoException).code;
   return code === undefined || err.message.includes(code) ? err.message : `${err.message} (${code})`;
 }
 
-/** What an SSE event carried: its data (joined lines), its id when it had one. */
+/** What an SSE event carried: its data (joined lines) as bytes, its id when it had one. */
 export interface SseEvent {
-  data: string;
+  data: Buffer;
   id: string | undefined;
 }
 
+const EMPTY = Buffer.alloc(0);
+const LF = Buffer.from("\n");
+
 /**
- * An incremental SSE parser (the WHATWG event-stream rules the MCP transport
- * uses: `data`, `id`, `retry`, comments; lines end with LF or CRLF). Feed it
- * text; it calls `onEvent` per dispatched event, including events without
- * data (a priming event: an id and empty data), and `onRetry` for a `retry:`
- * field. Each chunk is scanned once: an unfinished line is kept as a list of
- * pieces and joined when its end arrives, so a 4 MiB event in 64 KiB chunks
- * costs linear time (the parser that re-searched its whole buffer per chunk
- * made large responses quadratic). `push` returns false when one event grows
- * over `max` characters.
+ * An incremental SSE parser over bytes (the WHATWG event-stream rules the MCP
+ * transport uses: `data`, `id`, `retry`, comments; lines end with LF or
+ * CRLF). Feed it the body's chunks; it calls `onEvent` per dispatched event,
+ * including events without data (a priming event: an id and empty data), and
+ * `onRetry` for a `retry:` field. Each chunk is searched once for line ends
+ * (`Buffer.indexOf`); an unfinished line is kept as a list of chunks and
+ * joined when its end arrives, and an event's data stays bytes until the
+ * caller decodes it once: the parser that re-searched its whole text buffer
+ * per chunk made large responses quadratic, and decoding every chunk to text
+ * and joining cost 5.7 ms per 4 MiB. `push` returns false when one event
+ * grows over `max` bytes.
  */
 export class SseParser {
   readonly #max: number;
   readonly #onEvent: (e: SseEvent) => void;
   readonly #onRetry: (ms: number) => void;
-  /** Pieces of the line not yet ended. */
-  #parts: string[] = [];
+  /** Chunks of the line not yet ended. */
+  #parts: Buffer[] = [];
   #partsLen = 0;
-  #data: string[] = [];
+  #data: Buffer[] = [];
   #dataLen = 0;
   #id: string | undefined;
   #sawId = false;
@@ -115,66 +144,78 @@ export class SseParser {
     this.#onRetry = onRetry;
   }
 
-  push(text: string): boolean {
+  push(chunk: Buffer): boolean {
     let from = 0;
     for (;;) {
-      const nl = text.indexOf("\n", from);
+      const nl = chunk.indexOf(10, from);
       if (nl < 0) {
-        if (from < text.length) {
-          this.#parts.push(from === 0 ? text : text.slice(from));
-          this.#partsLen += text.length - from;
+        if (from < chunk.length) {
+          this.#parts.push(from === 0 ? chunk : chunk.subarray(from));
+          this.#partsLen += chunk.length - from;
         }
         return this.#partsLen + this.#dataLen <= this.#max;
       }
-      let line = text.slice(from, nl);
+      let line = chunk.subarray(from, nl);
       if (this.#parts.length > 0) {
         this.#parts.push(line);
-        line = this.#parts.join("");
+        line = Buffer.concat(this.#parts, this.#partsLen + line.length);
         this.#parts = [];
         this.#partsLen = 0;
       }
-      this.#line(line.endsWith("\r") ? line.slice(0, -1) : line);
+      this.#line(line.length > 0 && line[line.length - 1] === 13 ? line.subarray(0, line.length - 1) : line);
       if (this.#dataLen > this.#max) return false;
       from = nl + 1;
     }
   }
 
-  #line(line: string): void {
-    if (line === "") {
+  #line(line: Buffer): void {
+    if (line.length === 0) {
       this.#dispatch();
       return;
     }
-    if (line.charCodeAt(0) === 58 /* ':' comment */) return;
-    const colon = line.indexOf(":");
-    const field = colon < 0 ? line : line.slice(0, colon);
-    const value = colon < 0 ? "" : line.slice(line.charCodeAt(colon + 1) === 32 ? colon + 2 : colon + 1);
-    switch (field) {
-      case "data":
-        this.#data.push(value);
-        this.#dataLen += value.length + 1;
-        return;
-      case "id":
-        if (!value.includes("\0")) {
-          this.#id = value;
-          this.#sawId = true;
-        }
-        return;
-      case "retry":
-        if (/^\d+$/.test(value)) this.#onRetry(Number(value));
-        return;
-      default:
+    if (line[0] === 58 /* ':' comment */) return;
+    const colon = line.indexOf(58);
+    const end = colon < 0 ? line.length : colon;
+    const valueAt = colon < 0 ? line.length : line[colon + 1] === 32 ? colon + 2 : colon + 1;
+    // Field names are ASCII and short: compare bytes, decode only values that are kept.
+    if (end === 4 && line[0] === 100 && line[1] === 97 && line[2] === 116 && line[3] === 97) {
+      const v = line.subarray(valueAt);
+      this.#data.push(v);
+      this.#dataLen += v.length + 1;
+      return;
+    }
+    const field = line.toString("latin1", 0, end);
+    if (field === "id") {
+      const v = line.toString("utf8", valueAt);
+      if (!v.includes("\0")) {
+        this.#id = v;
+        this.#sawId = true;
+      }
+    } else if (field === "retry") {
+      const v = line.toString("latin1", valueAt);
+      if (/^\d+$/.test(v)) this.#onRetry(Number(v));
     }
   }
 
   #dispatch(): void {
-    const data = this.#data.length === 1 ? (this.#data[0] as string) : this.#data.join("\n");
-    const hadData = this.#data.length > 0;
+    const n = this.#data.length;
+    let data: Buffer;
+    if (n === 0) data = EMPTY;
+    else if (n === 1) data = this.#data[0] as Buffer;
+    else {
+      const parts: Buffer[] = [];
+      for (const [i, d] of this.#data.entries()) {
+        if (i > 0) parts.push(LF);
+        parts.push(d);
+      }
+      data = Buffer.concat(parts);
+    }
     const id = this.#sawId ? this.#id : undefined;
     this.#data = [];
     this.#dataLen = 0;
     this.#sawId = false;
-    if (!hadData && id === undefined) return; // a lone retry, an empty block
-    this.#onEvent({ data: hadData ? data : "", id });
+    if (n === 0 && id === undefined) return; // a lone retry, an empty block
+    this.#onEvent({ data, id });
   }
 }
 
@@ -337,9 +378,22 @@ export class Upstream {
             else chunks.push(c);
           };
           onEnd = () => {
-            const text = (chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)).toString(
-              "utf8",
-            );
+            const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
+            const first = body.findIndex((c) => c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09);
+            if (size >= ENVELOPE_MIN_BYTES && body[first] === 0x7b && oneLineBytes(body) !== undefined) {
+              // One large message: routed by its envelope, forwarded as its bytes.
+              let m: JSONRPCMessage;
+              try {
+                m = readEnvelope(body);
+              } catch (err) {
+                done(new UpstreamFailure(`${host} sent JSON that does not parse: ${(err as Error).message}`));
+                return;
+              }
+              this.#events.message(m, related, size, body);
+              done(undefined);
+              return;
+            }
+            const text = body.toString("utf8");
             let parsed: unknown;
             try {
               parsed = JSON.parse(text);
@@ -383,30 +437,25 @@ export class Upstream {
    * (`primed`), and remembers the last event id and retry interval.
    */
   #sseStream(related: RequestId | undefined): SseStreamState {
-    const decoder = new StringDecoder("utf8");
     const state: SseStreamState = {
       answered: false,
       lastId: undefined,
       retryMs: undefined,
-      push: (c) => parser.push(decoder.write(c)),
+      push: (c) => parser.push(c),
     };
     const parser = new SseParser(
       this.#max,
       (e) => {
         if (e.id !== undefined) state.lastId = e.id;
-        if (e.data === "") {
+        if (e.data.length === 0) {
           if (e.id !== undefined && related !== undefined) this.#events.primed?.(related, state.retryMs);
           return;
         }
-        let m: JSONRPCMessage;
-        try {
-          m = JSON.parse(e.data) as JSONRPCMessage;
-        } catch {
-          // A malformed event is skipped; the request then ends without its answer and is reported.
-          return;
-        }
+        const m = parseMessage(e.data);
+        // A malformed event is skipped; the request then ends without its answer and is reported.
+        if (m === undefined) return;
         if (related !== undefined && "id" in m && m.id === related && !("method" in m)) state.answered = true;
-        this.#events.message(m, related, e.data.length, oneLine(e.data));
+        this.#events.message(m, related, e.data.length, oneLineBytes(e.data));
       },
       (ms) => (state.retryMs = ms),
     );
@@ -527,20 +576,15 @@ export class Upstream {
           res.once("error", () => resolve({ status: res.statusCode ?? 0, message: text.slice(0, 512) }));
           return;
         }
-        const decoder = new StringDecoder("utf8");
         const parser = new SseParser(this.#max, (e) => {
           if (e.id !== undefined) this.#standaloneLastId = e.id;
-          if (e.data === "") return;
-          let m: JSONRPCMessage;
-          try {
-            m = JSON.parse(e.data) as JSONRPCMessage;
-          } catch {
-            return;
-          }
-          this.#events.message(m, undefined, e.data.length, oneLine(e.data));
+          if (e.data.length === 0) return;
+          const m = parseMessage(e.data);
+          if (m === undefined) return;
+          this.#events.message(m, undefined, e.data.length, oneLineBytes(e.data));
         });
         res.on("data", (c: Buffer) => {
-          if (!parser.push(decoder.write(c))) res.destroy();
+          if (!parser.push(c)) res.destroy();
         });
         res.once("close", ended);
         res.once("error", ended);
