@@ -254,27 +254,36 @@ describe("proxy fidelity: 413, CORS, failed initialize, Origin passed on", () =>
   after(() => rig.close());
 
   it("answers an over-limit body with 413 every time, never a reset, and keeps serving", async () => {
-    const body = Buffer.alloc(2 * 1024 * 1024, "x");
+    // Larger than the sockets' buffers: a proxy that stops reading resets the connection while
+    // the caller still writes (declared bodies alternate with chunked ones).
+    const body = Buffer.alloc(16 * 1024 * 1024, "x");
     for (let i = 0; i < 10; i++) {
-      const status = await new Promise<number>((resolve, reject) => {
-        const req = httpRequest(
-          rig.endpoint(),
-          {
-            method: "POST",
-            headers: {
-              "content-type": "application/json",
-              accept: "application/json, text/event-stream",
-              ...(i % 2 === 0 ? { "content-length": String(body.length) } : {}),
+      // Until the request is over: a reset after the answer is a reset all the same.
+      const { status, error } = await new Promise<{ status: number; error: string | undefined }>(
+        (resolve) => {
+          let status = 0;
+          let error: string | undefined;
+          const req = httpRequest(
+            rig.endpoint(),
+            {
+              method: "POST",
+              headers: {
+                "content-type": "application/json",
+                accept: "application/json, text/event-stream",
+                ...(i % 2 === 0 ? { "content-length": String(body.length) } : {}),
+              },
             },
-          },
-          (res) => {
-            res.resume();
-            res.on("end", () => resolve(res.statusCode ?? 0));
-          },
-        );
-        req.on("error", (err) => reject(new Error(`request ${i + 1}: ${err.message}`)));
-        req.end(body);
-      });
+            (res) => {
+              status = res.statusCode ?? 0;
+              res.resume();
+            },
+          );
+          req.on("error", (err: NodeJS.ErrnoException) => (error = err.code ?? err.message));
+          req.on("close", () => resolve({ status, error }));
+          req.end(body);
+        },
+      );
+      assert.equal(error, undefined, `request ${i + 1}: the connection failed`);
       assert.equal(status, 413, `request ${i + 1}`);
     }
     const { client } = await connect(rig.endpoint());
@@ -384,7 +393,7 @@ describe("proxy fidelity: 413, CORS, failed initialize, Origin passed on", () =>
     }
   });
 
-  it("passes the caller's Origin on to the pod", async () => {
+  it("passes the caller's Origin and Mcp-Protocol-Version on to the pod", async () => {
     const transport = new StreamableHTTPClientTransport(rig.endpoint(), {
       requestInit: { headers: { origin: "https://app.example.com" } },
     });
@@ -393,6 +402,19 @@ describe("proxy fidelity: 413, CORS, failed initialize, Origin passed on", () =>
     await client.callTool({ name: "echo", arguments: { text: "o" } });
     const call = rig.pods[0]?.calls.findLast((c) => c.name === "echo");
     assert.equal(call?.origin, "https://app.example.com");
+    // The caller's Mcp-Protocol-Version too, not the one the session negotiated.
+    const raw = await post(
+      rig.endpoint(),
+      JSON.stringify({
+        jsonrpc: "2.0",
+        id: 77,
+        method: "tools/call",
+        params: { name: "echo", arguments: { text: "v" } },
+      }),
+      { "mcp-session-id": transport.sessionId ?? "", "mcp-protocol-version": "2025-03-26" },
+    );
+    assert.equal(raw.status, 200, raw.text);
+    assert.equal(rig.pods[0]?.calls.findLast((c) => c.name === "echo")?.protocolVersion, "2025-03-26");
     await client.close();
   });
 
