@@ -20,7 +20,15 @@ import { MemoryPeak, LatencyRecorder, now, type Measurement } from "../harness.j
 import type { BenchCase, CaseContext } from "./case.js";
 import { clients, startProc, type Proc, type Session } from "./proxy-tools-call.js";
 
-const WINDOW_MS = Number(process.env["HANGAR_BENCH_REPLICAS_MS"] ?? 2000);
+/** Replica counts and whether each session has a connection of its own. */
+const RUNS = [
+  [1, false],
+  [2, false],
+  [3, false],
+  [1, true],
+  [2, true],
+  [3, true],
+] as const;
 const CONCURRENCY = 32;
 
 async function freePorts(n: number): Promise<number[]> {
@@ -39,27 +47,28 @@ async function freePorts(n: number): Promise<number[]> {
   return ports;
 }
 
-async function closedLoop(sessions: Session[], ms: number, latency?: LatencyRecorder): Promise<number> {
-  const until = performance.now() + ms;
-  let calls = 0;
+/** `n` calls, with as many in flight as there are sessions (each session back to back); returns ms taken. */
+async function closedLoop(sessions: Session[], n: number, latency?: LatencyRecorder): Promise<number> {
+  let issued = 0;
+  const t0 = performance.now();
   await Promise.all(
     sessions.map(async (c) => {
-      while (performance.now() < until) {
+      while (issued < n) {
+        issued++;
         const t = now();
         await c.call({ city: "Oslo" });
         latency?.record(Number(now() - t));
-        calls++;
       }
     }),
   );
-  return calls;
+  return performance.now() - t0;
 }
 
 export const proxyReplicas: BenchCase = {
   name: "proxy/replicas",
-  description: `small tools/call closed-loop (${CONCURRENCY} sessions, ${WINDOW_MS} ms) through 1, 2 and 3 proxy replicas behind a round-robin TCP balancer; each replica, the balancer and the SDK server in processes of their own`,
-  latency: "calls through 3 replicas, send to complete answer",
-  defaultEvents: 1,
+  description: `small tools/call closed-loop (${CONCURRENCY} sessions, a sixth of the events per configuration) through 1, 2 and 3 proxy replicas behind a round-robin TCP balancer; each replica, the balancer and the SDK server in processes of their own`,
+  latency: "every call, send to complete answer",
+  defaultEvents: 18000,
   async run(ctx: CaseContext): Promise<Measurement> {
     const server = await startProc(["server"]);
     const memory = new MemoryPeak();
@@ -68,14 +77,11 @@ export const proxyReplicas: BenchCase = {
     const t0 = now();
     let total = 0;
     try {
-      for (const [n, affine] of [
-        [1, false],
-        [2, false],
-        [3, false],
-        [1, true],
-        [2, true],
-        [3, true],
-      ] as const) {
+      for (const [ri, [n, affine]] of RUNS.entries()) {
+        const count =
+          ri === RUNS.length - 1
+            ? ctx.events - Math.floor(ctx.events / RUNS.length) * (RUNS.length - 1)
+            : Math.floor(ctx.events / RUNS.length);
         const tag = `replicas${n}${affine ? "Affine" : ""}`;
         const ports = await freePorts(n);
         const ids = ports.map((_, i) => `r${i}`);
@@ -99,21 +105,17 @@ export const proxyReplicas: BenchCase = {
         const lb = await startProc(["lb", "--backends", ports.join(",")]);
         try {
           const sessions = await clients(lb.url, CONCURRENCY, affine);
-          await closedLoop(sessions, 300);
+          await closedLoop(sessions, Math.min(ctx.warmup, 300));
           for (const r of replicas) r.mark();
-          const calls = await closedLoop(sessions, WINDOW_MS, n === 3 && affine ? latency : undefined);
+          const ms = await closedLoop(sessions, count, latency);
+          const calls = count;
           const reports = await Promise.all(replicas.map((r) => r.report()));
           const cpuUs = reports.reduce((a, r) => a + (r["cpuUs"] ?? 0), 0);
           const forwarded = reports.reduce((a, r) => a + (r["forwarded"] ?? 0), 0);
           total += calls;
-          detail[`${tag}CallsPerSec`] = Math.round(calls / (WINDOW_MS / 1000));
-          detail[`${tag}Ratio`] =
-            Math.round(
-              (calls /
-                (WINDOW_MS / 1000) /
-                (detail[affine ? "replicas1AffineCallsPerSec" : "replicas1CallsPerSec"] ?? 1)) *
-                1000,
-            ) / 1000;
+          detail[`${tag}CallsPerSec`] = Math.round(calls / (ms / 1000));
+          const base = detail[affine ? "replicas1AffineCallsPerSec" : "replicas1CallsPerSec"] ?? 1;
+          detail[`${tag}Ratio`] = Math.round((calls / (ms / 1000) / base) * 1000) / 1000;
           detail[`${tag}ForwardedPct`] = Math.round((forwarded / calls) * 1000) / 10;
           detail[`${tag}ProxyCpuUsPerCall`] = Math.round(cpuUs / calls);
           detail[`${tag}CollectorTraces`] = reports[0]?.["traces"] ?? 0;
