@@ -116,7 +116,13 @@ export class Replicas {
     let pool = this.#pools.get(base);
     if (pool === undefined) {
       const u = new URL(base);
-      pool = new H1Pool({ protocol: "http:", host: u.hostname, port: Number(u.port || 80) });
+      // A forwarded GET stream holds its connection for as long as the caller listens: no small cap.
+      pool = new H1Pool({
+        protocol: "http:",
+        host: u.hostname,
+        port: Number(u.port || 80),
+        maxSockets: 100_000,
+      });
       this.#pools.set(base, pool);
     }
     return pool;
