@@ -271,16 +271,41 @@ describe(
       assert.deepEqual(configData(docs, "proxy.yaml"), {
         listen: "0.0.0.0:8090",
         providers: [{ provider: "weather", namespace: "mcp", service: "weather" }],
+        // Scale-out: peers by pod name, traces to the leader's Service, the shared token from a Secret.
+        replicas: {
+          token: "/etc/hangar/proxy-peers/token",
+          peerService: { namespace: NS, service: "hangar-controller-mcp-peers", port: "mcp" },
+          collector: `http://hangar-controller.${NS}.svc:8090`,
+        },
       });
       assert.ok(controllerArgs(docs).includes("--proxy-config=/etc/hangar/config/proxy.yaml"));
-      // Both Services route to the replica holding the Lease only.
-      for (const svc of ["hangar-controller", "hangar-controller-mcp"])
-        assert.equal(
-          (mustFind(docs, "Service", svc)["spec"] as { selector: Record<string, string> }).selector[
-            "mcp-hangar.io/controller-role"
-          ],
-          "leader",
-        );
+      const selector = (svc: string): Record<string, string> =>
+        (mustFind(docs, "Service", svc)["spec"] as { selector: Record<string, string> }).selector;
+      // The API, the hub and the trace collector stay with the replica holding the Lease…
+      assert.equal(selector("hangar-controller")["mcp-hangar.io/controller-role"], "leader");
+      const ports = (mustFind(docs, "Service", "hangar-controller")["spec"] as { ports: { name: string }[] })
+        .ports;
+      assert.deepEqual(
+        ports.map((p) => p.name),
+        ["api", "hub", "mcp"],
+      );
+      // …MCP callers reach every replica, and the replicas find each other by pod name.
+      for (const svc of ["hangar-controller-mcp", "hangar-controller-mcp-peers"])
+        assert.equal(selector(svc)["mcp-hangar.io/controller-role"], undefined, svc);
+      assert.equal(
+        (mustFind(docs, "Service", "hangar-controller-mcp")["spec"] as { sessionAffinity: string })
+          .sessionAffinity,
+        "ClientIP",
+      );
+      assert.equal(
+        (mustFind(docs, "Service", "hangar-controller-mcp-peers")["spec"] as { clusterIP: string }).clusterIP,
+        "None",
+      );
+      const peersSecret = mustFind(docs, "Secret", "hangar-controller-proxy-peers")["data"] as Record<
+        string,
+        string
+      >;
+      assert.equal(Buffer.from(peersSecret["token"] ?? "", "base64").length, 48);
       assert.ok(
         rulesOf(docs, "ClusterRole", `hangar-controller-${NS}`).includes(
           "watch discovery.k8s.io/endpointslices",

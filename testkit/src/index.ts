@@ -96,3 +96,4 @@ export {
 } from "./host.js";
 export { findNodeTool, NODE_SETUP_COMMAND, nodeToolVersion, type NodeTool } from "./tools.js";
 export { COREDNS_VERSION, CRICTL_VERSION, KUBE_ROUTER_VERSION } from "./versions.js";
+export { freePorts } from "./ports.js";

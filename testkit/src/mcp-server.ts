@@ -54,8 +54,15 @@ export interface TestServer {
   readonly url: string;
   readonly port: number;
   readonly pod: string;
-  /** Every tool call received: name, arguments, the traceparent header of its POST. */
-  readonly calls: { name: string; args: Record<string, unknown>; traceparent: string | undefined }[];
+  /** Every tool call received: name, arguments, the traceparent and Origin headers of its POST. */
+  readonly calls: {
+    name: string;
+    args: Record<string, unknown>;
+    traceparent: string | undefined;
+    origin: string | undefined;
+    /** The Mcp-Protocol-Version header of its POST. */
+    protocolVersion: string | undefined;
+  }[];
   /** Tool calls whose handler saw its signal abort (cancellation reached the server). */
   readonly cancelled: string[];
   readonly sessions: Map<string, StreamableHTTPServerTransport>;
@@ -89,6 +96,8 @@ export async function startTestServer(opts: TestServerOptions): Promise<TestServ
   const cancelled: string[] = [];
   const sessions = new Map<string, StreamableHTTPServerTransport>();
   let lastTraceparent: string | undefined;
+  let lastOrigin: string | undefined;
+  let lastProtocolVersion: string | undefined;
   const builtins: Record<string, ToolHandler> = {
     whoami: () => text(opts.pod),
     echo: ({ args }) => text(str(args["text"], "")),
@@ -150,7 +159,13 @@ export async function startTestServer(opts: TestServerOptions): Promise<TestServ
     server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
       const name = req.params.name;
       const args = req.params.arguments ?? {};
-      calls.push({ name, args, traceparent: lastTraceparent });
+      calls.push({
+        name,
+        args,
+        traceparent: lastTraceparent,
+        origin: lastOrigin,
+        protocolVersion: lastProtocolVersion,
+      });
       const handler = tools[name];
       if (handler === undefined)
         return { content: [{ type: "text", text: `no tool ${name}` }], isError: true };
@@ -196,6 +211,9 @@ export async function startTestServer(opts: TestServerOptions): Promise<TestServ
       for await (const c of req) chunks.push(c as Buffer);
       const body: unknown = JSON.parse(Buffer.concat(chunks).toString("utf8"));
       lastTraceparent = typeof req.headers.traceparent === "string" ? req.headers.traceparent : undefined;
+      lastOrigin = req.headers.origin;
+      const pv = req.headers["mcp-protocol-version"];
+      lastProtocolVersion = typeof pv === "string" ? pv : undefined;
       if (typeof sid === "string") {
         const t = sessions.get(sid);
         if (t === undefined) {

@@ -12,3 +12,17 @@ export {
   type ToolHandler,
 } from "./mcp-server.js";
 export { connectMcp, textOf } from "./mcp-client.js";
+export {
+  startConformanceServer,
+  CONFORMANCE_PNG,
+  CONFORMANCE_WAV,
+  type ConformanceServer,
+  type ConformanceServerOptions,
+} from "./conformance-server.js";
+export {
+  conformanceCli,
+  conformanceVerdicts,
+  runConformance,
+  type ConformanceCheck,
+  type ConformanceRun,
+} from "./conformance.js";

@@ -8,6 +8,9 @@ import { pipelineIntake } from "./pipeline-intake.js";
 import { normalizeTetragonMixed } from "./normalize-tetragon-mixed.js";
 import { correlateOverlappingCalls } from "./correlate-overlapping-calls.js";
 import { proxyToolsCall } from "./proxy-tools-call.js";
+import { proxyLargeResponse } from "./proxy-large-response.js";
+import { proxyThroughput } from "./proxy-throughput.js";
+import { proxyReplicas } from "./proxy-replicas.js";
 import { probeOverhead } from "./probe-overhead.js";
 import { exportCefTcp } from "./export-cef-tcp.js";
 import { hubOutboxDisk } from "./hub-outbox-disk.js";
@@ -30,6 +33,9 @@ export {
   probeOverhead,
   correlateOverlappingCalls,
   proxyToolsCall,
+  proxyLargeResponse,
+  proxyThroughput,
+  proxyReplicas,
   exportCefTcp,
   hubOutboxDisk,
   enforceAlertToPolicy,
@@ -47,6 +53,9 @@ export const CASES: readonly BenchCase[] = [
   probeOverhead,
   correlateOverlappingCalls,
   proxyToolsCall,
+  proxyLargeResponse,
+  proxyThroughput,
+  proxyReplicas,
   baselineSet40k,
   baselineLookup40k,
   baselineLearn,

@@ -5,7 +5,9 @@
  *   node proxy-procs.js server                 an SDK MCP server (tool "echo")
  *   node proxy-procs.js proxy --upstream URL   hangar's MCP proxy in front of it,
  *                                              with a subscriber draining its call
- *                                              traces (as the agent hub will)
+ *                                              traces (as the agent hub will);
+ *     [--listen H:P --self ID --peers ID=URL,… [--collector URL]]  as one of several replicas
+ *   node proxy-procs.js lb --backends P1,P2,…  a round-robin TCP balancer over those ports
  *
  * Each prints `{"ready":true,"url":…}` when listening; `report` on stdin prints
  * `{"cpuUs":…,"userUs":…,"sysUs":…,"loopDelayP99Us":…,"gcMs":…,"traces":…,"dropped":…}`
@@ -13,7 +15,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { connect as netConnect, createServer as createNetServer, type AddressInfo } from "node:net";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
@@ -25,6 +27,17 @@ import {
   isInitializeRequest,
   ListToolsRequestSchema,
 } from "@modelcontextprotocol/sdk/types.js";
+
+/** A response body of about `n` bytes (cached per size: the bench measures transport, not generation). */
+const blobs = new Map<number, string>();
+function blobText(n: number): string {
+  let t = blobs.get(n);
+  if (t === undefined) {
+    t = "0123456789abcdef".repeat(Math.ceil(n / 16)).slice(0, n);
+    blobs.set(n, t);
+  }
+  return t;
+}
 
 async function startServer(): Promise<{ url: string; stats: () => Record<string, number> }> {
   const sessions = new Map<string, StreamableHTTPServerTransport>();
@@ -56,11 +69,18 @@ async function startServer(): Promise<{ url: string; stats: () => Record<string,
     });
     const server = new Server({ name: "bench-echo", version: "1.0.0" }, { capabilities: { tools: {} } });
     server.setRequestHandler(ListToolsRequestSchema, () => ({
-      tools: [{ name: "echo", inputSchema: { type: "object" as const, properties: {} } }],
+      tools: [
+        { name: "echo", inputSchema: { type: "object" as const, properties: {} } },
+        { name: "blob", inputSchema: { type: "object" as const, properties: { bytes: { type: "number" } } } },
+      ],
     }));
-    server.setRequestHandler(CallToolRequestSchema, (r) => ({
-      content: [{ type: "text" as const, text: JSON.stringify(r.params.arguments ?? {}) }],
-    }));
+    server.setRequestHandler(CallToolRequestSchema, (r) => {
+      if (r.params.name === "blob") {
+        const n = Number(r.params.arguments?.["bytes"] ?? 0);
+        return { content: [{ type: "text" as const, text: blobText(n) }] };
+      }
+      return { content: [{ type: "text" as const, text: JSON.stringify(r.params.arguments ?? {}) }] };
+    });
     await server.connect(transport);
     await transport.handleRequest(req, res, body);
   };
@@ -78,33 +98,99 @@ async function startServer(): Promise<{ url: string; stats: () => Record<string,
 
 async function startProxyRole(
   upstream: string,
+  replica?: { listen: string; self: string; peers: Record<string, string>; collector?: string },
 ): Promise<{ url: string; stats: () => Record<string, number> }> {
   const running = await startProxy({
     config: {
-      listen: "127.0.0.1:0",
+      listen: replica?.listen ?? "127.0.0.1:0",
       providers: [{ provider: "bench", namespace: "mcp", service: "bench" }],
       staticEndpoints: { bench: [{ url: upstream, pod: "bench-0", namespace: "mcp", node: "node-a" }] },
+      ...(replica === undefined
+        ? {}
+        : {
+            replicas: {
+              self: replica.self,
+              token: "bench-replicas-token",
+              peers: replica.peers,
+              ...(replica.collector === undefined ? {} : { collector: replica.collector }),
+            },
+          }),
     },
   });
   let traces = 0;
   const ac = new AbortController();
   void (async () => {
-    for await (const t of running.proxy.feed.subscribe(ac.signal)) if (t.spanId !== "") traces++;
+    // The traces this replica delivers (its own, and with replicas those handed to it).
+    for await (const t of running.routed.subscribe(ac.signal)) if (t.spanId !== "") traces++;
   })();
   return {
     url: `${running.url}/mcp/bench`,
-    stats: () => ({ traces, dropped: running.proxy.feed.dropped }),
+    stats: () => ({
+      traces,
+      dropped: running.proxy.feed.dropped,
+      forwarded: running.proxy.stats.get("requests_forwarded", { provider: "bench" }),
+    }),
+  };
+}
+
+/** A TCP balancer: each new connection goes to the next backend in turn (an L4 load balancer). */
+async function startBalancer(
+  backends: number[],
+): Promise<{ url: string; stats: () => Record<string, number> }> {
+  let next = 0;
+  let connections = 0;
+  const server = createNetServer((client) => {
+    const up = netConnect(backends[next++ % backends.length] as number, "127.0.0.1");
+    connections++;
+    client.setNoDelay(true);
+    up.setNoDelay(true);
+    client.pipe(up).pipe(client);
+    const end = (): void => {
+      client.destroy();
+      up.destroy();
+    };
+    client.on("error", end);
+    up.on("error", end);
+    client.on("close", end);
+    up.on("close", end);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp/bench`,
+    stats: () => ({ connections }),
   };
 }
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
-  options: { upstream: { type: "string" } },
+  options: {
+    upstream: { type: "string" },
+    listen: { type: "string" },
+    self: { type: "string" },
+    peers: { type: "string" },
+    collector: { type: "string" },
+    backends: { type: "string" },
+  },
 });
 const role = positionals[0];
 let started: { url: string; stats: () => Record<string, number> };
 if (role === "server") started = await startServer();
-else if (role === "proxy" && values.upstream !== undefined) started = await startProxyRole(values.upstream);
+else if (role === "proxy" && values.upstream !== undefined)
+  started = await startProxyRole(
+    values.upstream,
+    values.self === undefined || values.listen === undefined
+      ? undefined
+      : {
+          listen: values.listen,
+          self: values.self,
+          peers: Object.fromEntries(
+            (values.peers ?? "").split(",").map((p) => p.split("=") as [string, string]),
+          ),
+          ...(values.collector === undefined ? {} : { collector: values.collector }),
+        },
+  );
+else if (role === "lb" && values.backends !== undefined)
+  started = await startBalancer(values.backends.split(",").map(Number));
 else {
   process.stderr.write("usage: proxy-procs server | proxy --upstream URL\n");
   process.exit(2);

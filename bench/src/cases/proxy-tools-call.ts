@@ -29,7 +29,7 @@ const MODE = process.env["HANGAR_BENCH_PROXY_MODE"] === "blocks" ? "blocks" : "i
 /** Interleaved: one direct call after every this many proxied calls. */
 const DIRECT_EVERY = Math.max(1, Number(process.env["HANGAR_BENCH_PROXY_DIRECT_EVERY"] ?? 4));
 
-interface Proc {
+export interface Proc {
   url: string;
   report(): Promise<Record<string, number>>;
   mark(): void;
@@ -55,7 +55,7 @@ function nextLine(lines: Interface, child: ChildProcessByStdio<Writable, Readabl
   });
 }
 
-async function startProc(args: string[]): Promise<Proc> {
+export async function startProc(args: string[]): Promise<Proc> {
   const child = spawn(
     process.execPath,
     [...process.execArgv.filter((a) => a !== "--expose-gc"), PROCS, ...args],
@@ -86,7 +86,7 @@ async function startProc(args: string[]): Promise<Proc> {
  * SDK client costs about a millisecond of CPU per call, which on two cores would
  * measure the load generator instead of the proxy. The tests use the SDK client.
  */
-class Session {
+export class Session {
   #id = "";
   #next = 1;
   constructor(
@@ -150,22 +150,27 @@ class Session {
     await this.post({ jsonrpc: "2.0", method: "notifications/initialized" });
   }
 
-  async call(args: Record<string, unknown>): Promise<void> {
+  async call(args: Record<string, unknown>, tool = "echo"): Promise<number> {
     const id = this.#next++;
     const r = await this.post({
       jsonrpc: "2.0",
       id,
       method: "tools/call",
-      params: { name: "echo", arguments: args },
+      params: { name: tool, arguments: args },
     });
     if (r.status !== 200 || !r.text.includes('"result"'))
-      throw new Error(`tools/call failed: HTTP ${r.status} ${r.text}`);
+      throw new Error(`tools/call failed: HTTP ${r.status} ${r.text.slice(0, 300)}`);
+    return r.text.length;
   }
 }
 
-async function clients(url: string): Promise<Session[]> {
+/** `sessions` sessions on one keep-alive pool, or (`ownConnection`) each on a connection of its own. */
+export async function clients(url: string, sessions = SESSIONS, ownConnection = false): Promise<Session[]> {
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-  const list = Array.from({ length: SESSIONS }, () => new Session(new URL(url), agent));
+  const list = Array.from(
+    { length: sessions },
+    () => new Session(new URL(url), ownConnection ? new Agent({ keepAlive: true, maxSockets: 1 }) : agent),
+  );
   await Promise.all(list.map((c) => c.open()));
   return list;
 }

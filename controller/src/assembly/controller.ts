@@ -282,14 +282,16 @@ async function startServers(
     closers.add(() => hub.stop());
     telemetry?.observeHub(hub);
   }
-  const proxy = o.proxy === undefined ? undefined : await startProxyPart(o.proxy, log);
+  const proxy = o.proxy === undefined ? undefined : await startProxyPart(o.proxy, d.isLeader, log);
   if (proxy !== undefined) {
     closers.add(() => proxy.value.close());
     const feed = proxy.value.proxy.feed;
     // Call durations for the metrics (a subscription of its own, only when metrics are on).
     if (telemetry?.metrics !== undefined) telemetry.watchCalls(feed.subscribe(signal));
+    // With replicas, `routed` has this replica's traces while it leads and those the other
+    // replicas hand to it (the leader's Service is their collector); else it is `feed`.
     if (hubRef.hub !== undefined)
-      void routeCallTraces(feed.subscribe(signal), hubRef.hub, (provider, node) =>
+      void routeCallTraces(proxy.value.routed.subscribe(signal), hubRef.hub, (provider, node) =>
         d.fanout?.hosted(provider, node),
       );
   }
@@ -329,6 +331,7 @@ function secretTokens(o: ControllerOptions, auth: Authenticator): (() => Promise
 
 async function startProxyPart(
   p: ProxyPartOptions,
+  isLeader: () => boolean,
   log: ControllerLog,
 ): Promise<{ value: RunningProxy; moved: boolean }> {
   const proxy = await listenOrFreePort(
@@ -339,6 +342,7 @@ async function startProxyPart(
         config: { ...p.config, listen },
         ...(p.kubeConfig !== undefined ? { kubeConfig: p.kubeConfig } : {}),
         onError: (err) => log("warn", "proxy discovery", { error: err.message }),
+        isLeader,
       }),
   );
   log("info", "MCP proxy listening", { proxy: proxy.value.url });

@@ -7,8 +7,6 @@
  * failure, 2 usage or configuration error.
  */
 import { movedLocal } from "./local.js";
-import { runProxyCli } from "./proxy.js";
-import { runServeCli } from "./serve.js";
 
 const USAGE = `Usage: hangar-controller <command> [options]
 
@@ -32,9 +30,11 @@ if (command === undefined || command === "-h" || command === "--help") {
   io.stdout(USAGE);
   process.exit(command === undefined ? 2 : 0);
 }
+// Each command's modules load when it runs: `proxy` does not pay for `serve`'s (the REST API,
+// the enforcer, the exporters), which made the proxy's start to listening take seconds.
 const commands: Record<string, (argv: string[], signal: AbortSignal) => Promise<number>> = {
-  proxy: (argv, signal) => runProxyCli(argv, io, signal),
-  serve: (argv, signal) => runServeCli(argv, io, signal),
+  proxy: async (argv, signal) => (await import("./proxy.js")).runProxyCli(argv, io, signal),
+  serve: async (argv, signal) => (await import("./serve.js")).runServeCli(argv, io, signal),
   local: () => Promise.resolve(movedLocal(io)),
   "sample-server": async (argv, signal) =>
     (await import("./sample-server.js")).runSampleServerCli(argv, io, signal),

@@ -52,6 +52,7 @@ describe("DownstreamTransport: resumable standalone stream", () => {
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`;
     transport.sessionId = "s-1";
+    transport.confirm();
   });
   after(async () => {
     transport.close();

@@ -27,10 +27,13 @@
  * `<stream>_<seq>` (unique in the session) and stays in the stream's bounded
  * replay buffer until the stream is over. The last response of a stream goes
  * without an id: a caller that got it is done, one that did not resumes from
- * the event before. No priming event (an id with empty data) is sent: the
- * SDK client (1.32) reconnects after a stream that ended with a JSON-RPC
- * *error* response once it holds an id, and would do so after every refused
- * call. A caller whose connection drops resumes with GET + `Last-Event-ID`:
+ * the event before. The proxy sends a priming event (an id with empty data)
+ * only when the pod primed the stream (`prime`), and ends the caller's stream
+ * when the pod ended its own to be polled (`pause`), so a caller sees the
+ * SEP-1699 behaviour of the server it talks to, no more: the SDK client (1.32)
+ * reconnects after any stream that ended with a JSON-RPC *error* once it holds
+ * an id, and would do so after every refused call if the proxy primed all.
+ * A caller whose connection drops resumes with GET + `Last-Event-ID`:
  * it gets the events it missed, then the rest of the stream live.
  *
  * A caller whose POST stream goes away before its answers, and that does not
@@ -91,6 +94,11 @@ const SSE_HEADERS = {
   "x-accel-buffering": "no",
 };
 
+/** What precedes the data of a stream's last event (ASCII: its length is its byte length). */
+const FINAL_HEAD = "event: message\ndata: ";
+const FINAL_HEAD_BYTES = Buffer.from(FINAL_HEAD);
+const FRAME_END = Buffer.from("\n\n");
+
 /** Recently finished resumable streams kept per session (one more replay each). */
 const RECENT = 16;
 
@@ -132,8 +140,12 @@ export class DownstreamTransport {
   readonly #recent: number[] = [];
   #nextNo = 1;
   readonly #standalone: Stream = newStream(0, undefined, new Set());
+  /** Seq of the last standalone event written to a caller connection. */
+  #standaloneDelivered = 0;
   #closed = false;
   #headers: Record<string, string> | undefined;
+  /** The pod accepted the session (its initialize succeeded): its id may go out. */
+  #confirmed = false;
 
   constructor(o: DownstreamOptions) {
     this.#o = o;
@@ -154,9 +166,30 @@ export class DownstreamTransport {
     return n;
   }
 
-  /** The SSE response headers (built once per session). */
+  /**
+   * The SSE response headers (built once per session): the session id goes out
+   * only once the pod accepted the session, so a failed initialize leaves the
+   * caller with no session to use.
+   */
   #sse(): Record<string, string> {
+    if (!this.#confirmed) return SSE_HEADERS;
     return (this.#headers ??= { ...SSE_HEADERS, "mcp-session-id": this.sessionId ?? "" });
+  }
+
+  /** The pod answered initialize with a result: the session exists (`onsessioninitialized`). */
+  confirm(): void {
+    if (this.#confirmed || this.sessionId === undefined) return;
+    this.#confirmed = true;
+    this.#o.onsessioninitialized(this.sessionId);
+  }
+
+  /** The caller's standalone GET stream is attached. */
+  get standaloneAttached(): boolean {
+    return this.#standalone.res !== undefined;
+  }
+
+  get confirmed(): boolean {
+    return this.#confirmed;
   }
 
   /** Handles one HTTP request of the session (`body`: the parsed POST body, already checked). */
@@ -184,7 +217,7 @@ export class DownstreamTransport {
   }
 
   #checkSession(req: IncomingMessage, res: ServerResponse): boolean {
-    if (this.sessionId === undefined) {
+    if (this.sessionId === undefined || !this.#confirmed) {
       fail(res, 400, -32000, "Bad Request: Server not initialized");
       return false;
     }
@@ -263,7 +296,6 @@ export class DownstreamTransport {
       return false;
     }
     this.sessionId = this.#o.sessionIdGenerator();
-    this.#o.onsessioninitialized(this.sessionId);
     return true;
   }
 
@@ -285,16 +317,21 @@ export class DownstreamTransport {
       stream.res = undefined;
       if (stream.no === 0 || stream.ended) return;
       if (!stream.resumable) this.#abandon(stream, "the caller closed its request before the answer");
-      else
-        stream.grace = setTimeout(
-          () =>
-            this.#abandon(
-              stream,
-              `the caller closed its request before the answer and did not resume within ${this.#graceMs} ms`,
-            ),
-          this.#graceMs,
-        ).unref();
+      else this.#waitForResume(stream);
     });
+  }
+
+  /** A detached resumable stream: its requests are abandoned unless the caller resumes in time. */
+  #waitForResume(stream: Stream): void {
+    if (stream.grace !== undefined) clearTimeout(stream.grace);
+    stream.grace = setTimeout(
+      () =>
+        this.#abandon(
+          stream,
+          `the caller closed its request before the answer and did not resume within ${this.#graceMs} ms`,
+        ),
+      this.#graceMs,
+    ).unref();
   }
 
   #abandon(stream: Stream, why: string): void {
@@ -321,8 +358,14 @@ export class DownstreamTransport {
       return;
     }
     res.writeHead(200, this.#sse());
+    // What the pod sent before the caller's stream existed (the proxy's stream to the pod opens
+    // with the session), oldest first.
+    const st = this.#standalone;
+    const from = Math.max(0, this.#standaloneDelivered + 1 - st.first);
+    for (let i = from; i < st.frames.length; i++) res.write(st.frames[i] ?? "");
+    this.#standaloneDelivered = st.seq;
     res.flushHeaders();
-    this.#attach(this.#standalone, res);
+    this.#attach(st, res);
   }
 
   /** GET with Last-Event-ID: the events of that stream after the id, then the rest live. */
@@ -362,11 +405,34 @@ export class DownstreamTransport {
   }
 
   /** Writes (and keeps for replay) one event; `last` ends the stream with it. */
-  #emit(stream: Stream, m: JSONRPCMessage, last: boolean, raw: string | undefined): void {
-    const json = raw ?? JSON.stringify(m);
+  #emit(
+    stream: Stream,
+    m: JSONRPCMessage | undefined,
+    last: boolean,
+    raw: string | Buffer | undefined,
+    retryMs?: number,
+  ): void {
     const res = stream.res;
+    if (last && Buffer.isBuffer(raw)) {
+      // The pod's bytes as they came (a large answer is not decoded, framed and encoded again).
+      if (stream.resumable) stream.final = `${FINAL_HEAD}${raw.toString("utf8")}\n\n`;
+      if (res !== undefined) {
+        // Three writes rather than one 4 MiB copy: a large answer's copies made most of the
+        // proxy's garbage collection.
+        if (!res.headersSent)
+          res.writeHead(200, {
+            ...this.#sse(),
+            "content-length": String(FINAL_HEAD_BYTES.length + raw.length + FRAME_END.length),
+          });
+        res.write(FINAL_HEAD_BYTES);
+        res.write(raw);
+        res.end(FRAME_END);
+      }
+      return;
+    }
+    const json = raw === undefined ? JSON.stringify(m) : Buffer.isBuffer(raw) ? raw.toString("utf8") : raw;
     if (last) {
-      const frame = `event: message\ndata: ${json}\n\n`;
+      const frame = `${FINAL_HEAD}${json}\n\n`;
       if (stream.resumable) stream.final = frame;
       if (res !== undefined) {
         if (!res.headersSent)
@@ -376,7 +442,10 @@ export class DownstreamTransport {
       return;
     }
     const seq = ++stream.seq;
-    const frame = `id: ${stream.no}_${seq}\nevent: message\ndata: ${json}\n\n`;
+    const frame =
+      m === undefined
+        ? `id: ${stream.no}_${seq}\n${retryMs === undefined ? "" : `retry: ${retryMs}\n`}data: \n\n`
+        : `id: ${stream.no}_${seq}\nevent: message\ndata: ${json}\n\n`;
     stream.frames.push(frame);
     stream.bytes += frame.length;
     while (
@@ -430,13 +499,14 @@ export class DownstreamTransport {
    * the message for replay. `raw`: the message's JSON text, when it is
    * unchanged and on one line (written as it is, not serialized again).
    */
-  send(m: JSONRPCMessage, relatedRequestId?: RequestId, raw?: string): boolean {
+  send(m: JSONRPCMessage, relatedRequestId?: RequestId, raw?: string | Buffer): boolean {
     const response = isResponse(m);
     const id = response ? m.id : relatedRequestId;
     if (id === undefined) {
       if (response) return false;
       this.#emit(this.#standalone, m, false, raw);
-      return this.#standalone.res !== undefined || this.#standalone.resumable;
+      if (this.#standalone.res !== undefined) this.#standaloneDelivered = this.#standalone.seq;
+      return true;
     }
     const stream = this.#streams.get(id);
     if (stream === undefined || stream.ended) return false;
@@ -450,6 +520,40 @@ export class DownstreamTransport {
     this.#emit(stream, m, last, raw);
     if (last) this.#finished(stream);
     return true;
+  }
+
+  /**
+   * The pod primed a request's stream (SEP-1699: an event id with empty data,
+   * and its `retry:`): the caller's stream gets a priming event of its own, so
+   * it can resume the stream as it could directly.
+   */
+  prime(id: RequestId, retryMs: number | undefined): void {
+    const stream = this.#streams.get(id);
+    if (stream === undefined || stream.ended) return;
+    this.#emit(stream, undefined, false, "", retryMs);
+  }
+
+  /**
+   * The pod ended a request's stream before answering (polling): the caller's
+   * stream ends too when it holds an id to resume it with (GET + Last-Event-ID,
+   * after the retry interval), as it would directly. The stream stays in the
+   * session, collecting what the pod sends once the proxy resumed it there.
+   */
+  pause(id: RequestId): void {
+    const stream = this.#streams.get(id);
+    if (stream === undefined || stream.ended || !stream.resumable) return;
+    const res = stream.res;
+    if (res === undefined) return;
+    stream.res = undefined;
+    res.end();
+    this.#waitForResume(stream);
+  }
+
+  /** The pod ended its standalone stream: so does the caller's (it reopens it, as it would directly). */
+  endStandalone(): void {
+    const res = this.#standalone.res;
+    this.#standalone.res = undefined;
+    res?.end();
   }
 
   /** Ends the stream of a request without its response (cancelled or timed out elsewhere). */

@@ -53,6 +53,8 @@ export const RpcCode = {
   SESSION_ENDED: -32017,
   /** The request body is larger than the configured limit (HTTP 413). */
   BODY_TOO_LARGE: -32018,
+  /** The Host or Origin header is not served (DNS-rebinding protection, HTTP 403). */
+  ORIGIN_NOT_ALLOWED: -32019,
 } as const;
 
 export type RpcCodeName = keyof typeof RpcCode;

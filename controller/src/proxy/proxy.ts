@@ -19,13 +19,29 @@ import { RpcCode } from "./errors.js";
 import { TraceFeed } from "./feed.js";
 import { checkBody, errorBody } from "./jsonrpc.js";
 import { ToolPolicy, type ToolPolicyConfig } from "./policy.js";
+import { Cors, RequestGuard, type CorsConfig, type OriginConfig } from "./origin.js";
 import { Redactor } from "./redact.js";
 import type { ResumeOptions } from "./downstream.js";
 import { ProxySession } from "./session.js";
 import { ProxyStats } from "./stats.js";
+import {
+  FORWARDED_HEADER,
+  PEER_TOKEN_HEADER,
+  parseTraceBatch,
+  replicaGone,
+  traceKey,
+  TRACES_PATH,
+  type Replicas,
+} from "./replicas.js";
+import type { hangar } from "@hangar/proto";
+
+/** What the proxy reads and drops of an over-limit body before it closes the connection. */
+const DRAIN_BYTES = 16 * 1024 * 1024;
 
 export interface ProviderConfig extends ProviderService {
   policy?: ToolPolicyConfig;
+  /** CORS for browser callers of this provider (none: no CORS headers, preflights get no allowance). */
+  cors?: CorsConfig;
   /** How long a request may wait for the pod's answer. Default: the proxy's timeoutMs. */
   timeoutMs?: number;
 }
@@ -50,6 +66,12 @@ export interface ProxyOptions {
   sessionIdleMs?: number;
   /** Resumability of the caller's SSE streams (see downstream.ts). */
   resume?: ResumeOptions;
+  /** Host and Origin values served (DNS-rebinding protection, see origin.ts). */
+  origins?: OriginConfig;
+  /** Scale-out (replicas.ts): session ids name this replica; other replicas' sessions are forwarded to them. */
+  replicas?: Replicas;
+  /** Where call traces handed off by other replicas go (this replica collects them). Default: `feed`. */
+  routed?: TraceFeed;
 }
 
 interface Provider {
@@ -59,6 +81,13 @@ interface Provider {
   /** Dials the provider's https pods (its `tls`, or the system CAs); made on first use without `tls`. */
   https: Agent | undefined;
   tls: LoadedTls | undefined;
+  cors: Cors | undefined;
+}
+
+/** Why a session is over, and the JSON-RPC code a caller still using its id gets. */
+interface Ended {
+  code: number;
+  why: string;
 }
 
 export class McpProxy {
@@ -72,7 +101,12 @@ export class McpProxy {
   readonly #base: string;
   readonly #sessions = new Map<string, ProxySession>();
   /** Ended session id → why (bounded). */
-  readonly #ended = new Map<string, string>();
+  readonly #ended = new Map<string, Ended>();
+  readonly #guard: RequestGuard;
+  readonly #replicas: Replicas | undefined;
+  readonly #routed: TraceFeed;
+  /** Traces received from other replicas (trace/span/start|end), to drop one sent twice. */
+  readonly #received = new Set<string>();
   readonly #maxEnded: number;
   readonly #load = new Map<string, number>();
   readonly #agent = new Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64 });
@@ -93,6 +127,9 @@ export class McpProxy {
     this.#maxBody = opts.maxBodyBytes ?? 4 * 1024 * 1024;
     this.#base = (opts.basePath ?? "/mcp").replace(/\/+$/, "");
     this.#maxEnded = opts.maxEndedSessions ?? 10_000;
+    this.#guard = new RequestGuard(opts.origins);
+    this.#replicas = opts.replicas;
+    this.#routed = opts.routed ?? this.feed;
     for (const [i, p] of opts.providers.entries()) {
       const tls = p.tls === undefined ? undefined : loadTls(p.tls, `providers[${i}].tls`);
       this.#providers.set(p.provider, {
@@ -101,6 +138,7 @@ export class McpProxy {
         timeoutMs: p.timeoutMs ?? opts.timeoutMs ?? 60_000,
         https: tls === undefined ? undefined : httpsAgent(tls),
         tls,
+        cors: p.cors === undefined ? undefined : new Cors(p.cors),
       });
     }
     this.#unsubscribe = this.#directory.onLoss((provider, ep, reason) => this.#podLost(provider, ep, reason));
@@ -159,6 +197,10 @@ export class McpProxy {
     const q = url.indexOf("?");
     const path = q < 0 ? url : url.slice(0, q);
     const prefix = `${this.#base}/`;
+    if (path === TRACES_PATH && this.#replicas !== undefined) {
+      await this.#acceptTraces(req, res);
+      return;
+    }
     if (!path.startsWith(prefix)) {
       this.#drain(req);
       this.#fail(
@@ -182,11 +224,39 @@ export class McpProxy {
       return;
     }
 
+    const cors = provider.cors;
+    const origin = req.headers.origin;
+    if (req.method === "OPTIONS") {
+      this.#drain(req);
+      const pre = cors?.preflight(req.headers);
+      if (pre?.ok === true) res.writeHead(204, pre.headers).end();
+      else res.writeHead(204, { allow: "GET, POST, DELETE, OPTIONS" }).end();
+      return;
+    }
+    // A request another replica forwarded was checked there (Host and Origin as the caller sent
+    // them); it carries the replicas' token, without which it is refused.
+    const forwarded = req.headers[FORWARDED_HEADER] !== undefined;
+    if (forwarded && this.#replicas?.isToken(req.headers[PEER_TOKEN_HEADER]) !== true) {
+      this.#drain(req);
+      this.#fail(res, 401, RpcCode.UNAUTHENTICATED, "a forwarded request needs the replicas' token");
+      return;
+    }
+    const guard = forwarded ? { ok: true as const } : this.#guard.check(req.headers, cors?.origins);
+    if (!guard.ok) {
+      this.#drain(req);
+      this.stats.inc("origin_refused", { provider: name });
+      this.#fail(res, 403, RpcCode.ORIGIN_NOT_ALLOWED, guard.message);
+      return;
+    }
+    if (cors !== undefined && origin !== undefined)
+      for (const [k, v] of Object.entries(cors.responseHeaders(origin))) res.setHeader(k, v);
+
     let body: unknown;
     let bodyBytes = 0;
     let raw: string | undefined;
+    let read: Buffer | undefined;
     if (req.method === "POST") {
-      const read = await this.#readBody(req, res);
+      read = await this.#readBody(req, res);
       if (read === undefined) return;
       bodyBytes = read.length;
       try {
@@ -202,9 +272,9 @@ export class McpProxy {
         res,
         405,
         RpcCode.INVALID_REQUEST,
-        `method ${req.method ?? "?"} is not allowed (POST, GET or DELETE)`,
+        `method ${req.method ?? "?"} is not allowed (POST, GET, DELETE or OPTIONS)`,
         {
-          allow: "GET, POST, DELETE",
+          allow: "GET, POST, DELETE, OPTIONS",
         },
       );
       return;
@@ -233,16 +303,32 @@ export class McpProxy {
     }
 
     const sid = req.headers["mcp-session-id"];
+    if (typeof sid === "string" && sid !== "" && this.#replicas !== undefined) {
+      // Another replica's session: forwarded to it as it came (it authenticates the caller).
+      const owner = this.#replicas.ownerOf(sid);
+      if (
+        owner !== undefined &&
+        owner !== this.#replicas.self &&
+        req.headers[FORWARDED_HEADER] === undefined
+      ) {
+        this.stats.inc("requests_forwarded", { provider: name });
+        await this.#replicas.forward(req, res, raw, owner, (why) => {
+          this.stats.inc("http_errors", { status: "404" });
+          replicaGone(res, sid, why);
+        });
+        return;
+      }
+    }
     if (typeof sid === "string" && sid !== "") {
       const s = this.#sessions.get(sid);
       if (s === undefined || s.provider !== name) {
-        const why = this.#ended.get(sid);
-        if (why !== undefined)
+        const ended = this.#ended.get(sid);
+        if (ended !== undefined)
           this.#fail(
             res,
             404,
-            RpcCode.SESSION_ENDED,
-            `session ${sid} has ended: ${why}; start a new session (initialize)`,
+            ended.code,
+            `session ${sid} has ended: ${ended.why}; start a new session (initialize)`,
           );
         else
           this.#fail(
@@ -261,11 +347,15 @@ export class McpProxy {
       s.bodyBytes = bodyBytes;
       s.rawBody = Array.isArray(body) ? undefined : raw;
       s.lastActive = performance.now();
-      // The caller's standalone stream (not the resumption of a POST's): open the pod's
-      // too, so server-initiated messages flow.
       if (req.method === "GET") {
-        const last = req.headers["last-event-id"];
-        if (typeof last !== "string" || last === "" || last.startsWith("0_")) s.upstream.openStandalone();
+        if (!(await this.#openStandalone(s, req, res))) return;
+      } else if (req.method === "POST") {
+        // The caller's GET arrived first: its stream must exist at the pod before this POST
+        // reaches the pod, or what the pod sends there in answer to it is lost.
+        const opening = s.upstream.standaloneOpening;
+        if (opening !== undefined) await opening;
+      } else if (req.method === "DELETE") {
+        s.deletedByCaller = true;
       }
       s.transport.handleRequest(req, res, body);
       return;
@@ -302,6 +392,40 @@ export class McpProxy {
     if (s.id === "") s.transport.close(); // initialize refused by the transport (e.g. Accept header)
   }
 
+  /**
+   * The caller's standalone GET (not the resumption of a POST's stream): the
+   * pod's is opened first and the caller is answered only once the pod has
+   * answered, with the pod's refusal when it has no such stream (405), so a
+   * server that sends on it right after the caller connected loses nothing.
+   * False when the caller has been answered here.
+   */
+  async #openStandalone(s: ProxySession, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    const last = req.headers["last-event-id"];
+    if (typeof last === "string" && last !== "" && !last.startsWith("0_")) return true;
+    if (!s.transport.confirmed || s.transport.standaloneAttached) return true; // the transport answers
+    const accept = req.headers.accept ?? "";
+    if (!accept.includes("text/event-stream")) return true;
+    const pv = req.headers["mcp-protocol-version"];
+    const opened = await s.upstream.openStandalone({
+      ...(typeof pv === "string" ? { protocolVersion: pv } : {}),
+      ...(typeof req.headers.origin === "string" ? { origin: req.headers.origin } : {}),
+    });
+    if (opened.status === 200) return true;
+    if (opened.status === 405) {
+      this.stats.inc("http_errors", { status: "405" });
+      res.writeHead(405, { allow: "POST, DELETE" }).end();
+      return false;
+    }
+    this.stats.inc("upstream_errors", { provider: s.provider });
+    this.#fail(
+      res,
+      502,
+      RpcCode.UPSTREAM_UNAVAILABLE,
+      `pod of provider "${s.provider}" did not open its SSE stream: ${opened.status === 0 ? opened.message : `HTTP ${opened.status}${opened.message === "" ? "" : `: ${opened.message}`}`}`,
+    );
+    return false;
+  }
+
   #open(name: string, provider: Provider, ep: PodEndpoint, identity: Identity): ProxySession {
     const s = new ProxySession({
       provider: name,
@@ -315,7 +439,8 @@ export class McpProxy {
       pool: this.#pool(name, provider, ep),
       timeoutMs: provider.timeoutMs,
       ...(this.#resume === undefined ? {} : { resume: this.#resume }),
-      sessionIdGenerator: randomUUID,
+      sessionIdGenerator:
+        this.#replicas === undefined ? randomUUID : () => (this.#replicas as Replicas).newSessionId(),
       onInitialized: (sess) => {
         this.#sessions.set(sess.id, sess);
         this.#load.set(ep.key, (this.#load.get(ep.key) ?? 0) + 1);
@@ -325,7 +450,14 @@ export class McpProxy {
         if (this.#sessions.get(sess.id) !== sess) return;
         this.#sessions.delete(sess.id);
         this.#load.set(ep.key, Math.max(0, (this.#load.get(ep.key) ?? 1) - 1));
-        this.#remember(sess.id, sess.endedReason ?? "the session was closed");
+        if (!this.#ended.has(sess.id))
+          this.#remember(
+            sess.id,
+            sess.endedCode ?? RpcCode.SESSION_NOT_FOUND,
+            sess.deletedByCaller
+              ? "its caller ended it (DELETE)"
+              : (sess.endedReason ?? "the session was closed"),
+          );
       },
     });
     return s;
@@ -350,8 +482,8 @@ export class McpProxy {
     return pool;
   }
 
-  #remember(id: string, why: string): void {
-    this.#ended.set(id, why);
+  #remember(id: string, code: number, why: string): void {
+    this.#ended.set(id, { code, why });
     if (this.#ended.size > this.#maxEnded) this.#ended.delete(this.#ended.keys().next().value as string);
   }
 
@@ -361,7 +493,7 @@ export class McpProxy {
     for (const s of [...this.#sessions.values()]) {
       if (s.provider !== provider || s.endpoint.key !== ep.key) continue;
       this.stats.inc("sessions_lost", { provider });
-      this.#remember(s.id, why);
+      this.#remember(s.id, RpcCode.SESSION_ENDED, why);
       void s.end(why);
     }
     try {
@@ -374,21 +506,37 @@ export class McpProxy {
     }
   }
 
-  /** Reads a POST body up to the limit; answers 413 and returns undefined when it is larger. */
+  /**
+   * Reads a POST body up to the limit; answers 413 and returns undefined when
+   * it is larger. The rest of an over-limit body is read and dropped (up to
+   * `DRAIN_BYTES` more), not cut off: closing a connection the caller is still
+   * writing to resets it, and the caller then sees ECONNRESET instead of the
+   * 413. A body declared larger than that is answered at once and its
+   * connection closed.
+   */
   async #readBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer | undefined> {
     const declared = Number(req.headers["content-length"]);
+    const drainLimit = this.#maxBody + Math.max(DRAIN_BYTES, this.#maxBody);
     const tooLarge = (): void => {
+      const hopeless = Number.isFinite(declared) && declared > drainLimit;
       this.#fail(
         res,
         413,
         RpcCode.BODY_TOO_LARGE,
         `the request body is larger than ${this.#maxBody} bytes (the proxy's limit)`,
-        {
-          connection: "close",
-        },
+        hopeless ? { connection: "close" } : {},
       );
-      // Stop reading what is left: the connection closes after the answer.
-      res.once("finish", () => req.destroy());
+      if (hopeless) {
+        res.once("finish", () => req.destroy());
+        return;
+      }
+      // Read what is left and drop it; a caller that sends far more than announced is cut off.
+      let drained = 0;
+      req.on("data", (c: Buffer) => {
+        drained += c.length;
+        if (drained > drainLimit) req.destroy();
+      });
+      req.resume();
     };
     if (Number.isFinite(declared) && declared > this.#maxBody) {
       tooLarge();
@@ -398,17 +546,19 @@ export class McpProxy {
     let size = 0;
     return new Promise<Buffer | undefined>((resolve) => {
       let over = false;
-      req.on("data", (c: Buffer) => {
-        if (over) return;
+      const onData = (c: Buffer): void => {
         size += c.length;
         if (size > this.#maxBody) {
           over = true;
+          req.off("data", onData);
+          chunks.length = 0;
           tooLarge();
           resolve(undefined);
           return;
         }
         chunks.push(c);
-      });
+      };
+      req.on("data", onData);
       req.once("end", () => {
         if (!over) resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
       });
@@ -417,6 +567,49 @@ export class McpProxy {
         over = true;
       });
     });
+  }
+
+  /**
+   * Call traces handed off by another replica (replicas.ts): the replicas'
+   * token, a JSON array of traces; each new one is published into the routed
+   * feed (to the agent of its node), one already received is dropped.
+   */
+  async #acceptTraces(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const replicas = this.#replicas as Replicas;
+    if (req.method !== "POST") {
+      this.#drain(req);
+      this.#fail(res, 405, RpcCode.INVALID_REQUEST, `${TRACES_PATH} takes POST`, { allow: "POST" });
+      return;
+    }
+    if (!replicas.authorized(req.headers.authorization)) {
+      this.#drain(req);
+      this.stats.inc("auth_failures", { provider: "" });
+      this.#fail(res, 401, RpcCode.UNAUTHENTICATED, "trace hand-off needs the replicas' token");
+      return;
+    }
+    const read = await this.#readBody(req, res);
+    if (read === undefined) return;
+    let traces: hangar.CallTrace[];
+    try {
+      traces = parseTraceBatch(read);
+    } catch (err) {
+      this.#fail(res, 400, RpcCode.PARSE_ERROR, `not a batch of call traces: ${(err as Error).message}`);
+      return;
+    }
+    let accepted = 0;
+    for (const t of traces) {
+      const key = traceKey(t);
+      if (this.#received.has(key)) continue;
+      this.#received.add(key);
+      if (this.#received.size > 200_000)
+        this.#received.delete(this.#received.values().next().value as string);
+      this.#routed.publish(t);
+      accepted++;
+    }
+    this.stats.inc("traces_received", {}, accepted);
+    const body = JSON.stringify({ accepted, duplicates: traces.length - accepted });
+    res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+    res.end(body);
   }
 
   #drain(req: IncomingMessage): void {
@@ -430,7 +623,11 @@ export class McpProxy {
       if (s.inFlight > 0 || now - s.lastActive < this.#idleMs) continue;
       n++;
       this.stats.inc("sessions_idle_closed", { provider: s.provider });
-      this.#remember(s.id, `it was idle for more than ${this.#idleMs} ms`);
+      this.#remember(
+        s.id,
+        RpcCode.SESSION_NOT_FOUND,
+        `the session was idle for more than ${this.#idleMs} ms`,
+      );
       void s.end(`the session was idle for more than ${this.#idleMs} ms`, true);
     }
     return n;

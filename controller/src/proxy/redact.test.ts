@@ -63,6 +63,16 @@ describe("Redactor", () => {
     assert.deepEqual(small.redact({ a: 1, b: 2, c: 3 }), { a: 1, b: 2, "…": "[TRUNCATED:1 more keys]" });
   });
 
+  it("cuts a long string before its patterns run, still redacting a secret that crosses the cut", () => {
+    const jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLWJ5dGVzLWhlcmU";
+    const long = `${"a".repeat(1000)} ${jwt} ${"b".repeat(4 * 1024 * 1024)}`;
+    const out = r.redact(long) as string;
+    assert.ok(out.startsWith(`${"a".repeat(1000)} [REDACTED:`), out.slice(990, 1040));
+    assert.ok(!out.includes("eyJzdWIi"), "no part of the token is left");
+    assert.match(out, new RegExp(`…\\[${long.length - 1024} more chars\\]$`));
+    assert.ok(out.length < 1100);
+  });
+
   it("never modifies its input", () => {
     const input = { password: "p", list: ["AKIAIOSFODNN7EXAMPLE"] };
     r.redact(input);

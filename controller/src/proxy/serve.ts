@@ -10,11 +10,14 @@ import type * as k8s from "@kubernetes/client-node";
 import { Authenticator, type AuthConfig } from "./auth.js";
 import { EndpointDirectory, watchEndpointSlices, type PodEndpoint, type SliceWatch } from "./endpoints.js";
 import { ProxyError } from "./errors.js";
-import type { TraceFeed } from "./feed.js";
 import { McpProxy, type ProviderConfig } from "./proxy.js";
+import type { CorsConfig } from "./origin.js";
 import { Redactor, type RedactionConfig } from "./redact.js";
 import { ToolPolicy } from "./policy.js";
 import { loadTls, parseProviderTls } from "./tls.js";
+import { readFileSync } from "node:fs";
+import { Replicas, TraceHandOff } from "./replicas.js";
+import { TraceFeed } from "./feed.js";
 
 export interface StaticEndpoint {
   url: string;
@@ -37,12 +40,31 @@ export interface ProxyConfig {
   replayMaxEvents?: number;
   replayMaxBytes?: number;
   providers: ProviderConfig[];
+  /** Host names served besides the safe defaults (DNS-rebinding protection; see origin.ts); `*` for any. */
+  allowedHosts?: string[];
+  /** Browser origins served besides the request's own and loopback/cluster ones; `*` for any. */
+  allowedOrigins?: string[];
   auth?: AuthConfig;
   redact?: RedactionConfig;
   /** Tests and local development only: EndpointSlice `ip:port` → base URL to dial instead (see endpoints.ts). */
   addressMap?: Record<string, string>;
   /** Pods per provider without Kubernetes (local development, benches). Providers listed here are not watched. */
   staticEndpoints?: Record<string, StaticEndpoint[]>;
+  /** Scale-out: several replicas behind one address (see replicas.ts and controller/README.md). */
+  replicas?: ReplicasConfig;
+}
+
+export interface ReplicasConfig {
+  /** This replica's id, the prefix of its session ids. Default: $POD_NAME. */
+  self?: string;
+  /** The replicas' shared token (trace hand-off): a file path or the value. */
+  token: string;
+  /** The replicas by id (static: tests, local runs)… */
+  peers?: Record<string, string>;
+  /** …or the pods of the proxy's own (headless) Service, by pod name. */
+  peerService?: { namespace: string; service: string; port?: string | number };
+  /** Where this replica hands its call traces when it does not lead (the leader's Service). None: it keeps them. */
+  collector?: string;
 }
 
 type Obj = Record<string, unknown>;
@@ -86,11 +108,114 @@ const KNOWN_TOP = new Set([
   "replayMaxEvents",
   "replayMaxBytes",
   "providers",
+  "allowedHosts",
+  "allowedOrigins",
   "auth",
   "redact",
   "addressMap",
   "staticEndpoints",
+  "replicas",
 ]);
+
+const KNOWN_REPLICAS = new Set(["self", "token", "peers", "peerService", "collector"]);
+
+function parseReplicas(raw: unknown, where: string): ReplicasConfig {
+  if (!isObj(raw)) bad(where, "must be a mapping");
+  for (const k of Object.keys(raw)) if (!KNOWN_REPLICAS.has(k)) bad(`${where}.${k}`, "unknown field");
+  const token = str(raw, "token", where, true) as string;
+  const out: ReplicasConfig = { token };
+  const self = str(raw, "self", where, false);
+  if (self !== undefined) out.self = self;
+  const url = (v: unknown, at: string): string => {
+    if (typeof v !== "string") bad(at, "must be an http:// URL");
+    let u: URL;
+    try {
+      u = new URL(v);
+    } catch {
+      bad(at, `"${v}" is not a URL`);
+    }
+    if (u.protocol !== "http:") bad(at, "must be an http:// URL");
+    return v;
+  };
+  if (raw["peers"] !== undefined) {
+    const peers = raw["peers"];
+    if (!isObj(peers)) bad(`${where}.peers`, "must map a replica id to its URL");
+    out.peers = Object.fromEntries(Object.entries(peers).map(([k, v]) => [k, url(v, `${where}.peers.${k}`)]));
+  }
+  if (raw["peerService"] !== undefined) {
+    const ps = raw["peerService"];
+    if (!isObj(ps)) bad(`${where}.peerService`, "must be a mapping");
+    const port = ps["port"];
+    if (port !== undefined && typeof port !== "string" && typeof port !== "number")
+      bad(`${where}.peerService.port`, "must be a port name or number");
+    out.peerService = {
+      namespace: str(ps, "namespace", `${where}.peerService`, true) as string,
+      service: str(ps, "service", `${where}.peerService`, true) as string,
+      ...(port === undefined ? {} : { port }),
+    };
+  }
+  if (out.peers === undefined && out.peerService === undefined) bad(where, "needs peers or peerService");
+  if (raw["collector"] !== undefined) out.collector = url(raw["collector"], `${where}.collector`);
+  return out;
+}
+
+/** The token's value: read from the file when it names one. */
+function tokenValue(token: string, where: string): string {
+  if (!token.startsWith("/")) return token;
+  try {
+    return readFileSync(token, "utf8").trim();
+  } catch (err) {
+    return bad(where, `cannot read ${token}: ${(err as Error).message}`);
+  }
+}
+
+function checkOrigin(o: string, where: string): void {
+  if (o === "*") return;
+  let u: URL;
+  try {
+    u = new URL(o);
+  } catch {
+    bad(where, `"${o}" is not an origin (scheme://host[:port]) or "*"`);
+  }
+  if (u.origin !== o.replace(/\/+$/, "").toLowerCase() && u.origin !== o.replace(/\/+$/, ""))
+    bad(where, `"${o}" is not an origin (scheme://host[:port], no path), or "*"`);
+}
+
+const KNOWN_CORS = new Set([
+  "allowOrigins",
+  "allowHeaders",
+  "exposeHeaders",
+  "maxAgeSeconds",
+  "allowCredentials",
+]);
+
+function parseCors(raw: unknown, where: string): CorsConfig {
+  if (!isObj(raw)) bad(where, "must be a mapping");
+  for (const k of Object.keys(raw)) if (!KNOWN_CORS.has(k)) bad(`${where}.${k}`, "unknown field");
+  const allowOrigins = strList(raw["allowOrigins"], `${where}.allowOrigins`);
+  if (allowOrigins === undefined || allowOrigins.length === 0)
+    bad(`${where}.allowOrigins`, 'required: a non-empty list of origins, or ["*"]');
+  for (const [i, o] of allowOrigins.entries()) checkOrigin(o, `${where}.allowOrigins[${i}]`);
+  const cfg: CorsConfig = { allowOrigins };
+  const allowHeaders = strList(raw["allowHeaders"], `${where}.allowHeaders`);
+  if (allowHeaders !== undefined) cfg.allowHeaders = allowHeaders;
+  const exposeHeaders = strList(raw["exposeHeaders"], `${where}.exposeHeaders`);
+  if (exposeHeaders !== undefined) cfg.exposeHeaders = exposeHeaders;
+  const maxAge = raw["maxAgeSeconds"];
+  if (maxAge !== undefined) {
+    if (typeof maxAge !== "number" || !Number.isInteger(maxAge) || maxAge < 0)
+      bad(`${where}.maxAgeSeconds`, "must be a non-negative integer");
+    cfg.maxAgeSeconds = maxAge;
+  }
+  const cred = raw["allowCredentials"];
+  if (cred !== undefined) {
+    if (typeof cred !== "boolean") bad(`${where}.allowCredentials`, "must be true or false");
+    if (cred && allowOrigins.includes("*"))
+      bad(`${where}.allowCredentials`, 'cannot be true with allowOrigins ["*"]: list the origins');
+    cfg.allowCredentials = cred;
+  }
+  return cfg;
+}
 
 /** Validates a parsed configuration (YAML or JSON); errors name the field, e.g. `config.providers[1].policy.mode`. */
 export function parseProxyConfig(raw: unknown, where = "config"): ProxyConfig {
@@ -127,6 +252,7 @@ export function parseProxyConfig(raw: unknown, where = "config"): ProxyConfig {
       cfg.tls = parseProviderTls(p["tls"], `${at}.tls`);
       loadTls(cfg.tls, `${at}.tls`); // the files exist, hold PEM and make a TLS context
     }
+    if (p["cors"] !== undefined) cfg.cors = parseCors(p["cors"], `${at}.cors`);
     const pol = p["policy"];
     if (pol !== undefined) {
       if (!isObj(pol)) bad(`${at}.policy`, "must be a mapping");
@@ -162,6 +288,13 @@ export function parseProxyConfig(raw: unknown, where = "config"): ProxyConfig {
   for (const k of ["resumeGraceMs", "replayMaxEvents", "replayMaxBytes"] as const) {
     const v = posInt(raw, k, where);
     if (v !== undefined) out[k] = v;
+  }
+  const allowedHosts = strList(raw["allowedHosts"], `${where}.allowedHosts`);
+  if (allowedHosts !== undefined) out.allowedHosts = allowedHosts;
+  const allowedOrigins = strList(raw["allowedOrigins"], `${where}.allowedOrigins`);
+  if (allowedOrigins !== undefined) {
+    for (const [i, o] of allowedOrigins.entries()) checkOrigin(o, `${where}.allowedOrigins[${i}]`);
+    out.allowedOrigins = allowedOrigins;
   }
   if (raw["auth"] !== undefined) {
     if (!isObj(raw["auth"])) bad(`${where}.auth`, "must be a mapping");
@@ -215,6 +348,10 @@ export function parseProxyConfig(raw: unknown, where = "config"): ProxyConfig {
     }
     out.staticEndpoints = m as Record<string, StaticEndpoint[]>;
   }
+  if (raw["replicas"] !== undefined) {
+    out.replicas = parseReplicas(raw["replicas"], `${where}.replicas`);
+    tokenValue(out.replicas.token, `${where}.replicas.token`);
+  }
   return out;
 }
 
@@ -243,8 +380,10 @@ export interface StartProxyOptions {
   /** Needed when a provider is discovered through EndpointSlices, or for TokenReview. */
   kubeConfig?: k8s.KubeConfig;
   feed?: TraceFeed;
-  /** Told about discovery failures (the watch retries by itself). */
+  /** Told about discovery failures (the watch retries by itself) and failed trace hand-offs. */
   onError?: (err: ProxyError) => void;
+  /** With `replicas.collector`: whether this replica leads (then it keeps its call traces). Default: never. */
+  isLeader?: () => boolean;
 }
 
 export interface RunningProxy {
@@ -254,7 +393,15 @@ export interface RunningProxy {
   readonly directory: EndpointDirectory;
   /** Resolves when every watched provider's EndpointSlices have been listed once. */
   readonly synced: Promise<void>;
-  close(): Promise<void>;
+  /**
+   * The call traces this replica delivers to its agents: its own while it leads (or has no
+   * collector), and those other replicas handed to it. Without `replicas`: `proxy.feed`.
+   */
+  readonly routed: TraceFeed;
+  /** The outbox towards the collector (with `replicas.collector`). */
+  readonly handOff: TraceHandOff | undefined;
+  /** Stops taking requests, ends the sessions, hands every trace off (up to `drainMs`), then stops. */
+  close(drainMs?: number): Promise<void>;
 }
 
 function parseListen(listen: string): { host: string; port: number } {
@@ -298,7 +445,9 @@ export async function startProxy(opts: StartProxyOptions): Promise<RunningProxy>
           config: c.auth,
           ...(opts.kubeConfig === undefined ? {} : { kubeConfig: opts.kubeConfig }),
         });
+  const r = await startReplicas(c, opts);
   const proxy = new McpProxy({
+    ...(r === undefined ? {} : { replicas: r.replicas, routed: r.routed }),
     providers: c.providers,
     directory,
     ...(authenticator === undefined ? {} : { authenticator }),
@@ -313,6 +462,10 @@ export async function startProxy(opts: StartProxyOptions): Promise<RunningProxy>
       ...(c.replayMaxBytes === undefined ? {} : { maxBytes: c.replayMaxBytes }),
     },
     ...(c.basePath === undefined ? {} : { basePath: c.basePath }),
+    origins: {
+      ...(c.allowedHosts === undefined ? {} : { allowedHosts: c.allowedHosts }),
+      ...(c.allowedOrigins === undefined ? {} : { allowedOrigins: c.allowedOrigins }),
+    },
   });
   const server: Server = createServer(proxy.handler);
   server.keepAliveTimeout = 65_000;
@@ -332,16 +485,135 @@ export async function startProxy(opts: StartProxyOptions): Promise<RunningProxy>
   });
   const addr = server.address() as AddressInfo;
   const shownHost = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
+  const dispatch = r === undefined ? undefined : r.dispatch(proxy.feed);
   return {
     url: `http://${shownHost}:${addr.port}`,
     proxy,
     directory,
     synced: watch?.synced ?? Promise.resolve(),
-    async close() {
+    routed: r?.routed ?? proxy.feed,
+    handOff: r?.handOff,
+    async close(drainMs = 10_000) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       await watch?.stop();
       await proxy.close();
+      if (dispatch !== undefined && r !== undefined) {
+        // The sessions' last traces (their ends) pass the dispatcher, then the outbox drains.
+        await dispatch.settled();
+        await r.handOff?.drain(drainMs);
+        dispatch.stop();
+        r.handOff?.close();
+        await r.stop();
+      }
       server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closed;
     },
   };
 }
+
+interface StartedReplicas {
+  replicas: Replicas;
+  routed: TraceFeed;
+  handOff: TraceHandOff | undefined;
+  /** Sends each of this replica's traces to `routed` (while it leads) or to the collector. */
+  dispatch(feed: TraceFeed): { settled(): Promise<void>; stop(): void };
+  stop(): Promise<void>;
+}
+
+async function startReplicas(c: ProxyConfig, opts: StartProxyOptions): Promise<StartedReplicas | undefined> {
+  const rc = c.replicas;
+  if (rc === undefined) return undefined;
+  const self = rc.self ?? process.env["POD_NAME"] ?? "";
+  if (self === "")
+    throw new ProxyError("HANGAR_ERR_PROXY_CONFIG", "replicas.self: required (or set $POD_NAME)", {
+      details: { field: "replicas.self" },
+    });
+  const token = tokenValue(rc.token, "replicas.token");
+  const peerDir = new EndpointDirectory();
+  let watch: SliceWatch | undefined;
+  const ps = rc.peerService;
+  if (ps !== undefined) {
+    if (opts.kubeConfig === undefined)
+      throw new ProxyError(
+        "HANGAR_ERR_PROXY_CONFIG",
+        "replicas.peerService needs a Kubernetes client configuration (in-cluster or --kubeconfig)",
+      );
+    watch = watchEndpointSlices({
+      kubeConfig: opts.kubeConfig,
+      services: [{ provider: PEERS, ...ps, path: "/" }],
+      directory: peerDir,
+      ...(c.addressMap === undefined ? {} : { addressMap: c.addressMap }),
+      ...(opts.onError === undefined ? {} : { onError: opts.onError }),
+    });
+  }
+  const peer = (id: string): string | undefined => {
+    const fixed = rc.peers?.[id];
+    if (fixed !== undefined) return fixed;
+    const ep = peerDir.all(PEERS).find((e) => e.podName === id && e.ready);
+    return ep === undefined ? undefined : new URL(ep.url).origin;
+  };
+  let replicas: Replicas;
+  try {
+    replicas = new Replicas({
+      self,
+      token,
+      peer,
+      ...(rc.collector === undefined ? {} : { collector: rc.collector }),
+      ...(opts.isLeader === undefined ? {} : { isLeader: opts.isLeader }),
+    });
+  } catch (err) {
+    await watch?.stop();
+    throw new ProxyError("HANGAR_ERR_PROXY_CONFIG", `replicas.self: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  const routed = new TraceFeed();
+  const handOff =
+    rc.collector === undefined
+      ? undefined
+      : new TraceHandOff({
+          collector: rc.collector,
+          token,
+          onError: (err) =>
+            opts.onError?.(
+              new ProxyError("HANGAR_ERR_PROXY_DISCOVERY", `trace hand-off: ${err.message} (retried)`, {
+                cause: err,
+              }),
+            ),
+        });
+  return {
+    replicas,
+    routed,
+    handOff,
+    dispatch(feed) {
+      const ac = new AbortController();
+      const sub = feed.subscribe(ac.signal, { maxQueue: 100_000 });
+      const from = feed.published;
+      let done = 0;
+      void (async () => {
+        for await (const t of sub) {
+          // One decision per trace: this replica's hub (it leads) or the collector's.
+          if (handOff === undefined || replicas.leads()) routed.publish(t);
+          else handOff.add(t);
+          done++;
+        }
+      })();
+      return {
+        // Every trace published so far has been dispatched (bounded: 2 s).
+        settled: async () => {
+          const until = performance.now() + 2000;
+          while (done < feed.published - from && performance.now() < until)
+            await new Promise((r) => setImmediate(r));
+        },
+        stop: () => ac.abort(),
+      };
+    },
+    stop: async () => {
+      replicas.close();
+      await watch?.stop();
+    },
+  };
+}
+
+/** The provider key the peers' endpoints are kept under. */
+const PEERS = "hangar-proxy-peers";

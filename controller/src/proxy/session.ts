@@ -18,11 +18,12 @@ import type { H1Pool } from "./h1.js";
 import type { PodEndpoint } from "./endpoints.js";
 import { RpcCode } from "./errors.js";
 import type { TraceFeed } from "./feed.js";
+import { isEnvelope } from "./envelope.js";
 import { errorResponse, isNotification, isRequest, isResponse, type RequestId } from "./jsonrpc.js";
 import type { ToolPolicy } from "./policy.js";
 import { toValue, type Redactor } from "./redact.js";
 import { childContext, formatTraceparent } from "./traceparent.js";
-import { Upstream, type Exchange, type UpstreamFailure } from "./upstream.js";
+import { Upstream, type Exchange, type ForwardedHeaders, type UpstreamFailure } from "./upstream.js";
 import type { ProxyStats } from "./stats.js";
 
 /**
@@ -69,6 +70,16 @@ export interface SessionOptions {
   onClosed: (s: ProxySession) => void;
 }
 
+/** The caller's headers the pod must see as the caller sent them. */
+function forwarded(headers: IncomingMessage["headers"]): ForwardedHeaders {
+  const pv = headers["mcp-protocol-version"];
+  const origin = headers["origin"];
+  return {
+    ...(typeof pv === "string" ? { protocolVersion: pv } : {}),
+    ...(typeof origin === "string" ? { origin } : {}),
+  };
+}
+
 /** The string form of a JSON-RPC id, as call traces carry it. */
 function idString(id: RequestId): string {
   return typeof id === "string" ? id : String(id);
@@ -90,6 +101,14 @@ export class ProxySession {
   clientVersion = "";
   /** Why the session ended, once it has. */
   endedReason: string | undefined;
+  /** The JSON-RPC code a caller still using the session's id gets (default: unknown session). */
+  endedCode: number | undefined;
+  /** The pod's answer to the proxy's standalone GET (405: it has none); undefined until known. */
+  standaloneStatus: number | undefined;
+  /** The Origin of the caller's initialize, passed on with the proxy's own standalone GET. */
+  #initOrigin: string | undefined;
+  /** The caller ended the session itself (DELETE). */
+  deletedByCaller = false;
   readonly #o: SessionOptions;
   readonly #inflight = new Map<RequestId, InFlight>();
   /** Size of the POST body that carried the message being dispatched (set by the proxy). */
@@ -111,6 +130,15 @@ export class ProxySession {
       events: {
         message: (m, related, bytes, raw) => this.#fromPod(m, related, bytes, raw),
         done: (related, err) => this.#podDone(related, err),
+        primed: (related, retryMs) => {
+          if (this.#inflight.has(related)) this.transport.prime(related, retryMs);
+        },
+        paused: (related) => {
+          if (this.#inflight.has(related)) this.transport.pause(related);
+        },
+        standaloneEnded: () => this.transport.endStandalone(),
+        // The pod gave the session an id: so does the proxy (before anything of the stream goes out).
+        sessionStarted: () => this.transport.confirm(),
       },
     });
     this.transport = new DownstreamTransport({
@@ -216,7 +244,7 @@ export class ProxySession {
   }
 
   /** Sends to the caller; a stream the caller already closed is not an error of the proxy. */
-  #toCaller(m: JSONRPCMessage, related?: RequestId, raw?: string): void {
+  #toCaller(m: JSONRPCMessage, related?: RequestId, raw?: string | Buffer): void {
     if (!this.transport.send(m, related, raw)) this.#o.stats.inc("undeliverable");
   }
 
@@ -225,6 +253,8 @@ export class ProxySession {
     if (isRequest(m)) {
       const params = obj(m.params);
       if (m.method === "initialize") {
+        const origin = headers["origin"];
+        if (typeof origin === "string") this.#initOrigin = origin;
         const info = obj(params?.["clientInfo"]);
         if (typeof info?.["name"] === "string") this.clientName = info["name"];
         if (typeof info?.["version"] === "string") this.clientVersion = info["version"];
@@ -265,7 +295,7 @@ export class ProxySession {
       this.#inflight.set(m.id, f);
       this.#o.feed.publish(trace);
       f.timer = setTimeout(() => this.#timeout(f), this.#o.timeoutMs);
-      f.exchange = this.upstream.post(m, m.id, traceparent, this.rawBody);
+      f.exchange = this.upstream.post(m, m.id, traceparent, this.rawBody, forwarded(headers));
       return;
     }
     if (isNotification(m) && m.method === "notifications/cancelled") {
@@ -287,16 +317,39 @@ export class ProxySession {
       }
     }
     // Other notifications, and the caller's answers to the pod's requests (sampling, elicitation, roots).
-    this.upstream.post(m, undefined, typeof tpHeader === "string" ? tpHeader : undefined, this.rawBody);
+    this.upstream.post(
+      m,
+      undefined,
+      typeof tpHeader === "string" ? tpHeader : undefined,
+      this.rawBody,
+      forwarded(headers),
+    );
   }
 
-  #fromPod(m: JSONRPCMessage, related: RequestId | undefined, bytes: number, raw: string | undefined): void {
+  #fromPod(
+    m: JSONRPCMessage,
+    related: RequestId | undefined,
+    bytes: number,
+    raw: string | Buffer | undefined,
+  ): void {
+    if (raw !== undefined && isEnvelope(m) && isResponse(m)) {
+      const method = this.#inflight.get(m.id)?.method;
+      // Answers the proxy reads, not only routes: parsed whole (they are rarely large).
+      if (method === "initialize" || method === "tools/list")
+        m = JSON.parse(typeof raw === "string" ? raw : raw.toString("utf8")) as JSONRPCMessage;
+    }
     if (isResponse(m)) {
       const f = this.#inflight.get(m.id);
       if (f !== undefined) {
         if (f.method === "initialize") {
           const pv = obj(m.result)?.["protocolVersion"];
           if (typeof pv === "string") this.upstream.protocolVersion = pv;
+          // The session exists once the pod named it or accepted initialize (a pod without
+          // sessions); a refused or failed initialize leaves none.
+          if (m.error === undefined) {
+            this.transport.confirm();
+            this.#openStandalone();
+          }
         }
         let status = hangar.CallStatus.OK;
         let error = "";
@@ -311,6 +364,8 @@ export class ProxySession {
         }
         this.#finish(f, status, error, bytes);
         this.#toCaller(m, undefined, raw);
+        if (f.method === "initialize" && !this.transport.confirmed)
+          void this.end(`initialize failed: ${error}`);
         return;
       }
       // An answer to a request that already timed out or was cancelled: the caller has its answer.
@@ -354,6 +409,7 @@ export class ProxySession {
     this.#o.stats.inc("upstream_errors", { provider: this.provider });
     if (err?.status === 404 && this.upstream.sessionId !== undefined) {
       // The pod no longer knows the session (it restarted, or expired it): the session is over.
+      this.endedCode = RpcCode.SESSION_ENDED;
       void this.end(
         `pod ${this.#podName()} of provider "${this.provider}" no longer knows the session (it answered 404; restarted?)`,
       );
@@ -365,6 +421,30 @@ export class ProxySession {
         : `pod ${this.#podName()} of provider "${this.provider}" failed on ${f.method}: ${err.message}`;
     this.#finish(f, hangar.CallStatus.ERROR, why, 0);
     this.#toCaller(errorResponse(f.id, RpcCode.UPSTREAM_UNAVAILABLE, why));
+    if (f.method === "initialize" && !this.transport.confirmed) void this.end(`initialize failed: ${why}`);
+  }
+
+  /**
+   * Opens the pod's standalone stream as soon as the session exists, not when
+   * the caller's GET arrives: a caller (the SDK client) opens its GET and sends
+   * its next POST at once, on connections of its own, and the proxy may read
+   * the POST first; a server that sends a request on its standalone stream in
+   * answer to that POST (sampling, elicitation) would send it before its stream
+   * existed, and it would be lost. POSTs wait while this opens; what the pod
+   * sends before the caller's GET is attached is kept and delivered to it.
+   */
+  #openStandalone(): void {
+    const origin = this.#initOrigin;
+    void this.upstream
+      .openStandalone({
+        ...(this.upstream.protocolVersion === undefined
+          ? {}
+          : { protocolVersion: this.upstream.protocolVersion }),
+        ...(origin === undefined ? {} : { origin }),
+      })
+      .then((r) => {
+        this.standaloneStatus = r.status;
+      });
   }
 
   #podName(): string {

@@ -12,20 +12,39 @@
  * is 202, a JSON body (one message or an array), or an SSE stream. A GET opens
  * the pod's standalone stream; DELETE ends the pod's session.
  */
-import { StringDecoder } from "node:string_decoder";
 import { request as httpRequest, type Agent, type ClientRequest } from "node:http";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import { ENVELOPE_MIN_BYTES, readEnvelope } from "./envelope.js";
 import type { H1Exchange, H1Pool } from "./h1.js";
 import type { RequestId } from "./jsonrpc.js";
 
 export interface UpstreamEvents {
   /**
    * A message from the pod; `related` is the request whose POST stream carried
-   * it; `raw` is its JSON text when it can be forwarded as it came (one line).
+   * it; `raw` is its JSON text (or its bytes) when it can be forwarded as it came (one line).
    */
-  message(msg: JSONRPCMessage, related: RequestId | undefined, bytes: number, raw: string | undefined): void;
+  message(
+    msg: JSONRPCMessage,
+    related: RequestId | undefined,
+    bytes: number,
+    raw: string | Buffer | undefined,
+  ): void;
   /** The exchange of a POSTed message ended; `error` when it failed (transport or HTTP status). */
   done(related: RequestId | undefined, error: UpstreamFailure | undefined): void;
+  /** The pod sent a priming event (an id, no data) on a request's stream; `retryMs` its `retry:`. */
+  primed?(related: RequestId, retryMs: number | undefined): void;
+  /** The pod ended a request's stream before answering, to be resumed (SEP-1699 polling). */
+  paused?(related: RequestId): void;
+  /** The pod named its session (its first answer carried `Mcp-Session-Id`). */
+  sessionStarted?(): void;
+  /** The pod ended its standalone GET stream. */
+  standaloneEnded?(): void;
+}
+
+/** What the caller sent that the pod must see as sent. */
+export interface ForwardedHeaders {
+  protocolVersion?: string;
+  origin?: string;
 }
 
 export class UpstreamFailure extends Error {
@@ -61,54 +80,151 @@ function oneLine(text: string): string | undefined {
   return text.includes("\n") || text.includes("\r") ? undefined : text;
 }
 
+/** The JSON text of an event's data, as bytes, when it fits on one SSE `data:` line as it is. */
+function oneLineBytes(data: Buffer): Buffer | undefined {
+  return data.indexOf(10) >= 0 || data.indexOf(13) >= 0 ? undefined : data;
+}
+
+/**
+ * A JSON-RPC message from an event's bytes, or undefined when it is not JSON.
+ * A large one that is forwarded as it came (one line) is read by its envelope
+ * only (envelope.ts); others are decoded once and parsed.
+ */
+function parseMessage(data: Buffer): JSONRPCMessage | undefined {
+  try {
+    if (data.length >= ENVELOPE_MIN_BYTES && oneLineBytes(data) !== undefined) return readEnvelope(data);
+    return JSON.parse(data.toString("utf8")) as JSONRPCMessage;
+  } catch {
+    return undefined;
+  }
+}
+
 function withCode(err: Error): string {
   const code = (err as NodeJS.ErrnoException).code;
   return code === undefined || err.message.includes(code) ? err.message : `${err.message} (${code})`;
 }
 
+/** What an SSE event carried: its data (joined lines) as bytes, its id when it had one. */
+export interface SseEvent {
+  data: Buffer;
+  id: string | undefined;
+}
+
+const EMPTY = Buffer.alloc(0);
+const LF = Buffer.from("\n");
+
 /**
- * An SSE parser: feed it text, it calls `onData` with the data of each event
- * (comments, keep-alives and events without data are skipped). Returns false
- * from `push` when an event grows over `max` characters.
+ * An incremental SSE parser over bytes (the WHATWG event-stream rules the MCP
+ * transport uses: `data`, `id`, `retry`, comments; lines end with LF or
+ * CRLF). Feed it the body's chunks; it calls `onEvent` per dispatched event,
+ * including events without data (a priming event: an id and empty data), and
+ * `onRetry` for a `retry:` field. Each chunk is searched once for line ends
+ * (`Buffer.indexOf`); an unfinished line is kept as a list of chunks and
+ * joined when its end arrives, and an event's data stays bytes until the
+ * caller decodes it once: the parser that re-searched its whole text buffer
+ * per chunk made large responses quadratic, and decoding every chunk to text
+ * and joining cost 5.7 ms per 4 MiB. `push` returns false when one event
+ * grows over `max` bytes.
  */
-function sseParser(max: number, onData: (data: string) => void): (text: string) => boolean {
-  let buf = "";
-  const onEvent = (block: string): void => {
-    let data = "";
-    let first = true;
+export class SseParser {
+  readonly #max: number;
+  readonly #onEvent: (e: SseEvent) => void;
+  readonly #onRetry: (ms: number) => void;
+  /** Chunks of the line not yet ended. */
+  #parts: Buffer[] = [];
+  #partsLen = 0;
+  #data: Buffer[] = [];
+  #dataLen = 0;
+  #id: string | undefined;
+  #sawId = false;
+
+  constructor(max: number, onEvent: (e: SseEvent) => void, onRetry: (ms: number) => void = () => undefined) {
+    this.#max = max;
+    this.#onEvent = onEvent;
+    this.#onRetry = onRetry;
+  }
+
+  push(chunk: Buffer): boolean {
     let from = 0;
-    while (from <= block.length) {
-      let to = block.indexOf("\n", from);
-      if (to < 0) to = block.length;
-      const end = to > from && block.charCodeAt(to - 1) === 13 ? to - 1 : to;
-      if (block.startsWith("data:", from)) {
-        const v = block.slice(block.charCodeAt(from + 5) === 32 ? from + 6 : from + 5, end);
-        data = first ? v : `${data}\n${v}`;
-        first = false;
+    for (;;) {
+      const nl = chunk.indexOf(10, from);
+      if (nl < 0) {
+        if (from < chunk.length) {
+          this.#parts.push(from === 0 ? chunk : chunk.subarray(from));
+          this.#partsLen += chunk.length - from;
+        }
+        return this.#partsLen + this.#dataLen <= this.#max;
       }
-      from = to + 1;
+      let line = chunk.subarray(from, nl);
+      if (this.#parts.length > 0) {
+        this.#parts.push(line);
+        line = Buffer.concat(this.#parts, this.#partsLen + line.length);
+        this.#parts = [];
+        this.#partsLen = 0;
+      }
+      this.#line(line.length > 0 && line[line.length - 1] === 13 ? line.subarray(0, line.length - 1) : line);
+      if (this.#dataLen > this.#max) return false;
+      from = nl + 1;
     }
-    if (first || data === "") return; // comments, keep-alives, priming events
-    onData(data);
-  };
-  return (text) => {
-    buf = buf === "" ? text : buf + text;
-    let at: number;
-    while ((at = buf.search(/\r?\n\r?\n/)) >= 0) {
-      const block = buf.slice(0, at);
-      const sep =
-        buf.charCodeAt(at) === 13
-          ? buf.charCodeAt(at + 2) === 13
-            ? 4
-            : 3
-          : buf.charCodeAt(at + 1) === 13
-            ? 3
-            : 2;
-      buf = buf.slice(at + sep);
-      onEvent(block);
+  }
+
+  #line(line: Buffer): void {
+    if (line.length === 0) {
+      this.#dispatch();
+      return;
     }
-    return buf.length <= max;
-  };
+    if (line[0] === 58 /* ':' comment */) return;
+    const colon = line.indexOf(58);
+    const end = colon < 0 ? line.length : colon;
+    const valueAt = colon < 0 ? line.length : line[colon + 1] === 32 ? colon + 2 : colon + 1;
+    // Field names are ASCII and short: compare bytes, decode only values that are kept.
+    if (end === 4 && line[0] === 100 && line[1] === 97 && line[2] === 116 && line[3] === 97) {
+      const v = line.subarray(valueAt);
+      this.#data.push(v);
+      this.#dataLen += v.length + 1;
+      return;
+    }
+    const field = line.toString("latin1", 0, end);
+    if (field === "id") {
+      const v = line.toString("utf8", valueAt);
+      if (!v.includes("\0")) {
+        this.#id = v;
+        this.#sawId = true;
+      }
+    } else if (field === "retry") {
+      const v = line.toString("latin1", valueAt);
+      if (/^\d+$/.test(v)) this.#onRetry(Number(v));
+    }
+  }
+
+  #dispatch(): void {
+    const n = this.#data.length;
+    let data: Buffer;
+    if (n === 0) data = EMPTY;
+    else if (n === 1) data = this.#data[0] as Buffer;
+    else {
+      const parts: Buffer[] = [];
+      for (const [i, d] of this.#data.entries()) {
+        if (i > 0) parts.push(LF);
+        parts.push(d);
+      }
+      data = Buffer.concat(parts);
+    }
+    const id = this.#sawId ? this.#id : undefined;
+    this.#data = [];
+    this.#dataLen = 0;
+    this.#sawId = false;
+    if (n === 0 && id === undefined) return; // a lone retry, an empty block
+    this.#onEvent({ data, id });
+  }
+}
+
+/** The standalone GET stream's state at the pod. */
+export interface StandaloneResult {
+  /** The pod's HTTP status (200: the stream is open); 0 when it could not be reached. */
+  status: number;
+  /** The pod's body or the error, when it did not open the stream. */
+  message: string;
 }
 
 export class Upstream {
@@ -120,11 +236,17 @@ export class Upstream {
   readonly #max: number;
   /** The pod's Mcp-Session-Id (not the one the caller sees). */
   sessionId: string | undefined;
+  /** The negotiated version, for what the proxy sends on its own (cancellations, DELETE). */
   protocolVersion: string | undefined;
   #get: ClientRequest | undefined;
+  /** Resolves when the pod has answered the standalone GET (while it is being opened). */
+  #opening: Promise<StandaloneResult> | undefined;
+  /** The last event id the pod sent on its standalone stream (to resume it there). */
+  #standaloneLastId: string | undefined;
   #closed = false;
   readonly #open = new Set<ClientRequest>();
   readonly #posts = new Set<H1Exchange>();
+  readonly #timers = new Set<NodeJS.Timeout>();
 
   constructor(opts: UpstreamOptions) {
     this.#url = new URL(opts.url);
@@ -139,10 +261,24 @@ export class Upstream {
     return this.#url.toString();
   }
 
-  #headers(extra: Record<string, string>): Record<string, string> {
+  /** While the standalone GET is being opened at the pod: resolves when it answered. */
+  get standaloneOpening(): Promise<StandaloneResult> | undefined {
+    return this.#opening;
+  }
+
+  /**
+   * Headers of a request to the pod: the session, then what the caller sent
+   * that the pod must see as the caller sent it (`Mcp-Protocol-Version`, which
+   * decides what the pod sends, such as priming events; `Origin`). Without a
+   * caller header the proxy's own request carries the negotiated version.
+   */
+  #headers(extra: Record<string, string>, caller: ForwardedHeaders | undefined): Record<string, string> {
     const h: Record<string, string> = { accept: ACCEPT, ...extra };
     if (this.sessionId !== undefined) h["mcp-session-id"] = this.sessionId;
-    if (this.protocolVersion !== undefined) h["mcp-protocol-version"] = this.protocolVersion;
+    if (caller !== undefined) {
+      if (caller.protocolVersion !== undefined) h["mcp-protocol-version"] = caller.protocolVersion;
+      if (caller.origin !== undefined) h["origin"] = caller.origin;
+    } else if (this.protocolVersion !== undefined) h["mcp-protocol-version"] = this.protocolVersion;
     return h;
   }
 
@@ -161,23 +297,27 @@ export class Upstream {
     return req;
   }
 
-  /** POSTs one message. `related` is the id of the request (for a request), used to route what comes back. */
+  /**
+   * POSTs one message. `related` is the id of the request (for a request), used
+   * to route what comes back. `caller`: the caller's headers to pass on (none
+   * for the proxy's own messages).
+   */
   post(
     msg: JSONRPCMessage,
     related: RequestId | undefined,
     traceparent: string | undefined,
     raw?: string,
+    caller?: ForwardedHeaders,
   ): Exchange {
     const host = this.#url.host;
     const body = raw ?? JSON.stringify(msg);
-    const headers: Record<string, string> = { accept: ACCEPT, "content-type": "application/json" };
-    if (this.sessionId !== undefined) headers["mcp-session-id"] = this.sessionId;
-    if (this.protocolVersion !== undefined) headers["mcp-protocol-version"] = this.protocolVersion;
+    const headers = this.#headers({ "content-type": "application/json" }, caller);
     if (traceparent !== undefined) headers["traceparent"] = traceparent;
     let finished = false;
     let status = 0;
     let onData: (c: Buffer) => void = () => undefined;
     let onEnd: () => void = () => done(undefined);
+    let resumed: Exchange | undefined;
     const done = (err: UpstreamFailure | undefined): void => {
       if (finished) return;
       finished = true;
@@ -192,7 +332,10 @@ export class Upstream {
       head: (st, h) => {
         status = st;
         const sid = h["mcp-session-id"];
-        if (sid !== undefined && this.sessionId === undefined) this.sessionId = sid;
+        if (sid !== undefined && this.sessionId === undefined && st >= 200 && st < 300) {
+          this.sessionId = sid;
+          this.#events.sessionStarted?.();
+        }
         const type = (h["content-type"] ?? "").toLowerCase();
         if (st === 202) return;
         if (st < 200 || st >= 300) {
@@ -210,20 +353,19 @@ export class Upstream {
           return;
         }
         if (type.startsWith("text/event-stream")) {
-          const decoder = new StringDecoder("utf8");
-          const push = sseParser(this.#max, (data) => {
-            let m: JSONRPCMessage;
-            try {
-              m = JSON.parse(data) as JSONRPCMessage;
-            } catch {
-              // A malformed event is skipped; the request then ends without its answer and is reported.
+          const sse = this.#sseStream(related);
+          onData = (c) => {
+            if (!sse.push(c)) fail(new UpstreamFailure(`${host} sent an SSE event over ${this.#max} bytes`));
+          };
+          onEnd = () => {
+            // SEP-1699 polling: the pod ended the stream before answering, after an event id: the
+            // answer comes on a GET with Last-Event-ID, after the pod's retry interval.
+            if (related !== undefined && !sse.answered && sse.lastId !== undefined && !this.#closed) {
+              this.#events.paused?.(related);
+              resumed = this.#resumeStream(related, sse, caller, (err) => done(err));
               return;
             }
-            this.#events.message(m, related, data.length, oneLine(data));
-          });
-          onData = (c) => {
-            if (!push(decoder.write(c)))
-              fail(new UpstreamFailure(`${host} sent an SSE event over ${this.#max} bytes`));
+            done(undefined);
           };
           return;
         }
@@ -236,9 +378,22 @@ export class Upstream {
             else chunks.push(c);
           };
           onEnd = () => {
-            const text = (chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)).toString(
-              "utf8",
-            );
+            const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
+            const first = body.findIndex((c) => c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09);
+            if (size >= ENVELOPE_MIN_BYTES && body[first] === 0x7b && oneLineBytes(body) !== undefined) {
+              // One large message: routed by its envelope, forwarded as its bytes.
+              let m: JSONRPCMessage;
+              try {
+                m = readEnvelope(body);
+              } catch (err) {
+                done(new UpstreamFailure(`${host} sent JSON that does not parse: ${(err as Error).message}`));
+                return;
+              }
+              this.#events.message(m, related, size, body);
+              done(undefined);
+              return;
+            }
+            const text = body.toString("utf8");
             let parsed: unknown;
             try {
               parsed = JSON.parse(text);
@@ -271,61 +426,211 @@ export class Upstream {
         finished = true;
         this.#posts.delete(ex);
         ex.abort();
+        resumed?.abort();
       },
     };
   }
 
-  /** Opens the pod's standalone SSE stream (server-initiated messages), once. A 405 means it has none. */
-  openStandalone(): void {
-    if (this.#get !== undefined || this.#closed) return;
-    const req = this.#request("GET", this.#headers({ accept: "text/event-stream" }));
-    this.#get = req;
-    const ended = (): void => {
-      if (this.#get === req) this.#get = undefined;
+  /**
+   * The SSE body of a request's stream (a POST's, or its resumption's): parses
+   * events, hands messages on with `related`, passes priming events on
+   * (`primed`), and remembers the last event id and retry interval.
+   */
+  #sseStream(related: RequestId | undefined): SseStreamState {
+    const state: SseStreamState = {
+      answered: false,
+      lastId: undefined,
+      retryMs: undefined,
+      push: (c) => parser.push(c),
     };
-    req.on("response", (res) => {
-      if (res.statusCode !== 200) {
-        res.resume();
-        return;
-      }
-      res.setEncoding("utf8");
-      const push = sseParser(this.#max, (data) => {
-        let m: JSONRPCMessage;
-        try {
-          m = JSON.parse(data) as JSONRPCMessage;
-        } catch {
+    const parser = new SseParser(
+      this.#max,
+      (e) => {
+        if (e.id !== undefined) state.lastId = e.id;
+        if (e.data.length === 0) {
+          if (e.id !== undefined && related !== undefined) this.#events.primed?.(related, state.retryMs);
           return;
         }
-        this.#events.message(m, undefined, data.length, oneLine(data));
+        const m = parseMessage(e.data);
+        // A malformed event is skipped; the request then ends without its answer and is reported.
+        if (m === undefined) return;
+        if (related !== undefined && "id" in m && m.id === related && !("method" in m)) state.answered = true;
+        this.#events.message(m, related, e.data.length, oneLineBytes(e.data));
+      },
+      (ms) => (state.retryMs = ms),
+    );
+    return state;
+  }
+
+  /**
+   * Resumes a request's stream at the pod (GET + Last-Event-ID) after the pod's
+   * retry interval, again until the pod answers or ends a stream without a new
+   * event id. `end` is told once, with an error when the pod could not resume it.
+   */
+  #resumeStream(
+    related: RequestId,
+    prev: SseStreamState,
+    caller: ForwardedHeaders | undefined,
+    end: (err: UpstreamFailure | undefined) => void,
+  ): Exchange {
+    let req: ClientRequest | undefined;
+    let aborted = false;
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      if (aborted || this.#closed) return;
+      const headers = this.#headers(
+        { accept: "text/event-stream", "last-event-id": prev.lastId ?? "" },
+        caller,
+      );
+      const r = this.#request("GET", headers);
+      req = r;
+      r.on("response", (res) => {
+        if (res.statusCode !== 200) {
+          let text = "";
+          res.setEncoding("utf8");
+          res.on("data", (t: string) => {
+            if (text.length < 2048) text += t;
+          });
+          res.once("end", () =>
+            end(
+              new UpstreamFailure(
+                `${this.#url.host} refused to resume the stream (GET with Last-Event-ID ${prev.lastId ?? ""}): HTTP ${res.statusCode ?? 0}${text === "" ? "" : `: ${text.slice(0, 512)}`}`,
+                res.statusCode,
+              ),
+            ),
+          );
+          return;
+        }
+        const sse = this.#sseStream(related);
+        sse.lastId = prev.lastId;
+        sse.retryMs = prev.retryMs;
+        res.on("data", (c: Buffer) => {
+          if (!sse.push(c)) {
+            res.destroy();
+            end(new UpstreamFailure(`${this.#url.host} sent an SSE event over ${this.#max} bytes`));
+          }
+        });
+        res.once("end", () => {
+          if (aborted) return;
+          if (!sse.answered && sse.lastId !== undefined && sse.lastId !== prev.lastId && !this.#closed) {
+            const next = this.#resumeStream(related, sse, caller, end);
+            inner = next;
+            return;
+          }
+          end(undefined);
+        });
+        res.once("error", (err) =>
+          end(new UpstreamFailure(`${this.#url.host} closed the stream: ${withCode(err)}`)),
+        );
       });
-      res.on("data", (text: string) => {
-        if (!push(text)) res.destroy();
+      r.on("error", (err) =>
+        end(
+          new UpstreamFailure(`cannot reach ${this.#url.host} to resume: ${withCode(err)}`, undefined, err),
+        ),
+      );
+      r.end();
+    }, prev.retryMs ?? 0);
+    this.#timers.add(timer);
+    let inner: Exchange | undefined;
+    return {
+      abort: () => {
+        aborted = true;
+        clearTimeout(timer);
+        this.#timers.delete(timer);
+        req?.destroy();
+        inner?.abort();
+      },
+    };
+  }
+
+  /**
+   * Opens the pod's standalone SSE stream (server-initiated messages), once,
+   * with the caller's headers. Resolves when the pod has answered (200: open),
+   * so the caller's GET is answered only when the pod's stream exists, and
+   * nothing the pod sends on it right after can be lost; a 405 means the pod
+   * has none. When the pod ends the stream, `standaloneEnded` is told.
+   */
+  openStandalone(caller?: ForwardedHeaders): Promise<StandaloneResult> {
+    if (this.#closed) return Promise.resolve({ status: 0, message: "the session is closed" });
+    if (this.#opening !== undefined) return this.#opening;
+    if (this.#get !== undefined) return Promise.resolve({ status: 200, message: "" });
+    const extra: Record<string, string> = { accept: "text/event-stream" };
+    if (this.#standaloneLastId !== undefined) extra["last-event-id"] = this.#standaloneLastId;
+    const req = this.#request("GET", this.#headers(extra, caller));
+    this.#get = req;
+    const ended = (): void => {
+      if (this.#get !== req) return;
+      this.#get = undefined;
+      if (!this.#closed) this.#events.standaloneEnded?.();
+    };
+    const opening = new Promise<StandaloneResult>((resolve) => {
+      req.on("response", (res) => {
+        if (res.statusCode !== 200) {
+          if (this.#get === req) this.#get = undefined;
+          let text = "";
+          res.setEncoding("utf8");
+          res.on("data", (t: string) => {
+            if (text.length < 2048) text += t;
+          });
+          res.once("end", () => resolve({ status: res.statusCode ?? 0, message: text.slice(0, 512) }));
+          res.once("error", () => resolve({ status: res.statusCode ?? 0, message: text.slice(0, 512) }));
+          return;
+        }
+        const parser = new SseParser(this.#max, (e) => {
+          if (e.id !== undefined) this.#standaloneLastId = e.id;
+          if (e.data.length === 0) return;
+          const m = parseMessage(e.data);
+          if (m === undefined) return;
+          this.#events.message(m, undefined, e.data.length, oneLineBytes(e.data));
+        });
+        res.on("data", (c: Buffer) => {
+          if (!parser.push(c)) res.destroy();
+        });
+        res.once("close", ended);
+        res.once("error", ended);
+        resolve({ status: 200, message: "" });
       });
-      res.once("close", ended);
-      res.once("error", ended);
+      req.on("error", (err) => {
+        if (this.#get === req) this.#get = undefined;
+        resolve({ status: 0, message: `cannot reach ${this.#url.host}: ${withCode(err)}` });
+      });
     });
-    req.on("error", ended);
+    this.#opening = opening;
+    void opening.then(() => {
+      if (this.#opening === opening) this.#opening = undefined;
+    });
     req.end();
+    return opening;
   }
 
   /** Ends the pod's session (DELETE), best effort, and closes every open exchange. */
-  async close(sendDelete: boolean): Promise<void> {
-    if (this.#closed) return;
+  async close(sendDelete: boolean, caller?: ForwardedHeaders): Promise<{ status: number } | undefined> {
+    if (this.#closed) return undefined;
     this.#closed = true;
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
     for (const r of this.#open) r.destroy();
     for (const ex of this.#posts) ex.abort();
     this.#posts.clear();
-    if (!sendDelete || this.sessionId === undefined) return;
-    await new Promise<void>((resolve) => {
-      const req = this.#request("DELETE", this.#headers({}));
+    if (!sendDelete || this.sessionId === undefined) return undefined;
+    return new Promise((resolve) => {
+      const req = this.#request("DELETE", this.#headers({}, caller));
       req.setTimeout(2000, () => req.destroy());
       req.on("response", (res) => {
         res.resume();
-        res.once("end", resolve);
+        res.once("end", () => resolve({ status: res.statusCode ?? 0 }));
       });
-      req.on("error", () => resolve());
-      req.on("close", () => resolve());
+      req.on("error", () => resolve(undefined));
+      req.on("close", () => resolve(undefined));
       req.end();
     });
   }
+}
+
+interface SseStreamState {
+  /** The response to the request was among the events. */
+  answered: boolean;
+  lastId: string | undefined;
+  retryMs: number | undefined;
+  push(c: Buffer): boolean;
 }

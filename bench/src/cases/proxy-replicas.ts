@@ -1,0 +1,138 @@
+/**
+ * proxy/replicas — calls/s of small tools/call with 1, 2 and 3 proxy replicas
+ * behind one address: the SDK server, each replica and a round-robin TCP
+ * balancer (an L4 load balancer: one connection to the next replica) in
+ * processes of their own; this process runs 32 sessions closed-loop through
+ * the balancer, over one shared keep-alive pool (a session's calls spread over
+ * the replicas) and then each session on a connection of its own (what
+ * `sessionAffinity: ClientIP` gives distinct callers: their calls reach the
+ * replica that owns their session). A call that lands on a replica other
+ * than its session's owner is forwarded (one more hop); replicas other than
+ * the first hand their call traces to it (the collector). `detail` has calls/s
+ * per replica count, the ratio to one replica, the forwarded share and the
+ * traces the collector received. On a two-core machine the replicas, the
+ * server and the client share the same two cores, so calls/s cannot grow with
+ * replicas here; `proxyCpuUsPerCall` (all replicas' CPU ÷ calls) shows what
+ * each replica adds per call, the figure that decides scaling on real cores.
+ */
+import { createServer } from "node:net";
+import { MemoryPeak, LatencyRecorder, now, type Measurement } from "../harness.js";
+import type { BenchCase, CaseContext } from "./case.js";
+import { clients, startProc, type Proc, type Session } from "./proxy-tools-call.js";
+
+/** Replica counts and whether each session has a connection of its own. */
+const RUNS = [
+  [1, false],
+  [2, false],
+  [3, false],
+  [1, true],
+  [2, true],
+  [3, true],
+] as const;
+const CONCURRENCY = 32;
+
+async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolve) => {
+          const s = createServer();
+          s.listen(0, "127.0.0.1", () => resolve(s));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => (s.address() as { port: number }).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
+/** `n` calls, with as many in flight as there are sessions (each session back to back); returns ms taken. */
+async function closedLoop(sessions: Session[], n: number, latency?: LatencyRecorder): Promise<number> {
+  let issued = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    sessions.map(async (c) => {
+      while (issued < n) {
+        issued++;
+        const t = now();
+        await c.call({ city: "Oslo" });
+        latency?.record(Number(now() - t));
+      }
+    }),
+  );
+  return performance.now() - t0;
+}
+
+export const proxyReplicas: BenchCase = {
+  name: "proxy/replicas",
+  description: `small tools/call closed-loop (${CONCURRENCY} sessions, a sixth of the events per configuration) through 1, 2 and 3 proxy replicas behind a round-robin TCP balancer; each replica, the balancer and the SDK server in processes of their own`,
+  latency: "every call, send to complete answer",
+  defaultEvents: 18000,
+  async run(ctx: CaseContext): Promise<Measurement> {
+    const server = await startProc(["server"]);
+    const memory = new MemoryPeak();
+    const latency = new LatencyRecorder(200_000);
+    const detail: Record<string, number> = {};
+    const t0 = now();
+    let total = 0;
+    try {
+      for (const [ri, [n, affine]] of RUNS.entries()) {
+        const count =
+          ri === RUNS.length - 1
+            ? ctx.events - Math.floor(ctx.events / RUNS.length) * (RUNS.length - 1)
+            : Math.floor(ctx.events / RUNS.length);
+        const tag = `replicas${n}${affine ? "Affine" : ""}`;
+        const ports = await freePorts(n);
+        const ids = ports.map((_, i) => `r${i}`);
+        const peers = ids.map((id, i) => `${id}=http://127.0.0.1:${ports[i]}`).join(",");
+        const replicas: Proc[] = [];
+        for (const [i, id] of ids.entries()) {
+          const args = [
+            "proxy",
+            "--upstream",
+            server.url,
+            "--listen",
+            `127.0.0.1:${ports[i]}`,
+            "--self",
+            id,
+            "--peers",
+            peers,
+          ];
+          if (i > 0) args.push("--collector", `http://127.0.0.1:${ports[0]}`);
+          replicas.push(await startProc(args));
+        }
+        const lb = await startProc(["lb", "--backends", ports.join(",")]);
+        try {
+          const sessions = await clients(lb.url, CONCURRENCY, affine);
+          await closedLoop(sessions, Math.min(ctx.warmup, 300));
+          for (const r of replicas) r.mark();
+          const ms = await closedLoop(sessions, count, latency);
+          const calls = count;
+          const reports = await Promise.all(replicas.map((r) => r.report()));
+          const cpuUs = reports.reduce((a, r) => a + (r["cpuUs"] ?? 0), 0);
+          const forwarded = reports.reduce((a, r) => a + (r["forwarded"] ?? 0), 0);
+          total += calls;
+          detail[`${tag}CallsPerSec`] = Math.round(calls / (ms / 1000));
+          const base = detail[affine ? "replicas1AffineCallsPerSec" : "replicas1CallsPerSec"] ?? 1;
+          detail[`${tag}Ratio`] = Math.round((calls / (ms / 1000) / base) * 1000) / 1000;
+          detail[`${tag}ForwardedPct`] = Math.round((forwarded / calls) * 1000) / 10;
+          detail[`${tag}ProxyCpuUsPerCall`] = Math.round(cpuUs / calls);
+          detail[`${tag}CollectorTraces`] = reports[0]?.["traces"] ?? 0;
+          memory.sample();
+          ctx.log(
+            `${n} replica(s)${affine ? ", a connection per session (client affinity)" : ", shared connections"}: ${detail[`${tag}CallsPerSec`]} calls/s (×${detail[`${tag}Ratio`]}), ${detail[`${tag}ForwardedPct`]} % forwarded, ${detail[`${tag}ProxyCpuUsPerCall`]} µs proxy CPU per call`,
+          );
+        } finally {
+          await lb.stop();
+          for (const r of replicas) await r.stop();
+        }
+      }
+    } finally {
+      await server.stop();
+    }
+    const m: Measurement = { events: total, elapsedNs: Number(now() - t0), latency, memory };
+    m.detail = detail;
+    return m;
+  },
+};
