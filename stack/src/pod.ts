@@ -253,6 +253,20 @@ export async function reapStalePods(): Promise<string[]> {
     }
     if (procStart(r.pid) !== "" && procStart(r.pid) === r.start) continue; // that stack still runs
     await killAll(r.cgroupDir);
+    // What runs in its namespaces outside the pod's cgroup (the outside world's listener).
+    for (const ns of r.netns) {
+      const pids = await run("ip", ["netns", "pids", ns]).then(
+        (x) => x.stdout.split("\n").filter((l) => /^\d+$/.test(l.trim())),
+        () => [],
+      );
+      for (const pid of pids) {
+        try {
+          process.kill(Number(pid), "SIGKILL");
+        } catch {
+          // gone
+        }
+      }
+    }
     if (r.hostLink !== undefined) await run("ip", ["link", "del", r.hostLink]).catch(() => undefined);
     for (const ns of r.netns) await run("ip", ["netns", "del", ns]).catch(() => undefined);
     removeTree(r.cgroupBase);

@@ -453,6 +453,7 @@ export class LocalStack {
               },
               outside: {
                 netns: pod.peerNetns,
+                listenerPid: pod.listenerPid,
                 listeners: pod.peerHosts.map((h) => `${h}:${pod.peerPort}`),
               },
               runtime: this.#runtime,

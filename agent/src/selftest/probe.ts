@@ -105,6 +105,8 @@ export interface TestPod {
   readonly silentIp: string;
   /** TCP port of the listener in the peer namespace (IPv4 and IPv6, every peer address). */
   readonly peerPort: number;
+  /** The listener's pid. */
+  readonly listenerPid: number;
   /** A directory for the watched prefix, holding the file `secret`. */
   readonly watchedDir: string;
   /** The pod as the pod watch would give it to the resolver. */
@@ -455,6 +457,7 @@ export async function createTestPod(
       peerHosts,
       silentIp,
       peerPort,
+      listenerPid: listener.pid ?? 0,
       watchedDir,
       podInfo() {
         return {
