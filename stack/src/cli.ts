@@ -171,7 +171,7 @@ export async function runLocalCli(
       await stack.stop().catch(() => undefined);
       const why = errorText(err);
       const sim: SensorDecision = { mode: "simulator", chosen: false, check: { missing: [why], how: [] } };
-      out.out(`sensor: real mode did not start (${why}): the simulator runs instead\n`, {
+      out.out(`sensor: real mode did not start (${why}): the simulator runs instead\n\n`, {
         kind: "sensor",
         mode: "simulator",
         chosen: false,

@@ -82,18 +82,18 @@ export function sensorLine(d: SensorDecision): { text: string; json: Record<stri
     return {
       text:
         "sensor: the eBPF probe (real mode) — the sample server runs in a pod of its own (cgroup, network namespace) " +
-        "and its shell, token read and connection really happen; the kernel reports them\n",
+        "and its shell, token read and connection really happen; the kernel reports them\n\n",
       json: { kind: "sensor", mode: "probe", loader: d.loader },
     };
   if (d.chosen)
     return {
-      text: "sensor: the simulator (--sensor simulator) — the sample server's tools report what they would do; nothing runs\n",
+      text: "sensor: the simulator (--sensor simulator) — the sample server's tools report what they would do; nothing runs\n\n",
       json: { kind: "sensor", mode: "simulator", chosen: true, missing: [], how: [] },
     };
   return {
     text:
       `sensor: the simulator — real mode (the eBPF probe watching a real pod) is not possible here: missing ${d.check.missing.join("; ")}\n` +
-      `        to get it: ${d.check.how.join("; ")}\n`,
+      `        to get it: ${d.check.how.join("; ")}\n\n`,
     json: {
       kind: "sensor",
       mode: "simulator",

@@ -154,7 +154,7 @@ export class LocalStack {
   /** `p` relative to the working directory when it is below it. */
   rel(p: string): string {
     const r = relative(process.cwd(), p);
-    return r === "" ? "." : r.startsWith("..") ? p : r;
+    return r === "" ? "." : r.startsWith("..") ? p.replace(/(.)\/+$/, "$1") : r;
   }
 
   /** The proxy's endpoint of the sample provider. */
@@ -285,11 +285,7 @@ export class LocalStack {
       `              network namespace ${pod.netns} (${pod.podIp}; a veth to this machine at ${pod.hostIp ?? ""}, no default route)`,
       `              its own mount namespace: the service-account token at ${SA_TOKEN}`,
       `  outside     network namespace ${pod.peerNetns}: ${WEATHER_API.ip}:${WEATHER_API.port} (${WEATHER_API.host}) and ${EXFIL.ip}:${EXFIL.port} (the attacker), one listener; routed from the pod only, so nothing leaves this machine`,
-      `  sensors     the eBPF probe (${this.rel(this.#o.sensor.mode === "probe" ? this.#o.sensor.loader : "")}: exec, exit, connect, opens under ${DEFAULT_PROBE_PREFIXES.filter(
-        (x) => x.endsWith("/"),
-      )
-        .slice(0, 3)
-        .join(", ")} …), its kernel filter = the pod's cgroup (${loaderMode(hierarchy)}); no simulator`,
+      `  sensors     the eBPF probe (${this.rel(this.#o.sensor.mode === "probe" ? this.#o.sensor.loader : "")}): exec, exit, connect, and opens under ${SA_TOKEN.split("/").slice(0, 4).join("/")}/ and ${DEFAULT_PROBE_PREFIXES.length - 1} other credential paths, reported in the kernel for the pod's cgroup only (${loaderMode(hierarchy)}); no simulator`,
     ]);
   }
 
