@@ -66,12 +66,21 @@ export {
   CgroupResolver,
   detectHierarchy,
   findHierarchy,
+  loaderMode,
   parseCgroupPath,
   type CgroupHierarchy,
   type CgroupIdentity,
   type McpPods,
 } from "./sources/probe/cgroups.js";
-export { createTestPod, runProbeScenario, testPodPrerequisites, type TestPod } from "./selftest/probe.js";
+export {
+  createTestPod,
+  runProbeScenario,
+  testPodPrerequisites,
+  type PeerConnection,
+  type PodProcess,
+  type TestPod,
+  type TestPodOptions,
+} from "./selftest/probe.js";
 export { HubClient, type HubClientOptions } from "./hub/client.js";
 export { HubInbox, type HubInboxTargets } from "./hub/inbox.js";
 export {

@@ -83,6 +83,9 @@ export { readRules, watchRules } from "./hub/rules.js";
 // The bundled sample MCP server (hangar-controller sample-server; the local stack's provider).
 export {
   startSampleServer,
+  EXFIL,
+  SA_TOKEN,
+  WEATHER_API,
   type Effect,
   type Proc,
   type RunningSampleServer,

@@ -233,9 +233,8 @@ async function attack(
   const alertsBefore = stack.alerts.length;
   const poisonedAt = Date.now();
   await session.call("run_report", POISONED_ARGS, true);
-  out.out(
-    `  the server's tool took its command-injection path: bash read the service-account token and connected to 203.0.113.66:443 (simulated: the sensor simulator reports it, nothing runs)\n`,
-  );
+  const effects = await stack.effects(poisonedAt);
+  out.out(effects.text, effects.json);
   const done = (): boolean =>
     stack.alerts.slice(alertsBefore).some((a) => forCall(a, session.id)) &&
     stack.events.some((e) => Date.parse(e.time) >= poisonedAt - 1000);
@@ -282,6 +281,10 @@ function tryIt(
       cmds.map((c) => `  ${c}\n`).join("") +
       `  npx hangar-ctl baseline show ${PROVIDER} --db ${stack.rel(stack.db)}   (the agent's baseline file itself)\n` +
       `  MCP clients can use the proxy too: ${stack.endpoint}\n` +
+      stack
+        .podCommands()
+        .map((c, i) => `  ${i === 0 ? "the pod, as root: " : "                  "}${c}\n`)
+        .join("") +
       (o.exit ? "" : `Ctrl-C stops it.\n`),
     {
       kind: "ready",

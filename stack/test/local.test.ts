@@ -8,76 +8,13 @@
  * the running stack; a second run on the same data dir reuses the baseline.
  */
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { lognormalizeCef, skipUnlessRsyslog } from "@hangar/testkit";
-
-const here = dirname(fileURLToPath(import.meta.url));
-const MAIN = join(here, "..", "src", "main.js");
-const CTL = join(here, "..", "..", "..", "controller", "dist", "src", "ctl", "main.js");
-
-type Line = Record<string, unknown> & { kind: string };
-
-interface Run {
-  child: ChildProcess;
-  lines: Line[];
-  stderr: () => string;
-  exited: Promise<number | null>;
-  waitFor(pred: (l: Line) => boolean, what: string, ms?: number): Promise<Line>;
-}
-
-function startLocal(args: string[]): Run {
-  const child = spawn(process.execPath, [MAIN, "--json", ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const lines: Line[] = [];
-  let err = "";
-  child.stderr?.setEncoding("utf8").on("data", (d: string) => (err += d));
-  const waiters = new Set<() => void>();
-  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (l) => {
-    lines.push(JSON.parse(l) as Line);
-    for (const w of waiters) w();
-  });
-  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-  return {
-    child,
-    lines,
-    stderr: () => err,
-    exited,
-    waitFor(pred, what, ms = 60_000) {
-      return new Promise((resolve, reject) => {
-        const check = (): void => {
-          const hit = lines.find(pred);
-          if (hit !== undefined) {
-            cleanup();
-            resolve(hit);
-          }
-        };
-        const timer = setTimeout(() => {
-          cleanup();
-          reject(new Error(`timed out waiting for ${what}; stderr: ${err}`));
-        }, ms);
-        const cleanup = (): void => {
-          clearTimeout(timer);
-          waiters.delete(check);
-        };
-        void exited.then(() => {
-          if (waiters.has(check)) {
-            cleanup();
-            reject(new Error(`local exited before ${what}; stderr: ${err}`));
-          }
-        });
-        waiters.add(check);
-        check();
-      });
-    },
-  };
-}
+import { CTL, MAIN, parseCef, startLocal, type Line, type Run } from "./local-run.js";
 
 function ctl(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -90,33 +27,6 @@ function ctl(args: string[]): Promise<{ code: number | null; stdout: string; std
   });
 }
 
-/** A strict CEF:0 reader: seven `|`-separated header fields (with `\|`, `\\`), then key=value extensions. */
-function parseCef(line: string): { header: string[]; ext: Record<string, string> } {
-  const header: string[] = [];
-  let cur = "";
-  let i = 0;
-  for (; i < line.length && header.length < 7; i++) {
-    const c = line[i] as string;
-    if (c === "\\" && (line[i + 1] === "|" || line[i + 1] === "\\")) {
-      cur += line[++i];
-    } else if (c === "|") {
-      header.push(cur);
-      cur = "";
-    } else cur += c;
-  }
-  assert.equal(header.length, 7, `CEF header of ${line.slice(0, 120)}`);
-  const rest = line.slice(i);
-  const ext: Record<string, string> = {};
-  // Keys are alphanumeric and follow a space; a value runs to the next unescaped " key=".
-  const re = /(?:^|\s)([A-Za-z0-9]+)=((?:\\.|[^\\])*?)(?=\s[A-Za-z0-9]+=|$)/g;
-  for (const m of rest.matchAll(re)) {
-    ext[m[1] as string] = (m[2] as string).replace(/\\(.)/g, (_, x: string) =>
-      x === "n" ? "\n" : x === "r" ? "\r" : x,
-    );
-  }
-  return { header, ext };
-}
-
 describe("hangar-local (npm start)", () => {
   let dir: string;
   let first: Run;
@@ -125,7 +35,10 @@ describe("hangar-local (npm start)", () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "hangar-local-test-"));
+    // The simulator path (what a user without root gets); real mode is local-probe.test.ts.
     first = startLocal([
+      "--sensor",
+      "simulator",
       "--fast",
       "--data-dir",
       dir,
@@ -151,6 +64,14 @@ describe("hangar-local (npm start)", () => {
       cef: string;
       alert: Record<string, unknown>;
     }[];
+
+  it("says first which sensor runs: the simulator, as asked", () => {
+    assert.equal(first.lines[0]?.kind, "sensor");
+    assert.equal(first.lines[0]?.["mode"], "simulator");
+    assert.equal(first.lines[0]?.["chosen"], true);
+    assert.equal(first.lines.find((l) => l.kind === "stack")?.["sensor"], "simulator");
+    assert.equal(first.lines.find((l) => l.kind === "effects")?.["real"], false);
+  });
 
   it("learns first, with progress, on a new data dir", () => {
     const stack = first.lines.find((l) => l.kind === "stack");
@@ -285,6 +206,8 @@ describe("hangar-local (npm start)", () => {
     assert.equal(await first.exited, 0, first.stderr());
     assert.ok(first.lines.some((l) => l.kind === "stopped"));
     const second = startLocal([
+      "--sensor",
+      "simulator",
       "--fast",
       "--exit",
       "--data-dir",

@@ -6,11 +6,21 @@
  * agent's own probe path (loader → decode → cgroup → pod → provider) must report exactly
  * that. The root tests and the bench use the same fixture.
  */
-import { spawn, execFile } from "node:child_process";
+import { spawn, execFile, type ChildProcess } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, rmdirSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  rmdirSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, relative } from "node:path";
+import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { pino, type Logger } from "pino";
 import { Counters, PROVIDER_LABEL, kindName, type RuntimeEvent } from "@hangar/core";
@@ -23,23 +33,80 @@ import { findLoader } from "../sources/probe/source.js";
 
 const run = promisify(execFile);
 
+export interface TestPodOptions {
+  /**
+   * Name stem: the cgroup directory is <mount>/<stem>-<id>/…, the network namespaces
+   * <stem>-<id>-pod and <stem>-<id>-peer (default "hangar-test").
+   */
+  stem?: string;
+  /** The pod as the pod watch would give it (defaults: hangar-selftest/probe-<id>, provider probe-selftest). */
+  namespace?: string;
+  name?: string;
+  provider?: string;
+  /** Further pod labels (the provider label is always set). */
+  labels?: Readonly<Record<string, string>>;
+  image?: string;
+  /**
+   * A veth pair between the calling process's network namespace and the pod (as a node has to
+   * its pods), so that the host reaches the pod's address: the pod's address (`podIp`) is then
+   * on that link, in a free 10.244.<n>.0/30 (one no route of this machine covers; the host's
+   * end is `hostIp`). The pod gets no default route either way.
+   */
+  hostLink?: boolean;
+  /**
+   * Further addresses of the peer namespace, the pod's "outside world" (e.g. 203.0.113.66):
+   * routed from the pod to the peer and back, and nowhere else; the listener answers on them.
+   */
+  peerHosts?: readonly string[];
+  /** The listener's TCP port (default: any free one). */
+  peerPort?: number;
+}
+
+/** A connection the peer's listener accepted (addresses without the IPv4-mapped prefix). */
+export interface PeerConnection {
+  time: number;
+  /** The listener's address and port the pod connected to, e.g. 203.0.113.66:443 or [fd68::2]:443. */
+  local: string;
+  /** The pod's address and port. */
+  remote: string;
+}
+
+/** A long-running process in the pod (see `TestPod.spawn`). */
+export interface PodProcess {
+  readonly pid: number;
+  readonly child: ChildProcess;
+  /** Resolves with the exit code (or the signal's name) once it ended. */
+  readonly exited: Promise<number | string>;
+}
+
 export interface TestPod {
   readonly uid: string;
   readonly containerId: string;
   readonly namespace: string;
   readonly name: string;
   readonly provider: string;
+  /** The pod's top cgroup directory (<mount>/<stem>-<id>), removed by close(). */
+  readonly cgroupBase: string;
   /** The container's cgroup directory (processes go here). */
   readonly cgroupDir: string;
   /** The pod's network namespace name (ip netns). */
   readonly netns: string;
+  /** The peer's network namespace name (ip netns). */
+  readonly peerNetns: string;
   readonly podIp: string;
+  /** With `hostLink`: the host's end of the link to the pod, and that link's name on the host. */
+  readonly hostIp: string | undefined;
+  readonly hostLink: string | undefined;
   readonly peerIp: string;
   readonly peerIp6: string;
+  /** `peerHosts`: further addresses of the peer namespace. */
+  readonly peerHosts: readonly string[];
   /** An address on the pod's link that no host answers (connects stay in SYN_SENT). */
   readonly silentIp: string;
-  /** TCP port of the listener in the peer namespace (IPv4 and IPv6). */
+  /** TCP port of the listener in the peer namespace (IPv4 and IPv6, every peer address). */
   readonly peerPort: number;
+  /** The listener's pid. */
+  readonly listenerPid: number;
   /** A directory for the watched prefix, holding the file `secret`. */
   readonly watchedDir: string;
   /** The pod as the pod watch would give it to the resolver. */
@@ -48,21 +115,53 @@ export interface TestPod {
   run(script: string): Promise<{ pid: number; code: number | null; stderr: string }>;
   /** Runs the same script in the pod's network namespace but outside its cgroup. */
   runOutside(script: string): Promise<{ pid: number; code: number | null; stderr: string }>;
+  /**
+   * Starts `command` in the pod (its network namespace, then its cgroup: the exec of `command`
+   * is the first thing the pod's cgroup sees). `files` (absolute path → content) are what the
+   * process sees at those paths and nothing else does: it gets a private mount namespace where
+   * the nearest existing directory above each path is overlaid, read-only, by one holding the
+   * file (as a kubelet volume appears only in its pod).
+   */
+  spawn(
+    command: string,
+    args: readonly string[],
+    opts?: { files?: Readonly<Record<string, string>> },
+  ): PodProcess;
+  /** The connections the peer's listener accepted so far. */
+  connections(): PeerConnection[];
+  /** Kills what runs in the pod, removes its namespaces, links and cgroups. */
   close(): Promise<void>;
 }
 
 /** What a TestPod needs from the machine; empty when everything is there. */
-export async function testPodPrerequisites(): Promise<string[]> {
+export async function testPodPrerequisites(opts: { files?: boolean } = {}): Promise<string[]> {
   const missing: string[] = [];
   if (process.getuid?.() !== 0) missing.push("root (cgroups and network namespaces are created)");
-  for (const tool of ["ip", "nsenter", "bash"]) {
+  for (const tool of ["ip", "nsenter", "bash", ...(opts.files === true ? ["unshare", "mount"] : [])]) {
     try {
       await run("sh", ["-c", `command -v ${tool}`]);
     } catch {
       missing.push(`the ${tool} command`);
     }
   }
+  if (opts.files === true && !overlayAvailable())
+    missing.push("overlayfs (the pod's own files are an overlay: modprobe overlay)");
   return missing;
+}
+
+function overlayAvailable(): boolean {
+  try {
+    if (/\toverlay$/m.test(readFileSync("/proc/filesystems", "utf8"))) return true;
+  } catch {
+    return false;
+  }
+  // Not registered yet: a module the first mount loads.
+  try {
+    const release = readFileSync("/proc/sys/kernel/osrelease", "utf8").trim();
+    return existsSync(`/lib/modules/${release}/kernel/fs/overlayfs`);
+  } catch {
+    return false;
+  }
 }
 
 function exitOf(child: ReturnType<typeof spawn>): Promise<{ code: number | null; stderr: string }> {
@@ -75,34 +174,107 @@ function exitOf(child: ReturnType<typeof spawn>): Promise<{ code: number | null;
   });
 }
 
+/** A POSIX shell word. */
+const sq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** IPv4 prefixes this machine routes (every table), default routes left out. */
+async function routedPrefixes(): Promise<[number, number][]> {
+  const { stdout } = await run("ip", ["-4", "-o", "route", "show", "table", "all"]);
+  const out: [number, number][] = [];
+  for (const line of stdout.split("\n")) {
+    const words = line.trim().split(/\s+/);
+    const w = /^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(words[0] ?? "") ? words[0] : words[1];
+    const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)(?:\/(\d+))?$/.exec(w ?? "");
+    if (m === null) continue;
+    const len = Number(m[5] ?? 32);
+    if (len === 0) continue;
+    const ip = m.slice(1, 5).reduce((a, x) => a * 256 + Number(x), 0);
+    out.push([ip, len]);
+  }
+  return out;
+}
+
+/** A 10.244.<n>.0/30 that no route of this machine covers or is covered by. */
+async function freeHostSubnet(): Promise<number> {
+  const routes = await routedPrefixes();
+  const start = randomBytes(1)[0] ?? 0;
+  for (let i = 0; i < 254; i++) {
+    const n = ((start + i) % 254) + 1;
+    const net = ((10 * 256 + 244) * 256 + n) * 256;
+    const clash = routes.some(([ip, len]) => {
+      const l = Math.min(len, 30);
+      const mask = l === 0 ? 0 : (0xffffffff << (32 - l)) >>> 0;
+      return (ip & mask) >>> 0 === (net & mask) >>> 0;
+    });
+    if (!clash) return n;
+  }
+  throw new AgentError("HANGAR_ERR_PROBE_SELFTEST", "no free 10.244.<n>.0/30 for the pod's link to the host");
+}
+
+/** Kills every process of a cgroup (and what they start meanwhile) until it is empty. */
+async function killCgroup(dir: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    let procs: string[];
+    try {
+      procs = readFileSync(join(dir, "cgroup.procs"), "utf8")
+        .split("\n")
+        .filter((l) => l !== "");
+    } catch {
+      return; // no such cgroup (any more)
+    }
+    if (procs.length === 0) return;
+    for (const p of procs) {
+      try {
+        process.kill(Number(p), "SIGKILL");
+      } catch {
+        // gone already
+      }
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /**
- * Creates a test pod in `hierarchy`: <mount>/hangar-test-<id>/kubepods/besteffort/pod<uid>/
+ * Creates a test pod in `hierarchy`: <mount>/<stem>-<id>/kubepods/besteffort/pod<uid>/
  * <container id> (the cgroupfs driver's layout), a pod and a peer network namespace joined
  * by a veth pair (198.18.<n>.0/29 and fd68:616e:<n>::/64, addresses that exist only inside
- * these namespaces), and a TCP listener in the peer namespace.
+ * these namespaces), and a TCP listener in the peer namespace; with options, a link to the
+ * host and further peer addresses (see TestPodOptions).
  */
-export async function createTestPod(hierarchy: CgroupHierarchy): Promise<TestPod> {
+export async function createTestPod(
+  hierarchy: CgroupHierarchy,
+  options: TestPodOptions = {},
+): Promise<TestPod> {
   const short = randomBytes(3).toString("hex");
+  const stem = options.stem ?? "hangar-test";
   const uid = randomUUID();
   const containerId = randomBytes(32).toString("hex");
-  const base = join(hierarchy.mount, `hangar-test-${short}`);
+  const base = join(hierarchy.mount, `${stem}-${short}`);
   const podDir = join(base, "kubepods", "besteffort", `pod${uid}`);
   const cgroupDir = join(podDir, containerId);
-  const netns = `hangar-${short}-pod`;
-  const peerNs = `hangar-${short}-peer`;
+  const netns = `${stem}-${short}-pod`;
+  const peerNs = `${stem}-${short}-peer`;
   const n = (parseInt(short.slice(0, 2), 16) % 250) + 1;
-  const podIp = `198.18.${n}.1`;
+  const linkIp = `198.18.${n}.1`;
   const peerIp = `198.18.${n}.2`;
   const peerIp6 = `fd68:616e:${n.toString(16)}::2`;
   const silentIp = `198.18.${n}.3`;
+  const peerHosts = [...(options.peerHosts ?? [])];
   const watchedDir = mkdtempSync(join(tmpdir(), "hangar-watched-"));
   writeFileSync(join(watchedDir, "secret"), "not really\n");
   const undo: (() => Promise<void>)[] = [];
   let listener: ReturnType<typeof spawn> | undefined;
+  const accepted: PeerConnection[] = [];
+  const spawned = new Set<ChildProcess>();
+  const fileDirs: string[] = [];
   const close = async (): Promise<void> => {
+    for (const c of spawned) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
     listener?.kill("SIGKILL");
+    await killCgroup(cgroupDir);
     for (const u of undo.reverse()) await u().catch(() => undefined);
+    undo.length = 0;
     rmSync(watchedDir, { recursive: true, force: true });
+    for (const d of fileDirs) rmSync(d, { recursive: true, force: true });
   };
   try {
     mkdirSync(cgroupDir, { recursive: true });
@@ -133,7 +305,7 @@ export async function createTestPod(hierarchy: CgroupHierarchy): Promise<TestPod
     const b = `hq${short}`;
     await run("ip", ["link", "add", a, "netns", netns, "type", "veth", "peer", "name", b, "netns", peerNs]);
     const inNs = (ns: string, ...args: string[]): Promise<unknown> => run("ip", ["-n", ns, ...args]);
-    await inNs(netns, "addr", "add", `${podIp}/29`, "dev", a);
+    await inNs(netns, "addr", "add", `${linkIp}/29`, "dev", a);
     await inNs(peerNs, "addr", "add", `${peerIp}/29`, "dev", b);
     await inNs(netns, "addr", "add", `fd68:616e:${n.toString(16)}::1/64`, "dev", a, "nodad");
     await inNs(peerNs, "addr", "add", `${peerIp6}/64`, "dev", b, "nodad");
@@ -144,7 +316,30 @@ export async function createTestPod(hierarchy: CgroupHierarchy): Promise<TestPod
       await inNs(ns, "link", "set", "lo", "up");
       await inNs(ns, "link", "set", dev, "up");
     }
-    // The listener: accepts and closes, on both families.
+    let podIp = linkIp;
+    let hostIp: string | undefined;
+    let hostLink: string | undefined;
+    if (options.hostLink === true) {
+      const h = await freeHostSubnet();
+      hostIp = `10.244.${h}.1`;
+      podIp = `10.244.${h}.2`;
+      hostLink = `hh${short}`;
+      await run("ip", ["link", "add", hostLink, "type", "veth", "peer", "name", "eth0", "netns", netns]);
+      // Deleted with the pod's namespace too; at once here, so that nothing lingers after close().
+      const link = hostLink;
+      undo.push(() => run("ip", ["link", "del", link]).then(() => undefined));
+      await run("ip", ["addr", "add", `${hostIp}/30`, "dev", hostLink]);
+      await inNs(netns, "addr", "add", `${podIp}/30`, "dev", "eth0");
+      await run("ip", ["link", "set", hostLink, "up"]);
+      await inNs(netns, "link", "set", "eth0", "up");
+    }
+    for (const host of peerHosts) {
+      await inNs(peerNs, "addr", "add", `${host}/32`, "dev", "lo");
+      // From the pod's own address, as a pod's single interface would send it.
+      await inNs(netns, "route", "add", `${host}/32`, "via", peerIp, "src", podIp);
+    }
+    if (podIp !== linkIp) await inNs(peerNs, "route", "add", `${podIp}/32`, "via", linkIp);
+    // The listener: accepts and closes, on both families; one JSON line per connection.
     listener = spawn(
       "ip",
       [
@@ -153,23 +348,35 @@ export async function createTestPod(hierarchy: CgroupHierarchy): Promise<TestPod
         peerNs,
         process.execPath,
         "-e",
-        "const s=require('node:net').createServer(c=>c.destroy());s.listen(0,'::',()=>console.log(s.address().port));",
+        "const a=(x,p)=>(x.startsWith('::ffff:')?x.slice(7):x.includes(':')?'['+x+']':x)+':'+p;" +
+          "const s=require('node:net').createServer(c=>{console.log(JSON.stringify({time:Date.now(),local:a(c.localAddress,c.localPort),remote:a(c.remoteAddress,c.remotePort)}));c.destroy();});" +
+          `s.listen(${options.peerPort ?? 0},'::',()=>console.log(s.address().port));`,
       ],
       { stdio: ["ignore", "pipe", "inherit"] },
     );
     const peerPort = await new Promise<number>((resolve, reject) => {
-      let out = "";
-      listener?.stdout?.setEncoding("utf8");
-      listener?.stdout?.on("data", (s: string) => {
-        out += s;
-        const port = Number.parseInt(out, 10);
-        if (out.includes("\n") && port > 0) resolve(port);
+      const lines = createInterface({ input: listener?.stdout as NodeJS.ReadableStream });
+      let first = true;
+      lines.on("line", (l) => {
+        if (first) {
+          first = false;
+          const port = Number.parseInt(l, 10);
+          if (port > 0) resolve(port);
+          else reject(new Error(`the test listener said ${JSON.stringify(l)}`));
+          return;
+        }
+        try {
+          accepted.push(JSON.parse(l) as PeerConnection);
+        } catch {
+          // not a connection line
+        }
       });
       listener?.on("error", reject);
       listener?.on("close", (code) => reject(new Error(`the test listener exited (${code})`)));
     });
+    const enterCgroup = `echo $$ > ${sq(join(cgroupDir, "cgroup.procs"))}`;
     const runScript = async (script: string, inCgroup: boolean) => {
-      const enter = inCgroup ? `echo $$ > '${join(cgroupDir, "cgroup.procs")}' && ` : "";
+      const enter = inCgroup ? `${enterCgroup} && ` : "";
       const child = spawn(
         "/bin/sh",
         ["-c", `${enter}exec nsenter --net=/run/netns/${netns} -- /bin/bash -c "$1"`, "sh", script],
@@ -179,35 +386,93 @@ export async function createTestPod(hierarchy: CgroupHierarchy): Promise<TestPod
       const r = await exitOf(child);
       return { pid, ...r };
     };
-    const namespace = "hangar-selftest";
-    const name = `probe-${short}`;
-    const provider = "probe-selftest";
+    const spawnIn: TestPod["spawn"] = (command, args, opts = {}) => {
+      // Overlays (mount namespace) and the network namespace first, outside the cgroup; then
+      // the cgroup, then exec: the pod's cgroup sees one exec, of `command`.
+      const mounts = new Map<string, string>();
+      const files = Object.entries(opts.files ?? {});
+      if (files.length > 0) {
+        const layers = mkdtempSync(join(tmpdir(), `${stem}-${short}-files-`));
+        fileDirs.push(layers);
+        for (const [path, content] of files) {
+          let above = dirname(path);
+          while (!existsSync(above)) above = dirname(above);
+          const target = realpathSync(above);
+          let layer = mounts.get(target);
+          if (layer === undefined) {
+            layer = join(layers, String(mounts.size));
+            mounts.set(target, layer);
+          }
+          const file = join(layer, relative(above, path));
+          mkdirSync(dirname(file), { recursive: true });
+          writeFileSync(file, content, { mode: 0o644 });
+        }
+      }
+      const script = [
+        ...[...mounts].map(
+          ([target, layer]) =>
+            `mount -t overlay -o ro,lowerdir=${sq(layer)}:${sq(target)} ${stem}-pod ${sq(target)}`,
+        ),
+        enterCgroup,
+        'exec "$@"',
+      ].join(" && ");
+      const argv = [
+        `--net=/run/netns/${netns}`,
+        "--",
+        ...(mounts.size > 0 ? ["unshare", "--mount", "--propagation", "private", "--"] : []),
+        "/bin/sh",
+        "-c",
+        script,
+        "sh",
+        command,
+        ...args,
+      ];
+      const child = spawn("nsenter", argv, { stdio: ["ignore", "pipe", "pipe"] });
+      spawned.add(child);
+      const exited = new Promise<number | string>((resolve) =>
+        child.once("close", (code, signal) => resolve(code ?? signal ?? "unknown")),
+      );
+      return { pid: child.pid ?? 0, child, exited };
+    };
+    const namespace = options.namespace ?? "hangar-selftest";
+    const name = options.name ?? `probe-${short}`;
+    const provider = options.provider ?? "probe-selftest";
+    const labels = { app: "selftest", ...options.labels, [PROVIDER_LABEL]: provider };
+    const image = options.image ?? "hangar/selftest:1";
     const pod: TestPod = {
       uid,
       containerId,
       namespace,
       name,
       provider,
+      cgroupBase: base,
       cgroupDir,
       netns,
+      peerNetns: peerNs,
       podIp,
+      hostIp,
+      hostLink,
       peerIp,
       peerIp6,
+      peerHosts,
       silentIp,
       peerPort,
+      listenerPid: listener.pid ?? 0,
       watchedDir,
       podInfo() {
         return {
           namespace,
           name,
           uid,
-          labels: { [PROVIDER_LABEL]: provider, app: "selftest" },
+          labels: { ...labels },
           ips: [podIp],
-          containers: [{ id: `containerd://${containerId}`, name: "server", image: "hangar/selftest:1" }],
+          containers: [{ id: `containerd://${containerId}`, name: "server", image }],
         };
       },
       run: (script) => runScript(script, true),
       runOutside: (script) => runScript(script, false),
+      spawn: spawnIn,
+      connections: () => [...accepted],
       close,
     };
     return pod;

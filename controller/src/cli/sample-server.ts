@@ -95,7 +95,7 @@ export async function runSampleServerCli(
       effects: "real",
       onProcess: (p) =>
         io.stdout(
-          `${JSON.stringify({ time: new Date().toISOString(), msg: "process ended", binary: p.binary, args: p.args, exitCode: p.exitCode, signal: p.signal })}\n`,
+          `${JSON.stringify({ time: new Date().toISOString(), msg: "process ended", pid: p.pid, binary: p.binary, args: p.args, exitCode: p.exitCode, signal: p.signal })}\n`,
         ),
       onCall: (c) =>
         io.stdout(

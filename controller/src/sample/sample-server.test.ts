@@ -91,7 +91,7 @@ describe("the sample MCP server", () => {
   });
 
   it("with real effects, the injected path really runs its fixed shell command and returns", async () => {
-    const processes: { binary: string; args: string[] }[] = [];
+    const processes: { pid: number; binary: string; args: string[] }[] = [];
     const server = await startSampleServer({ effects: "real", onProcess: (p) => processes.push(p) });
     const client = new Client({ name: "test", version: "1.0.0" });
     try {
@@ -108,6 +108,7 @@ describe("the sample MCP server", () => {
       // caller's "x | y" reached no shell.
       assert.equal(processes.length, 1);
       assert.match(processes[0]?.binary ?? "", /^\/bin\/(ba)?sh$/);
+      assert.ok((processes[0]?.pid ?? 0) > 0, "the shell's pid is reported");
       assert.match(processes[0]?.args[1] ?? "", /serviceaccount\/token/);
       assert.ok(!(processes[0]?.args[1] ?? "").includes("x | y"));
     } finally {

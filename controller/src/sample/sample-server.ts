@@ -94,12 +94,15 @@ export interface SampleServerOptions {
   /** The server process as the simulated sensor reports it (default pid 4100, /usr/local/bin/node). */
   serverProcess?: Proc;
   /** Every tool call: name, arguments, whether it took the vulnerable path. */
-  onCall?: (call: {
-    tool: string;
-    args: Record<string, unknown>;
-    injected: boolean;
-  }) => void; /** With effects "real": every process the server started, once it ended (or was killed). */
-  onProcess?: (p: { binary: string; args: string[]; exitCode: number | null; signal: string | null }) => void;
+  onCall?: (call: { tool: string; args: Record<string, unknown>; injected: boolean }) => void;
+  /** With effects "real": every process the server started (its pid), once it ended (or was killed). */
+  onProcess?: (p: {
+    pid: number;
+    binary: string;
+    args: string[];
+    exitCode: number | null;
+    signal: string | null;
+  }) => void;
   /**
    * With effects "real": where get_weather connects (default 198.51.100.7:443, after looking up
    * api.weather.example). Given here, the server connects to it without a DNS lookup: tests
@@ -379,12 +382,12 @@ async function runShell(onProcess: SampleServerOptions["onProcess"], exfil: Dest
     const timer = setTimeout(() => child.kill("SIGKILL"), 2000);
     child.once("exit", (exitCode, signal) => {
       clearTimeout(timer);
-      onProcess?.({ binary: shell, args: ["-c", command], exitCode, signal });
+      onProcess?.({ pid: child.pid ?? 0, binary: shell, args: ["-c", command], exitCode, signal });
       resolve();
     });
     child.once("error", () => {
       clearTimeout(timer);
-      onProcess?.({ binary: shell, args: ["-c", command], exitCode: null, signal: null });
+      onProcess?.({ pid: 0, binary: shell, args: ["-c", command], exitCode: null, signal: null });
       resolve();
     });
   });
