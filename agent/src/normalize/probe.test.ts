@@ -263,6 +263,23 @@ describe("ProbeNormalizer", () => {
     assert.equal(Buffer.from(ev?.process?.parentExecId ?? "", "base64").toString(), "n:7:1");
   });
 
+  it("names the parent it saw exec on the child's events (a shell started by the server)", () => {
+    const n = new ProbeNormalizer({ counters: new Counters(), node: "n", procRoot: "/nonexistent" });
+    const server = n.normalize(
+      event({ pid: 10, ppid: 1, path: "/usr/local/bin/node", args: "/app/server.js", timeNs: 500n }),
+    ).event;
+    const shell = n.normalize(
+      event({ pid: 11, ppid: 10, path: "/bin/bash", args: "-c id", timeNs: 1_000n, parentStartNs: 400n }),
+    ).event;
+    assert.equal(shell?.parent?.binary, "/usr/local/bin/node");
+    assert.equal(shell?.parent?.arguments, "/app/server.js");
+    assert.equal(shell?.parent?.pid, 10);
+    assert.equal(shell?.parent?.execId, server?.process?.execId);
+    assert.equal(shell?.process?.parentExecId, server?.process?.execId);
+    const orphan = n.normalize(event({ pid: 12, ppid: 99, path: "/bin/sh", timeNs: 2_000n })).event;
+    assert.equal(orphan?.parent, undefined, "a parent it knows nothing of is not made up");
+  });
+
   it("reports the sock_state outcome of a connect", () => {
     const n = new ProbeNormalizer({ counters: new Counters(), procRoot: "/nonexistent" });
     const ok = n.normalize(

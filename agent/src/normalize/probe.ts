@@ -177,18 +177,23 @@ export class ProbeNormalizer {
   }
 
   #known(p: ProbeEvent): ProcInfo {
-    let info = this.#procs.get(p.pid);
-    if (info === undefined) {
-      // A process that exec'd before the probe saw it: identity from its start time.
-      let binary = "";
-      try {
-        binary = readlinkSync(`${this.#procRoot}/${p.pid}/exe`);
-      } catch {
-        binary = "";
-      }
-      info = { execId: this.#execId(p.startNs, p.pid), binary, args: "" };
-      this.#remember(p.pid, info);
+    return this.#procs.get(p.pid) ?? this.#fromProc(p.pid, p.startNs, true);
+  }
+
+  /**
+   * A process that exec'd before the probe saw it: identity from its start time, binary from
+   * /proc. Remembered when `always`, else only when /proc knew it (a parent looked up for its
+   * child's exec).
+   */
+  #fromProc(pid: number, startNs: bigint, always: boolean): ProcInfo {
+    let binary = "";
+    try {
+      binary = readlinkSync(`${this.#procRoot}/${pid}/exe`);
+    } catch {
+      binary = "";
     }
+    const info = { execId: this.#execId(startNs, pid), binary, args: "" };
+    if (always || binary !== "") this.#remember(pid, info);
     return info;
   }
 
@@ -272,9 +277,24 @@ export class ProbeNormalizer {
     proc.uid = p.uid;
     proc.cgroupId = p.cgroupId;
     proc.startTime = timestamp(p.realNs - p.timeNs + p.startNs);
-    const parent = this.#procs.get(p.ppid);
+    // A new process's parent the probe has not seen yet (started before the agent, e.g. the
+    // MCP server itself) is looked up once in /proc; for other events the map is enough.
+    const parent =
+      this.#procs.get(p.ppid) ??
+      (p.kind === ProbeKind.EXEC && p.ppid > 0 ? this.#fromProc(p.ppid, p.parentStartNs, false) : undefined);
     proc.parentExecId = parent?.execId ?? this.#execId(p.parentStartNs, p.ppid);
     ev.process = proc;
+    if (parent !== undefined && parent.binary !== "") {
+      // The parent as the probe knows it (it saw it exec, or read /proc for it): rules such as
+      // "a shell started by the server" need its binary, as Tetragon's events give it.
+      const pp = newProcess();
+      pp.pid = p.ppid;
+      pp.execId = parent.execId;
+      pp.binary = parent.binary;
+      pp.arguments = parent.args;
+      pp.startTime = timestamp(p.realNs - p.timeNs + p.parentStartNs);
+      ev.parent = pp;
+    }
     const id = this.#cgroups?.lookup(p.cgroupId, p.matchCgroupId, p.pid);
     if (id !== undefined && id.podUid !== "") {
       const pod = newPod("", "", {});
