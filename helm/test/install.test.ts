@@ -390,6 +390,8 @@ describe(
         // The hub accepted the agent (TLS with the generated CA and server name, its projected
         // token checked by TokenReview) and sent it the chart's rule packs.
         await agent.waitFor(/rule update from the controller applied/, 60_000);
+        // The hub's first message can arrive before the agent's health server listens.
+        await agent.waitFor(/hangar-agent running/, 60_000);
         const health = await fetch(`http://127.0.0.1:${healthPort}/healthz`);
         assert.equal(health.status, 200, await health.text());
       } catch (err) {
