@@ -9,51 +9,15 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { Server, ServerCredentials, type ServiceDefinition } from "@grpc/grpc-js";
+import { ServerCredentials } from "@grpc/grpc-js";
 import { hangar, otlp } from "@hangar/proto";
 import { startMetrics, MCP_DURATION_BUCKETS, type AgentMetrics } from "../src/metrics/metrics.js";
 import { Counters, BoundedQueue } from "@hangar/core";
+import { otlpAttributes, startOtlpReceiver } from "@hangar/testkit";
 
 type Req = otlp.ExportMetricsServiceRequest;
-
-async function startReceiver(
-  creds: ServerCredentials = ServerCredentials.createInsecure(),
-): Promise<{ port: number; requests: Req[]; stop(): Promise<void> }> {
-  const requests: Req[] = [];
-  const server = new Server();
-  const def: ServiceDefinition = {
-    Export: {
-      path: `/${otlp.MetricsService.typeName}/Export`,
-      requestStream: false,
-      responseStream: false,
-      requestSerialize: (m: Req) => Buffer.from(toBinary(otlp.ExportMetricsServiceRequestSchema, m)),
-      requestDeserialize: (b: Buffer) => fromBinary(otlp.ExportMetricsServiceRequestSchema, b),
-      responseSerialize: (m: otlp.ExportMetricsServiceResponse) =>
-        Buffer.from(toBinary(otlp.ExportMetricsServiceResponseSchema, m)),
-      responseDeserialize: (b: Buffer) => fromBinary(otlp.ExportMetricsServiceResponseSchema, b),
-    },
-  };
-  server.addService(def, {
-    Export: (call: { request: Req }, cb: (err: null, res: otlp.ExportMetricsServiceResponse) => void) => {
-      requests.push(call.request);
-      cb(null, create(otlp.ExportMetricsServiceResponseSchema));
-    },
-  });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", creds, (err, p) => (err ? reject(err) : resolve(p))),
-  );
-  return {
-    port,
-    requests,
-    stop: () => new Promise<void>((r) => server.tryShutdown(() => r())),
-  };
-}
-
-function attrs(kvs: readonly otlp.KeyValue[]): Record<string, unknown> {
-  return Object.fromEntries(kvs.map((kv) => [kv.key, kv.value?.value.value]));
-}
 
 function metricsOf(req: Req): Map<string, otlp.Metric> {
   const out = new Map<string, otlp.Metric>();
@@ -63,11 +27,11 @@ function metricsOf(req: Req): Map<string, otlp.Metric> {
 }
 
 describe("agent metrics", () => {
-  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
   let metrics: AgentMetrics;
   const counters = new Counters();
   before(async () => {
-    receiver = await startReceiver();
+    receiver = await startOtlpReceiver();
     counters.inc("events", { sensor: "tetragon", kind: "exec" }, 5);
     counters.inc("events", { sensor: "hubble", kind: "flow" }, 3);
     counters.inc("dropped", { reason: "not_mcp_pod" }, 7);
@@ -130,7 +94,7 @@ describe("agent metrics", () => {
     assert.ok(req, "the receiver got an Export request");
     const rm = req.resourceMetrics[0];
     assert.ok(rm?.resource);
-    const res = attrs(rm.resource.attributes);
+    const res = otlpAttributes(rm.resource.attributes);
     assert.equal(res["service.name"], "hangar-agent");
     assert.equal(res["service.version"], "0.1.0");
     assert.equal(res["service.namespace"], "mcp-hangar");
@@ -144,7 +108,7 @@ describe("agent metrics", () => {
       const metric = m.get(name);
       assert.ok(metric, `metric ${name} exported (got ${[...m.keys()].join(", ")})`);
       assert.ok(metric.data.case === "sum" || metric.data.case === "gauge", `${name} is a sum or gauge`);
-      return metric.data.value.dataPoints.map((p) => ({ a: attrs(p.attributes), v: p.value.value }));
+      return metric.data.value.dataPoints.map((p) => ({ a: otlpAttributes(p.attributes), v: p.value.value }));
     };
     const events = m.get("hangar.agent.events");
     assert.equal(events?.data.case, "sum");
@@ -203,7 +167,7 @@ describe("agent metrics", () => {
     assert.equal(hist?.data.case, "histogram");
     if (hist?.data.case !== "histogram") return;
     const points = hist.data.value.dataPoints.map((p) => ({
-      a: attrs(p.attributes),
+      a: otlpAttributes(p.attributes),
       count: p.count,
       sum: p.sum,
       bounds: p.explicitBounds,
@@ -314,7 +278,7 @@ describe("agent metrics", () => {
         ],
         { stdio: "ignore" },
       );
-      const tlsReceiver = await startReceiver(
+      const tlsReceiver = await startOtlpReceiver(
         ServerCredentials.createSsl(null, [
           { private_key: readFileSync(p("srv.key")), cert_chain: readFileSync(p("srv.crt")) },
         ]),

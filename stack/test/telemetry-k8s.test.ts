@@ -11,15 +11,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { Server, ServerCredentials, type ServiceDefinition } from "@grpc/grpc-js";
+import { create } from "@bufbuild/protobuf";
 import { hangar, otlp } from "@hangar/proto";
 import { HubClient } from "@hangar/agent";
 import {
   apiRequest,
+  otlpAttributes,
   skipUnlessControlPlane,
   skipUnlessRsyslog,
   startControlPlane,
+  startOtlpReceiver,
   startRsyslog,
   type ControlPlane,
   type Rsyslog,
@@ -34,39 +35,6 @@ const skip = skipUnlessControlPlane() || skipUnlessRsyslog();
 
 type OtlpReq = otlp.ExportMetricsServiceRequest;
 
-/** The OTLP metrics service, decoded with the proto subset in @hangar/proto. */
-async function startReceiver(): Promise<{ port: number; requests: OtlpReq[]; stop(): Promise<void> }> {
-  const requests: OtlpReq[] = [];
-  const server = new Server();
-  const def: ServiceDefinition = {
-    Export: {
-      path: `/${otlp.MetricsService.typeName}/Export`,
-      requestStream: false,
-      responseStream: false,
-      requestSerialize: (m: OtlpReq) => Buffer.from(toBinary(otlp.ExportMetricsServiceRequestSchema, m)),
-      requestDeserialize: (b: Buffer) => fromBinary(otlp.ExportMetricsServiceRequestSchema, b),
-      responseSerialize: (m: otlp.ExportMetricsServiceResponse) =>
-        Buffer.from(toBinary(otlp.ExportMetricsServiceResponseSchema, m)),
-      responseDeserialize: (b: Buffer) => fromBinary(otlp.ExportMetricsServiceResponseSchema, b),
-    },
-  };
-  server.addService(def, {
-    Export: (call: { request: OtlpReq }, cb: (err: null, res: otlp.ExportMetricsServiceResponse) => void) => {
-      requests.push(call.request);
-      cb(null, create(otlp.ExportMetricsServiceResponseSchema));
-    },
-  });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (err, p) =>
-      err ? reject(err) : resolve(p),
-    ),
-  );
-  return { port, requests, stop: () => new Promise<void>((r) => server.tryShutdown(() => r())) };
-}
-
-const attrs = (kvs: readonly otlp.KeyValue[]): Record<string, unknown> =>
-  Object.fromEntries(kvs.map((kv) => [kv.key, kv.value?.value.value]));
-
 /** Data points of one metric in one request: attributes and value. */
 function points(req: OtlpReq, name: string): { attrs: Record<string, unknown>; value: number }[] {
   const out: { attrs: Record<string, unknown>; value: number }[] = [];
@@ -77,12 +45,12 @@ function points(req: OtlpReq, name: string): { attrs: Record<string, unknown>; v
         const dps = m.data.case === "sum" || m.data.case === "gauge" ? m.data.value.dataPoints : [];
         for (const dp of dps)
           out.push({
-            attrs: attrs(dp.attributes),
+            attrs: otlpAttributes(dp.attributes),
             value: dp.value.case === "asInt" ? Number(dp.value.value) : Number(dp.value.value ?? 0),
           });
         if (m.data.case === "histogram")
           for (const dp of m.data.value.dataPoints)
-            out.push({ attrs: attrs(dp.attributes), value: Number(dp.count) });
+            out.push({ attrs: otlpAttributes(dp.attributes), value: Number(dp.count) });
       }
   return out;
 }
@@ -90,7 +58,7 @@ function points(req: OtlpReq, name: string): { attrs: Record<string, unknown>; v
 describe("hangar-controller serve: SIEM export and metrics", { skip }, () => {
   let cp: ControlPlane;
   let rs: Rsyslog;
-  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
   let dir: string;
   const ac = new AbortController();
   let serving: Promise<number>;
@@ -103,7 +71,7 @@ describe("hangar-controller serve: SIEM export and metrics", { skip }, () => {
   let proxyUrl = "";
 
   before(async () => {
-    [cp, rs, receiver] = await Promise.all([startControlPlane(), startRsyslog(), startReceiver()]);
+    [cp, rs, receiver] = await Promise.all([startControlPlane(), startRsyslog(), startOtlpReceiver()]);
     await ensureNamespace(cp, "mcp");
     await ensureNamespace(cp, "hangar-system");
     await providerPod(cp, "mcp", "weather", "192.0.2.7:443");
@@ -320,7 +288,7 @@ describe("hangar-controller serve: SIEM export and metrics", { skip }, () => {
       undefined,
       20_000,
     );
-    const res = attrs(req.resourceMetrics[0]?.resource?.attributes ?? []);
+    const res = otlpAttributes(req.resourceMetrics[0]?.resource?.attributes ?? []);
     assert.equal(res["service.name"], "hangar-controller");
     assert.equal(res["k8s.pod.name"], process.env["POD_NAME"] ?? "ctl-telemetry");
     assert.equal(res["k8s.namespace.name"], "hangar-system");

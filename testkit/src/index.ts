@@ -97,3 +97,4 @@ export {
 export { findNodeTool, NODE_SETUP_COMMAND, nodeToolVersion, type NodeTool } from "./tools.js";
 export { COREDNS_VERSION, CRICTL_VERSION, KUBE_ROUTER_VERSION } from "./versions.js";
 export { freePorts } from "./ports.js";
+export { otlpAttributes, startOtlpReceiver, type OtlpReceiver } from "./otlp.js";
