@@ -42,6 +42,8 @@ export interface BreakCase {
   readonly rule: string;
   /** The path the violation names, under the pod spec (`spec.`) or metadata (`metadata.`). */
   readonly path: string;
+  /** Violations that necessarily come with it (the API server refuses privileged without escalation). */
+  readonly also?: readonly { readonly rule: string; readonly path: string }[];
   /** Needs the namespace to require it (egress, digests). */
   readonly requires?: "egress" | "digest";
   readonly apply: (pod: { metadata: Json; spec: Json }) => void;
@@ -53,13 +55,20 @@ const container = (pod: { spec: Json }, list = "containers", i = 0): Json => {
 };
 const sc = (c: Json): Json => c["securityContext"] as Json;
 
-/** One change per rule; each breaks only that rule. */
+/** One change per rule; each breaks only that rule (and `also`). */
 export const BREAK_CASES: readonly BreakCase[] = [
   {
     rule: "privileged",
     path: "spec.containers[0].securityContext.privileged",
+    also: [
+      {
+        rule: "allow-privilege-escalation",
+        path: "spec.containers[0].securityContext.allowPrivilegeEscalation",
+      },
+    ],
     apply: (p) => {
       sc(container(p))["privileged"] = true;
+      delete sc(container(p))["allowPrivilegeEscalation"];
     },
   },
   {
@@ -129,7 +138,7 @@ export const BREAK_CASES: readonly BreakCase[] = [
     rule: "capabilities-add",
     path: "spec.containers[0].securityContext.capabilities.add",
     apply: (p) => {
-      (sc(container(p))["capabilities"] as Json)["add"] = ["NET_BIND_SERVICE", "SYS_ADMIN"];
+      (sc(container(p))["capabilities"] as Json)["add"] = ["NET_BIND_SERVICE", "NET_RAW"];
     },
   },
   {
@@ -169,4 +178,14 @@ export function brokenPod(c: BreakCase, provider = "weather"): { metadata: Json;
   const p = goodPod(provider);
   c.apply(p);
   return p;
+}
+
+/** The violations a case must produce, as `rule path` lines, sorted; `spec`/`metadata` moved under `at`. */
+export function expected(
+  c: BreakCase,
+  at: { spec: string; meta: string } = { spec: "spec", meta: "metadata" },
+): string[] {
+  const move = (p: string): string =>
+    p.startsWith("spec.") ? `${at.spec}${p.slice(4)}` : `${at.meta}${p.slice("metadata".length)}`;
+  return [{ rule: c.rule, path: c.path }, ...(c.also ?? [])].map((v) => `${v.rule} ${move(v.path)}`).sort();
 }
