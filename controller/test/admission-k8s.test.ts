@@ -8,7 +8,7 @@
  * cluster-wide requirements.
  */
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -34,6 +34,7 @@ import {
   type BreakCase,
 } from "../src/admission/fixtures.js";
 import { MESSAGE_SEPARATOR } from "../src/admission/policy.js";
+import { ctl } from "../src/ctl/ctl.js";
 
 const skip = skipUnlessControlPlane() || skipUnlessHelm();
 const CHART = fileURLToPath(new URL("../../../helm/hangar-agent", import.meta.url));
@@ -449,6 +450,57 @@ describe("admission policies on a real API server", { skip }, () => {
       failures[0]!.message,
       /spec\.containers\[0\]\.securityContext\.capabilities\.add: adds capabilities, add none, or only NET_BIND_SERVICE \[capabilities-add\]/,
     );
+  });
+
+  it("hangar-ctl admission check --dry-run=server reports what the cluster's policies answer", async () => {
+    const dir = join(tmp!.dir, "server");
+    mkdirSync(dir, { recursive: true });
+    const c = BREAK_CASES.find((x) => x.rule === "seccomp")!;
+    const file = (name: string, docs: Json[]): string => {
+      const path = join(dir, name);
+      writeFileSync(path, docs.map((d) => JSON.stringify(d)).join("\n---\n"));
+      return path;
+    };
+    const run = async (args: string[]): Promise<{ code: number; out: string; err: string }> => {
+      let out = "";
+      let err = "";
+      const code = await ctl(
+        ["admission", "check", "--dry-run=server", "--kubeconfig", cp.kubeconfigPath, ...args],
+        {
+          stdout: (t) => (out += t),
+          stderr: (t) => (err += t),
+        },
+      );
+      return { code, out, err };
+    };
+    const bad = deploymentObject(brokenPod(c), "weather");
+    const refused = await run(["-n", "mcp", "-f", file("bad.yaml", [bad])]);
+    assert.equal(refused.code, 1, refused.out + refused.err);
+    assert.match(
+      refused.out,
+      /Deployment mcp\/weather: refused \(server-side dry run\)\n {2}spec\.template\.spec\.containers\[0\]\.securityContext\.seccompProfile\.type: runs without a seccomp profile, .* \[seccomp\]/,
+    );
+    const warned = await run(["-n", "warned", "-f", file("bad.yaml", [bad])]);
+    assert.equal(warned.code, 1);
+    assert.match(
+      warned.out,
+      /Deployment warned\/weather: admitted with warnings \(server-side dry run\)\n {2}spec\.template\.spec\.containers\[0\]\.securityContext\.seccompProfile\.type: /,
+    );
+    const good = await run(["-n", "mcp", "-f", file("good.yaml", [deploymentObject(goodPod(), "weather")])]);
+    assert.equal(good.code, 0, good.out);
+    assert.match(good.out, /Deployment mcp\/weather: admitted \(server-side dry run\)/);
+    const nowhere = await run([
+      "-n",
+      "no-such-namespace",
+      "-f",
+      file("good.yaml", [deploymentObject(goodPod(), "weather")]),
+    ]);
+    assert.equal(nowhere.code, 2);
+    assert.match(
+      nowhere.out,
+      /refused it for another reason: HTTP 404: namespaces "no-such-namespace" not found/,
+    );
+    assert.equal((await run(["--values", "x.yaml", "-f", file("good.yaml", [])])).code, 2);
   });
 
   it("the chart's values select the cluster-wide mode and requirements", async () => {

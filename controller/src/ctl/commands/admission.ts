@@ -6,9 +6,12 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { parse } from "yaml";
+import { KubeConfig } from "@kubernetes/client-node";
 import { checkSources, type ObjectReport, type Source } from "../../admission/check.js";
+import { dryRunSources, type ServerReport } from "../../admission/server.js";
 import { ADMISSION_LABELS, ADMISSION_RULES } from "../../admission/rules.js";
 import { ControllerError } from "../../errors.js";
+import { KubeClient } from "../../kube/kube.js";
 import { usageError, type CtlCommand, type CtlIO } from "../command.js";
 
 export const ADMISSION_HELP = `Usage: hangar-ctl admission <subcommand> [options]
@@ -34,6 +37,11 @@ Options (check):
   --require-image-digest  require images by digest everywhere (admission.requireImageDigest)
   --exempt-namespace NS   never check this namespace (repeatable; default: kube-system, as the chart)
   --values FILE           take the three settings above from a values file of the chart
+  --dry-run=server        instead of checking offline, send each pod and workload to the
+                          cluster of the kubeconfig as a server-side dry run (nothing is
+                          stored) and report what the installed policies answered: refused
+                          (Deny) or admitted with warnings (Warn), each violation with its path
+  --kubeconfig FILE       with --dry-run=server (default $KUBECONFIG, else ~/.kube/config)
   -o, --output FMT        text (default) or json
 
 Namespaces: a Namespace object among the inputs applies its labels as the cluster would:
@@ -41,8 +49,9 @@ ${ADMISSION_LABELS.requireEgress}=true and ${ADMISSION_LABELS.requireImageDigest
 requirements on, ${ADMISSION_LABELS.mode}=off skips its objects. An object (or its pod template)
 labelled ${ADMISSION_LABELS.exempt}=true is skipped.
 
-Exit codes: 0 no violation; 1 at least one violation; 2 usage error or a manifest that cannot
-be read (the message names file:doc N).
+Exit codes: 0 no violation; 1 at least one violation; 2 usage error, a manifest that cannot
+be read (the message names file:doc N), or, with --dry-run=server, an object the API server
+refused for another reason (its namespace does not exist, an invalid field) or no cluster.
 `;
 
 const OPTIONS = {
@@ -52,6 +61,8 @@ const OPTIONS = {
   "require-image-digest": { type: "boolean" },
   "exempt-namespace": { type: "string", multiple: true },
   values: { type: "string" },
+  "dry-run": { type: "string" },
+  kubeconfig: { type: "string" },
   output: { type: "string", short: "o" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -141,10 +152,56 @@ function rulesText(): string {
   );
 }
 
+async function serverCheck(
+  files: string[],
+  namespace: string | undefined,
+  kubeconfig: string | undefined,
+  output: string,
+  io: CtlIO,
+): Promise<number> {
+  const kc = new KubeConfig();
+  let kube: KubeClient;
+  try {
+    if (kubeconfig !== undefined) kc.loadFromFile(kubeconfig);
+    else kc.loadFromDefault();
+    kube = new KubeClient(kc);
+  } catch (err) {
+    io.stderr(
+      `hangar-ctl admission check: no cluster: ${err instanceof Error ? err.message : String(err)}\n`,
+    );
+    return 2;
+  }
+  const ns = namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? "default";
+  let reports: ServerReport[];
+  try {
+    reports = await dryRunSources(kube, files.map(readSource), ns);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    io.stderr(
+      `hangar-ctl admission check: ${code !== undefined ? `${code}: ` : ""}${err instanceof Error ? err.message : String(err)}\n`,
+    );
+    return 2;
+  }
+  if (output === "json") io.stdout(JSON.stringify({ objects: reports }, null, 2) + "\n");
+  else {
+    const lines = reports.map((r) => {
+      const id = `${r.where} ${r.kind} ${r.namespace}/${r.name}`;
+      if (r.skipped !== undefined) return `${id}: skipped (${r.skipped})`;
+      if (r.answer === "error")
+        return `${id}: the API server refused it for another reason: ${r.error ?? ""}`;
+      const head = `${id}: ${r.answer === "refused" ? "refused" : r.answer === "warned" ? "admitted with warnings" : "admitted"} (server-side dry run)`;
+      return [head, ...r.violations.map((v) => `  ${v.path}: ${v.problem}, ${v.fix} [${v.rule}]`)].join("\n");
+    });
+    io.stdout(lines.join("\n") + "\n");
+  }
+  if (reports.some((r) => r.answer === "error")) return 2;
+  return reports.some((r) => r.violations.length > 0) ? 1 : 0;
+}
+
 export const admissionCommand: CtlCommand = {
   name: "admission",
   summary: "check manifests offline against the chart's admission rules for MCP pods",
-  run(argv: string[], io: CtlIO): Promise<number> {
+  async run(argv: string[], io: CtlIO): Promise<number> {
     let values;
     let positionals;
     try {
@@ -160,13 +217,13 @@ export const admissionCommand: CtlCommand = {
     const [sub, ...rest] = positionals;
     if (values.help === true || sub === "help") {
       io.stdout(ADMISSION_HELP);
-      return Promise.resolve(0);
+      return 0;
     }
     if (sub === undefined) throw usageError("missing subcommand: check or rules");
     if (rest.length > 0) throw usageError(`unexpected argument ${JSON.stringify(rest[0])}`);
     if (sub === "rules") {
       io.stdout(rulesText());
-      return Promise.resolve(0);
+      return 0;
     }
     if (sub !== "check") throw usageError(`unknown subcommand ${JSON.stringify(sub)}: check or rules`);
     const output = values.output ?? "text";
@@ -175,6 +232,16 @@ export const admissionCommand: CtlCommand = {
     const files = values.filename ?? [];
     if (files.length === 0)
       throw usageError("check: give the manifests with -f FILE (or -f - for standard input)");
+    const dryRun = values["dry-run"] ?? "none";
+    if (dryRun !== "none" && dryRun !== "server")
+      throw usageError(`--dry-run: ${JSON.stringify(dryRun)} is not server (or none: offline, the default)`);
+    if (dryRun === "server") {
+      const offline = ["require-egress", "require-image-digest", "exempt-namespace", "values"] as const;
+      const given = offline.find((k) => values[k] !== undefined);
+      if (given !== undefined)
+        throw usageError(`--${given}: only offline; with --dry-run=server the cluster's policies decide`);
+      return serverCheck(files, values.namespace, values.kubeconfig, output, io);
+    }
     const chart = values.values !== undefined ? valuesFile(values.values) : {};
     let reports: ObjectReport[];
     try {
@@ -187,11 +254,11 @@ export const admissionCommand: CtlCommand = {
     } catch (err) {
       if (err instanceof ControllerError && err.code === "HANGAR_ERR_ADMISSION_INPUT") {
         io.stderr(`hangar-ctl admission check: ${err.code}: ${err.message}\n`);
-        return Promise.resolve(2);
+        return 2;
       }
       throw err;
     }
     io.stdout(output === "json" ? JSON.stringify({ objects: reports }, null, 2) + "\n" : text(reports));
-    return Promise.resolve(reports.some((r) => r.violations.length > 0) ? 1 : 0);
+    return reports.some((r) => r.violations.length > 0) ? 1 : 0;
   },
 };
