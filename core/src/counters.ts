@@ -93,7 +93,7 @@ export const COUNTER_FAMILIES = {
   k8s_events: { labels: ["outcome"], help: "Kubernetes Events written: created, updated (a series), failed" },
   k8s_events_dropped: {
     labels: ["reason"],
-    help: "Kubernetes Events not written: rate_limited, queue_full, no_pod",
+    help: "Kubernetes Events not written: rate_limited, queue_full, no_pod, shutdown",
   },
 } as const satisfies Record<string, { readonly labels: readonly string[]; readonly help: string }>;
 
