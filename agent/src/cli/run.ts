@@ -271,6 +271,7 @@ export async function runCommand(args: string[]): Promise<number> {
           : { traceSource: hub, onEnforcement: (r) => void hub.requestEnforcement(r) }),
         ...engines,
         healthPort,
+        degraded: () => spoolsFull(siem, hub),
         sinks,
         counters,
         ...(v["print-events"] === true || metrics !== undefined
@@ -365,6 +366,21 @@ async function enginesFromArgs(
 /** hangar.v1.BaselineState → `learning`, `enforcing`, … (the enum name, lower case, without prefix). */
 export function baselineStateName(state: hangar.BaselineState): string {
   return (hangar.BaselineState[state] ?? "UNSPECIFIED").replace(/^BASELINE_STATE_/, "").toLowerCase();
+}
+
+/** "spool full: …" naming each spool whose disk is full, for /healthz. */
+function spoolsFull(
+  siem:
+    | { destinations: readonly { name: string; spool?: { dir: string; full?: unknown } | undefined }[] }
+    | undefined,
+  hub: { outbox: { full?: unknown; dir?: string } } | undefined,
+): string | undefined {
+  const full: string[] = [];
+  for (const d of siem?.destinations ?? [])
+    if (d.spool?.full !== undefined) full.push(`SIEM destination ${d.name} (${d.spool.dir})`);
+  if (hub?.outbox.full !== undefined)
+    full.push(`hub outbox${hub.outbox.dir === undefined ? "" : ` (${hub.outbox.dir})`}`);
+  return full.length === 0 ? undefined : `spool full: ${full.join(", ")}`;
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */

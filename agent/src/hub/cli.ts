@@ -101,9 +101,11 @@ export async function hubFromArgs(
       : {}),
     ...(tokenFile !== undefined ? { tokenFile } : {}),
     onError: (err) =>
-      ctx.logger.warn(
-        { err: err instanceof Error ? err.message : String(err) },
-        "hub stream failed; reconnecting",
-      ),
+      (err as { code?: unknown } | null)?.code === "HANGAR_ERR_SPOOL"
+        ? ctx.logger.error({ err: err instanceof Error ? err.message : String(err) }, "hub outbox")
+        : ctx.logger.warn(
+            { err: err instanceof Error ? err.message : String(err) },
+            "hub stream failed; reconnecting",
+          ),
   });
 }

@@ -13,7 +13,7 @@
  * arrive twice; none is lost unless the spool overflows (counted).
  *
  * Counters (label `destination`): siem_records, siem_sent, siem_spooled, siem_resent,
- * siem_send_errors, siem_dropped{reason: queue_full|spool_overflow|spool_error|encode_error|closed},
+ * siem_send_errors, siem_dropped{reason: queue_full|spool_overflow|spool_full|spool_error|encode_error|closed},
  * and the gauges siem_queue_depth, siem_spool_records, siem_spool_bytes, siem_up.
  */
 import type { Logger } from "pino";
@@ -89,6 +89,8 @@ export class Destination {
   #readPos: SpoolPosition | undefined;
   #retryAt = 0;
   #closed = false;
+  /** The spool's disk was full at the last spill (logged once per episode). */
+  #diskFull = false;
   #stopping = false;
   #flushRequested = 0;
   #wake: (() => void) | undefined;
@@ -186,6 +188,11 @@ export class Destination {
 
   get spooling(): boolean {
     return this.#spooling;
+  }
+
+  /** The spool, if any (health reads whether its disk is full). */
+  get spool(): DiskSpool | undefined {
+    return this.#spool;
   }
 
   #wakeUp(): void {
@@ -418,8 +425,22 @@ export class Destination {
     if (records.length === 0) return;
     const spool = this.#spool as DiskSpool;
     try {
-      const dropped = await spool.append(records);
-      this.#o.counters.inc("siem_spooled", this.#labels, records.length);
+      const { dropped, refused } = await spool.write(records);
+      this.#o.counters.inc("siem_spooled", this.#labels, records.length - refused);
+      if (refused > 0) {
+        // A full disk: what did not fit is dropped (the oldest stay on disk, in order).
+        this.#o.counters.inc("siem_dropped", { ...this.#labels, reason: "spool_full" }, refused);
+        if (!this.#diskFull) {
+          this.#diskFull = true;
+          this.#o.logger.error(
+            { destination: this.name, code: "HANGAR_ERR_SPOOL", dir: spool.dir, error: spool.full?.error },
+            "SIEM spool disk is full: records that do not fit are dropped and counted (siem_dropped{reason=spool_full}) until there is room again",
+          );
+        }
+      } else if (this.#diskFull) {
+        this.#diskFull = false;
+        this.#o.logger.info({ destination: this.name, dir: spool.dir }, "SIEM spool disk has room again");
+      }
       if (dropped > 0) {
         this.#o.counters.inc("siem_dropped", { ...this.#labels, reason: "spool_overflow" }, dropped);
         this.#o.logger.warn(
