@@ -100,6 +100,11 @@ export async function hubFromArgs(
         }
       : {}),
     ...(tokenFile !== undefined ? { tokenFile } : {}),
+    onDeadLetter: (d) =>
+      ctx.logger.error(
+        { seq: String(d.seq), kind: d.kind, id: d.id, bytes: d.bytes, code: d.code, details: d.details },
+        "the controller's hub refused a message for good; it is set aside (hub_dead_letters) so the ones after it go on",
+      ),
     onError: (err) =>
       (err as { code?: unknown } | null)?.code === "HANGAR_ERR_SPOOL"
         ? ctx.logger.error({ err: err instanceof Error ? err.message : String(err) }, "hub outbox")
