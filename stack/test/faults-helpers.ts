@@ -107,7 +107,10 @@ export interface AgentProcess {
 }
 
 /** Starts `hangar-agent run` with these arguments (no Kubernetes, a free health port unless given). */
-export function startAgentProcess(args: readonly string[]): AgentProcess {
+export function startAgentProcess(
+  args: readonly string[],
+  onStdoutLine?: (line: string, atMs: number) => void,
+): AgentProcess {
   const child = spawn(process.execPath, [AGENT_MAIN, "run", "--no-kube", "--hubble", "none", ...args], {
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -117,7 +120,15 @@ export function startAgentProcess(args: readonly string[]): AgentProcess {
     stderr: "",
     exited: new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal }))),
   };
-  child.stdout?.setEncoding("utf8").on("data", (c: string) => (p.stdout += c));
+  let partial = "";
+  child.stdout?.setEncoding("utf8").on("data", (c: string) => {
+    p.stdout += c;
+    if (onStdoutLine === undefined) return;
+    const now = Date.now();
+    const lines = (partial + c).split("\n");
+    partial = lines.pop() ?? "";
+    for (const l of lines) onStdoutLine(l, now);
+  });
   child.stderr?.setEncoding("utf8").on("data", (c: string) => (p.stderr += c));
   return p;
 }
@@ -199,4 +210,66 @@ export function stoppedCounters(stderr: string): Record<string, number> {
     if (o.counters !== undefined) return o.counters;
   }
   throw new Error(`the agent did not log its counters when it stopped:\n${stderr.slice(-3000)}`);
+}
+
+/** `hangar-agent run` arguments for a fault test: the one-rule pack, a SIEM over TCP, the hub over mTLS. */
+export function agentArgs(o: {
+  dir: string;
+  tetragon: string;
+  spoolDir: string;
+  siemPort?: number;
+  hubPort?: number;
+  siemParams?: string;
+}): string[] {
+  const args = [
+    "--tetragon",
+    o.tetragon,
+    "--rules",
+    writeRule(join(o.dir, "rules")),
+    "--health-port",
+    "0",
+    "--spool-dir",
+    o.spoolDir,
+    "--node",
+    "node-a",
+  ];
+  if (o.siemPort !== undefined)
+    args.push(
+      "--siem",
+      `tcp://127.0.0.1:${o.siemPort}?format=json&syslog=none&framing=lf&name=siem${o.siemParams ?? ""}`,
+    );
+  if (o.hubPort !== undefined)
+    args.push(
+      "--hub",
+      `127.0.0.1:${o.hubPort}`,
+      "--hub-ca",
+      join(o.dir, "ca.crt"),
+      "--hub-cert",
+      join(o.dir, "cli.crt"),
+      "--hub-key",
+      join(o.dir, "cli.key"),
+      "--hub-server-name",
+      "hangar-controller",
+    );
+  return args;
+}
+
+/** Accepted, delivered, duplicated and lost, by tag: what a fault test reports and asserts on. */
+export function account(
+  accepted: readonly number[],
+  delivered: readonly number[],
+): {
+  accepted: number;
+  delivered: number;
+  duplicated: number;
+  lost: number[];
+} {
+  const got = new Set(delivered);
+  const acc = new Set(accepted);
+  return {
+    accepted: acc.size,
+    delivered: [...got].filter((t) => acc.has(t)).length,
+    duplicated: delivered.length - got.size,
+    lost: [...acc].filter((t) => !got.has(t)).sort((a, b) => a - b),
+  };
 }
