@@ -149,13 +149,7 @@ export function boundAlert(
     return { alert, truncated: [] };
   const copy = clone(hangar.AlertSchema, alert);
   const truncated: Truncation[] = [];
-  cut(
-    copy,
-    { ...limits, fieldBytes: Math.max(limits.fieldBytes, MARKER_ROOM * 2) },
-    "",
-    truncated,
-    true,
-  );
+  cut(copy, { ...limits, fieldBytes: Math.max(limits.fieldBytes, MARKER_ROOM * 2) }, "", truncated, true);
   const note = `[truncated by hangar: ${truncated
     .slice(0, 16)
     .map((t) => `${t.path} (${t.size})`)
