@@ -115,4 +115,50 @@ describe("Destination", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("write-ahead (the default with a spool): each record is in the spool before it is sent; wal off sends from memory", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hangar-dest-wal-"));
+    try {
+      for (const writeAhead of [true, false]) {
+        const spool = await DiskSpool.open({ dir: join(dir, String(writeAhead)), fsync: false });
+        const counters = new Counters();
+        let inSpoolAtSend: number[] = [];
+        const t = new MemoryTransport(true);
+        const send = t.send.bind(t);
+        t.send = (messages) => {
+          inSpoolAtSend.push(spool.pending);
+          return send(messages);
+        };
+        const d = new Destination({
+          name: "d",
+          transport: t,
+          spool,
+          writeAhead,
+          flushIntervalMs: 10,
+          confirmMs: 20,
+          counters,
+          logger,
+        });
+        for (let i = 0; i < 20; i++) d.write(rec(i));
+        await waitFor("all sent", () => t.received.length === 20);
+        await waitFor("all confirmed", () => counters.get("siem_sent", { destination: "d" }) === 20);
+        assert.deepEqual(t.received, names(20));
+        if (writeAhead) {
+          assert.equal(counters.get("siem_spooled", { destination: "d" }), 20);
+          assert.ok(
+            inSpoolAtSend.every((n) => n > 0),
+            `spool pending at each send: ${inSpoolAtSend.join(",")}`,
+          );
+          await waitFor("acknowledged in the spool", () => spool.pending === 0);
+        } else {
+          assert.equal(counters.get("siem_spooled", { destination: "d" }), 0);
+          assert.ok(inSpoolAtSend.every((n) => n === 0));
+        }
+        inSpoolAtSend = [];
+        await d.shutdown();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
