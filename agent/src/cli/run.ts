@@ -70,7 +70,9 @@ Identity:
   --no-kube                do not watch pods
 
 Operations:
-  --health-port N          serve /healthz and /readyz on this port (default 9876; 0 = any free port)
+  --health-port N          serve /healthz and /readyz on this port (default 9876; 0 = any free port);
+                           /healthz answers 200 "ok", or 200 "degraded: spool full: …" while a
+                           spool's disk is full
   --print-events           also print every kept event to stdout (JSON lines)
   --log-level LEVEL        trace|debug|info|warn|error (default info)
 
