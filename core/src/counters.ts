@@ -101,6 +101,12 @@ export const COUNTER_FAMILIES = {
   siem_queue_depth: { labels: ["destination"], help: "records waiting for a SIEM destination (gauge)" },
   siem_spool_records: { labels: ["destination"], help: "records in a destination's disk spool (gauge)" },
   siem_spool_bytes: { labels: ["destination"], help: "bytes of a destination's disk spool (gauge)" },
+  // Kubernetes Events of the controller (alerts and enforcement on MCP pods)
+  k8s_events: { labels: ["outcome"], help: "Kubernetes Events written: created, updated (a series), failed" },
+  k8s_events_dropped: {
+    labels: ["reason"],
+    help: "Kubernetes Events not written: rate_limited, queue_full, no_pod",
+  },
 } as const satisfies Record<string, { readonly labels: readonly string[]; readonly help: string }>;
 
 /** The name of a counter family. */

@@ -66,6 +66,8 @@ Options:
                            engine): agents' baseline deltas are merged into it, each
                            provider's merged baseline goes back to the agents hosting it,
                            and /v1/providers serves it; without it /v1/providers is empty
+  --no-k8s-events          do not record alerts and enforcement actions as Kubernetes Events
+                           (events.k8s.io/v1) on the MCP pods (docs/reference/k8s-events.md)
   -h, --help               this text
 
 ${TELEMETRY_USAGE}
@@ -102,6 +104,7 @@ const OPTIONS = {
   "proxy-config": { type: "string" },
   rules: { type: "string" },
   "proxy-listen": { type: "string" },
+  "no-k8s-events": { type: "boolean" },
   ...TELEMETRY_OPTIONS,
   help: { type: "boolean", short: "h" },
 } as const;
@@ -172,6 +175,7 @@ async function options(v: Values, io: ServeIO): Promise<ControllerOptions> {
     identity,
     policy,
     lease: { durationSeconds: leaseSeconds, pod: str("pod") ?? process.env["POD_NAME"] },
+    k8sEvents: v["no-k8s-events"] !== true,
     ...(view !== undefined ? { baselines: { view, merge } } : {}),
     api: {
       listen: str("api-listen") ?? "0.0.0.0:8080",

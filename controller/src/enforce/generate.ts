@@ -8,12 +8,12 @@ import { createHash } from "node:crypto";
 import { isIP } from "node:net";
 import type { Action } from "./policy.js";
 import type { KubeObject } from "../kube/kube.js";
-import { PROVIDER_LABEL } from "@hangar/core";
+import { EGRESS_ANNOTATION, PROVIDER_LABEL } from "@hangar/core";
 
 export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
 export const MANAGED_BY = "hangar-controller";
 export const ACTION_LABEL = "mcp-hangar.io/action";
-export const EGRESS_ANNOTATION = "mcp-hangar.io/egress";
+export { EGRESS_ANNOTATION };
 export const ANN_ENFORCEMENT = "mcp-hangar.io/enforcement-id";
 export const ANN_ALERT = "mcp-hangar.io/alert-id";
 export const ANN_RULE = "mcp-hangar.io/rule-id";

@@ -230,6 +230,17 @@ export const COUNTER_MAPPINGS: Readonly<Partial<Record<CounterName, Mapping>>> =
     description: "messages the controller's hub handled, by kind",
     attrs: { kind: HANGAR_ATTR.message },
   },
+  k8s_events: {
+    instrument: "hangar.k8s.events",
+    description: "Kubernetes Events the controller wrote on MCP pods, by outcome (created, updated, failed)",
+    attrs: { outcome: HANGAR_ATTR.outcome },
+  },
+  k8s_events_dropped: {
+    instrument: "hangar.k8s.events.dropped",
+    description:
+      "Kubernetes Events the controller did not write, by reason (rate_limited, queue_full, no_pod)",
+    attrs: { reason: HANGAR_ATTR.reason },
+  },
   siem_spool_records: {
     instrument: "hangar.siem.spool.records",
     description: "records in a SIEM destination's disk spool",
