@@ -89,6 +89,13 @@ export const COUNTER_FAMILIES = {
   siem_queue_depth: { labels: ["destination"], help: "records waiting for a SIEM destination (gauge)" },
   siem_spool_records: { labels: ["destination"], help: "records in a destination's disk spool (gauge)" },
   siem_spool_bytes: { labels: ["destination"], help: "bytes of a destination's disk spool (gauge)" },
+  // licensing (core/src/license/gate.ts)
+  license_state: { labels: ["state"], help: "1 for the license's current state, 0 for a former one (gauge)" },
+  license_days_left: { labels: [], help: "whole days until the license expires, negative after (gauge)" },
+  license_module: {
+    labels: ["module", "basis"],
+    help: "1 when an enterprise module runs, 0 when it is off, by why (license, evaluation, development, small-production, none) (gauge)",
+  },
 } as const satisfies Record<string, { readonly labels: readonly string[]; readonly help: string }>;
 
 /** The name of a counter family. */
