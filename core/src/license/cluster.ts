@@ -11,11 +11,7 @@ import type { ClusterView } from "./policy.js";
 /** The two calls of `@kubernetes/client-node`'s CoreV1Api this needs. */
 export interface ClusterReader {
   readNamespace(p: { name: string }): Promise<{ metadata?: { uid?: string } }>;
-  listPodForAllNamespaces(p: {
-    labelSelector: string;
-    limit: number;
-    _continue?: string;
-  }): Promise<{
+  listPodForAllNamespaces(p: { labelSelector: string; limit: number; _continue?: string }): Promise<{
     items: { metadata?: { labels?: Record<string, string> } }[];
     metadata?: { _continue?: string };
   }>;

@@ -5,3 +5,4 @@ export * from "./jcs.js";
 export * from "./keys.js";
 export * from "./license.js";
 export * from "./policy.js";
+export * from "./setup.js";

@@ -207,7 +207,10 @@ describe("which modules run", () => {
     const d = decide({ licenseError: "lic.json: the signature does not match" });
     assert.equal(d.state, "invalid");
     const r = d.modules.semantic.reason;
-    assert.match(r, /^the rule engine \(@hangar\/semantic\) is off: lic\.json: the signature does not match/);
+    assert.match(
+      r,
+      /^the rule engine \(enterprise\/semantic\) is off: lic\.json: the signature does not match/,
+    );
     assert.match(r, /--license FILE/);
     assert.match(r, /--license-use evaluation/);
     const unknown = decide({ cluster: { kind: "unknown", error: "HTTP 403" } });

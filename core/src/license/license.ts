@@ -11,10 +11,10 @@ import { canonicalize } from "./jcs.js";
 
 export const LICENSE_FORMAT = "hangar-license/v1";
 
-/** The enterprise modules (BSL 1.1, `enterprise/`), by the name the bootstraps use. */
+/** The enterprise modules (BSL 1.1), by the name the gate uses, with their folder (the packages are loaded by name only in bootstrap/plugins.ts). */
 export const ENTERPRISE_MODULES = {
-  semantic: { package: "@hangar/semantic", what: "the rule engine" },
-  behavioral: { package: "@hangar/behavioral", what: "the baseline engine" },
+  semantic: { package: "enterprise/semantic", what: "the rule engine" },
+  behavioral: { package: "enterprise/behavioral", what: "the baseline engine" },
 } as const;
 export type EnterpriseModule = keyof typeof ENTERPRISE_MODULES;
 
