@@ -33,10 +33,21 @@ export class LicenseGate {
   /** The UTC day the last expiry warning was logged on. */
   #warnedDay = "";
   #timer: NodeJS.Timeout | undefined;
+  #counters: Counters | undefined;
 
   constructor(options: LicenseGateOptions) {
     this.#o = options;
+    this.#counters = options.counters;
     this.#decision = decideLicense(options.inputs, this.#now());
+    this.#publish();
+  }
+
+  /**
+   * Keeps the metrics in `counters` from now on (a process whose metrics start after the
+   * decision, such as the controller's telemetry).
+   */
+  attach(counters: Counters): void {
+    this.#counters = counters;
     this.#publish();
   }
 
@@ -132,7 +143,7 @@ export class LicenseGate {
   }
 
   #publish(before?: LicenseDecision): void {
-    const c = this.#o.counters;
+    const c = this.#counters;
     if (c === undefined) return;
     const d = this.#decision;
     for (const s of LICENSE_STATES)
