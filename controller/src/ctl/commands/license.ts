@@ -150,11 +150,10 @@ function run(args: string[], io: CtlIO, keys: readonly TrustedLicenseKey[], now:
     verified = verifyLicense(text, keys, file);
   } catch (err) {
     if (!(err instanceof HangarError)) throw err;
+    const code = (err as HangarError).code;
     if (output === "json" && sub === "show")
-      io.stdout(
-        `${JSON.stringify({ file, usable: false, state: "invalid", error: err.message, code: err.code })}\n`,
-      );
-    io.stderr(`hangar-ctl license: ${err.code}: ${err.message}\n`);
+      io.stdout(`${JSON.stringify({ file, usable: false, state: "invalid", error: err.message, code })}\n`);
+    io.stderr(`hangar-ctl license: ${code}: ${err.message}\n`);
     return 1;
   }
   const r = report(file, verified, now);
