@@ -22,6 +22,8 @@ export function licenseGate(
   return coreLicenseGate({
     ...rest,
     readCluster:
-      kubeConfig === undefined ? undefined : () => readClusterView(kubeConfig.makeApiClient(k8s.CoreV1Api)),
+      kubeConfig === undefined
+        ? undefined
+        : (uid) => readClusterView(kubeConfig.makeApiClient(k8s.CoreV1Api), uid),
   });
 }

@@ -210,7 +210,7 @@ async function controllerLicense(v: Values, kc: k8s.KubeConfig, log: ControllerL
     use: (v["license-use"] as string | undefined) ?? process.env["HANGAR_LICENSE_USE"],
     readCluster:
       wanted || (file !== undefined && file !== "")
-        ? () => readClusterView(kc.makeApiClient(k8s.CoreV1Api))
+        ? (uid) => readClusterView(kc.makeApiClient(k8s.CoreV1Api), uid)
         : () => Promise.resolve({ kind: "unknown", error: "not read: no enterprise module was asked for" }),
     log: {
       info: (fields, message) => log("info", message, fields),

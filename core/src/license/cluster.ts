@@ -24,11 +24,11 @@ const statusOf = (err: unknown): number | undefined => {
 };
 
 /**
- * Reads the cluster UID and counts the providers (paged, 500 pods a page). A namespace that
- * cannot be read leaves the UID unknown (the count still stands); a pod list that fails makes
- * the view `unknown` with the reason.
+ * Counts the providers (paged, 500 pods a page) and, when `uid` (a license bound to a
+ * cluster), reads the cluster UID. A namespace that cannot be read leaves the UID unknown (the
+ * count still stands); a pod list that fails makes the view `unknown` with the reason.
  */
-export async function readClusterView(api: ClusterReader): Promise<ClusterView> {
+export async function readClusterView(api: ClusterReader, uid = true): Promise<ClusterView> {
   const providers = new Set<string>();
   try {
     let next: string | undefined;
@@ -51,11 +51,11 @@ export async function readClusterView(api: ClusterReader): Promise<ClusterView> 
       error: `listing pods labelled ${PROVIDER_LABEL} failed${status === undefined ? "" : ` (HTTP ${status})`}: ${errorMessage(err).split("\n")[0] ?? ""}`,
     };
   }
-  let uid: string | undefined;
+  let clusterUID: string | undefined;
   try {
-    uid = (await api.readNamespace({ name: "kube-system" })).metadata?.uid;
+    if (uid) clusterUID = (await api.readNamespace({ name: "kube-system" })).metadata?.uid;
   } catch {
-    uid = undefined;
+    clusterUID = undefined;
   }
-  return { kind: "counted", uid, providers: [...providers].sort() };
+  return { kind: "counted", uid: clusterUID, providers: [...providers].sort() };
 }

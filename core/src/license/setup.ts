@@ -61,8 +61,11 @@ export interface LicenseSetup {
   readonly file: string | undefined;
   /** `--license-use`, else $HANGAR_LICENSE_USE. */
   readonly use: string | undefined;
-  /** Reads the cluster (readClusterView over the process's client); undefined without a cluster. */
-  readonly readCluster: (() => Promise<ClusterView>) | undefined;
+  /**
+   * Reads the cluster (readClusterView over the process's client; the UID only when `uid`, for
+   * a license bound to a cluster); undefined without a cluster.
+   */
+  readonly readCluster: ((uid: boolean) => Promise<ClusterView>) | undefined;
   readonly log: LicenseLog;
   readonly counters?: Counters;
   /** The public keys licenses are checked against (default the built-in ones; tests pass their own). */
@@ -76,12 +79,16 @@ export async function licenseGate(setup: LicenseSetup): Promise<LicenseGate> {
   const use = parseLicenseUse(setup.use);
   const file = setup.file === "" ? undefined : setup.file;
   const fromFile = file === undefined ? {} : readLicenseFile(file, setup.keys);
+  const license = "license" in fromFile ? (fromFile as { license: VerifiedLicense }).license : undefined;
   // Declared evaluation with no license needs nothing from the cluster.
-  const needCluster = use !== "evaluation" || "license" in fromFile;
+  const needCluster = use !== "evaluation" || license !== undefined;
   const cluster: ClusterView =
     setup.readCluster === undefined || !needCluster
       ? { kind: "none" }
-      : await withTimeout(setup.readCluster(), setup.clusterTimeoutMs ?? 10_000);
+      : await withTimeout(
+          setup.readCluster(license?.payload.clusterUID !== undefined),
+          setup.clusterTimeoutMs ?? 10_000,
+        );
   const inputs: LicenseInputs = { ...fromFile, ...(use === undefined ? {} : { use }), cluster };
   return new LicenseGate({
     inputs,
