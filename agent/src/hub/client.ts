@@ -24,6 +24,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { grpcServiceDefinition, hangar } from "@hangar/proto";
 import {
+  HUB_PROTOCOL_VERSION,
   type Counters,
   type AlertSink,
   type TraceSource,
@@ -364,6 +365,7 @@ export class HubClient implements AlertSink, TraceSource {
               agentVersion: this.#opts.agentVersion ?? "dev",
               lastReceivedSeq: this.#lastReceived,
               rulesVersion: this.#opts.rulesVersion?.() ?? "",
+              protocolVersion: HUB_PROTOCOL_VERSION,
             },
           },
         }),

@@ -8,6 +8,7 @@
  */
 import type { KubeConfig } from "@kubernetes/client-node";
 import { Counters, errorMessage } from "@hangar/core";
+import { errorMessage, type LicenseGate } from "@hangar/core";
 import { AlertStore } from "../api/alerts.js";
 import { Authenticator, loadStaticTokens, type RoleBinding, type StaticToken } from "../api/auth.js";
 import { startApi, type RunningApi } from "../api/server.js";
@@ -67,6 +68,8 @@ export interface ControllerOptions {
   /** Every enforcement event (serve prints them to stdout). */
   readonly onEnforcement?: (e: EnforcementEventJson) => void;
   readonly log: ControllerLog;
+  /** The license decision (serve): its metrics go to the telemetry, looked at again hourly. */
+  readonly license?: LicenseGate;
 }
 
 export interface ApiPartOptions {
@@ -180,6 +183,17 @@ async function start(
           stderr: o.telemetry.stderr,
         });
   if (telemetry !== undefined) closers.add(() => telemetry.shutdown());
+  const license = o.license;
+  if (license !== undefined) {
+    if (telemetry !== undefined) license.attach(telemetry.counters);
+    // The baseline engine, once loaded, runs until the next start (a safe point): the gate says when.
+    license.watch((module) =>
+      log("warn", `${module}: turns off at the controller's next start`, {
+        code: "HANGAR_ERR_LICENSE_REQUIRED",
+      }),
+    );
+    closers.add(() => Promise.resolve(license.stop()));
+  }
   // The hub exists only later; the fan-out and the Lease's follower reach it through this.
   const hubRef: { hub?: AgentHub } = {};
   const d = await decisions(o, hubRef, telemetry, closers, signal);

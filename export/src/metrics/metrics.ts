@@ -49,6 +49,9 @@ export const HANGAR_ATTR = {
   stat: "hangar.detector.stat",
   message: "hangar.hub.message.kind",
   status: "hangar.hub.status",
+  licenseState: "hangar.license.state",
+  module: "hangar.license.module",
+  basis: "hangar.license.basis",
 } as const;
 
 /** Advised buckets for MCP operation durations, seconds. */
@@ -246,6 +249,27 @@ export const COUNTER_MAPPINGS: Readonly<Partial<Record<CounterName, Mapping>>> =
     description: "records in a SIEM destination's disk spool",
     gauge: true,
     attrs: { destination: HANGAR_ATTR.destination },
+  },
+  license_state: {
+    instrument: "hangar.license.state",
+    description:
+      "1 for the license's current state (none, invalid, valid, expiring, grace, expired, wrong-cluster, over-cap, not-yet-valid), 0 for a former one",
+    gauge: true,
+    attrs: { state: HANGAR_ATTR.licenseState },
+  },
+  license_days_left: {
+    instrument: "hangar.license.days_left",
+    description: "whole days until the license expires (negative after); absent without a license",
+    gauge: true,
+    unit: "d",
+    attrs: {},
+  },
+  license_module: {
+    instrument: "hangar.license.module",
+    description:
+      "1 when an enterprise module runs, 0 when it is off, by module and basis (license, evaluation, development, small-production, none)",
+    gauge: true,
+    attrs: { module: HANGAR_ATTR.module, basis: HANGAR_ATTR.basis },
   },
   siem_spool_bytes: {
     instrument: "hangar.siem.spool.size",
