@@ -106,6 +106,7 @@ export const COUNTER_FAMILIES = {
   k8s_events_dropped: {
     labels: ["reason"],
     help: "Kubernetes Events not written: rate_limited, queue_full, no_pod",
+  },
   // licensing (core/src/license/gate.ts)
   license_state: { labels: ["state"], help: "1 for the license's current state, 0 for a former one (gauge)" },
   license_days_left: { labels: [], help: "whole days until the license expires, negative after (gauge)" },

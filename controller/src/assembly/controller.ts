@@ -7,8 +7,7 @@
  * when a part cannot start, closes what already did before throwing.
  */
 import type { KubeConfig } from "@kubernetes/client-node";
-import { Counters, errorMessage } from "@hangar/core";
-import { errorMessage, type LicenseGate } from "@hangar/core";
+import { Counters, errorMessage, type LicenseGate } from "@hangar/core";
 import { AlertStore } from "../api/alerts.js";
 import { Authenticator, loadStaticTokens, type RoleBinding, type StaticToken } from "../api/auth.js";
 import { startApi, type RunningApi } from "../api/server.js";

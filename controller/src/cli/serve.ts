@@ -66,12 +66,11 @@ Options:
   --baseline-db FILE       the baseline engine's DuckDB file (the enterprise baseline
                            engine): agents' baseline deltas are merged into it, each
                            provider's merged baseline goes back to the agents hosting it,
-                           and /v1/providers serves it; without it /v1/providers is empty
-  --no-k8s-events          do not record alerts and enforcement actions as Kubernetes Events
-                           (events.k8s.io/v1) on the MCP pods (docs/reference/k8s-events.md)
                            and /v1/providers serves it; without it /v1/providers is empty.
                            Needs a license or the BSL grant (below); without either the
                            controller runs without it and says so once
+  --no-k8s-events          do not record alerts and enforcement actions as Kubernetes Events
+                           (events.k8s.io/v1) on the MCP pods (docs/reference/k8s-events.md)
   -h, --help               this text
 
 ${LICENSE_HELP}
