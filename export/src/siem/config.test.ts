@@ -51,6 +51,8 @@ describe("--siem URLs", () => {
       ["tcp://x:514?colour=red", /unknown parameter "colour"/],
       ["tcp://x:514?ca=/x", /apply to tls only/],
       ["tcp://x:514?name=hub", /"hub" is reserved/],
+      ["tcp://x:514?name=..", /name "\.\." is not a directory name of its own/],
+      ["tcp://x:514?name=.", /name "\." is not a directory name of its own/],
     ];
     for (const [url, re] of bad) {
       assert.throws(
