@@ -343,7 +343,7 @@ describe(
       );
     });
 
-    test("Pod Security: with the labels NOTES.txt prints, the agent is admitted and warned about (restricted)", async () => {
+    test("Pod Security: with the labels NOTES.txt prints, the agent is admitted, with and without the probe sidecar", async () => {
       const ns = "hangar-psa-labels";
       await ensureNamespace(cp, ns, {
         "pod-security.kubernetes.io/enforce": "privileged",
