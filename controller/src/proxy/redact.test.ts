@@ -74,9 +74,7 @@ describe("Redactor", () => {
   });
 
   it("keeps a caller's \"__proto__\" key as a key: the copy's prototype stays Object.prototype", () => {
-    const input = JSON.parse(
-      '{"__proto__": {"isAdmin": true}, "a": {"__proto__": {"role": "x"}}}',
-    ) as object;
+    const input = JSON.parse('{"__proto__": {"isAdmin": true}, "a": {"__proto__": {"role": "x"}}}') as object;
     const out = r.redact(input) as Record<string, unknown>;
     assert.equal(Object.getPrototypeOf(out), Object.prototype);
     assert.ok(Object.hasOwn(out, "__proto__"), "the key is kept");
