@@ -170,10 +170,14 @@ export class Counters<N extends string = CounterName> {
     const prefix = `${name}{`;
     for (const [key, value] of this.#values) {
       if (!key.startsWith(prefix)) continue;
+      // eslint-disable-next-line security/detect-non-literal-regexp -- label is one of our own counter label names ([a-z_]+), not input
       const m = new RegExp(`(?:\\{|,)${label}=("(?:[^"\\\\]|\\\\.)*")`).exec(key);
       if (m?.[1] === undefined) continue;
       const labelValue = JSON.parse(m[1]) as string;
-      out[labelValue] = (out[labelValue] ?? 0) + value;
+      // Label values come from outside (provider names): hasOwn, so "constructor" counts from 0;
+      // a "__proto__" assignment of a number is ignored by its setter (no prototype change).
+      // eslint-disable-next-line hangar/no-string-key-write -- number value, own-property read above
+      out[labelValue] = (Object.hasOwn(out, labelValue) ? (out[labelValue] ?? 0) : 0) + value;
     }
     return out;
   }

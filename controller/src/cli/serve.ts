@@ -233,6 +233,7 @@ function pick<K extends string>(
   const out: Partial<Record<K, string | string[]>> = {};
   for (const k of Object.keys(options) as K[]) {
     const x = v[k];
+    // eslint-disable-next-line hangar/no-string-key-write -- k is one of the CLI's own option names (the keys of options)
     if (typeof x === "string" || Array.isArray(x)) out[k] = x;
   }
   return out;
@@ -257,6 +258,7 @@ function readPolicy(path: string | undefined): EnforcementConfig {
   if (path === undefined) return parseConfig(undefined);
   let text: string;
   try {
+    // eslint-disable-next-line security/detect-non-literal-fs-filename -- the operator's --config file
     text = readFileSync(path, "utf8");
   } catch (err) {
     throw new ControllerError(

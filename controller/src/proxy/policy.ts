@@ -33,6 +33,7 @@ interface Pattern {
 function compile(p: string, where: string): Pattern {
   if (p.length >= 2 && p.startsWith("/") && p.endsWith("/")) {
     try {
+      // eslint-disable-next-line security/detect-non-literal-regexp -- a tool-name pattern of the operator's proxy policy, compiled once at load (u flag)
       return { source: p, re: new RegExp(p.slice(1, -1), "u") };
     } catch (err) {
       throw new Error(`${where}: ${p} is not a valid regular expression: ${(err as Error).message}`);
@@ -43,6 +44,7 @@ function compile(p: string, where: string): Pattern {
     .replace(/[.+^${}()|[\]\\]/g, "\\$&")
     .replace(/\*/g, ".*")
     .replace(/\?/g, ".");
+  // eslint-disable-next-line security/detect-non-literal-regexp -- a tool-name pattern of the operator's proxy policy, compiled once at load (u flag)
   return { source: p, re: new RegExp(`^${body}$`, "u") };
 }
 

@@ -311,7 +311,9 @@ export class Engine {
     const victim = map.get(first.value);
     if (victim !== undefined) victim.alive = false;
     map.delete(first.value);
-    this.#stats.evicted[id] = (this.#stats.evicted[id] ?? 0) + 1;
+    // eslint-disable-next-line hangar/no-string-key-write -- number value; hasOwn: "constructor" counts from 0
+    this.#stats.evicted[id] =
+      (Object.hasOwn(this.#stats.evicted, id) ? (this.#stats.evicted[id] ?? 0) : 0) + 1;
   }
 
   /** Over the cap: drops the stalest partial match of the fullest step. */
@@ -323,7 +325,9 @@ export class Engine {
     fullest.delete(first.value);
     rt.size--;
     const id = rt.rule.meta.id;
-    this.#stats.evicted[id] = (this.#stats.evicted[id] ?? 0) + 1;
+    // eslint-disable-next-line hangar/no-string-key-write -- number value; hasOwn: "constructor" counts from 0
+    this.#stats.evicted[id] =
+      (Object.hasOwn(this.#stats.evicted, id) ? (this.#stats.evicted[id] ?? 0) : 0) + 1;
   }
 
   // ── single events ─────────────────────────────────────────────────────────

@@ -71,9 +71,11 @@ const rules: moo.Rules = {
   string: { match: /"(?:\\[^]|[^"\\])*"/, lineBreaks: true },
   rawstring: /'[^'\n]*'/,
   duration: /\d+(?:ms|s|m|h|d)\b/,
+  // eslint-disable-next-line security/detect-unsafe-regex -- linear: repetitions separated by a literal dot (moo token)
   number: /-?\d+(?:\.\d+)?\b/,
   listref: /@[A-Za-z_][A-Za-z0-9_]*/,
   path: {
+    // eslint-disable-next-line security/detect-unsafe-regex -- linear: repetitions separated by a literal dot (moo token)
     match: /[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_][A-Za-z0-9_-]*)*/,
     type: moo.keywords(keywordTypes),
   },

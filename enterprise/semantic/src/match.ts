@@ -52,6 +52,7 @@ export function regexProblem(src: string): string | undefined {
       case "*":
       case "+":
       case "{": {
+        // eslint-disable-next-line security/detect-unsafe-regex -- linear: anchored quantifier syntax {n,m}
         if (c === "{" && !/^\{\d+(,\d*)?\}/.test(src.slice(i))) break;
         if (last !== undefined && (last.quant || last.alt))
           return "a quantified group contains a quantifier or alternation (exponential backtracking)";
@@ -90,6 +91,7 @@ export function globToRegExp(glob: string): RegExp {
       }
     } else out += c.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
   }
+  // eslint-disable-next-line security/detect-non-literal-regexp -- a glob of the rule author translated to an escaped pattern, compiled once
   return new RegExp(`${out}$`, "s");
 }
 

@@ -109,6 +109,7 @@ export function parseCounterKey(key: string): { name: string; labels: Record<str
   if (brace < 0) return { name: key, labels: {} };
   const labels: Record<string, string> = {};
   for (const m of key.slice(brace + 1, -1).matchAll(/([A-Za-z0-9_]+)=("(?:[^"\\]|\\.)*")/g)) {
+    // eslint-disable-next-line hangar/no-string-key-write -- string value; names match [A-Za-z0-9_]+ from our own counter keys
     if (m[1] !== undefined && m[2] !== undefined) labels[m[1]] = JSON.parse(m[2]) as string;
   }
   return { name: key.slice(0, brace), labels };
@@ -287,6 +288,7 @@ function attributesFor(m: Mapping, labels: Record<string, string>): Attributes {
   const out: Attributes = { ...m.fixed };
   for (const [label, attr] of Object.entries(m.attrs)) {
     const v = labels[label];
+    // eslint-disable-next-line hangar/no-string-key-write -- attr is an attribute name of the fixed COUNTER_MAPPINGS table, not input
     if (v !== undefined) out[attr] = label === "destination" && attr === HANGAR_ATTR.queue ? `siem:${v}` : v;
   }
   return out;

@@ -53,6 +53,8 @@ describe("--siem URLs", () => {
       ["tcp://x:514?name=hub", /"hub" is reserved/],
       ["tcp://x:514?wal=maybe", /wal must be on or off/],
       ["tcp://x:514?wal=on&spool=off", /wal=on needs the spool/],
+      ["tcp://x:514?name=..", /name "\.\." is not a directory name of its own/],
+      ["tcp://x:514?name=.", /name "\." is not a directory name of its own/],
     ];
     for (const [url, re] of bad) {
       assert.throws(

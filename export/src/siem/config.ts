@@ -119,6 +119,8 @@ export function parseSiemUrl(spec: string, spoolRoot: string | undefined, index 
       ? `${transport}-${(host ?? "").replace(/[^A-Za-z0-9.-]/g, "_")}-${port ?? 0}`
       : `${transport}-${index}`);
   if (!/^[A-Za-z0-9._-]+$/.test(name)) fail(spec, `name "${name}" may use only [A-Za-z0-9._-]`);
+  // The name is a directory under the spool root: "." and ".." would be the root or its parent.
+  if (name === "." || name === "..") fail(spec, `name "${name}" is not a directory name of its own`);
   if (name === "hub")
     fail(spec, `name "hub" is reserved: <spool-dir>/hub is the agent's outbox to the controller`);
   if (spoolOn === "on" && spoolRoot === undefined) fail(spec, "spool=on needs --spool-dir");
@@ -154,6 +156,7 @@ export function parseSiemUrl(spec: string, spoolRoot: string | undefined, index 
     ...(overflow === null ? {} : { overflow }),
     ...(wal === null ? {} : { writeAhead: wal === "on" }),
   };
+  // eslint-disable-next-line hangar/no-string-key-write -- k is a key of the numbers literal above (fixed option names), not input
   for (const [k, v] of Object.entries(numbers)) if (v !== undefined) out[k] = v;
   return out as unknown as SiemDestinationConfig;
 }

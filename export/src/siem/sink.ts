@@ -119,6 +119,7 @@ export function facilityNumber(f: string | number): number {
 function readPem(file: string | undefined, what: string): Buffer | undefined {
   if (file === undefined) return undefined;
   try {
+    // eslint-disable-next-line security/detect-non-literal-fs-filename -- TLS files named in the operator's --siem URL
     return readFileSync(file);
   } catch (err) {
     throw ExportError.from(err, "HANGAR_ERR_CONFIG_INVALID", `reading ${what} ${file}`);
@@ -197,10 +198,10 @@ export class SiemSink implements AlertSink {
     // Validate every destination before anything starts.
     const names = new Set<string>();
     const planned = o.destinations.map((c) => {
-      if (!/^[A-Za-z0-9._-]+$/.test(c.name) || names.has(c.name)) {
+      if (!/^[A-Za-z0-9._-]+$/.test(c.name) || c.name === "." || c.name === ".." || names.has(c.name)) {
         throw new ExportError(
           "HANGAR_ERR_CONFIG_INVALID",
-          `SIEM destination name "${c.name}" must be unique and use only [A-Za-z0-9._-]`,
+          `SIEM destination name "${c.name}" must be unique, use only [A-Za-z0-9._-] and not be "." or ".."`,
         );
       }
       names.add(c.name);
