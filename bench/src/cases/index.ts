@@ -19,6 +19,7 @@ import { detectDefaultPack } from "./detect-default-pack.js";
 import { detectSingleEvent50 } from "./detect-single-event-50.js";
 import { detectSequenceKeys } from "./detect-sequence-keys.js";
 import { compile1000Rules } from "./compile-1000-rules.js";
+import { detectRegexPathological } from "./detect-regex-pathological.js";
 import { replayCorpus } from "./replay-corpus.js";
 
 export type { BenchCase, CaseContext } from "./case.js";
@@ -44,6 +45,7 @@ export {
   detectSequenceKeys,
   compile1000Rules,
   replayCorpus,
+  detectRegexPathological,
 };
 
 export const CASES: readonly BenchCase[] = [
@@ -68,4 +70,5 @@ export const CASES: readonly BenchCase[] = [
   detectSequenceKeys,
   compile1000Rules,
   replayCorpus,
+  detectRegexPathological,
 ];

@@ -17,7 +17,8 @@ export const DiagnosticCodes = {
   HANGAR_ERR_RULE_TYPE: "an operator or function used with values of the wrong type",
   HANGAR_ERR_RULE_VALUE:
     "an invalid literal: CIDR, duration, severity, maturity, MITRE id, version, template",
-  HANGAR_ERR_RULE_REGEX: "a regular expression that is invalid or not in the linear-time subset",
+  HANGAR_ERR_RULE_REGEX:
+    "a regular expression that is not RE2 syntax, or needs backtracking (back-references, lookaround)",
   HANGAR_ERR_RULE_DUPLICATE: "a rule id, list, macro, step, exception or test defined twice",
   HANGAR_ERR_RULE_MACRO: "a macro called with the wrong number of arguments, or recursively",
   HANGAR_ERR_RULE_WINDOW: "a sequence or negative step without a bounded window",

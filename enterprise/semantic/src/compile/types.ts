@@ -5,7 +5,8 @@
  * and returns typed trees for `lower.ts`, never evaluating user text as code.
  */
 import type { CmpOp, Expr, ListItem, Loc, Name, Value } from "../ast.js";
-import { CidrSet, globToRegExp, regexProblem } from "../match.js";
+import type { RE2JS } from "re2js";
+import { CidrSet, compileGlob, compileRegex } from "../match.js";
 import {
   FACETS,
   FIELDS,
@@ -43,8 +44,9 @@ export type TValue = ValueType &
 
 /** How `contains`, `startswith`, `endswith`, `glob`, `regex` and `cidr` match, with literal patterns already parsed. */
 export type Pattern =
-  | { t: "glob"; res: RegExp[] }
-  | { t: "regex"; re: RegExp }
+  | { t: "glob"; res: RE2JS[] }
+  /** One RE2JS program per pattern: each keeps its own literal prefilter (a joined alternation loses it). */
+  | { t: "regex"; res: RE2JS[] }
   | { t: "cidr"; set: CidrSet }
   /** `fold`: case-insensitive (icontains, istartswith, iendswith); the patterns are already lowercase. */
   | { t: "affix"; op: AffixOp; pats: string[]; fold: boolean }
@@ -317,7 +319,7 @@ function checkStrop(cx: Context, e: Extract<Expr, { t: "strop" }>, scope: Scope)
   return { t: "match", l, r, pattern, refs };
 }
 
-/** Parses literal glob, regex (the linear-time subset) and CIDR patterns, reporting the first that is invalid. */
+/** Parses literal glob, regex (RE2 syntax, linear-time) and CIDR patterns, reporting the first that is invalid. */
 function parsePattern(
   cx: Context,
   op: "glob" | "regex" | "cidr",
@@ -325,14 +327,17 @@ function parsePattern(
   loc: Loc,
 ): Pattern | undefined {
   try {
-    if (op === "glob") return { t: "glob", res: pats.map(globToRegExp) };
+    if (op === "glob") return { t: "glob", res: pats.map(compileGlob) };
     if (op === "cidr") return { t: "cidr", set: new CidrSet(pats) };
+    const res: RE2JS[] = [];
     for (const p of pats) {
-      const problem = regexProblem(p);
-      if (problem !== undefined)
-        return cx.err(loc, "HANGAR_ERR_RULE_REGEX", `regex ${JSON.stringify(p)}: ${problem}`);
+      try {
+        res.push(compileRegex(p));
+      } catch (err) {
+        return cx.err(loc, "HANGAR_ERR_RULE_REGEX", `regex ${JSON.stringify(p)}: ${(err as Error).message}`);
+      }
     }
-    return { t: "regex", re: new RegExp(pats.map((p) => `(?:${p})`).join("|")) };
+    return { t: "regex", res };
   } catch (err) {
     return cx.err(
       loc,
