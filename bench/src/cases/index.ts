@@ -20,6 +20,7 @@ import { detectSingleEvent50 } from "./detect-single-event-50.js";
 import { detectSequenceKeys } from "./detect-sequence-keys.js";
 import { compile1000Rules } from "./compile-1000-rules.js";
 import { detectRegexPathological } from "./detect-regex-pathological.js";
+import { compile10kRulesLint } from "./compile-10k-rules-lint.js";
 import { replayCorpus } from "./replay-corpus.js";
 
 export type { BenchCase, CaseContext } from "./case.js";
@@ -46,6 +47,7 @@ export {
   compile1000Rules,
   replayCorpus,
   detectRegexPathological,
+  compile10kRulesLint,
 };
 
 export const CASES: readonly BenchCase[] = [
@@ -71,4 +73,5 @@ export const CASES: readonly BenchCase[] = [
   compile1000Rules,
   replayCorpus,
   detectRegexPathological,
+  compile10kRulesLint,
 ];
