@@ -211,7 +211,21 @@ export class McpProxy {
       );
       return;
     }
-    const name = decodeURIComponent(path.slice(prefix.length).replace(/\/+$/, ""));
+    const rawName = path.slice(prefix.length).replace(/\/+$/, "");
+    let name: string;
+    try {
+      name = decodeURIComponent(rawName);
+    } catch {
+      // `%ZZ`, a lone `%`, or bytes that are not UTF-8: the caller's mistake, not ours (was a 500).
+      this.#drain(req);
+      this.#fail(
+        res,
+        400,
+        RpcCode.INVALID_REQUEST,
+        `the provider name in the path is not valid percent-encoding: ${JSON.stringify(rawName.slice(0, 200))}`,
+      );
+      return;
+    }
     const provider = this.#providers.get(name);
     if (provider === undefined) {
       this.#drain(req);
