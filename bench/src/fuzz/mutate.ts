@@ -85,8 +85,9 @@ export function editJson(root: unknown, edits: readonly JsonEdit[]): unknown {
     }
     const slots = parent as Record<string | number, unknown>;
     switch (e.t) {
+      // Values are cloned in: fast-check hands out the same constant objects to many inputs.
       case "set":
-        slots[key] = e.value;
+        slots[key] = structuredClone(e.value);
         break;
       case "delete":
         if (Array.isArray(parent) && typeof key === "number") parent.splice(key, 1);
@@ -96,12 +97,12 @@ export function editJson(root: unknown, edits: readonly JsonEdit[]): unknown {
         const target = slots[key];
         if (isContainer(target) && !Array.isArray(target))
           Object.defineProperty(target, e.key, {
-            value: e.value,
+            value: structuredClone(e.value),
             enumerable: true,
             writable: true,
             configurable: true,
           });
-        else if (Array.isArray(target)) target.push(e.value);
+        else if (Array.isArray(target)) target.push(structuredClone(e.value));
         break;
       }
       case "wrap":

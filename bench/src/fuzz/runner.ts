@@ -64,7 +64,12 @@ export function runTarget(target: FuzzTarget<never>, opts: FuzzOptions): FuzzRep
     const err = details.errorInstance;
     if (err instanceof FuzzHang) report.hangs = 1;
     else report.crashes = 1;
-    const shown = JSON.stringify(details.counterexample?.[0])?.slice(0, 2000) ?? "?";
+    let shown: string;
+    try {
+      shown = JSON.stringify(details.counterexample?.[0])?.slice(0, 2000) ?? "?";
+    } catch {
+      shown = fc.stringify(details.counterexample?.[0]).slice(0, 2000);
+    }
     report.failure =
       `${err instanceof Error ? err.message : String(err)}\n` +
       `input: ${shown}\n` +
