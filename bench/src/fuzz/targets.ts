@@ -529,6 +529,15 @@ function proxyTarget(): FuzzTarget<{
         } catch (err) {
           crash("checkBody", err);
         }
+        if (r.ok && r.batch) {
+          const ids = r.messages
+            .filter((m) => "method" in m && "id" in m)
+            .map((m) => `${typeof (m as { id: unknown }).id}:${String((m as { id: unknown }).id)}`);
+          if (new Set(ids).size !== ids.length)
+            throw new FuzzCrash(
+              `checkBody accepted a batch with a repeated request id: ${text.slice(0, 300)}`,
+            );
+        }
         if (r.ok)
           for (const m of r.messages)
             if (messageProblem(m, "") !== undefined)

@@ -129,6 +129,11 @@ export class McpProxy {
   readonly #perCaller = new Map<string, number>();
   readonly #keepAlive: NodeJS.Timeout;
 
+  /** The providers served, by name. */
+  get providers(): string[] {
+    return [...this.#providers.keys()];
+  }
+
   /** Throws an Error naming the provider and field when a policy pattern or a TLS file is invalid. */
   constructor(opts: ProxyOptions) {
     this.feed = opts.feed ?? new TraceFeed();

@@ -218,6 +218,12 @@ export const COUNTER_MAPPINGS: Readonly<Partial<Record<CounterName, Mapping>>> =
     description: "messages the controller's hub handled, by kind",
     attrs: { kind: HANGAR_ATTR.message },
   },
+  proxy_requests_refused: {
+    instrument: "hangar.proxy.requests.refused",
+    description:
+      "MCP requests the proxy refused: duplicate_id (two requests of a batch with one id), batch (a batch under MCP 2025-06-18 or later), sessions_per_caller (an initialize over maxSessionsPerCaller)",
+    attrs: { provider: HANGAR_ATTR.provider, reason: HANGAR_ATTR.reason },
+  },
   siem_spool_records: {
     instrument: "hangar.siem.spool.records",
     description: "records in a SIEM destination's disk spool",
