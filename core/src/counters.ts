@@ -90,6 +90,10 @@ export const COUNTER_FAMILIES = {
     help: "messages the hub refused for good (status code), set aside so the ones after them go on",
   },
   hub_messages: { labels: ["kind"], help: "messages the controller's hub handled (gauge)" },
+  proxy_requests_refused: {
+    labels: ["provider", "reason"],
+    help: "MCP requests the proxy refused: duplicate ids in a batch, batches under MCP 2025-06-18+, sessions over the per-caller cap (gauge)",
+  },
   // SIEM destinations
   siem_records: { labels: ["destination"], help: "records handed to a SIEM destination" },
   siem_sent: { labels: ["destination"], help: "records a SIEM destination confirmed" },

@@ -19,6 +19,8 @@ import { detectDefaultPack } from "./detect-default-pack.js";
 import { detectSingleEvent50 } from "./detect-single-event-50.js";
 import { detectSequenceKeys } from "./detect-sequence-keys.js";
 import { compile1000Rules } from "./compile-1000-rules.js";
+import { detectRegexPathological } from "./detect-regex-pathological.js";
+import { compile10kRulesLint } from "./compile-10k-rules-lint.js";
 import { replayCorpus } from "./replay-corpus.js";
 
 export type { BenchCase, CaseContext } from "./case.js";
@@ -44,6 +46,8 @@ export {
   detectSequenceKeys,
   compile1000Rules,
   replayCorpus,
+  detectRegexPathological,
+  compile10kRulesLint,
 };
 
 export const CASES: readonly BenchCase[] = [
@@ -68,4 +72,6 @@ export const CASES: readonly BenchCase[] = [
   detectSequenceKeys,
   compile1000Rules,
   replayCorpus,
+  detectRegexPathological,
+  compile10kRulesLint,
 ];

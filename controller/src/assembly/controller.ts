@@ -344,6 +344,7 @@ async function startServers(
     const feed = proxy.value.proxy.feed;
     // Call durations for the metrics (a subscription of its own, only when metrics are on).
     if (telemetry?.metrics !== undefined) telemetry.watchCalls(feed.subscribe(signal));
+    telemetry?.observeProxy(proxy.value.proxy);
     // With replicas, `routed` has this replica's traces while it leads and those the other
     // replicas hand to it (the leader's Service is their collector); else it is `feed`.
     if (hubRef.hub !== undefined)

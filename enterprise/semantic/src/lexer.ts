@@ -93,18 +93,29 @@ const rules: moo.Rules = {
 
 const SKIP = new Set(["ws", "nl", "comment"]);
 
-/** A moo lexer that drops whitespace and comments (the nearley lexer interface). */
-export function makeLexer(): moo.Lexer {
+/**
+ * A moo lexer that drops whitespace and comments (the nearley lexer interface). `at`: where
+ * the text it is fed starts in its file, for parsing a file item by item with the places of
+ * the whole file.
+ */
+export function makeLexer(at?: { line: number; col: number; offset: number }): moo.Lexer {
   const base = moo.compile(rules);
   const wrapped = Object.create(base) as moo.Lexer;
+  const shift = at?.offset ?? 0;
   wrapped.next = function next(): moo.Token | undefined {
     for (;;) {
       const t = base.next();
-      if (t === undefined || !SKIP.has(t.type ?? "")) return t;
+      if (t === undefined) return t;
+      if (SKIP.has(t.type ?? "")) continue;
+      t.offset += shift;
+      return t;
     }
   };
   wrapped.reset = function reset(chunk?: string, state?: moo.LexerState): moo.Lexer {
-    base.reset(chunk, state);
+    base.reset(
+      chunk,
+      state ?? (at === undefined ? undefined : { ...base.save(), line: at.line, col: at.col }),
+    );
     return wrapped;
   };
   wrapped.save = () => base.save();

@@ -245,6 +245,12 @@ export const COUNTER_MAPPINGS: Readonly<Partial<Record<CounterName, Mapping>>> =
       "Kubernetes Events the controller did not write, by reason (rate_limited, queue_full, no_pod)",
     attrs: { reason: HANGAR_ATTR.reason },
   },
+  proxy_requests_refused: {
+    instrument: "hangar.proxy.requests.refused",
+    description:
+      "MCP requests the proxy refused: duplicate_id (two requests of a batch with one id), batch (a batch under MCP 2025-06-18 or later), sessions_per_caller (an initialize over maxSessionsPerCaller)",
+    attrs: { provider: HANGAR_ATTR.provider, reason: HANGAR_ATTR.reason },
+  },
   siem_spool_records: {
     instrument: "hangar.siem.spool.records",
     description: "records in a SIEM destination's disk spool",
