@@ -20,6 +20,7 @@ import { detectSingleEvent50 } from "./detect-single-event-50.js";
 import { detectSequenceKeys } from "./detect-sequence-keys.js";
 import { compile1000Rules } from "./compile-1000-rules.js";
 import { replayCorpus } from "./replay-corpus.js";
+import { agentSteady } from "./agent-steady.js";
 
 export type { BenchCase, CaseContext } from "./case.js";
 export {
@@ -44,6 +45,7 @@ export {
   detectSequenceKeys,
   compile1000Rules,
   replayCorpus,
+  agentSteady,
 };
 
 export const CASES: readonly BenchCase[] = [
@@ -68,4 +70,5 @@ export const CASES: readonly BenchCase[] = [
   detectSequenceKeys,
   compile1000Rules,
   replayCorpus,
+  agentSteady,
 ];
