@@ -70,6 +70,11 @@ export interface ControllerTelemetry {
   enforcement(event: EnforcementEventJson): void;
   /** Hub counters (messages by kind) and the controller→agent outbox depth. */
   observeHub(hub: { stats: { get(name: string): number }; outboxDepth?: () => number }): void;
+  /** The alert store's size and evictions, and the window of alert ids kept for deduplication. */
+  observeAlerts(
+    store: { readonly size: number; readonly dropped: number },
+    ids: { readonly size: number; readonly forgotten: number },
+  ): void;
   /** Baseline state per provider, read now and every `everyMs` until `signal` aborts. */
   watchBaselines(view: BaselineViewPort, signal: AbortSignal, everyMs?: number): void;
   /** Proxy call durations from a stream of call traces, until it ends. */
@@ -194,6 +199,11 @@ export async function startTelemetry(
       const depth = hub.outboxDepth;
       if (depth !== undefined)
         counters.gauge("queue_depth", { queue: "hub_to_agents" }, () => depth.call(hub));
+    },
+    observeAlerts(store, ids) {
+      counters.gauge("queue_depth", { queue: "alert_store" }, () => store.size);
+      counters.gauge("queue_dropped", { queue: "alert_store", reason: "evicted" }, () => store.dropped);
+      counters.gauge("queue_depth", { queue: "alert_ids" }, () => ids.size);
     },
     watchBaselines(view, signal, everyMs = 30_000) {
       if (metrics === undefined) return;
