@@ -21,6 +21,7 @@ import { detectSequenceKeys } from "./detect-sequence-keys.js";
 import { compile1000Rules } from "./compile-1000-rules.js";
 import { replayCorpus } from "./replay-corpus.js";
 import { agentSteady } from "./agent-steady.js";
+import { hubAgents } from "./hub-agents.js";
 
 export type { BenchCase, CaseContext } from "./case.js";
 export {
@@ -46,6 +47,7 @@ export {
   compile1000Rules,
   replayCorpus,
   agentSteady,
+  hubAgents,
 };
 
 export const CASES: readonly BenchCase[] = [
@@ -71,4 +73,5 @@ export const CASES: readonly BenchCase[] = [
   compile1000Rules,
   replayCorpus,
   agentSteady,
+  hubAgents,
 ];
