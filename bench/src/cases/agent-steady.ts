@@ -24,7 +24,10 @@ import { LatencyRecorder, MemoryPeak, type Measurement } from "../harness.js";
 import { at, ProcSampler, summarize } from "../procstat.js";
 import type { BenchCase, CaseContext } from "./case.js";
 
-const AGENT_MAIN = fileURLToPath(new URL("../../../../agent/dist/src/cli/main.js", import.meta.url));
+/** The agent CLI; HANGAR_BENCH_AGENT_MAIN measures another build (e.g. the one before a change). */
+const AGENT_MAIN =
+  process.env.HANGAR_BENCH_AGENT_MAIN ??
+  fileURLToPath(new URL("../../../../agent/dist/src/cli/main.js", import.meta.url));
 const RECORDING_EVENTS = 16_384;
 /** The chart's NODE_OPTIONS for the agent (helm/hangar-agent values: agent.nodeOptions). */
 export const AGENT_NODE_FLAGS = "--max-semi-space-size=8";

@@ -28,9 +28,10 @@ import { LatencyRecorder, MemoryPeak, type Measurement } from "../harness.js";
 import { ProcSampler, summarize } from "../procstat.js";
 import type { BenchCase, CaseContext } from "./case.js";
 
-const CONTROLLER_MAIN = fileURLToPath(
-  new URL("../../../../controller/dist/src/cli/main.js", import.meta.url),
-);
+/** The controller CLI; HANGAR_BENCH_CONTROLLER_MAIN measures another build (e.g. the one before a change). */
+const CONTROLLER_MAIN =
+  process.env.HANGAR_BENCH_CONTROLLER_MAIN ??
+  fileURLToPath(new URL("../../../../controller/dist/src/cli/main.js", import.meta.url));
 const AGENTS_CHILD = fileURLToPath(new URL("../hub-agents-child.js", import.meta.url));
 /** The chart's NODE_OPTIONS for the controller (helm/hangar-agent values: controller.nodeOptions). */
 export const CONTROLLER_NODE_FLAGS = "--max-semi-space-size=16";
