@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import * as k8s from "@kubernetes/client-node";
+import type * as k8s from "@kubernetes/client-node";
 import { hangar } from "@hangar/proto";
 import { startAgent, type SensorEndpoint } from "../agent.js";
 import { AgentError } from "../errors.js";
@@ -188,7 +188,12 @@ export async function runCommand(args: string[]): Promise<number> {
         }
       : undefined;
   let kubeConfig: k8s.KubeConfig | undefined;
-  if (v["no-kube"] !== true) {
+  if (
+    v["no-kube"] !== true &&
+    (v.kubeconfig !== undefined || process.env.KUBERNETES_SERVICE_HOST !== undefined)
+  ) {
+    // Loaded only when a kubeconfig is used (see agent.ts).
+    const k8s = await import("@kubernetes/client-node");
     if (v.kubeconfig !== undefined) {
       kubeConfig = new k8s.KubeConfig();
       try {

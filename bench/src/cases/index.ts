@@ -22,6 +22,8 @@ import { compile1000Rules } from "./compile-1000-rules.js";
 import { detectRegexPathological } from "./detect-regex-pathological.js";
 import { compile10kRulesLint } from "./compile-10k-rules-lint.js";
 import { replayCorpus } from "./replay-corpus.js";
+import { agentSteady } from "./agent-steady.js";
+import { hubAgents } from "./hub-agents.js";
 
 export type { BenchCase, CaseContext } from "./case.js";
 export {
@@ -48,6 +50,8 @@ export {
   replayCorpus,
   detectRegexPathological,
   compile10kRulesLint,
+  agentSteady,
+  hubAgents,
 };
 
 export const CASES: readonly BenchCase[] = [
@@ -74,4 +78,6 @@ export const CASES: readonly BenchCase[] = [
   replayCorpus,
   detectRegexPathological,
   compile10kRulesLint,
+  agentSteady,
+  hubAgents,
 ];

@@ -8,7 +8,7 @@
  */
 import type { KubeConfig } from "@kubernetes/client-node";
 import { Counters, errorMessage, type LicenseGate } from "@hangar/core";
-import { AlertStore } from "../api/alerts.js";
+import { AlertStore, RecentIds, type AlertStoreLimits } from "../api/alerts.js";
 import { Authenticator, loadStaticTokens, type RoleBinding, type StaticToken } from "../api/auth.js";
 import { startApi, type RunningApi } from "../api/server.js";
 import { NoBaselineView, type BaselineMergePort, type BaselineViewPort } from "../baselines/baselines.js";
@@ -55,6 +55,8 @@ export interface ControllerOptions {
   readonly api: ApiPartOptions;
   /** The agent hub; without it no agent connects. */
   readonly hub?: HubPartOptions;
+  /** Bounds of the in-memory alert store (`GET /v1/alerts`): count and bytes, oldest evicted. */
+  readonly alerts?: AlertStoreLimits;
   /** The MCP proxy in this process; its call traces go to the agent on the serving pod's node. */
   readonly proxy?: ProxyPartOptions;
   /** SIEM export and metrics (serve's telemetry flags; `stderr` takes their log lines). */
@@ -316,7 +318,9 @@ async function startServers(
   });
   const reloadTokens = secretTokens(o, auth);
   await reloadTokens?.();
-  const alerts = new AlertStore();
+  const alerts = new AlertStore(o.alerts ?? {});
+  const recentIds = new RecentIds();
+  telemetry?.observeAlerts(alerts, recentIds);
   let hubPort = 0;
   if (o.hub !== undefined) {
     const { enforcer, merge, fanout } = d;
@@ -324,6 +328,7 @@ async function startServers(
     const started = await startHub(o.hub, {
       kube,
       alerts,
+      recentIds,
       enforcer,
       merge,
       fanout,

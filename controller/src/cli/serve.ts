@@ -71,6 +71,10 @@ Options:
                            controller runs without it and says so once
   --no-k8s-events          do not record alerts and enforcement actions as Kubernetes Events
                            (events.k8s.io/v1) on the MCP pods (docs/reference/k8s-events.md)
+  --alert-store-max N      alerts GET /v1/alerts keeps in memory (default 10000); the oldest
+                           are evicted (metric hangar.agent.drops{queue=alert_store}); the
+                           SIEM export (--siem) is the complete record
+  --alert-store-mib N      the same bound in MiB of alert JSON (default 16)
   -h, --help               this text
 
 ${LICENSE_HELP}
@@ -105,6 +109,8 @@ const OPTIONS = {
   "hub-client-cn": { type: "string", multiple: true },
   "hub-audience": { type: "string" },
   "baseline-db": { type: "string" },
+  "alert-store-max": { type: "string" },
+  "alert-store-mib": { type: "string" },
   "proxy-config": { type: "string" },
   rules: { type: "string" },
   "proxy-listen": { type: "string" },
@@ -176,7 +182,13 @@ async function options(v: Values, io: ServeIO): Promise<ControllerOptions> {
   const proxy = proxyConfig === undefined ? undefined : loadProxyConfig(proxyConfig);
   if (proxy !== undefined && str("proxy-listen") !== undefined) proxy.listen = str("proxy-listen") as string;
   const hubListen = str("hub-listen") ?? "0.0.0.0:8443";
+  const storeMax = wholeNumber("alert-store-max", str("alert-store-max"));
+  const storeMiB = wholeNumber("alert-store-mib", str("alert-store-mib"));
   return {
+    alerts: {
+      ...(storeMax === undefined ? {} : { maxAlerts: storeMax }),
+      ...(storeMiB === undefined ? {} : { maxBytes: storeMiB * 1024 * 1024 }),
+    },
     kube,
     namespace,
     identity,
@@ -223,6 +235,18 @@ async function controllerLicense(v: Values, kc: k8s.KubeConfig, log: ControllerL
   });
   gate.announce(wanted ? ["behavioral"] : []);
   return gate;
+}
+
+/** A flag that must be a whole number ≥ 1, or undefined when not given. */
+function wholeNumber(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1)
+    throw new ControllerError(
+      "HANGAR_ERR_CONFIG_INVALID",
+      `--${flag}: ${JSON.stringify(text)} is not a whole number ≥ 1`,
+    );
+  return n;
 }
 
 /** The values of the flags in `options` (the telemetry flags, for the telemetry module). */

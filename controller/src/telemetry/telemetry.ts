@@ -75,6 +75,11 @@ export interface ControllerTelemetry {
     providers: readonly string[];
     stats: { get(name: string, labels: Readonly<Record<string, string>>): number };
   }): void;
+  /** The alert store's size and evictions, and the window of alert ids kept for deduplication. */
+  observeAlerts(
+    store: { readonly size: number; readonly dropped: number },
+    ids: { readonly size: number; readonly forgotten: number },
+  ): void;
   /** Baseline state per provider, read now and every `everyMs` until `signal` aborts. */
   watchBaselines(view: BaselineViewPort, signal: AbortSignal, everyMs?: number): void;
   /** Proxy call durations from a stream of call traces, until it ends. */
@@ -209,6 +214,11 @@ export async function startTelemetry(
           counters.gauge("proxy_requests_refused", { provider, reason }, () =>
             proxy.stats.get("requests_refused", { provider, reason }),
           );
+    },
+    observeAlerts(store, ids) {
+      counters.gauge("queue_depth", { queue: "alert_store" }, () => store.size);
+      counters.gauge("queue_dropped", { queue: "alert_store", reason: "evicted" }, () => store.dropped);
+      counters.gauge("queue_depth", { queue: "alert_ids" }, () => ids.size);
     },
     watchBaselines(view, signal, everyMs = 30_000) {
       if (metrics === undefined) return;
