@@ -63,6 +63,14 @@ export const COUNTER_FAMILIES = {
   alerts: { labels: ["rule", "severity"], help: "alerts raised" },
   alerts_folded: { labels: ["rule"], help: "rule alerts not sent because a deviation of the same event was" },
   enforcement_requests: { labels: [], help: "enforcement requests of the detector" },
+  alerts_truncated: {
+    labels: ["rule"],
+    help: "alerts and enforcement requests with fields cut to the size limits before they left the agent",
+  },
+  alert_fields_truncated: {
+    labels: [],
+    help: "fields cut to the size limits (strings, bytes, repeated fields)",
+  },
   rule_updates: { labels: ["outcome"], help: "rule updates from the controller" },
   merged_baselines: { labels: ["outcome"], help: "merged baselines from the controller" },
   config_warnings: { labels: ["reason"], help: "settings ignored because they are invalid" },
@@ -77,6 +85,10 @@ export const COUNTER_FAMILIES = {
   hub_outbox_dropped: { labels: ["reason"], help: "outbox messages dropped by its overflow policy" },
   hub_outbox_errors: { labels: [], help: "outbox writes that failed" },
   hub_outbox_read_errors: { labels: [], help: "outbox reads that failed" },
+  hub_dead_letters: {
+    labels: ["kind", "code"],
+    help: "messages the hub refused for good (status code), set aside so the ones after them go on",
+  },
   hub_messages: { labels: ["kind"], help: "messages the controller's hub handled (gauge)" },
   // SIEM destinations
   siem_records: { labels: ["destination"], help: "records handed to a SIEM destination" },

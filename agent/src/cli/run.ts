@@ -70,7 +70,9 @@ Identity:
   --no-kube                do not watch pods
 
 Operations:
-  --health-port N          serve /healthz and /readyz on this port (default 9876; 0 = any free port)
+  --health-port N          serve /healthz and /readyz on this port (default 9876; 0 = any free port);
+                           /healthz answers 200 "ok", or 200 "degraded: spool full: …" while a
+                           spool's disk is full
   --print-events           also print every kept event to stdout (JSON lines)
   --log-level LEVEL        trace|debug|info|warn|error (default info)
 
@@ -271,6 +273,7 @@ export async function runCommand(args: string[]): Promise<number> {
           : { traceSource: hub, onEnforcement: (r) => void hub.requestEnforcement(r) }),
         ...engines,
         healthPort,
+        degraded: () => spoolsFull(siem, hub),
         sinks,
         counters,
         ...(v["print-events"] === true || metrics !== undefined
@@ -365,6 +368,21 @@ async function enginesFromArgs(
 /** hangar.v1.BaselineState → `learning`, `enforcing`, … (the enum name, lower case, without prefix). */
 export function baselineStateName(state: hangar.BaselineState): string {
   return (hangar.BaselineState[state] ?? "UNSPECIFIED").replace(/^BASELINE_STATE_/, "").toLowerCase();
+}
+
+/** "spool full: …" naming each spool whose disk is full, for /healthz. */
+function spoolsFull(
+  siem:
+    | { destinations: readonly { name: string; spool?: { dir: string; full?: unknown } | undefined }[] }
+    | undefined,
+  hub: { outbox: { full?: unknown; dir?: string } } | undefined,
+): string | undefined {
+  const full: string[] = [];
+  for (const d of siem?.destinations ?? [])
+    if (d.spool?.full !== undefined) full.push(`SIEM destination ${d.name} (${d.spool.dir})`);
+  if (hub?.outbox.full !== undefined)
+    full.push(`hub outbox${hub.outbox.dir === undefined ? "" : ` (${hub.outbox.dir})`}`);
+  return full.length === 0 ? undefined : `spool full: ${full.join(", ")}`;
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */

@@ -48,6 +48,7 @@ export const HANGAR_ATTR = {
   state: "hangar.baseline.state",
   stat: "hangar.detector.stat",
   message: "hangar.hub.message.kind",
+  status: "hangar.hub.status",
 } as const;
 
 /** Advised buckets for MCP operation durations, seconds. */
@@ -206,6 +207,17 @@ export const COUNTER_MAPPINGS: Readonly<Partial<Record<CounterName, Mapping>>> =
     instrument: "hangar.hub.outbox.dropped",
     description: "hub outbox messages dropped by its overflow policy, by reason",
     attrs: { reason: HANGAR_ATTR.reason },
+  },
+  hub_dead_letters: {
+    instrument: "hangar.hub.dead_letters",
+    description: "messages the controller's hub refused for good, set aside so the ones after them go on",
+    attrs: { kind: HANGAR_ATTR.message, code: HANGAR_ATTR.status },
+  },
+  alerts_truncated: {
+    instrument: "hangar.agent.alerts.truncated",
+    description:
+      "alerts and enforcement requests with fields cut to the size limits before they left the agent",
+    attrs: { rule: HANGAR_ATTR.rule },
   },
   hub_outbox_bytes: {
     instrument: "hangar.hub.outbox.size",

@@ -57,6 +57,8 @@ export interface SiemDestinationConfig {
   readonly spoolMaxBytes?: number;
   readonly spoolSegmentBytes?: number;
   readonly overflow?: OverflowPolicy;
+  /** With a spool: write every record to it before sending (default true; see Destination). */
+  readonly writeAhead?: boolean;
   readonly maxQueue?: number;
   readonly maxBatch?: number;
   readonly flushIntervalMs?: number;
@@ -228,6 +230,7 @@ export class SiemSink implements AlertSink {
           transport,
           ...(spool === undefined ? {} : { spool }),
           ...(c.maxQueue === undefined ? {} : { maxQueue: c.maxQueue }),
+          ...(c.writeAhead === undefined ? {} : { writeAhead: c.writeAhead }),
           ...(c.maxBatch === undefined ? {} : { maxBatch: c.maxBatch }),
           ...(c.flushIntervalMs === undefined ? {} : { flushIntervalMs: c.flushIntervalMs }),
           ...(c.exportTimeoutMs === undefined ? {} : { exportTimeoutMs: c.exportTimeoutMs }),
