@@ -83,6 +83,7 @@ function cut(
   if (isMap) {
     const keys = Object.keys(v);
     if (keys.length > l.repeated) {
+      // eslint-disable-next-line hangar/no-string-key-write -- k is an own key of v (Object.keys): the write replaces that own property, never the prototype
       for (const k of keys.slice(l.repeated)) delete v[k];
       out.push({ path, size: keys.length });
     }
@@ -100,11 +101,13 @@ function cut(
     if (typeof x === "string") {
       const y = truncateString(x, l.fieldBytes);
       if (y !== x) {
+        // eslint-disable-next-line hangar/no-string-key-write -- k is an own key of v (Object.keys): the write replaces that own property, never the prototype
         v[k] = y;
         out.push({ path: p, size: Buffer.byteLength(x) });
       }
     } else if (x instanceof Uint8Array) {
       if (x.length > l.fieldBytes) {
+        // eslint-disable-next-line hangar/no-string-key-write -- k is an own key of v (Object.keys): the write replaces that own property, never the prototype
         v[k] = x.subarray(0, l.fieldBytes);
         out.push({ path: p, size: x.length });
       }
