@@ -3,7 +3,7 @@
  * with health endpoints and a graceful shutdown that stops intake, drains the queues and
  * flushes outputs.
  */
-import * as k8s from "@kubernetes/client-node";
+import type * as k8s from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import {
   Counters,
@@ -20,7 +20,7 @@ import { startHealthServer, type HealthServer } from "./health.js";
 import { createPipeline } from "./pipeline/pipeline.js";
 import { LearningWindows } from "./resolve/learning-window.js";
 import { McpPodTracker } from "./resolve/mcp-pods.js";
-import { watchNodePods, type PodWatch } from "./resolve/pod-watch.js";
+import type { PodWatch } from "./resolve/pod-watch.js";
 import { WorkloadResolver, type PodInfo } from "./resolve/workloads.js";
 import { grpcTarget, type TlsOptions } from "./sources/grpc.js";
 import { hubbleSource } from "./sources/hubble.js";
@@ -63,6 +63,8 @@ export interface AgentOptions {
   /** Watch this node's pods through the Kubernetes API (default: when running in a cluster). */
   kubeConfig?: k8s.KubeConfig;
   healthPort?: number;
+  /** What /healthz reports as degraded (e.g. "spool full: …"), or undefined when all is well. */
+  degraded?: () => string | undefined;
   detector?: Detector;
   baseline?: BaselineStore;
   sinks: readonly AlertSink[];
@@ -115,6 +117,9 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   }
   let podWatch: PodWatch | undefined;
   if (opts.kubeConfig !== undefined) {
+    // Loaded only when used: the Kubernetes client is ~15 MiB of heap a node without a
+    // kubeconfig (replay, the local stack, identity from event labels) never needs.
+    const { watchNodePods } = await import("./resolve/pod-watch.js");
     podWatch = watchNodePods({
       kubeConfig: opts.kubeConfig,
       nodeName: opts.node,
@@ -144,6 +149,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       : await startHealthServer({
           port: opts.healthPort,
           counters,
+          ...(opts.degraded === undefined ? {} : { degraded: opts.degraded }),
           notReady: () => {
             if (
               opts.tetragon !== undefined &&

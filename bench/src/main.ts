@@ -25,6 +25,8 @@ Options:
   --warmup N       events before measuring (default: events/10, 20 000..200 000)
   --repeat K       run each case K times (fresh processes) and report the median
                    run by events/s, with every run's events/s in detail.runs
+  --duration SEC   steady-state cases (agent/steady, hub/agents): seconds to run
+                   (default per case, about a minute; 600 for the 10-minute figures)
   --pretty         print a table instead of JSON lines
   --sim MODE       pipeline/intake simulator: child (default, own process) | inline
   --in-process     run all cases in this process (for debugging)
@@ -79,6 +81,7 @@ async function main(argv: string[]): Promise<number> {
         events: { type: "string" },
         warmup: { type: "string" },
         repeat: { type: "string" },
+        duration: { type: "string" },
         pretty: { type: "boolean" },
         sim: { type: "string", default: "child" },
         "in-process": { type: "boolean" },
@@ -108,6 +111,7 @@ async function main(argv: string[]): Promise<number> {
     const events = positiveInt("events", values.events);
     const warmup = positiveInt("warmup", values.warmup);
     const repeat = positiveInt("repeat", values.repeat);
+    const durationSec = positiveInt("duration", values.duration);
     opts = {
       simulator: values.sim,
       inProcess: values["in-process"] === true,
@@ -115,6 +119,7 @@ async function main(argv: string[]): Promise<number> {
       ...(events === undefined ? {} : { events }),
       ...(warmup === undefined ? {} : { warmup }),
       ...(repeat === undefined ? {} : { repeat }),
+      ...(durationSec === undefined ? {} : { durationSec }),
     };
   } catch (err) {
     process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);

@@ -17,6 +17,8 @@ export interface RunOptions {
   inProcess: boolean;
   /** Runs per case (each in a fresh process); the run with the median events/s is reported. */
   repeat?: number;
+  /** Steady-state cases: seconds to run (each case has its own default). */
+  durationSec?: number;
   log: (message: string) => void;
 }
 
@@ -57,7 +59,13 @@ export async function runHere(c: BenchCase, opts: RunOptions): Promise<BenchResu
   const warmup = opts.warmup ?? defaultWarmup(events);
   const log = (message: string): void => opts.log(`[${c.name}] ${message}`);
   log(`warm-up ${warmup.toLocaleString("en-US")}, then ${events.toLocaleString("en-US")} events`);
-  const m = await c.run({ events, warmup, log, simulator: opts.simulator });
+  const m = await c.run({
+    events,
+    warmup,
+    log,
+    simulator: opts.simulator,
+    ...(opts.durationSec === undefined ? {} : { durationSec: opts.durationSec }),
+  });
   log(`done in ${(m.elapsedNs / 1e9).toFixed(2)} s`);
   return toResult(c.name, m, undefined);
 }
@@ -69,6 +77,7 @@ export function runInWorker(c: BenchCase, opts: RunOptions): Promise<BenchResult
   const args = [...process.execArgv, "--expose-gc", MAIN, "--worker", c.name, "--sim", opts.simulator];
   if (opts.events !== undefined) args.push("--events", String(opts.events));
   if (opts.warmup !== undefined) args.push("--warmup", String(opts.warmup));
+  if (opts.durationSec !== undefined) args.push("--duration", String(opts.durationSec));
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
     let out = "";

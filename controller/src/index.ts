@@ -68,7 +68,7 @@ export { loadBehavioral, loadEnterprise, loadSemantic } from "./bootstrap/plugin
 // REST API and agent hub.
 export { buildApp, type AppOptions } from "./api/app.js";
 export { startApi, type RunningApi } from "./api/server.js";
-export { AlertStore } from "./api/alerts.js";
+export { AlertStore, RecentIds, type AlertStoreLimits } from "./api/alerts.js";
 export {
   Authenticator,
   loadStaticTokens,

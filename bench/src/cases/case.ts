@@ -10,6 +10,8 @@ export interface CaseContext {
   log: (message: string) => void;
   /** Intake only: run the simulator in a child process (default) or in this process. */
   simulator: "child" | "inline";
+  /** Steady-state cases (`agent/steady`, `hub/agents`): how long to run, seconds (`--duration`). */
+  durationSec?: number;
 }
 
 export interface BenchCase {
@@ -22,6 +24,11 @@ export interface BenchCase {
   readonly ceiling?: string;
   /** Sized so that the case runs 2–3 s on the reference machine (2 cores). */
   readonly defaultEvents: number;
+  /**
+   * A steady-state case: it runs for a time (`--duration`, or its events at its rate) and
+   * reports the events that passed in it, not exactly the events asked for.
+   */
+  readonly timeBased?: boolean;
   /**
    * Why the case cannot run on this machine (e.g. it needs root and a kernel with BTF), or
    * undefined. A case that says so is reported as skipped with that reason, not as failed.

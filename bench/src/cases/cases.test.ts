@@ -23,7 +23,8 @@ describe("cases", () => {
       // Tiny: 2000 events, or fewer for a case whose default is smaller (e.g. one API-server write per event).
       const events = Math.min(2000, c.defaultEvents);
       const r = toResult(c.name, await c.run(ctx(events, "child")), undefined);
-      assert.equal(r.events, events);
+      if (c.timeBased === true) assert.ok(r.events > 0, `${r.events} events`);
+      else assert.equal(r.events, events);
       assert.ok(r.eventsPerSec > 0);
       assert.ok(r.p99Us >= r.p50Us && r.p50Us > 0);
       assert.ok(r.rssMiB > 0);

@@ -7,8 +7,8 @@
  * when a part cannot start, closes what already did before throwing.
  */
 import type { KubeConfig } from "@kubernetes/client-node";
-import { Counters, errorMessage } from "@hangar/core";
-import { AlertStore } from "../api/alerts.js";
+import { Counters, errorMessage, type LicenseGate } from "@hangar/core";
+import { AlertStore, RecentIds, type AlertStoreLimits } from "../api/alerts.js";
 import { Authenticator, loadStaticTokens, type RoleBinding, type StaticToken } from "../api/auth.js";
 import { startApi, type RunningApi } from "../api/server.js";
 import { NoBaselineView, type BaselineMergePort, type BaselineViewPort } from "../baselines/baselines.js";
@@ -55,6 +55,8 @@ export interface ControllerOptions {
   readonly api: ApiPartOptions;
   /** The agent hub; without it no agent connects. */
   readonly hub?: HubPartOptions;
+  /** Bounds of the in-memory alert store (`GET /v1/alerts`): count and bytes, oldest evicted. */
+  readonly alerts?: AlertStoreLimits;
   /** The MCP proxy in this process; its call traces go to the agent on the serving pod's node. */
   readonly proxy?: ProxyPartOptions;
   /** SIEM export and metrics (serve's telemetry flags; `stderr` takes their log lines). */
@@ -67,6 +69,8 @@ export interface ControllerOptions {
   /** Every enforcement event (serve prints them to stdout). */
   readonly onEnforcement?: (e: EnforcementEventJson) => void;
   readonly log: ControllerLog;
+  /** The license decision (serve): its metrics go to the telemetry, looked at again hourly. */
+  readonly license?: LicenseGate;
 }
 
 export interface ApiPartOptions {
@@ -180,6 +184,17 @@ async function start(
           stderr: o.telemetry.stderr,
         });
   if (telemetry !== undefined) closers.add(() => telemetry.shutdown());
+  const license = o.license;
+  if (license !== undefined) {
+    if (telemetry !== undefined) license.attach(telemetry.counters);
+    // The baseline engine, once loaded, runs until the next start (a safe point): the gate says when.
+    license.watch((module) =>
+      log("warn", `${module}: turns off at the controller's next start`, {
+        code: "HANGAR_ERR_LICENSE_REQUIRED",
+      }),
+    );
+    closers.add(() => Promise.resolve(license.stop()));
+  }
   // The hub exists only later; the fan-out and the Lease's follower reach it through this.
   const hubRef: { hub?: AgentHub } = {};
   const d = await decisions(o, hubRef, telemetry, closers, signal);
@@ -303,7 +318,9 @@ async function startServers(
   });
   const reloadTokens = secretTokens(o, auth);
   await reloadTokens?.();
-  const alerts = new AlertStore();
+  const alerts = new AlertStore(o.alerts ?? {});
+  const recentIds = new RecentIds();
+  telemetry?.observeAlerts(alerts, recentIds);
   let hubPort = 0;
   if (o.hub !== undefined) {
     const { enforcer, merge, fanout } = d;
@@ -311,6 +328,7 @@ async function startServers(
     const started = await startHub(o.hub, {
       kube,
       alerts,
+      recentIds,
       enforcer,
       merge,
       fanout,
@@ -331,6 +349,7 @@ async function startServers(
     const feed = proxy.value.proxy.feed;
     // Call durations for the metrics (a subscription of its own, only when metrics are on).
     if (telemetry?.metrics !== undefined) telemetry.watchCalls(feed.subscribe(signal));
+    telemetry?.observeProxy(proxy.value.proxy);
     // With replicas, `routed` has this replica's traces while it leads and those the other
     // replicas hand to it (the leader's Service is their collector); else it is `feed`.
     if (hubRef.hub !== undefined)
@@ -392,6 +411,7 @@ function violationEvents(
 /** The static tokens of `o.api.tokensSecret` into `auth` (a failure is logged, the old ones stay). */
 function secretTokens(o: ControllerOptions, auth: Authenticator): (() => Promise<void>) | undefined {
   const secret = o.api.tokensSecret;
+  // eslint-disable-next-line security/detect-possible-timing-attacks -- compares with undefined (is it configured), not a secret
   if (secret === undefined) return undefined;
   return async () => {
     try {

@@ -5,7 +5,7 @@
  * provider), the rule packs it sends, and its start.
  */
 import { errorMessage } from "@hangar/core";
-import type { AlertStore } from "../api/alerts.js";
+import { RecentIds, type AlertStore } from "../api/alerts.js";
 import type { BaselineMergePort } from "../baselines/baselines.js";
 import type { Enforcer } from "../enforce/engine.js";
 import type { ViolationEvents } from "../events/violations.js";
@@ -36,6 +36,8 @@ export interface HubPartOptions {
 
 export interface HubHandlerDeps {
   readonly alerts: AlertStore;
+  /** The window of alert ids that drops redelivered alerts (default: 10 min, 50 000 ids). */
+  readonly recentIds?: RecentIds;
   readonly enforcer: Enforcer;
   readonly merge: BaselineMergePort | undefined;
   readonly fanout: MergedBaselineFanout | undefined;
@@ -47,13 +49,11 @@ export interface HubHandlerDeps {
 
 /** What the hub does with each agent message; each resolves once the message is safe (then it is acknowledged). */
 export function hubHandlers(d: HubHandlerDeps): HubHandlers {
-  const seen = new Set<string>();
+  const recent = d.recentIds ?? new RecentIds();
   return {
     alert: (a) => {
       // A redelivered alert (its ack was lost) is kept once.
-      if (a.id !== "" && seen.has(a.id)) return;
-      if (seen.size > 100_000) seen.clear();
-      seen.add(a.id);
+      if (a.id !== "" && recent.seen(a.id)) return;
       d.alerts.add(a);
       d.telemetry?.alert(a);
       d.events?.alert(a);

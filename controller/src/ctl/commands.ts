@@ -10,6 +10,7 @@ import { enforcementCommand } from "./commands/enforcement.js";
 import { completionCommand } from "./commands/completion.js";
 import { rulesCommand } from "./commands/rules.js";
 import { admissionCommand } from "./commands/admission.js";
+import { licenseCommand } from "./commands/license.js";
 
 export const COMMANDS: readonly CtlCommand[] = [
   baselineCommand,
@@ -19,4 +20,5 @@ export const COMMANDS: readonly CtlCommand[] = [
   completionCommand,
   rulesCommand,
   admissionCommand,
+  licenseCommand,
 ];

@@ -70,6 +70,16 @@ export interface ControllerTelemetry {
   enforcement(event: EnforcementEventJson): void;
   /** Hub counters (messages by kind) and the controller→agent outbox depth. */
   observeHub(hub: { stats: { get(name: string): number }; outboxDepth?: () => number }): void;
+  /** The MCP proxy's refusals (`hangar.proxy.requests.refused`), read at collection time. */
+  observeProxy(proxy: {
+    providers: readonly string[];
+    stats: { get(name: string, labels: Readonly<Record<string, string>>): number };
+  }): void;
+  /** The alert store's size and evictions, and the window of alert ids kept for deduplication. */
+  observeAlerts(
+    store: { readonly size: number; readonly dropped: number },
+    ids: { readonly size: number; readonly forgotten: number },
+  ): void;
   /** Baseline state per provider, read now and every `everyMs` until `signal` aborts. */
   watchBaselines(view: BaselineViewPort, signal: AbortSignal, everyMs?: number): void;
   /** Proxy call durations from a stream of call traces, until it ends. */
@@ -87,6 +97,9 @@ function int(name: string, v: string | undefined, min: number): number | undefin
     );
   return n;
 }
+
+/** Why the MCP proxy refuses a request (ProxyStats `requests_refused` reasons). */
+const PROXY_REFUSALS = ["duplicate_id", "batch", "sessions_per_caller"] as const;
 
 const HUB_KINDS: Readonly<Record<string, string>> = {
   hub_alerts: "alert",
@@ -194,6 +207,18 @@ export async function startTelemetry(
       const depth = hub.outboxDepth;
       if (depth !== undefined)
         counters.gauge("queue_depth", { queue: "hub_to_agents" }, () => depth.call(hub));
+    },
+    observeProxy(proxy) {
+      for (const provider of proxy.providers)
+        for (const reason of PROXY_REFUSALS)
+          counters.gauge("proxy_requests_refused", { provider, reason }, () =>
+            proxy.stats.get("requests_refused", { provider, reason }),
+          );
+    },
+    observeAlerts(store, ids) {
+      counters.gauge("queue_depth", { queue: "alert_store" }, () => store.size);
+      counters.gauge("queue_dropped", { queue: "alert_store", reason: "evicted" }, () => store.dropped);
+      counters.gauge("queue_depth", { queue: "alert_ids" }, () => ids.size);
     },
     watchBaselines(view, signal, everyMs = 30_000) {
       if (metrics === undefined) return;

@@ -22,6 +22,10 @@ export interface DetectorOptions {
   /** Allowed lateness for stateful rules (ms, default 2 000: sensors are not in time order with each other). */
   latenessMs?: number;
   maxKeysPerRule?: number;
+  /** Partial matches and threshold keys over all rules (engine default 100 000). */
+  maxPartials?: number;
+  /** Events held for reordering (engine default 32 768). */
+  maxBuffered?: number;
   /** Cooldown entries kept per rule (default 100 000; stalest first out). */
   maxCooldownKeys?: number;
   /** Suppressed matches kept for explain (default 100). */
@@ -86,6 +90,8 @@ export class HangarDetector implements Detector {
       baseline: options.baseline,
       latenessMs: options.latenessMs ?? 2000,
       ...(options.maxKeysPerRule === undefined ? {} : { maxKeysPerRule: options.maxKeysPerRule }),
+      ...(options.maxPartials === undefined ? {} : { maxPartials: options.maxPartials }),
+      ...(options.maxBuffered === undefined ? {} : { maxBuffered: options.maxBuffered }),
     });
     this.#env = { steps: [], learning: false, baseline: options.baseline };
     this.#maxCooldown = options.maxCooldownKeys ?? 100_000;
@@ -141,7 +147,9 @@ export class HangarDetector implements Detector {
           this.#suppressed.push(s);
           if (this.#suppressed.length > this.#keep) this.#suppressed.shift();
           const k = `${r.meta.id}/${e.name}`;
-          this.#suppressedBy[k] = (this.#suppressedBy[k] ?? 0) + 1;
+          // eslint-disable-next-line hangar/no-string-key-write -- number value; hasOwn: "constructor" counts from 0
+          this.#suppressedBy[k] =
+            (Object.hasOwn(this.#suppressedBy, k) ? (this.#suppressedBy[k] ?? 0) : 0) + 1;
           break;
         }
       }

@@ -263,6 +263,98 @@ describe("engine: bounds", () => {
     );
   });
 
+  it("keeps its state under its bounds while a looped stream repeats times and exec ids", () => {
+    // Two sequence rules and a threshold, like the packs: an exec then an exit or a connect
+    // of the same process, and connects counted per pod. The stream is a 2,000-event
+    // recording played 40 times: the same exec ids and the same times every loop.
+    const rules = compileSources(
+      new Map([
+        [
+          "e.rules",
+          [
+            `rule s1 { ${META} sequence by process.exec_id maxspan 10m { a: exec b: exit } }`,
+            `rule s2 { ${META} sequence by process.exec_id maxspan 10m { a: exec b: connect c: connect } }`,
+            `rule t1 { ${META} count connect by process.exec_id over 10m >= 1000 }`,
+          ].join("\n"),
+        ],
+      ]),
+    );
+    assert.equal(rules.ok, true, JSON.stringify(rules.diagnostics));
+    const limits = { maxPartials: 600, maxBuffered: 500, rewindEvents: 100, rewindMs: 10_000 };
+    const e = new Engine({ rules: rules.rules, latenessMs: 2000, ...limits });
+    const recording: ReturnType<typeof ev>[] = [];
+    for (let i = 0; i < 2000; i++) {
+      // 400 processes of 5 events (exec, 3 connects, exit), over 300 exec ids.
+      const id = `exec-${Math.floor(i / 5) % 300}`;
+      const kind = i % 5 === 0 ? "exec" : i % 5 === 4 ? "exit" : "connect";
+      recording.push(ev(kind, i * 60, { "process.exec_id": id }));
+    }
+    let matches = 0;
+    let maxTimers = 0;
+    for (let loop = 0; loop < 40; loop++) {
+      for (const x of recording) {
+        matches += e.process(x).length;
+        const st = e.stats();
+        assert.ok(st.buffered <= limits.maxBuffered, `buffered ${st.buffered}`);
+        assert.ok(st.partials <= limits.maxPartials, `partials ${st.partials}`);
+        maxTimers = Math.max(maxTimers, st.timers);
+      }
+    }
+    const st = e.stats();
+    assert.ok(maxTimers <= 2 * limits.maxPartials + 4096 + 1, `timers peaked at ${maxTimers}`);
+    assert.ok(st.clockResets >= 39, `the clock started over at each loop (${st.clockResets})`);
+    assert.ok(st.late <= 40 * 100, `only the events before each reset were late (${st.late})`);
+    // Stateful rules keep matching in every loop, not only the first.
+    assert.ok(matches > 39 * 100, `matches over 40 loops: ${matches}`);
+  });
+
+  it("sheds the timers of replaced partial matches instead of keeping them to their deadline", () => {
+    const r = compile(`sequence by process.exec_id maxspan 1h { a: exec b: exit }`);
+    const e = new Engine({ rules: r });
+    // The same process execs 20,000 times in an hour: each new first step replaces the last.
+    for (let i = 0; i < 20_000; i++) e.process(ev("exec", i, { "process.exec_id": "same" }));
+    const st = e.stats();
+    assert.equal(st.partials, 1);
+    assert.ok(st.timers <= 4096 + 3, `timers ${st.timers}`);
+    assert.ok(st.timersShed >= 15_000, `shed ${st.timersShed}`);
+    // The live one still completes.
+    assert.equal(run(e, [ev("exit", 20_001, { "process.exec_id": "same" })]).length, 1);
+  });
+
+  it("caps partial matches over all rules together, taking from the fullest rule, and counts it", () => {
+    const rules = compileSources(
+      new Map([
+        [
+          "e.rules",
+          [
+            `rule a { ${META} sequence by process.exec_id maxspan 1h { a: exec b: exit } }`,
+            `rule b { ${META} sequence by process.binary maxspan 1h { a: exec b: exit } }`,
+          ].join("\n"),
+        ],
+      ]),
+    );
+    assert.equal(rules.ok, true);
+    const e = new Engine({ rules: rules.rules, maxPartials: 100 });
+    for (let i = 0; i < 1000; i++)
+      e.process(ev("exec", i, { "process.exec_id": `x${i}`, "process.binary": `/b${i % 10}` }));
+    const st = e.stats();
+    assert.equal(st.partials, 100);
+    assert.equal((st.evicted.a ?? 0) + (st.evicted.b ?? 0), 1000 + 10 - 100);
+    assert.equal(st.evicted.b, undefined, "rule b holds 10 keys; the fullest (a) gave them up");
+  });
+
+  it("lets the earliest event out of a full reorder buffer and counts it", () => {
+    const r = compile(`sequence by process.exec_id maxspan 1h { a: exec b: exit }`);
+    const e = new Engine({ rules: r, latenessMs: 3_600_000, maxBuffered: 100 });
+    let m = 0;
+    for (let i = 0; i < 1000; i++) {
+      m += e.process(ev(i % 2 === 0 ? "exec" : "exit", i, { "process.exec_id": `p${i >> 1}` })).length;
+      assert.ok(e.stats().buffered <= 100);
+    }
+    assert.equal(e.stats().reorderForced, 900);
+    assert.equal(m, 450, "the events let through still match in order");
+  });
+
   it("events without a join key value are counted, not joined on an empty key", () => {
     const r = compile(`sequence by session.id maxspan 1h { a: exec b: exit }`);
     const e = new Engine({ rules: r });

@@ -21,6 +21,26 @@ export interface EngineOptions {
   latenessMs?: number;
   /** Partial matches (sequences) or keys (thresholds) kept per rule; the stalest go first (default 100 000). */
   maxKeysPerRule?: number;
+  /**
+   * Partial matches and threshold keys kept over all rules together; past it the fullest
+   * rule's stalest go first, counted in `evicted` (default 100 000, at least maxKeysPerRule
+   * when that is given).
+   */
+  maxPartials?: number;
+  /**
+   * Events held in the reorder buffer; past it the earliest is let through at once and the
+   * watermark moves to it, counted in `reorderForced` (default 32 768).
+   */
+  maxBuffered?: number;
+  /**
+   * Event time went back: after this many consecutive events each more than `rewindMs`
+   * behind the watermark (a looped recording, a node clock set back, a sensor replaying
+   * old events), the engine starts a new clock at the new time instead of treating every
+   * later event as late: the old clock's state is flushed (due matches fire) and dropped,
+   * counted in `clockResets` and `resetDropped` (default 1 024 events, 30 000 ms).
+   */
+  rewindEvents?: number;
+  rewindMs?: number;
 }
 
 export interface Match {
@@ -48,6 +68,15 @@ export interface EngineStats {
   missingKey: number;
   /** Complete matches still waiting on a trailing negative step when the stream ended (not fired). */
   unresolved: number;
+  /** Events let out of a full reorder buffer before the watermark reached them. */
+  reorderForced: number;
+  /** Timers of replaced or removed partial matches shed before their deadline (heap compaction). */
+  timersShed: number;
+  /** Times the event clock started over after it went back (see `rewindEvents`). */
+  clockResets: number;
+  /** Partial matches and threshold keys dropped at those resets. */
+  resetDropped: number;
+  /** Partial matches and threshold keys dropped over a cap, by rule id. */
   evicted: Record<string, number>;
 }
 
@@ -135,6 +164,14 @@ export class Engine {
   readonly #env: Env;
   readonly #lateness: number;
   readonly #maxKeys: number;
+  readonly #maxPartials: number;
+  readonly #maxBuffered: number;
+  readonly #rewindEvents: number;
+  readonly #rewindMs: number;
+  /** Partial matches and threshold keys over all rules. */
+  #live = 0;
+  /** Consecutive events more than `rewindMs` behind the watermark. */
+  #rewound = 0;
   readonly #seqs: SeqRuntime[] = [];
   readonly #thresholds: ThresholdRuntime[] = [];
   #out: Match[] = [];
@@ -150,6 +187,10 @@ export class Engine {
     untilDropped: 0,
     missingKey: 0,
     unresolved: 0,
+    reorderForced: 0,
+    timersShed: 0,
+    clockResets: 0,
+    resetDropped: 0,
     evicted: {},
   };
 
@@ -157,6 +198,10 @@ export class Engine {
     this.#env = { steps: [], learning: false, baseline: options.baseline };
     this.#lateness = Math.max(0, options.latenessMs ?? 0);
     this.#maxKeys = Math.max(1, options.maxKeysPerRule ?? 100_000);
+    this.#maxPartials = Math.max(1, options.maxPartials ?? Math.max(100_000, options.maxKeysPerRule ?? 0));
+    this.#maxBuffered = Math.max(1, options.maxBuffered ?? 32_768);
+    this.#rewindEvents = Math.max(1, options.rewindEvents ?? 1024);
+    this.#rewindMs = Math.max(0, options.rewindMs ?? 30_000);
     for (const r of options.rules) {
       if (!r.enabled) continue;
       if (r.t === "event") {
@@ -196,6 +241,9 @@ export class Engine {
   process(ev: RuntimeEvent): Match[] {
     this.#stats.events++;
     const t = timeOf(ev);
+    if (t < this.#watermark - this.#rewindMs) {
+      if (++this.#rewound >= this.#rewindEvents) this.#reset();
+    } else this.#rewound = 0;
     if (t < this.#watermark) {
       this.#stats.late++;
       const hs = this.#lateByKind.get(ev.kind);
@@ -215,9 +263,75 @@ export class Engine {
         const x = this.#buffer.pop();
         this.#ordered(x.ev, x.t);
       }
+      while (this.#buffer.size > this.#maxBuffered) {
+        // Full: the earliest goes now, and what is older than it from now on is late.
+        const x = this.#buffer.pop();
+        if (x.t > this.#watermark) this.#watermark = x.t;
+        this.#stats.reorderForced++;
+        this.#ordered(x.ev, x.t);
+      }
       this.#expire(this.#watermark);
     }
     return this.#take();
+  }
+
+  /**
+   * The event clock went back for good: what the old clock held is flushed (matches due
+   * by its newest time fire) and dropped, and the next event starts a new clock.
+   */
+  #reset(): void {
+    while (this.#buffer.size > 0) {
+      const x = this.#buffer.pop();
+      this.#ordered(x.ev, x.t);
+    }
+    this.#expire(this.#maxSeen);
+    this.#stats.resetDropped += this.#live;
+    for (const rt of this.#seqs) {
+      for (const m of rt.maps) m.clear();
+      rt.size = 0;
+    }
+    for (const rt of this.#thresholds) {
+      for (const st of rt.map.values()) st.alive = false;
+      rt.map.clear();
+    }
+    this.#live = 0;
+    this.#timers.retain(() => false);
+    this.#maxSeen = -Infinity;
+    this.#watermark = -Infinity;
+    this.#rewound = 0;
+    this.#stats.clockResets++;
+  }
+
+  /** Every partial match and threshold key over all rules counts; past the cap the fullest rule gives one up. */
+  #capLive(): void {
+    if (this.#timers.size > 2 * this.#live + 4096) {
+      // Timers of replaced partial matches hold their evidence until the deadline: shed them.
+      this.#stats.timersShed += this.#timers.retain((at, x) => {
+        if ("slot" in x)
+          return x.deadline === at && (x.rt.maps[x.slot] as Map<string, Partial>).get(x.key) === x;
+        return x.alive;
+      });
+    }
+    while (this.#live > this.#maxPartials) {
+      let seq: SeqRuntime | undefined;
+      let thr: ThresholdRuntime | undefined;
+      let most = 0;
+      for (const rt of this.#seqs)
+        if (rt.size > most) {
+          most = rt.size;
+          seq = rt;
+          thr = undefined;
+        }
+      for (const rt of this.#thresholds)
+        if (rt.map.size > most) {
+          most = rt.map.size;
+          thr = rt;
+          seq = undefined;
+        }
+      if (seq !== undefined) this.#evictPartial(seq);
+      else if (thr !== undefined) this.#evict(thr.rule.meta.id, thr.map);
+      else break;
+    }
   }
 
   /**
@@ -283,6 +397,7 @@ export class Engine {
         if (x.deadline !== deadline || map.get(x.key) !== x) continue;
         map.delete(x.key);
         rt.size--;
+        this.#live--;
         if (x.slot === rt.rule.positives.length) {
           this.#out.push({
             rule: rt.rule,
@@ -300,6 +415,7 @@ export class Engine {
         else {
           x.alive = false;
           x.rt.map.delete(x.key);
+          this.#live--;
         }
       }
     }
@@ -311,7 +427,10 @@ export class Engine {
     const victim = map.get(first.value);
     if (victim !== undefined) victim.alive = false;
     map.delete(first.value);
-    this.#stats.evicted[id] = (this.#stats.evicted[id] ?? 0) + 1;
+    // eslint-disable-next-line hangar/no-string-key-write -- number value; hasOwn: "constructor" counts from 0
+    this.#stats.evicted[id] =
+      (Object.hasOwn(this.#stats.evicted, id) ? (this.#stats.evicted[id] ?? 0) : 0) + 1;
+    this.#live--;
   }
 
   /** Over the cap: drops the stalest partial match of the fullest step. */
@@ -322,8 +441,11 @@ export class Engine {
     if (fullest === undefined || first === undefined || first.done === true) return;
     fullest.delete(first.value);
     rt.size--;
+    this.#live--;
     const id = rt.rule.meta.id;
-    this.#stats.evicted[id] = (this.#stats.evicted[id] ?? 0) + 1;
+    // eslint-disable-next-line hangar/no-string-key-write -- number value; hasOwn: "constructor" counts from 0
+    this.#stats.evicted[id] =
+      (Object.hasOwn(this.#stats.evicted, id) ? (this.#stats.evicted[id] ?? 0) : 0) + 1;
   }
 
   // ── single events ─────────────────────────────────────────────────────────
@@ -364,8 +486,10 @@ export class Engine {
           rt,
         };
         rt.map.set(k, st);
+        this.#live++;
         this.#timers.push(t + windowMs, st);
         if (rt.map.size > this.#maxKeys) this.#evict(id, rt.map);
+        this.#capLive();
       } else {
         // Keep the map in least-recently-updated order for eviction.
         rt.map.delete(k);
@@ -459,6 +583,7 @@ export class Engine {
       }
       map.delete(jk);
       rt.size--;
+      this.#live--;
       this.#stats.untilDropped++;
     }
   }
@@ -480,6 +605,7 @@ export class Engine {
     }
     map.delete(jk);
     rt.size--;
+    this.#live--;
     this.#stats.cancelled++;
   }
 
@@ -508,6 +634,7 @@ export class Engine {
       }
       from.delete(jk);
       rt.size--;
+      this.#live--;
       p = q;
       p.slot = s.slot + 1;
       if (Array.isArray(p.ev)) p.ev.push(ev);
@@ -535,9 +662,13 @@ export class Engine {
     }
     const to = rt.maps[p.slot] as Map<string, Partial>;
     // A newer partial match replaces the older one in the same state (EQL semantics).
-    if (!to.delete(jk)) rt.size++;
+    if (!to.delete(jk)) {
+      rt.size++;
+      this.#live++;
+    }
     to.set(jk, p);
     if (rt.size > this.#maxKeys) this.#evictPartial(rt);
+    this.#capLive();
   }
 }
 

@@ -74,4 +74,53 @@ export class TimerHeap<T> {
     }
     return top;
   }
+
+  /**
+   * Keeps only the items `keep` accepts (with their deadlines and order) and rebuilds the
+   * heap in O(n). Returns how many were dropped. The engine uses it to shed timers whose
+   * partial match was replaced or removed, which would otherwise stay until their deadline.
+   */
+  retain(keep: (at: number, item: T) => boolean): number {
+    const a = this.#at;
+    const s = this.#seq;
+    const it = this.#items;
+    let n = 0;
+    for (let i = 0; i < a.length; i++) {
+      if (!keep(a[i] as number, it[i] as T)) continue;
+      a[n] = a[i] as number;
+      s[n] = s[i] as number;
+      it[n] = it[i] as T;
+      n++;
+    }
+    const dropped = a.length - n;
+    a.length = n;
+    s.length = n;
+    it.length = n;
+    for (let i = (n >> 1) - 1; i >= 0; i--) this.#down(i);
+    return dropped;
+  }
+
+  #down(i: number): void {
+    const a = this.#at;
+    const s = this.#seq;
+    const it = this.#items;
+    const n = a.length;
+    const at = a[i] as number;
+    const seq = s[i] as number;
+    const item = it[i] as T;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const c = r < n && this.#less(r, a[l] as number, s[l] as number) ? r : l;
+      if (!this.#less(c, at, seq)) break;
+      a[i] = a[c] as number;
+      s[i] = s[c] as number;
+      it[i] = it[c] as T;
+      i = c;
+    }
+    a[i] = at;
+    s[i] = seq;
+    it[i] = item;
+  }
 }
