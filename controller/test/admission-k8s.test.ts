@@ -395,6 +395,44 @@ describe("admission policies on a real API server", { skip }, () => {
     }
   });
 
+  it("a workload is checked again when its pod template changes, not when only its replicas or labels do", async () => {
+    const c = BREAK_CASES.find((x) => x.rule === "host-ipc")!;
+    const d = deploymentObject(brokenPod(c), "legacy-server");
+    (d["metadata"] as Json)["labels"] = { "mcp-hangar.io/admission-exempt": "true" };
+    const created = await create(cp, "mcp", d, true);
+    assert.equal(created.status, 201, JSON.stringify(created.body).slice(0, 300));
+    const live = created.body;
+    const path = `${collection("Deployment", "mcp")}/legacy-server`;
+    const scaled = {
+      ...live,
+      metadata: { ...(live["metadata"] as Json), labels: {} },
+      spec: { ...(live["spec"] as Json), replicas: 3 },
+    };
+    const r1 = await send(cp, "PUT", path, scaled);
+    assert.equal(
+      r1.status,
+      200,
+      `scaling and unlabelling an existing workload: ${JSON.stringify(r1.body).slice(0, 300)}`,
+    );
+    const spec = r1.body["spec"] as { template: { metadata: Json } };
+    const changed = {
+      ...r1.body,
+      spec: {
+        ...spec,
+        template: {
+          ...spec.template,
+          metadata: {
+            ...spec.template.metadata,
+            annotations: { ...(spec.template.metadata["annotations"] as Json), "example.com/rev": "2" },
+          },
+        },
+      },
+    };
+    const r2 = await send(cp, "PUT", path, changed);
+    assert.equal(r2.status, 403, JSON.stringify(r2.body).slice(0, 300));
+    assert.deepEqual(apiViolations(String(r2.body["message"])), ["host-ipc spec.template.spec.hostIPC"]);
+  });
+
   it("a namespace labelled warn admits with a Warning header naming each field", async () => {
     const c = BREAK_CASES.find((x) => x.rule === "read-only-root-filesystem")!;
     const obj = deploymentObject(brokenPod(c));

@@ -109,7 +109,7 @@ export const COUNTER_FAMILIES = {
   k8s_events: { labels: ["outcome"], help: "Kubernetes Events written: created, updated (a series), failed" },
   k8s_events_dropped: {
     labels: ["reason"],
-    help: "Kubernetes Events not written: rate_limited, queue_full, no_pod",
+    help: "Kubernetes Events not written: rate_limited, queue_full, no_pod, shutdown",
   },
   // licensing (core/src/license/gate.ts)
   license_state: { labels: ["state"], help: "1 for the license's current state, 0 for a former one (gauge)" },

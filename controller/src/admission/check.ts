@@ -111,10 +111,10 @@ function at(obj: unknown, path: string): unknown {
   return v;
 }
 
+/** The string values of a map (labels, annotations); built with fromEntries, so a `__proto__` key stays a key. */
 function stringMap(v: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (isObject(v)) for (const [k, x] of Object.entries(v)) if (typeof x === "string") out[k] = x;
-  return out;
+  if (!isObject(v)) return {};
+  return Object.fromEntries(Object.entries(v).filter((e): e is [string, string] => typeof e[1] === "string"));
 }
 
 /** The violations of one pod (spec and metadata) under `ctx`; paths start with `specPath` / `metaPath`. */

@@ -278,7 +278,7 @@ async function decisions(
     o.k8sEvents === undefined || o.k8sEvents === false ? undefined : violationEvents(o, counters, isLeader);
   if (events !== undefined) {
     enforcer.onEvent((e) => void events.violations.enforcement(e));
-    closers.add(() => events.recorder.flush());
+    closers.add(() => events.recorder.close());
   }
   if (telemetry !== undefined) {
     enforcer.onEvent((e) => telemetry.enforcement(e));

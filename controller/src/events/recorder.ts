@@ -87,6 +87,7 @@ export class EventRecorder {
   readonly #buckets = new Map<string, { tokens: number; atMs: number }>();
   readonly #queue: EventInput[] = [];
   #draining: Promise<void> | undefined;
+  #closed = false;
 
   constructor(o: EventRecorderOptions) {
     this.#o = {
@@ -102,12 +103,29 @@ export class EventRecorder {
 
   /** Queues one event; returns at once. */
   record(e: EventInput): void {
+    if (this.#closed) {
+      this.#o.counters.inc("k8s_events_dropped", { reason: "shutdown" });
+      return;
+    }
     if (this.#queue.length >= this.#o.maxQueue) {
       this.#o.counters.inc("k8s_events_dropped", { reason: "queue_full" });
       return;
     }
     this.#queue.push(e);
     this.#draining ??= this.#drain().finally(() => (this.#draining = undefined));
+  }
+
+  /**
+   * Stops taking events and waits up to `timeoutMs` for the queue to drain; what is still
+   * queued then is dropped and counted (`shutdown`), so a stop never waits on a dead API server.
+   */
+  async close(timeoutMs = 5_000): Promise<void> {
+    this.#closed = true;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.flush(), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+    clearTimeout(timer);
+    const left = this.#queue.splice(0).length;
+    if (left > 0) this.#o.counters.inc("k8s_events_dropped", { reason: "shutdown" }, left);
   }
 
   /** Resolves when every queued event has been written or dropped. */

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { create } from "@bufbuild/protobuf";
 import { hangar } from "@hangar/proto";
-import { microTime } from "./recorder.js";
+import { Counters } from "@hangar/core";
+import { EventRecorder, microTime } from "./recorder.js";
 import { alertEvent, enforcementEvent, EVENT_REASONS, type EnforcementFacts } from "./violations.js";
 
 const pod = { apiVersion: "v1", kind: "Pod", namespace: "mcp", name: "weather-0", uid: "u1" };
@@ -70,5 +71,37 @@ describe("violation events: what an alert or an enforcement becomes", () => {
 
   it("MicroTime has six fraction digits", () => {
     assert.equal(microTime(Date.UTC(2026, 11, 7, 13, 0, 0, 123)), "2026-12-07T13:00:00.123000Z");
+  });
+});
+
+describe("the recorder's stop", () => {
+  it("waits at most its timeout for a dead API server, then drops and counts what is left", async () => {
+    const counters = new Counters();
+    let calls = 0;
+    const hung = {
+      send: () => {
+        calls++;
+        return new Promise<never>(() => undefined);
+      },
+      call: () => Promise.reject(new Error("unused")),
+      get: () => Promise.reject(new Error("unused")),
+      serves: () => Promise.resolve(false),
+    };
+    const r = new EventRecorder({ kube: hung, counters, instance: "x" });
+    for (let i = 0; i < 5; i++)
+      r.record({
+        regarding: pod,
+        type: "Warning",
+        reason: "RuleMatched",
+        action: "Detect",
+        note: `n${i}`,
+        key: `k${i}`,
+      });
+    const t0 = Date.now();
+    await r.close(50);
+    assert.ok(Date.now() - t0 < 2_000);
+    assert.equal(calls, 1, "one write in flight, the rest queued");
+    r.record({ regarding: pod, type: "Warning", reason: "RuleMatched", action: "Detect", note: "late" });
+    assert.deepEqual(counters.snapshot(), { 'k8s_events_dropped{reason="shutdown"}': 5 });
   });
 });

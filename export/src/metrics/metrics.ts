@@ -242,7 +242,7 @@ export const COUNTER_MAPPINGS: Readonly<Partial<Record<CounterName, Mapping>>> =
   k8s_events_dropped: {
     instrument: "hangar.k8s.events.dropped",
     description:
-      "Kubernetes Events the controller did not write, by reason (rate_limited, queue_full, no_pod)",
+      "Kubernetes Events the controller did not write, by reason (rate_limited, queue_full, no_pod, shutdown)",
     attrs: { reason: HANGAR_ATTR.reason },
   },
   proxy_requests_refused: {
