@@ -103,7 +103,13 @@ export function watchNodePods(opts: PodWatchOptions): PodWatch {
     const before = failures;
     informer.start().then(
       () => {
-        if (failures !== before || stopped) return;
+        // Stopped while the list was in flight: the informer opened its watch after stop(), so
+        // stop it again, or the open watch keeps the process alive.
+        if (stopped) {
+          informer.stop().catch(() => undefined);
+          return;
+        }
+        if (failures !== before) return;
         counters.set("resolver_pods", resolver.size);
         if (!synced) {
           synced = true;

@@ -493,6 +493,64 @@ describe("baseline store on DuckDB", () => {
     }
   });
 
+  it("a database of the previous schema keeps its data through a migration; a failed one rolls back", async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const db = join(dir, "b.duckdb");
+      // A file as the current release (schema v1) leaves it, with a learned item in it.
+      const d1 = await BaselineDb.open(db);
+      await d1.conn.run(
+        "INSERT INTO items VALUES ('weather', 'egress', '', '', '198.51.100.7:443/tcp', 3, TIMESTAMP '2026-12-01 10:00:00', TIMESTAMP '2026-12-01 11:00:00', false, 'learned')",
+      );
+      d1.close();
+      // The next release adds a column with a default: the row is still there, with the default.
+      const v2 = [
+        ...MIGRATIONS,
+        {
+          version: 2,
+          description: "item notes",
+          sql: "ALTER TABLE items ADD COLUMN note VARCHAR DEFAULT ''",
+        },
+      ];
+      const d2 = await BaselineDb.open(db, { migrations: v2 });
+      const rows = (await d2.conn.runAndReadAll("SELECT provider, value, count, note FROM items")).getRows();
+      assert.deepEqual(
+        rows.map((r) => r.map(String)),
+        [["weather", "198.51.100.7:443/tcp", "3", ""]],
+      );
+      d2.close();
+      // A migration that fails is rolled back whole: the file stays at v2 with its data.
+      const v3 = [
+        ...v2,
+        {
+          version: 3,
+          description: "broken",
+          sql: "ALTER TABLE items ADD COLUMN tag VARCHAR; ALTER TABLE no_such_table ADD COLUMN x INTEGER",
+        },
+      ];
+      await assert.rejects(BaselineDb.open(db, { migrations: v3 }), (err: unknown) => {
+        const e = err as { code?: string; message?: string };
+        return (
+          e.code === "HANGAR_ERR_BASELINE_DB_SCHEMA" && /migration v3 \(broken\) failed/.test(e.message ?? "")
+        );
+      });
+      const back = await BaselineDb.open(db, { migrations: v2 });
+      assert.equal(await back.schemaVersion(), 2);
+      const cols = (
+        await back.conn.runAndReadAll(
+          "SELECT column_name FROM information_schema.columns WHERE table_name = 'items'",
+        )
+      )
+        .getRows()
+        .map((r) => String(r[0]));
+      assert.ok(!cols.includes("tag"), "the failed migration's first statement was rolled back too");
+      assert.equal((await back.conn.runAndReadAll("SELECT count(*) FROM items")).getRows()[0]?.[0], 1n);
+      back.close();
+    } finally {
+      cleanup();
+    }
+  });
+
   it("exports providers, items and deviations to Parquet", async () => {
     const { dir, cleanup } = tempDir();
     try {
