@@ -514,7 +514,10 @@ function proxyTarget(): FuzzTarget<{
       tool: hostile,
     }),
     run({ base, edits, splices, tool }) {
-      const text = spliceText(JSON.stringify(editJson(RPC_TEMPLATES[base], edits)) ?? "null", splices);
+      const spliced = spliceText(JSON.stringify(editJson(RPC_TEMPLATES[base], edits)) ?? "null", splices);
+      // What arrives is bytes: a lone surrogate in the text is U+FFFD on the wire, for both readers.
+      const bytes = Buffer.from(spliced);
+      const text = bytes.toString("utf8");
       let body: unknown;
       let parsed = true;
       try {
@@ -547,7 +550,7 @@ function proxyTarget(): FuzzTarget<{
       }
       let env: object | undefined;
       try {
-        env = readEnvelope(Buffer.from(text));
+        env = readEnvelope(bytes);
       } catch (err) {
         if (!(err instanceof SyntaxError)) crash("readEnvelope", err);
       }
