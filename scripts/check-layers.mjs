@@ -71,7 +71,7 @@ export const FOLDER_LAYERS = {
     // the shared ground
     ["errors.ts"],
     ["listen.ts", "kube", "bootstrap"],
-    ["leader", "baselines"],
+    ["leader", "baselines", "admission", "events"],
     // the subsystems; the REST API and telemetry serve the enforcer
     ["proxy", "hub", "enforce", "ctl", "sample"],
     ["api", "telemetry"],

@@ -46,6 +46,12 @@ const steps = [
   ],
   ["proto lint (buf lint)", bin("buf"), ["lint", "proto"]],
   ["proto generated code is current", node, [join(root, "proto", "scripts", "check-generated.mjs")]],
+  ["sbom (CycloneDX SBOM of each image from the lockfile)", node, [join(root, "scripts", "sbom.mjs")]],
+  [
+    "licenses (every production dependency in the SBOMs, permissive licenses only)",
+    node,
+    [join(root, "scripts", "check-licenses.mjs")],
+  ],
   ["tests (node --test)", node, ["--test", "--test-reporter=spec", ...TEST_GLOBS]],
 ];
 

@@ -63,6 +63,8 @@ export interface AgentOptions {
   /** Watch this node's pods through the Kubernetes API (default: when running in a cluster). */
   kubeConfig?: k8s.KubeConfig;
   healthPort?: number;
+  /** What /healthz reports as degraded (e.g. "spool full: …"), or undefined when all is well. */
+  degraded?: () => string | undefined;
   detector?: Detector;
   baseline?: BaselineStore;
   sinks: readonly AlertSink[];
@@ -147,6 +149,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       : await startHealthServer({
           port: opts.healthPort,
           counters,
+          ...(opts.degraded === undefined ? {} : { degraded: opts.degraded }),
           notReady: () => {
             if (
               opts.tetragon !== undefined &&

@@ -1,4 +1,7 @@
-/** `/healthz` (the process serves) and `/readyz` (the agent is ready: sources connected, pod watch synced). */
+/**
+ * `/healthz` (the process serves; "degraded: …" while it runs with less than it should, e.g. a
+ * full spool disk) and `/readyz` (the agent is ready: sources connected, pod watch synced).
+ */
 import { createServer, type Server } from "node:http";
 import type { Counters } from "@hangar/core";
 
@@ -7,6 +10,8 @@ export interface HealthOptions {
   host?: string;
   /** Returns undefined when ready, or a reason it is not. */
   notReady: () => string | undefined;
+  /** Returns undefined when all is well, or what is degraded (still 200: a restart would not help). */
+  degraded?: () => string | undefined;
   counters: Counters;
 }
 
@@ -19,7 +24,10 @@ export async function startHealthServer(opts: HealthOptions): Promise<HealthServ
   const server: Server = createServer((req, res) => {
     const url = req.url ?? "/";
     if (url === "/healthz") {
-      res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
+      const degraded = opts.degraded?.();
+      res
+        .writeHead(200, { "content-type": "text/plain" })
+        .end(degraded === undefined ? "ok\n" : `degraded: ${degraded}\n`);
     } else if (url === "/readyz") {
       const reason = opts.notReady();
       if (reason === undefined) res.writeHead(200, { "content-type": "text/plain" }).end("ready\n");

@@ -33,6 +33,6 @@ it("siem-export.md names every custom-string label and SIEM counter", () => {
   ]) {
     assert.ok(text.includes(`\`${c}\``), c);
   }
-  for (const r of ["queue_full", "spool_overflow", "spool_error", "encode_error", "closed"])
+  for (const r of ["queue_full", "spool_overflow", "spool_full", "spool_error", "encode_error", "closed"])
     assert.ok(text.includes(`\`${r}\``), r);
 });

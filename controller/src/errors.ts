@@ -26,6 +26,8 @@ export const ControllerErrorCodes = {
   HANGAR_ERR_HUB_CONFIG: "the agent hub configuration (listen address, TLS files) is invalid",
   HANGAR_ERR_HUB_AUTH: "an agent could not be authenticated by the hub",
   HANGAR_ERR_HUB_STREAM: "the agent hub stream failed",
+  HANGAR_ERR_ADMISSION_INPUT: "a manifest given to `hangar-ctl admission check` cannot be read",
+  HANGAR_ERR_HUB_PROTOCOL: "an agent speaks another major version of the hub protocol",
 } as const;
 
 export type ControllerErrorCode = keyof typeof ControllerErrorCodes | CoreErrorCode;

@@ -561,6 +561,20 @@ describe("proxy: bad input and failing pods", () => {
     assert.match(e.json?.error?.message ?? "", /provider "empty" has no ready pod \(Service mcp\/empty\)/);
   });
 
+  it("answers a provider name that is not valid percent-encoding with 400 and the JSON-RPC error shape", async () => {
+    for (const bad of ["%ZZ", "weather%", "%E0%A4%A", "%C0%80"]) {
+      const r = await post(new URL(`${rig.proxy.url}/mcp/${bad}`), init);
+      assert.equal(r.status, 400, bad);
+      assert.equal((r.json as { jsonrpc?: string } | undefined)?.jsonrpc, "2.0");
+      assert.equal(r.json?.error?.code, RpcCode.INVALID_REQUEST, bad);
+      assert.match(r.json?.error?.message ?? "", /provider name in the path is not valid percent-encoding/);
+    }
+    // Valid encoding of a name that is not served stays a 404.
+    const r = await post(new URL(`${rig.proxy.url}/mcp/we%61ther%2Fx`), init);
+    assert.equal(r.status, 404);
+    assert.match(r.json?.error?.message ?? "", /unknown provider "weather\/x"/);
+  });
+
   it("times out a pod that does not answer, while other callers keep being served", async () => {
     rig.proxy.directory.set("slowpoke", [podEndpoint(rig.pods[0]!)]);
     const slow = await connect(rig.endpoint("slowpoke"));

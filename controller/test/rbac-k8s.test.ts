@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import * as k8s from "@kubernetes/client-node";
 import {
+  alert,
   apiRequest,
   ciliumNetworkPolicyCrd,
   helmTemplate,
@@ -24,7 +25,12 @@ import {
   type ControlPlane,
 } from "@hangar/testkit";
 import { parseAllDocuments } from "yaml";
+import { create } from "@bufbuild/protobuf";
+import { Counters } from "@hangar/core";
+import { hangar } from "@hangar/proto";
 import { loadStaticTokens, tokenReview } from "../src/api/auth.js";
+import { EventRecorder } from "../src/events/recorder.js";
+import { ViolationEvents } from "../src/events/violations.js";
 import { Enforcer } from "../src/enforce/engine.js";
 import { KubeClient, type KubeRequest, type KubeResponse } from "../src/kube/kube.js";
 import { LeaseElector, PodRoleLabel, ROLE_LABEL } from "../src/leader/leader.js";
@@ -178,6 +184,21 @@ describe("the chart's RBAC on a real API server: enough and no more", { skip }, 
       isLeader: () => lease.isLeader(),
       now: () => clock,
     });
+    // Alerts and enforcement decisions as Events on the MCP pod: a new Event, then its series.
+    const counters = new Counters();
+    const recorder = new EventRecorder({ kube, counters, instance: "hangar-controller-0" });
+    const events = new ViolationEvents({
+      recorder,
+      kube,
+      isLeader: () => true,
+      noPod: () => counters.inc("k8s_events_dropped", { reason: "no_pod" }),
+    });
+    enforcer.onEvent((e) => void events.enforcement(e));
+    const a = alert({ ruleId: "hangar.exec.reverse_shell" });
+    a.id = "rbac-alert";
+    a.pod = create(hangar.PodIdentitySchema, { namespace: "mcp", name: "weather-0" });
+    events.alert(a);
+    events.alert(a);
     // Cilium is installed: block uses a CiliumNetworkPolicy …
     const block = await enforcer.submit(
       request({ provider: "weather", action: "block_egress", destination: "203.0.113.5" }),
@@ -234,6 +255,10 @@ describe("the chart's RBAC on a real API server: enough and no more", { skip }, 
     );
     await lease.release();
     assert.equal(await podLabel.set(false), true, String(podLabel.lastError));
+    await recorder.flush();
+    const written = counters.snapshot();
+    assert.equal(written['k8s_events{outcome="failed"}'], undefined, JSON.stringify(written));
+    assert.ok((written['k8s_events{outcome="updated"}'] ?? 0) >= 1, JSON.stringify(written));
 
     // The MCP proxy's EndpointSlice watch, with a real token of the service account.
     const saToken = await apiRequest(
@@ -340,6 +365,11 @@ describe("the chart's RBAC on a real API server: enough and no more", { skip }, 
       ["create", "", "serviceaccounts/token", "hangar-system", "hangar-controller"],
       ["list", "", "namespaces"],
       ["create", "authorization.k8s.io", "subjectaccessreviews"],
+      ["get", "events.k8s.io", "events", "mcp"],
+      ["list", "events.k8s.io", "events", "mcp"],
+      ["update", "events.k8s.io", "events", "mcp"],
+      ["delete", "events.k8s.io", "events", "mcp"],
+      ["create", "", "events", "mcp"],
     ];
     const wrongly: string[] = [];
     for (const [verb, group, resource, ns, name] of denied)
@@ -351,6 +381,8 @@ describe("the chart's RBAC on a real API server: enough and no more", { skip }, 
       assert.equal(await can("patch", "networking.k8s.io", "networkpolicies", ns), true);
       assert.equal(await can("delete", "cilium.io", "ciliumnetworkpolicies", ns), true);
       assert.equal(await can("list", "", "pods", ns), true);
+      assert.equal(await can("create", "events.k8s.io", "events", ns), true);
+      assert.equal(await can("patch", "events.k8s.io", "events", ns), true);
       assert.equal(await can("watch", "discovery.k8s.io", "endpointslices", ns), true);
     }
   });

@@ -62,6 +62,17 @@ describe("Counters", () => {
     assert.deepEqual(c.byLabel("queue_dropped", "missing"), {});
   });
 
+  it("byLabel counts a label value that names an Object.prototype member from zero", () => {
+    const c = new Counters<string>();
+    c.inc("alerts", { provider: "constructor" }, 2);
+    c.inc("alerts", { provider: "toString" });
+    c.inc("alerts", { provider: "__proto__" }, 4);
+    const by = c.byLabel("alerts", "provider");
+    // A number assigned to "__proto__" is ignored by its setter: that one value is not counted.
+    assert.deepEqual(by, { constructor: 2, toString: 1 });
+    assert.equal(Object.getPrototypeOf(by), Object.prototype, "the result's prototype is untouched");
+  });
+
   it("byLabel decodes values with quotes and does not match a label name inside a value", () => {
     const c = new Counters<string>();
     c.inc("x", { a: 'reason="evil"', reason: "real" });

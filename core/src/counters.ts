@@ -63,6 +63,14 @@ export const COUNTER_FAMILIES = {
   alerts: { labels: ["rule", "severity"], help: "alerts raised" },
   alerts_folded: { labels: ["rule"], help: "rule alerts not sent because a deviation of the same event was" },
   enforcement_requests: { labels: [], help: "enforcement requests of the detector" },
+  alerts_truncated: {
+    labels: ["rule"],
+    help: "alerts and enforcement requests with fields cut to the size limits before they left the agent",
+  },
+  alert_fields_truncated: {
+    labels: [],
+    help: "fields cut to the size limits (strings, bytes, repeated fields)",
+  },
   rule_updates: { labels: ["outcome"], help: "rule updates from the controller" },
   merged_baselines: { labels: ["outcome"], help: "merged baselines from the controller" },
   config_warnings: { labels: ["reason"], help: "settings ignored because they are invalid" },
@@ -77,7 +85,15 @@ export const COUNTER_FAMILIES = {
   hub_outbox_dropped: { labels: ["reason"], help: "outbox messages dropped by its overflow policy" },
   hub_outbox_errors: { labels: [], help: "outbox writes that failed" },
   hub_outbox_read_errors: { labels: [], help: "outbox reads that failed" },
+  hub_dead_letters: {
+    labels: ["kind", "code"],
+    help: "messages the hub refused for good (status code), set aside so the ones after them go on",
+  },
   hub_messages: { labels: ["kind"], help: "messages the controller's hub handled (gauge)" },
+  proxy_requests_refused: {
+    labels: ["provider", "reason"],
+    help: "MCP requests the proxy refused: duplicate ids in a batch, batches under MCP 2025-06-18+, sessions over the per-caller cap (gauge)",
+  },
   // SIEM destinations
   siem_records: { labels: ["destination"], help: "records handed to a SIEM destination" },
   siem_sent: { labels: ["destination"], help: "records a SIEM destination confirmed" },
@@ -89,6 +105,19 @@ export const COUNTER_FAMILIES = {
   siem_queue_depth: { labels: ["destination"], help: "records waiting for a SIEM destination (gauge)" },
   siem_spool_records: { labels: ["destination"], help: "records in a destination's disk spool (gauge)" },
   siem_spool_bytes: { labels: ["destination"], help: "bytes of a destination's disk spool (gauge)" },
+  // Kubernetes Events of the controller (alerts and enforcement on MCP pods)
+  k8s_events: { labels: ["outcome"], help: "Kubernetes Events written: created, updated (a series), failed" },
+  k8s_events_dropped: {
+    labels: ["reason"],
+    help: "Kubernetes Events not written: rate_limited, queue_full, no_pod",
+  },
+  // licensing (core/src/license/gate.ts)
+  license_state: { labels: ["state"], help: "1 for the license's current state, 0 for a former one (gauge)" },
+  license_days_left: { labels: [], help: "whole days until the license expires, negative after (gauge)" },
+  license_module: {
+    labels: ["module", "basis"],
+    help: "1 when an enterprise module runs, 0 when it is off, by why (license, evaluation, development, small-production, none) (gauge)",
+  },
 } as const satisfies Record<string, { readonly labels: readonly string[]; readonly help: string }>;
 
 /** The name of a counter family. */
@@ -145,10 +174,14 @@ export class Counters<N extends string = CounterName> {
     const prefix = `${name}{`;
     for (const [key, value] of this.#values) {
       if (!key.startsWith(prefix)) continue;
+      // eslint-disable-next-line security/detect-non-literal-regexp -- label is one of our own counter label names ([a-z_]+), not input
       const m = new RegExp(`(?:\\{|,)${label}=("(?:[^"\\\\]|\\\\.)*")`).exec(key);
       if (m?.[1] === undefined) continue;
       const labelValue = JSON.parse(m[1]) as string;
-      out[labelValue] = (out[labelValue] ?? 0) + value;
+      // Label values come from outside (provider names): hasOwn, so "constructor" counts from 0;
+      // a "__proto__" assignment of a number is ignored by its setter (no prototype change).
+      // eslint-disable-next-line hangar/no-string-key-write -- number value, own-property read above
+      out[labelValue] = (Object.hasOwn(out, labelValue) ? (out[labelValue] ?? 0) : 0) + value;
     }
     return out;
   }

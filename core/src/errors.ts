@@ -16,6 +16,10 @@ export const CoreErrorCodes = {
   HANGAR_ERR_SPOOL: "a disk spool (a SIEM destination's or the hub outbox's) could not be opened or written",
   HANGAR_ERR_PLUGIN_LOAD:
     "an enterprise module (the rule engine, the baseline engine) could not be loaded, or the rules it was given do not compile",
+  HANGAR_ERR_LICENSE_INVALID:
+    "a license file is not a valid hangar-license/v1 document: malformed, changed after signing, or signed by a key this build does not trust",
+  HANGAR_ERR_LICENSE_REQUIRED:
+    "an enterprise module is off: no valid license covers it and the BSL Additional Use Grant does not apply",
 } as const;
 export type CoreErrorCode = keyof typeof CoreErrorCodes;
 

@@ -84,6 +84,9 @@ export function eventTimeMs(ev: RuntimeEvent): number {
 /** The label that makes a pod an MCP provider. */
 export const PROVIDER_LABEL = "mcp-hangar.io/provider";
 
+/** The pod annotation that declares a provider's egress (`host:port`, CIDRs; comma separated). */
+export const EGRESS_ANNOTATION = "mcp-hangar.io/egress";
+
 /** Names of the event kinds as used in output and rules ("exec", "connect", ...). */
 export function kindName(kind: hangar.EventKind): string {
   return (hangar.EventKind[kind] ?? "UNSPECIFIED").toLowerCase();

@@ -11,3 +11,6 @@ export * from "./ports.js";
 export * from "./queue.js";
 export * from "./spool.js";
 export * from "./reports.js";
+export * from "./bound.js";
+export * from "./hub-protocol.js";
+export * from "./license/index.js";

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, rmSync, statSync, truncateSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
@@ -138,5 +139,69 @@ describe("DiskSpool", () => {
     assert.equal(left.length + dropped, 200);
     assert.equal(left.at(-1), 199);
     await s.close();
+  });
+});
+
+// A real full disk: a small tmpfs (mounting needs root; HANGAR_REQUIRE_FAULT=1 makes a skip a failure).
+const tmpfsSkip = ((): string | false => {
+  if (process.getuid?.() === 0) return false;
+  const reason = "not root: the full-disk test mounts a tmpfs";
+  if (process.env.HANGAR_REQUIRE_FAULT === "1") throw new Error(`HANGAR_REQUIRE_FAULT=1: ${reason}`);
+  process.stderr.write(`# skipped: ${reason}\n`);
+  return reason;
+})();
+
+describe("DiskSpool on a full disk (tmpfs)", { skip: tmpfsSkip }, () => {
+  it("keeps the whole records written, cuts a partial one off, refuses the rest, and recovers", async () => {
+    const d = dir();
+    const mnt = join(d, "mnt");
+    mkdirSync(mnt);
+    const m = spawnSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", mnt], { encoding: "utf8" });
+    assert.equal(m.status, 0, m.stderr);
+    try {
+      const s = await DiskSpool.open({
+        dir: join(mnt, "spool"),
+        maxBytes: 1 << 20,
+        segmentBytes: 256 * 1024,
+      });
+      // 100 records of 1000 bytes into 64 KiB, in batches of 7 (so one is torn by the full disk).
+      let refused = 0;
+      let dropped = 0;
+      for (let i = 0; i < 100; i += 7) {
+        const w = await s.write(Array.from({ length: Math.min(7, 100 - i) }, (_, k) => rec(i + k, 1000)));
+        refused += w.refused;
+        dropped += w.dropped;
+      }
+      assert.equal(dropped, 0);
+      assert.ok(refused > 0, "the disk filled up");
+      assert.ok(s.full !== undefined, "the spool says it is full");
+      assert.match(s.full.error, /ENOSPC|no progress/);
+      assert.equal(s.pending + refused, 100, "every record is either kept or refused");
+      assert.equal(await s.diskBytes(), s.bytes, "no torn bytes on disk");
+      const kept = s.pending;
+      await s.close();
+      // A new process finds exactly the whole records, nothing to cut off.
+      const s2 = await DiskSpool.open({
+        dir: join(mnt, "spool"),
+        maxBytes: 1 << 20,
+        segmentBytes: 256 * 1024,
+      });
+      assert.deepEqual(s2.recovered, { segments: 0, truncatedBytes: 0 });
+      assert.equal(s2.pending, kept);
+      const first = await s2.read(5, 1 << 20);
+      assert.deepEqual(ids(first.records), [0, 1, 2, 3, 4]);
+      // Delivered and acknowledged: room again, the next write succeeds and clears `full`.
+      assert.deepEqual(
+        await drain(s2),
+        Array.from({ length: kept }, (_, i) => i),
+      );
+      const w = await s2.write([rec(500, 1000)]);
+      assert.deepEqual(w, { dropped: 0, refused: 0 });
+      assert.equal(s2.full, undefined);
+      assert.deepEqual(ids((await s2.read(10, 1 << 20)).records), [500]);
+      await s2.close();
+    } finally {
+      spawnSync("umount", ["-l", mnt]);
+    }
   });
 });

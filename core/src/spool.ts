@@ -14,9 +14,25 @@
  *   drop-oldest (default)  whole oldest segments are deleted to make room; their records
  *                          that were not yet delivered are counted as dropped
  *   drop-newest            records that do not fit are refused and counted as dropped
+ *
+ * A full disk (ENOSPC, EDQUOT, or a short write) is not the bound: what was written as whole
+ * records is kept, a partly written record is cut off at once (the file is truncated back to
+ * the end of the last whole record, so the spool never holds a torn record), and the records
+ * that did not fit are refused (`write` says how many; `full` is true until a write succeeds
+ * again). Nothing older is deleted to make room: the disk may be full of someone else's files.
  */
 import { crc32 } from "node:zlib";
-import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from "node:fs/promises";
+import {
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  truncate,
+  type FileHandle,
+} from "node:fs/promises";
 import { join } from "node:path";
 import { CoreError } from "./errors.js";
 
@@ -46,6 +62,14 @@ interface Segment {
   readonly ends: number[];
 }
 
+/** What `write` did with a batch. */
+export interface SpoolWrite {
+  /** Records the overflow policy dropped: old undelivered ones (drop-oldest) or these ones (drop-newest, too large). */
+  readonly dropped: number;
+  /** The last records of the batch, refused because the disk is full (see `full`). */
+  readonly refused: number;
+}
+
 export interface SpoolRead {
   readonly records: Buffer[];
   /** The position after the last record returned. */
@@ -70,6 +94,8 @@ export class DiskSpool {
   #reader: { n: number; fh: FileHandle } | undefined;
   #chain: Promise<unknown> = Promise.resolve();
   #recovered = { segments: 0, truncatedBytes: 0 };
+  /** The last write found the disk full (cleared by the next write that succeeds). */
+  #full: { since: number; error: string } | undefined;
   /** A caller's small JSON value kept in ack.json with the position (written atomically with it). */
   #meta: unknown;
 
@@ -90,6 +116,7 @@ export class DiskSpool {
   /** Opens (or creates) the spool in `dir`, recovering what a previous process left. */
   static async open(o: SpoolOptions): Promise<DiskSpool> {
     try {
+      // eslint-disable-next-line security/detect-non-literal-fs-filename -- inside the configured spool directory; file names are this module's (segment names, ack.json)
       await mkdir(o.dir, { recursive: true, mode: 0o750 });
       const spool = new DiskSpool(o);
       await spool.#load();
@@ -100,9 +127,11 @@ export class DiskSpool {
   }
 
   async #load(): Promise<void> {
+    // eslint-disable-next-line security/detect-non-literal-fs-filename -- inside the configured spool directory; file names are this module's (segment names, ack.json)
     const names = (await readdir(this.dir)).filter((f) => SEG_RE.test(f)).sort();
     let ack: SpoolPosition | undefined;
     try {
+      // eslint-disable-next-line security/detect-non-literal-fs-filename -- inside the configured spool directory; file names are this module's (segment names, ack.json)
       const raw = JSON.parse(await readFile(join(this.dir, "ack.json"), "utf8")) as Partial<SpoolPosition> & {
         meta?: unknown;
       };
@@ -121,6 +150,7 @@ export class DiskSpool {
         await rm(join(this.dir, name), { force: true });
         continue;
       }
+      // eslint-disable-next-line security/detect-non-literal-fs-filename -- inside the configured spool directory; file names are this module's (segment names, ack.json)
       const buf = await readFile(join(this.dir, name));
       let off = 0;
       let records = 0;
@@ -144,6 +174,7 @@ export class DiskSpool {
         // A torn append (or damage): keep what is intact, drop the rest, and say so.
         torn++;
         tornBytes += buf.length - off;
+        // eslint-disable-next-line security/detect-non-literal-fs-filename -- inside the configured spool directory; file names are this module's (segment names, ack.json)
         const fh = await open(join(this.dir, name), "r+");
         await fh.truncate(off);
         await fh.close();
@@ -170,6 +201,11 @@ export class DiskSpool {
   /** Segments whose torn or damaged tail was cut off when the spool was opened, and the bytes cut. */
   get recovered(): { readonly segments: number; readonly truncatedBytes: number } {
     return this.#recovered;
+  }
+
+  /** Set while the disk is full: since when (epoch ms) and the error the file system gave. */
+  get full(): { readonly since: number; readonly error: string } | undefined {
+    return this.#full;
   }
 
   /** The value last stored with `ack(…, meta)` or `saveMeta`, as the previous process left it. */
@@ -220,8 +256,24 @@ export class DiskSpool {
    * Appends records in order. Resolves with the number of records dropped by the overflow
    * policy (old ones for drop-oldest, these ones for drop-newest).
    */
-  append(records: readonly Buffer[]): Promise<number> {
+  async append(records: readonly Buffer[]): Promise<number> {
+    const w = await this.write(records);
+    return w.dropped + w.refused;
+  }
+
+  /**
+   * Appends records in order, like `append`, and says apart what the overflow policy dropped
+   * and what a full disk refused (the batch's last `refused` records: none of them is on disk).
+   */
+  write(records: readonly Buffer[]): Promise<SpoolWrite> {
     return this.#serial(async () => {
+      let refused = 0;
+      const flush = async (batch: readonly Buffer[]): Promise<boolean> => {
+        const kept = await this.#flushAccepted(batch);
+        if (kept === batch.length) return true;
+        refused = batch.length - kept;
+        return false;
+      };
       if (this.#segments.length === 0 && records.length > 0) {
         this.#segments.push({ n: this.#ack.segment, size: 0, records: 0, ends: [] });
         this.#ack = { segment: this.#ack.segment, offset: 0 };
@@ -230,7 +282,8 @@ export class DiskSpool {
       let dropped = 0;
       const accepted: Buffer[] = [];
       let incoming = 0;
-      for (const r of records) {
+      for (let i = 0; i < records.length; i++) {
+        const r = records[i] as Buffer;
         const size = HEADER + r.length;
         if (size > this.maxBytes - this.segmentBytes) {
           dropped++; // can never fit
@@ -241,7 +294,7 @@ export class DiskSpool {
             dropped++;
             continue;
           }
-          await this.#flushAccepted(accepted);
+          if (!(await flush(accepted))) return { dropped, refused: refused + records.length - i };
           accepted.length = 0;
           incoming = 0;
           while (this.bytes + size > this.maxBytes) {
@@ -253,20 +306,24 @@ export class DiskSpool {
         incoming += size;
         const last = this.#segments.at(-1);
         if (last !== undefined && last.size + incoming >= this.segmentBytes) {
-          await this.#flushAccepted(accepted);
+          if (!(await flush(accepted))) return { dropped, refused: refused + records.length - i - 1 };
           accepted.length = 0;
           incoming = 0;
           await this.#roll();
         }
       }
-      await this.#flushAccepted(accepted);
-      return dropped;
+      await flush(accepted);
+      return { dropped, refused };
     });
   }
 
-  async #flushAccepted(records: readonly Buffer[]): Promise<void> {
-    if (records.length === 0) return;
-    const w = await this.#writerHandle();
+  /**
+   * Writes records at the end of the current segment; returns how many were written whole.
+   * A full disk (or a short write) keeps the whole records written, cuts a partly written one
+   * off at once, and marks the spool full.
+   */
+  async #flushAccepted(records: readonly Buffer[]): Promise<number> {
+    if (records.length === 0) return 0;
     const parts: Buffer[] = [];
     for (const r of records) {
       const h = Buffer.allocUnsafe(HEADER);
@@ -275,17 +332,59 @@ export class DiskSpool {
       parts.push(h, r);
     }
     const data = Buffer.concat(parts);
-    await w.fh.write(data);
-    if (this.#fsync) await w.fh.datasync();
-    const seg = this.#segments.at(-1);
-    if (seg !== undefined) {
-      let end = seg.size;
-      for (const r of records) {
-        end += HEADER + r.length;
-        seg.ends.push(end);
+    let written = 0;
+    let failure: unknown;
+    let w: { n: number; fh: FileHandle } | undefined;
+    try {
+      w = await this.#writerHandle();
+      // write(2) may write less than asked (a disk filling up): go on until all is written or it fails.
+      while (written < data.length) {
+        const { bytesWritten } = await w.fh.write(data, written, data.length - written);
+        if (bytesWritten === 0) throw Object.assign(new Error("write made no progress"), { code: "ENOSPC" });
+        written += bytesWritten;
       }
-      seg.size += data.length;
-      seg.records += records.length;
+      if (this.#fsync) await w.fh.datasync();
+    } catch (err) {
+      if (!isDiskFull(err)) {
+        await this.#cutBack(w, written);
+        throw err;
+      }
+      failure = err;
+    }
+    const seg = this.#segments.at(-1) as Segment;
+    let end = seg.size;
+    let kept = 0;
+    for (const r of records) {
+      if (end + HEADER + r.length - seg.size > written) break;
+      end += HEADER + r.length;
+      seg.ends.push(end);
+      kept++;
+    }
+    if (failure !== undefined) {
+      // The bytes after the last whole record are a torn record: cut them off now.
+      await this.#cutBack(w, end - seg.size);
+      this.#full ??= {
+        since: Date.now(),
+        error: failure instanceof Error ? failure.message : "no space left on device",
+      };
+    } else this.#full = undefined;
+    seg.records += kept;
+    seg.size = end;
+    return kept;
+  }
+
+  /** Truncates the segment being written back to its known size plus `keep` bytes (a failed write). */
+  async #cutBack(w: { n: number; fh: FileHandle } | undefined, keep: number): Promise<void> {
+    const seg = this.#segments.at(-1);
+    if (w === undefined || seg === undefined || w.n !== seg.n) return;
+    try {
+      await w.fh.truncate(seg.size + keep);
+    } catch {
+      // The handle is unusable: reopen before the next write; the spool's open cuts any torn tail.
+      await w.fh.close().catch(() => undefined);
+      this.#writer = undefined;
+      // eslint-disable-next-line security/detect-non-literal-fs-filename -- inside the configured spool directory; file names are this module's (segment names, ack.json)
+      await truncate(join(this.dir, segName(seg.n)), seg.size + keep).catch(() => undefined);
     }
   }
 
@@ -300,6 +399,7 @@ export class DiskSpool {
     const seg = this.#segments.at(-1) as Segment;
     if (this.#writer?.n !== seg.n) {
       await this.#writer?.fh.close();
+      // eslint-disable-next-line security/detect-non-literal-fs-filename -- inside the configured spool directory; file names are this module's (segment names, ack.json)
       this.#writer = { n: seg.n, fh: await open(join(this.dir, segName(seg.n)), "a", 0o640) };
     }
     return this.#writer;
@@ -356,11 +456,13 @@ export class DiskSpool {
         }
         if (this.#reader?.n !== seg.n) {
           await this.#reader?.fh.close();
+          // eslint-disable-next-line security/detect-non-literal-fs-filename -- inside the configured spool directory; file names are this module's (segment names, ack.json)
           this.#reader = { n: seg.n, fh: await open(join(this.dir, segName(seg.n)), "r") };
         }
         const want = Math.min(seg.size - pos.offset, Math.max(64 * 1024, maxBytes - bytes + HEADER));
         const buf = Buffer.allocUnsafe(want);
         const { bytesRead } = await this.#reader.fh.read(buf, 0, want, pos.offset);
+        if (bytesRead < HEADER) throw damaged(this.dir, seg.n, pos.offset, "the file ends before the record");
         let off = 0;
         let progressed = false;
         while (off + HEADER <= bytesRead && out.length < maxRecords && bytes < maxBytes) {
@@ -374,8 +476,12 @@ export class DiskSpool {
         if (!progressed) {
           // One record larger than the chunk: read it alone.
           const len = buf.readUInt32LE(0);
+          if (pos.offset + HEADER + len > seg.size)
+            throw damaged(this.dir, seg.n, pos.offset, `a record of ${len} bytes runs past the end`);
           const one = Buffer.allocUnsafe(len);
-          await this.#reader.fh.read(one, 0, len, pos.offset + HEADER);
+          const r1 = await this.#reader.fh.read(one, 0, len, pos.offset + HEADER);
+          if (r1.bytesRead < len)
+            throw damaged(this.dir, seg.n, pos.offset, "the file ends inside the record");
           out.push(one);
           bytes += len;
           off = HEADER + len;
@@ -427,14 +533,35 @@ export class DiskSpool {
   }
 
   async #writeAck(): Promise<void> {
+    const json = JSON.stringify(this.#meta === undefined ? this.#ack : { ...this.#ack, meta: this.#meta });
     const tmp = join(this.dir, "ack.json.tmp");
-    const fh = await open(tmp, "w", 0o640);
-    await fh.writeFile(
-      JSON.stringify(this.#meta === undefined ? this.#ack : { ...this.#ack, meta: this.#meta }),
-    );
-    if (this.#fsync) await fh.datasync();
-    await fh.close();
-    await rename(tmp, join(this.dir, "ack.json"));
+    try {
+      // eslint-disable-next-line security/detect-non-literal-fs-filename -- inside the configured spool directory; file names are this module's (segment names, ack.json)
+      const fh = await open(tmp, "w", 0o640);
+      try {
+        await fh.writeFile(json);
+        if (this.#fsync) await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+      // eslint-disable-next-line security/detect-non-literal-fs-filename -- inside the configured spool directory; file names are this module's (segment names, ack.json)
+      await rename(tmp, join(this.dir, "ack.json"));
+    } catch (err) {
+      if (!isDiskFull(err)) throw err;
+      // A full disk has no block for a new file: overwrite ack.json in place (a few hundred
+      // bytes in the block it already has), padded with spaces to its old length.
+      // eslint-disable-next-line security/detect-non-literal-fs-filename -- inside the configured spool directory; file names are this module's (segment names, ack.json)
+      await rm(tmp, { force: true });
+      // eslint-disable-next-line security/detect-non-literal-fs-filename -- inside the configured spool directory; file names are this module's (segment names, ack.json)
+      const fh = await open(join(this.dir, "ack.json"), "r+");
+      try {
+        const old = (await fh.stat()).size;
+        await fh.write(json.padEnd(old, " "), 0);
+        if (this.#fsync) await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+    }
   }
 
   /** Everything delivered: delete the segments and start over at a new segment number. */
@@ -454,6 +581,7 @@ export class DiskSpool {
   async diskBytes(): Promise<number> {
     let n = 0;
     for (const s of this.#segments) {
+      // eslint-disable-next-line security/detect-non-literal-fs-filename -- inside the configured spool directory; file names are this module's (segment names, ack.json)
       n += (await stat(join(this.dir, segName(s.n))).catch(() => ({ size: 0 }))).size;
     }
     return n;
@@ -479,4 +607,17 @@ function recordsBefore(ends: readonly number[], offset: number): number {
     else hi = mid;
   }
   return lo;
+}
+
+/** ENOSPC and EDQUOT: the disk (or the quota) is full; anything else is another failure. */
+function isDiskFull(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === "ENOSPC" || code === "EDQUOT";
+}
+
+function damaged(dir: string, n: number, offset: number, what: string): CoreError {
+  return new CoreError(
+    "HANGAR_ERR_SPOOL",
+    `spool ${dir}: segment ${segName(n)} is damaged at offset ${offset}: ${what} (it was changed outside the agent)`,
+  );
 }

@@ -9,6 +9,9 @@
  *     mcp-hangar.io/provider=sample, in mcp-demo
  *  2. `helm install hangar-agent ./helm/hangar-agent --wait`: the agent DaemonSet pod and the
  *     controller pods Ready; enforcement in `enforce` mode for mcp-demo only
+ *  2b. the chart's own NetworkPolicies: from a pod in another namespace the controller's hub,
+ *     REST API and proxy ports are blocked while its metrics port (allowed by the values)
+ *     connects; from the agent's pod the hub connects, the REST API and the sample server do not
  *  3. normal calls through the controller's MCP proxy Service by the official SDK client
  *     (kind-e2e/attack.mjs as a Job) until the provider's baseline is enforcing
  *  4. poisoned calls: the server's shell reads its service-account token and connects out
@@ -153,6 +156,103 @@ interface PodJson {
     conditions?: { type: string; status: string }[];
     containerStatuses?: { name: string; containerID?: string; ready?: boolean }[];
   };
+}
+
+/**
+ * The chart's NetworkPolicies on real packets (e2e/values/scenario.yaml narrows the proxy's
+ * callers to mcp-demo and lets hangar-np-check scrape metrics): from a pod in hangar-np-check
+ * the leader's metrics port connects while its hub, REST API and MCP proxy ports do not; from
+ * the agent's pod the hub connects while the controller's REST API and the sample server do
+ * not. Each refusal is checked against an allowed connection to the same pod, so a broken
+ * network cannot pass for a policy.
+ */
+async function checkOwnPolicies(
+  t: Target,
+  h: {
+    k: (args: readonly string[], input?: string) => Promise<string>;
+    json: <T>(args: readonly string[]) => Promise<T>;
+    timeout: number;
+  },
+): Promise<void> {
+  const CHECK_NS = "hangar-np-check";
+  const connectFrom = async (ns: string, pod: string, container: string, ip: string, port: number) => {
+    const r = await t.kubectl([
+      "-n",
+      ns,
+      "exec",
+      pod,
+      "-c",
+      container,
+      "--",
+      "node",
+      "-e",
+      `const s=require("net").connect(${port},${JSON.stringify(ip)});s.setTimeout(2500,()=>{console.log("timeout");process.exit(3)});s.on("connect",()=>{console.log("connected");s.destroy();process.exit(0)});s.on("error",(e)=>{console.log(e.code);process.exit(4)})`,
+    ]);
+    return r.code === 0 && r.stdout.includes("connected") ? "connected" : r.stdout.trim() || `exit ${r.code}`;
+  };
+  const podsOf = async (ns: string, selector: string) =>
+    (await h.json<{ items: PodJson[] }>(["-n", ns, "get", "pods", "-l", selector])).items;
+  const leader = (
+    await podsOf(NS, "app.kubernetes.io/component=controller,mcp-hangar.io/controller-role=leader")
+  )[0];
+  const agent = (await podsOf(NS, "app.kubernetes.io/component=agent"))[0];
+  const sample = (await podsOf(DEMO_NS, "app.kubernetes.io/name=sample-mcp"))[0];
+  assert.ok(leader?.status.podIP !== undefined && agent !== undefined && sample?.status.podIP !== undefined);
+  const ctlIp = leader.status.podIP;
+
+  await h.k(["create", "namespace", CHECK_NS]);
+  try {
+    await h.k(
+      ["apply", "-f", "-"],
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "np-check", namespace: CHECK_NS },
+        spec: {
+          terminationGracePeriodSeconds: 0,
+          containers: [
+            {
+              name: "check",
+              image: t.controllerImage,
+              imagePullPolicy: "IfNotPresent",
+              command: ["node", "-e", "setInterval(() => {}, 1 << 30)"],
+            },
+          ],
+        },
+      }),
+    );
+    await h.k([
+      "-n",
+      CHECK_NS,
+      "wait",
+      "pod/np-check",
+      "--for=condition=Ready",
+      `--timeout=${h.timeout / 1000}s`,
+    ]);
+    const from = (ip: string, port: number) => connectFrom(CHECK_NS, "np-check", "check", ip, port);
+    const fromAgent = (ip: string, port: number) => connectFrom(NS, agent.metadata.name, "agent", ip, port);
+    const results: Record<string, string> = {
+      "np-check → controller metrics 9090 (allowed)": await from(ctlIp, 9090),
+      "np-check → controller hub 8443": await from(ctlIp, 8443),
+      "np-check → controller API 8080": await from(ctlIp, 8080),
+      "np-check → controller MCP proxy 8090": await from(ctlIp, 8090),
+      "agent → controller hub 8443 (allowed)": await fromAgent(ctlIp, 8443),
+      "agent → controller API 8080": await fromAgent(ctlIp, 8080),
+      "agent → sample server 8000": await fromAgent(sample.status.podIP, 8000),
+    };
+    for (const [what, r] of Object.entries(results)) t.log(`   ${what}: ${r}`);
+    for (const [what, r] of Object.entries(results))
+      if (what.endsWith("(allowed)")) assert.equal(r, "connected", `${what}: ${r}`);
+      // Dropped (timeout: Cilium) or rejected (ECONNREFUSED: kube-router's REJECT); every
+      // refused port has a listener, so a refusal can only come from the policy.
+      else
+        assert.ok(
+          ["timeout", "ECONNREFUSED", "EHOSTUNREACH"].includes(r),
+          `${what} must be blocked by the chart's NetworkPolicy, got ${r}`,
+        );
+  } finally {
+    await t.kubectl(["delete", "namespace", CHECK_NS, "--wait=false"]);
+  }
 }
 
 export async function runScenario(t: Target): Promise<ScenarioResult> {
@@ -333,6 +433,11 @@ async function scenario(t: Target): Promise<ScenarioResult> {
   assert.ok(tokenSecret !== undefined, "a Secret with the admin.admin API token");
   token = Buffer.from(tokenSecret["admin.admin"]!, "base64").toString("utf8");
   done("install");
+
+  // ── 2b. the chart's own NetworkPolicies (on by default) ──────────────────────────────────
+  step(`the chart's NetworkPolicies: what they forbid is blocked, what they allow connects`);
+  await checkOwnPolicies(t, { k, json, timeout });
+  done("ownPolicies");
 
   // ── 3. normal calls while the baseline learns ──────────────────────────────────────────
   const samplePod = (

@@ -70,6 +70,7 @@ export function grpcServiceDefinition(
       options.raw === true ? { serialize: asBuffer, deserialize: (b: Buffer) => b } : codec(m.input);
     const output =
       options.raw === true ? { serialize: asBuffer, deserialize: (b: Buffer) => b } : codec(m.output);
+    // eslint-disable-next-line hangar/no-string-key-write -- method names of the generated protobuf descriptor, not input
     out[m.localName] = {
       path: methodPath(m),
       originalName: m.name,

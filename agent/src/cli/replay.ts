@@ -84,6 +84,7 @@ export async function replayCommand(args: string[]): Promise<number> {
   }
   const pods = v.pods === undefined ? undefined : await readPods(v.pods);
   const events =
+    // eslint-disable-next-line security/detect-non-literal-fs-filename -- the operator's --events file
     v.events === undefined ? undefined : v.events === "-" ? process.stdout : createWriteStream(v.events);
   // People read stderr: plain lines, not JSON logs.
   const logger = pino(

@@ -18,8 +18,18 @@ import { TETRAGON_DEFAULT_ADDRESS } from "../sources/tetragon.js";
 import type { AgentProbeOptions } from "../sources/probe/source.js";
 import type { TlsOptions } from "../sources/grpc.js";
 import { HUB_HELP, HUB_OPTIONS, hubFromArgs } from "../hub/cli.js";
-import { Counters, type AlertSink, type BaselineStore, type Detector, intOption, parse } from "@hangar/core";
+import {
+  Counters,
+  type AlertSink,
+  type BaselineStore,
+  type Detector,
+  type LicenseGate,
+  intOption,
+  parse,
+} from "@hangar/core";
 import { compileRuleSources, loadBaselineStore, loadRuleEngine } from "../bootstrap/plugins.js";
+import { LICENSE_HELP, LICENSE_OPTIONS, licenseGate } from "../bootstrap/license.js";
+import { BuiltinDetector } from "../detect/builtin.js";
 import { RuleUpdates, SwappableDetector } from "../detect/rule-updates.js";
 import { HubInbox } from "../hub/inbox.js";
 import { defaultRulesDir } from "../replay/replay.js";
@@ -55,7 +65,9 @@ Sensors:
   --probe-sock-state       also report the outcome of non-blocking TCP connects
   --probe-required         exit with an error instead of running without the probe
   --rules PATH             detect with the rule packs in PATH, a .rules file or a directory
-                           (repeatable; needs the enterprise rule engine)
+                           (repeatable; needs the enterprise rule engine: a license or the
+                           BSL grant, see License below; without it the MIT core's built-in
+                           detections run instead and the agent says so once)
   --default-rules          detect with the packs shipped in rules/ (or $HANGAR_RULES_DIR)
   --db FILE                the provider baselines (DuckDB file on the node; needs the
                            enterprise baseline engine): learn while a provider is learning,
@@ -70,10 +82,13 @@ Identity:
   --no-kube                do not watch pods
 
 Operations:
-  --health-port N          serve /healthz and /readyz on this port (default 9876; 0 = any free port)
+  --health-port N          serve /healthz and /readyz on this port (default 9876; 0 = any free port);
+                           /healthz answers 200 "ok", or 200 "degraded: spool full: …" while a
+                           spool's disk is full
   --print-events           also print every kept event to stdout (JSON lines)
   --log-level LEVEL        trace|debug|info|warn|error (default info)
 
+${LICENSE_HELP}
 ${SIEM_HELP}
 ${METRICS_HELP}
 ${HUB_HELP}`;
@@ -133,6 +148,7 @@ export async function runCommand(args: string[]): Promise<number> {
     ...SIEM_OPTIONS,
     ...METRICS_OPTIONS,
     ...HUB_OPTIONS,
+    ...LICENSE_OPTIONS,
     help: { type: "boolean", short: "h" },
   });
   if (v.help === true) {
@@ -196,6 +212,14 @@ export async function runCommand(args: string[]): Promise<number> {
   const queue = intOption("run", "queue", v.queue, 1);
   const healthPort = intOption("run", "health-port", v["health-port"], 0) ?? 9876;
   const counters = new Counters();
+  // Which enterprise modules may run (a license, or the BSL grant), decided once, before any loads.
+  const gate = await licenseGate({
+    file: v.license ?? process.env.HANGAR_LICENSE_FILE,
+    use: v["license-use"] ?? process.env.HANGAR_LICENSE_USE,
+    kubeConfig,
+    counters,
+    log: logger,
+  });
   const sinks: AlertSink[] = v["no-stdout-alerts"] === true ? [] : [new JsonLinesAlertSink(process.stdout)];
   const siem = await siemSinkFromArgs(v, { node, counters, logger });
   if (siem !== undefined) sinks.push(siem);
@@ -236,7 +260,7 @@ export async function runCommand(args: string[]): Promise<number> {
   );
   let engines: { detector?: Detector; baseline?: BaselineStore };
   try {
-    engines = await enginesFromArgs(v, logger);
+    engines = await enginesFromArgs(v, logger, gate);
   } catch (err) {
     await siem?.shutdown();
     await metrics?.shutdown();
@@ -251,8 +275,13 @@ export async function runCommand(args: string[]): Promise<number> {
     inbox.attach({
       rules: new RuleUpdates({
         detector,
-        compile: (sources) =>
-          compileRuleSources(store === undefined ? { sources } : { sources, baseline: store }),
+        compile: (sources) => {
+          if (!gate.allows("semantic"))
+            return Promise.reject(
+              new AgentError("HANGAR_ERR_LICENSE_REQUIRED", gate.decision.modules.semantic.reason),
+            );
+          return compileRuleSources(store === undefined ? { sources } : { sources, baseline: store });
+        },
         counters,
         logger,
       }),
@@ -261,7 +290,21 @@ export async function runCommand(args: string[]): Promise<number> {
     baselineForResync = store;
     hubForResync = hub;
     if (resyncWanted) resyncBaselines();
+  } else if (engines.detector !== undefined && engines.detector.name !== "builtin") {
+    // Swappable, so a license that runs out can hand over to the built-in detections.
+    engines = { ...engines, detector: new SwappableDetector(engines.detector) };
   }
+  // A license that ends past its grace period while the agent runs: the rule engine is
+  // swapped for the built-in detections between two events (what the old engine still held
+  // is flushed and goes out); the baseline engine stays until the next start.
+  gate.watch((module) => {
+    const d = engines.detector;
+    if (module === "semantic" && d instanceof SwappableDetector) {
+      const old = d.swap(new BuiltinDetector());
+      old.close?.().catch((err: unknown) => logger.warn({ err }, "closing the rule engine failed"));
+    } else if (module === "behavioral")
+      logger.warn("the baseline engine keeps running until the agent restarts; then it is off");
+  });
   const agent = await (async () => {
     try {
       return await startAgent({
@@ -276,6 +319,7 @@ export async function runCommand(args: string[]): Promise<number> {
           : { traceSource: hub, onEnforcement: (r) => void hub.requestEnforcement(r) }),
         ...engines,
         healthPort,
+        degraded: () => spoolsFull(siem, hub),
         sinks,
         counters,
         ...(v["print-events"] === true || metrics !== undefined
@@ -329,6 +373,7 @@ export async function runCommand(args: string[]): Promise<number> {
   );
   const outcome = await Promise.race([waitForSignal().then(() => undefined), failed]);
   clearInterval(deltas);
+  gate.stop();
   if (hub !== undefined && sync !== undefined) for (const d of sync.deltas().deltas) hub.sendBaselineDelta(d);
   await agent.stop();
   await metrics?.shutdown();
@@ -344,10 +389,24 @@ export async function runCommand(args: string[]): Promise<number> {
 async function enginesFromArgs(
   v: { rules?: string[]; "default-rules"?: boolean; db?: string },
   logger: Logger,
+  gate: LicenseGate,
 ): Promise<{ detector?: Detector; baseline?: BaselineStore }> {
-  const paths = [...(v.rules ?? []), ...(v["default-rules"] === true ? [defaultRulesDir()] : [])];
+  let paths = [...(v.rules ?? []), ...(v["default-rules"] === true ? [defaultRulesDir()] : [])];
+  // Said once: which asked-for module runs and why, or what is off and why.
+  gate.announce([
+    ...(paths.length > 0 ? (["semantic"] as const) : []),
+    ...(v.db !== undefined ? (["behavioral"] as const) : []),
+  ]);
+  let builtin: Detector | undefined;
+  if (paths.length > 0 && !gate.allows("semantic")) {
+    paths = [];
+    builtin = new BuiltinDetector();
+    logger.warn(
+      "detecting with the MIT core's built-in detections only (shell in a provider, cloud metadata access)",
+    );
+  }
   let baseline: BaselineStore | undefined;
-  if (v.db !== undefined) {
+  if (v.db !== undefined && gate.allows("behavioral")) {
     baseline = await loadBaselineStore({
       db: v.db,
       learn: false,
@@ -355,7 +414,10 @@ async function enginesFromArgs(
     });
     logger.info({ db: v.db }, "baselines loaded");
   }
-  if (paths.length === 0) return baseline === undefined ? {} : { baseline };
+  if (paths.length === 0) {
+    const detector = builtin === undefined ? {} : { detector: builtin };
+    return baseline === undefined ? detector : { ...detector, baseline };
+  }
   try {
     const detector = await loadRuleEngine(baseline === undefined ? { paths } : { paths, baseline });
     logger.info({ rules: paths }, "rule engine loaded");
@@ -370,6 +432,21 @@ async function enginesFromArgs(
 /** hangar.v1.BaselineState → `learning`, `enforcing`, … (the enum name, lower case, without prefix). */
 export function baselineStateName(state: hangar.BaselineState): string {
   return (hangar.BaselineState[state] ?? "UNSPECIFIED").replace(/^BASELINE_STATE_/, "").toLowerCase();
+}
+
+/** "spool full: …" naming each spool whose disk is full, for /healthz. */
+function spoolsFull(
+  siem:
+    | { destinations: readonly { name: string; spool?: { dir: string; full?: unknown } | undefined }[] }
+    | undefined,
+  hub: { outbox: { full?: unknown; dir?: string } } | undefined,
+): string | undefined {
+  const full: string[] = [];
+  for (const d of siem?.destinations ?? [])
+    if (d.spool?.full !== undefined) full.push(`SIEM destination ${d.name} (${d.spool.dir})`);
+  if (hub?.outbox.full !== undefined)
+    full.push(`hub outbox${hub.outbox.dir === undefined ? "" : ` (${hub.outbox.dir})`}`);
+  return full.length === 0 ? undefined : `spool full: ${full.join(", ")}`;
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */

@@ -139,8 +139,12 @@ export class RuleUpdates {
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       const e = err as { code?: unknown; diagnostics?: unknown };
-      if (e.code === "HANGAR_ERR_PLUGIN_LOAD" && e.diagnostics === undefined) {
-        // The build has no rule engine: nothing to compile with (rule errors carry diagnostics).
+      if (
+        (e.code === "HANGAR_ERR_PLUGIN_LOAD" && e.diagnostics === undefined) ||
+        e.code === "HANGAR_ERR_LICENSE_REQUIRED"
+      ) {
+        // The build has no rule engine, or no license or grant covers it: nothing to compile
+        // with (rule errors carry diagnostics).
         counters.inc("rule_updates", { outcome: "no_engine" });
         logger.warn({ version: update.version, files }, `rule update ${update.version} ignored: ${message}`);
         return "rejected";

@@ -83,9 +83,8 @@ export function valueJson(v: Value | undefined): JsonValue {
   if (v === undefined) return null;
   switch (v.kind.case) {
     case "structValue": {
-      const out: { [k: string]: JsonValue } = {};
-      for (const [k, x] of Object.entries(v.kind.value.fields)) out[k] = valueJson(x);
-      return out;
+      // fromEntries defines own properties: a "__proto__" field stays a field.
+      return Object.fromEntries(Object.entries(v.kind.value.fields).map(([k, x]) => [k, valueJson(x)]));
     }
     case "listValue":
       return v.kind.value.values.map(valueJson);

@@ -29,7 +29,11 @@ export const HUB_HELP = `Controller (agent hub):
   --hub-outbox-max-bytes N what waits for the controller's acknowledgement is kept on disk
                            in <spool-dir>/hub, sent in order on reconnect and after a restart;
                            bound of those files (default 67108864); beyond it the oldest
-                           messages are dropped and counted (hub_outbox_dropped)
+                           messages are dropped and counted (hub_outbox_dropped); on a full
+                           disk they wait in memory (up to one segment), then new ones are
+                           dropped (reason spool_full) and /healthz says "degraded: spool full";
+                           a message the hub refuses for good (over its 16 MiB limit, invalid)
+                           is set aside, logged and counted (hub_dead_letters) so the rest go on
 `;
 
 /** The hub client with its disk outbox under `<spool-dir>/hub`, or undefined without --hub. */
@@ -100,10 +104,17 @@ export async function hubFromArgs(
         }
       : {}),
     ...(tokenFile !== undefined ? { tokenFile } : {}),
-    onError: (err) =>
-      ctx.logger.warn(
-        { err: err instanceof Error ? err.message : String(err) },
-        "hub stream failed; reconnecting",
+    onDeadLetter: (d) =>
+      ctx.logger.error(
+        { seq: String(d.seq), kind: d.kind, id: d.id, bytes: d.bytes, code: d.code, details: d.details },
+        "the controller's hub refused a message for good; it is set aside (hub_dead_letters) so the ones after it go on",
       ),
+    onError: (err) =>
+      (err as { code?: unknown } | null)?.code === "HANGAR_ERR_SPOOL"
+        ? ctx.logger.error({ err: err instanceof Error ? err.message : String(err) }, "hub outbox")
+        : ctx.logger.warn(
+            { err: err instanceof Error ? err.message : String(err) },
+            "hub stream failed; reconnecting",
+          ),
   });
 }

@@ -9,12 +9,22 @@
  * duplicates dropped by sequence number. Authentication: a client certificate
  * (mTLS) and/or a projected service-account token read from a file at each
  * connect (the kubelet rotates it).
+ *
+ * Dead letters: a stream the hub ends with a permanent status (RESOURCE_EXHAUSTED: a message
+ * over its size limit; INVALID_ARGUMENT, FAILED_PRECONDITION, PERMISSION_DENIED) would fail
+ * the same way on every resend. The client then sends one message at a time, each only after
+ * the one before was acknowledged, up to the last one it had sent; a message the hub refuses
+ * permanently while it is the only one in flight is set aside: counted
+ * (`hub_dead_letters{kind,code}`), reported (`onDeadLetter`, logged by the agent with its
+ * number, kind, size and the hub's words), and acknowledged locally, so the ones after it go
+ * on. Transient statuses (UNAVAILABLE, DEADLINE_EXCEEDED, …) are retried as before.
  */
 import { readFileSync } from "node:fs";
-import { create } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { grpcServiceDefinition, hangar } from "@hangar/proto";
 import {
+  HUB_PROTOCOL_VERSION,
   type Counters,
   type AlertSink,
   type TraceSource,
@@ -64,7 +74,30 @@ export interface HubClientOptions {
   /** The controller's hello asks for every baseline in full (it holds none of this node's). */
   onResyncBaselines?: () => void;
   onError?: (err: unknown) => void;
+  /** A message the hub refused for good, set aside (see Dead letters above). */
+  onDeadLetter?: (d: DeadLetter) => void;
 }
+
+export interface DeadLetter {
+  readonly seq: bigint;
+  /** alert, enforcementRequest, baselineDelta, … */
+  readonly kind: string;
+  /** Its encoded size. */
+  readonly bytes: number;
+  /** The alert's or request's id, when it has one. */
+  readonly id: string;
+  /** The gRPC status name and the hub's message. */
+  readonly code: string;
+  readonly details: string;
+}
+
+/** Statuses that say "this will never be accepted": resending the same message cannot help. */
+const PERMANENT = new Set<number>([
+  grpc.status.RESOURCE_EXHAUSTED,
+  grpc.status.INVALID_ARGUMENT,
+  grpc.status.FAILED_PRECONDITION,
+  grpc.status.PERMISSION_DENIED,
+]);
 
 export class HubClient implements AlertSink, TraceSource {
   readonly #opts: HubClientOptions;
@@ -84,6 +117,9 @@ export class HubClient implements AlertSink, TraceSource {
   readonly #loop: Promise<void>;
   connects = 0;
   dropped = 0;
+  deadLetters = 0;
+  /** After a permanent refusal: send one message at a time up to this number (see Dead letters). */
+  #careful: bigint | undefined;
 
   constructor(opts: HubClientOptions) {
     this.#opts = opts;
@@ -107,8 +143,11 @@ export class HubClient implements AlertSink, TraceSource {
     let creds = grpc.credentials.createInsecure();
     if (opts.tls !== undefined) {
       creds = grpc.credentials.createSsl(
+        // eslint-disable-next-line security/detect-non-literal-fs-filename -- TLS and token files named by the operator's --hub-* flags
         readFileSync(opts.tls.caFile),
+        // eslint-disable-next-line security/detect-non-literal-fs-filename -- TLS and token files named by the operator's --hub-* flags
         opts.tls.keyFile !== undefined ? readFileSync(opts.tls.keyFile) : null,
+        // eslint-disable-next-line security/detect-non-literal-fs-filename -- TLS and token files named by the operator's --hub-* flags
         opts.tls.certFile !== undefined ? readFileSync(opts.tls.certFile) : null,
       );
     }
@@ -164,7 +203,10 @@ export class HubClient implements AlertSink, TraceSource {
           this.#call === call &&
           this.#sendSeq < this.#outbox.nextSeq
         ) {
-          const batch = await this.#outbox.read(this.#sendSeq, 256);
+          if (this.#careful !== undefined && this.#outbox.firstSeq > this.#careful) this.#careful = undefined;
+          // Careful: one message in flight at a time (the next goes out on its acknowledgement).
+          if (this.#careful !== undefined && this.#sendSeq > this.#outbox.firstSeq) break;
+          const batch = await this.#outbox.read(this.#sendSeq, this.#careful === undefined ? 256 : 1);
           if (!this.#ready || this.#call !== call || batch.length === 0) break;
           for (const r of batch) {
             if (r.seq < this.#sendSeq) continue;
@@ -180,7 +222,13 @@ export class HubClient implements AlertSink, TraceSource {
       } finally {
         this.#pumping = false;
       }
-      if (this.#ready && this.#call !== undefined && this.#sendSeq < this.#outbox.nextSeq) this.#pump();
+      if (
+        this.#ready &&
+        this.#call !== undefined &&
+        this.#sendSeq < this.#outbox.nextSeq &&
+        (this.#careful === undefined || this.#sendSeq <= this.#outbox.firstSeq)
+      )
+        this.#pump();
     })();
   }
 
@@ -247,6 +295,10 @@ export class HubClient implements AlertSink, TraceSource {
         if (!this.#ac.signal.aborted) {
           this.#count("hub_stream_errors");
           this.#opts.onError?.(err);
+          const code = (err as { code?: unknown } | null)?.code;
+          const answered = this.#ready;
+          this.#ready = false;
+          if (typeof code === "number" && PERMANENT.has(code)) await this.#refused(err, code, answered);
         }
       }
       this.#ready = false;
@@ -256,9 +308,42 @@ export class HubClient implements AlertSink, TraceSource {
     }
   }
 
+  /**
+   * The hub ended the stream with a permanent status. With one message in flight after a
+   * careful start, that message is the one refused: set it aside. Otherwise start carefully.
+   */
+  async #refused(err: unknown, code: number, answered: boolean): Promise<void> {
+    const first = this.#outbox.firstSeq;
+    if (answered && this.#careful !== undefined && this.#sendSeq === first + 1n) {
+      const details = (err as { details?: unknown }).details;
+      const name = grpc.status[code] ?? String(code);
+      const [m] = await this.#outbox.read(first, 1).catch((e: unknown) => {
+        this.#opts.onError?.(e);
+        return [];
+      });
+      const kind = m?.message.case ?? "unknown";
+      const v = m?.message.value as { id?: unknown } | undefined;
+      this.deadLetters++;
+      this.#opts.counters?.inc("hub_dead_letters", { kind, code: name });
+      this.#opts.onDeadLetter?.({
+        seq: first,
+        kind,
+        bytes: m === undefined ? 0 : toBinary(hangar.ConnectRequestSchema, m).length,
+        id: typeof v?.id === "string" ? v.id : "",
+        code: name,
+        details: typeof details === "string" ? details : String(err),
+      });
+      // Acknowledged here: the hub will never take it, and the ones after it must go on.
+      this.#ack(first);
+      return;
+    }
+    if (this.#sendSeq > first) this.#careful = this.#sendSeq - 1n;
+  }
+
   #session(): Promise<void> {
     const md = new grpc.Metadata();
     if (this.#opts.tokenFile !== undefined)
+      // eslint-disable-next-line security/detect-non-literal-fs-filename -- TLS and token files named by the operator's --hub-* flags
       md.set("authorization", `Bearer ${readFileSync(this.#opts.tokenFile, "utf8").trim()}`);
     const call = (
       this.#client as unknown as { connect(md: grpc.Metadata): grpc.ClientDuplexStream<Req, Res> }
@@ -284,6 +369,7 @@ export class HubClient implements AlertSink, TraceSource {
               agentVersion: this.#opts.agentVersion ?? "dev",
               lastReceivedSeq: this.#lastReceived,
               rulesVersion: this.#opts.rulesVersion?.() ?? "",
+              protocolVersion: HUB_PROTOCOL_VERSION,
             },
           },
         }),
@@ -308,6 +394,8 @@ export class HubClient implements AlertSink, TraceSource {
   #ack(seq: bigint): void {
     if (seq > this.#acked) this.#acked = seq;
     this.#outbox.ack(seq);
+    // Careful mode sends the next message once this one is acknowledged.
+    if (this.#careful !== undefined) this.#pump();
     for (let i = this.#ackWaiters.length - 1; i >= 0; i--) {
       const w = this.#ackWaiters[i] as { seq: bigint; resolve: () => void };
       if (w.seq <= this.#acked) {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -140,6 +141,73 @@ describe("hub outbox", () => {
       );
       await o.close();
     } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+const tmpfsSkip = ((): string | false => {
+  if (process.getuid?.() === 0) return false;
+  const reason = "not root: the full-disk test mounts a tmpfs";
+  if (process.env.HANGAR_REQUIRE_FAULT === "1") throw new Error(`HANGAR_REQUIRE_FAULT=1: ${reason}`);
+  process.stderr.write(`# skipped: ${reason}\n`);
+  return reason;
+})();
+
+describe("disk outbox on a full disk (tmpfs)", { skip: tmpfsSkip }, () => {
+  it("keeps what the disk refuses in memory within its bound, counts the rest, and writes it once there is room", async () => {
+    const dir = await tmp();
+    const mnt = join(dir, "mnt");
+    await mkdir(mnt);
+    const m = spawnSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", mnt], { encoding: "utf8" });
+    assert.equal(m.status, 0, m.stderr);
+    try {
+      const drops: Record<string, number> = {};
+      const errors: string[] = [];
+      const o = await DiskOutbox.open({
+        dir: join(mnt, "hub"),
+        maxBytes: 1 << 20,
+        segmentBytes: 128 * 1024,
+        memoryBytes: 32 * 1024,
+        fsync: false,
+        onDrop: (n, reason) => void (drops[reason] = (drops[reason] ?? 0) + n),
+      });
+      o.onError = (e) => void errors.push(String(e));
+      // 2 KB each: ~30 fit on the disk; then 32 KiB wait in memory; the rest is refused.
+      const seqs: bigint[] = [];
+      for (let i = 0; i < 120; i++) {
+        seqs.push(o.append(msg(`m${i}`, 2000)));
+        if (i % 10 === 9) await new Promise((r) => setTimeout(r, 20));
+      }
+      await new Promise((r) => setTimeout(r, 100));
+      const kept = seqs.filter((s) => s !== 0n);
+      assert.ok(o.full !== undefined, "the outbox says the disk is full");
+      assert.ok((drops.spool_full ?? 0) > 0, `refused and counted: ${JSON.stringify(drops)}`);
+      assert.equal(kept.length + (drops.spool_full ?? 0), 120, "every message is kept or counted");
+      assert.deepEqual(
+        kept,
+        kept.map((_, i) => BigInt(i + 1)),
+        "the kept ones are numbered without gaps",
+      );
+      assert.match(errors.join("\n"), /HANGAR_ERR_SPOOL|the disk is full/);
+      // The hub acknowledges what is on disk: room again; the backlog is written and readable.
+      const onDisk = await o.read(1n, 1000);
+      assert.ok(
+        onDisk.length > 0 && onDisk.length < kept.length,
+        `${onDisk.length} on disk of ${kept.length}`,
+      );
+      o.ack(onDisk.at(-1)?.seq ?? 0n);
+      const want = kept.slice(onDisk.length).map(String);
+      let rest: string[] = [];
+      for (let i = 0; i < 50 && rest.length < want.length; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        rest = (await o.read(o.firstSeq, 1000)).map((r) => String(r.seq));
+      }
+      assert.deepEqual(rest, want, "the messages kept in memory reached the disk, in order");
+      assert.equal(o.full, undefined);
+      await o.close();
+    } finally {
+      spawnSync("umount", ["-l", mnt]);
       await rm(dir, { recursive: true, force: true });
     }
   });

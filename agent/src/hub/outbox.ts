@@ -16,10 +16,16 @@
  * (a whole spool segment at a time on disk) and counted (`hub_outbox_dropped{reason=overflow}`);
  * the hub sees a gap in the numbers, which it accepts. A message larger than the disk bound
  * can never be kept and is refused (`reason=too_large`, `append` returns 0n).
+ *
+ * A full disk (or another write error): what the disk refused stays in memory, in order, and
+ * is written again every second; while that backlog is at its bound (`memoryBytes`, default
+ * the segment size) new messages are refused and counted (`reason=spool_full`, or
+ * `spool_error` for another disk error). `full` says so
+ * (the agent's /healthz reports "degraded: spool full").
  */
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { hangar } from "@hangar/proto";
-import { DiskSpool, type SpoolPosition } from "@hangar/core";
+import { CoreError, DiskSpool, type SpoolPosition } from "@hangar/core";
 
 type Req = hangar.ConnectRequest;
 
@@ -49,9 +55,12 @@ export interface HubOutbox {
   onError?: ((err: unknown) => void) | undefined;
   /** Called when appended messages became readable (the HubClient then sends them). */
   onWritten?: (() => void) | undefined;
+  /** Set while the disk refuses writes (full): since when and why. */
+  readonly full?: { readonly since: number; readonly error: string } | undefined;
 }
 
-export type OutboxDropHandler = (count: number, reason: "overflow" | "too_large") => void;
+export type OutboxDropReason = "overflow" | "too_large" | "spool_full" | "spool_error";
+export type OutboxDropHandler = (count: number, reason: OutboxDropReason) => void;
 
 export class MemoryOutbox implements HubOutbox {
   readonly kind = "memory";
@@ -120,6 +129,8 @@ export interface DiskOutboxOptions {
   readonly segmentBytes?: number;
   /** fdatasync after each append and acknowledgement (default true). */
   readonly fsync?: boolean;
+  /** Messages the disk refused (full), kept in memory and retried, up to this many bytes (default: the segment size). */
+  readonly memoryBytes?: number;
   readonly onDrop?: OutboxDropHandler;
 }
 
@@ -144,13 +155,24 @@ export class DiskOutbox implements HubOutbox {
   #ackScheduled = false;
   /** Appended, not yet handed to the spool (written by the next task in the chain). */
   #toWrite: Buffer[] = [];
+  #toWriteBytes = 0;
+  readonly #memoryBytes: number;
+  /** The disk refused the last write (an error other than a full disk: `spool.full` says that). */
+  #writeError: string | undefined;
+  #fullReported = false;
   /** Sum of all renumbering shifts (an acknowledgement round in flight adds what happened during it). */
   #shifted = 0n;
   /** Where the last read stopped: the number and spool position of the next message. */
   #cursor: { seq: bigint; pos: SpoolPosition } | undefined;
 
-  private constructor(spool: DiskSpool, first: bigint, onDrop: OutboxDropHandler | undefined) {
+  private constructor(
+    spool: DiskSpool,
+    first: bigint,
+    onDrop: OutboxDropHandler | undefined,
+    memoryBytes: number | undefined,
+  ) {
     this.#spool = spool;
+    this.#memoryBytes = memoryBytes ?? spool.segmentBytes;
     this.onDrop = onDrop;
     this.#first = first;
     this.#diskFirst = first;
@@ -170,7 +192,7 @@ export class DiskOutbox implements HubOutbox {
     let first = 1n;
     if (typeof meta?.firstSeq === "string" && /^\d+$/.test(meta.firstSeq)) first = BigInt(meta.firstSeq);
     if (first < 1n) first = 1n;
-    return new DiskOutbox(spool, first, o.onDrop);
+    return new DiskOutbox(spool, first, o.onDrop, o.memoryBytes);
   }
 
   get dir(): string {
@@ -192,6 +214,11 @@ export class DiskOutbox implements HubOutbox {
   get bytes(): number {
     return this.#spool.bytes;
   }
+  get full(): { readonly since: number; readonly error: string } | undefined {
+    return (
+      this.#spool.full ?? (this.#writeError === undefined ? undefined : { since: 0, error: this.#writeError })
+    );
+  }
 
   #serial<T>(fn: () => Promise<T>): Promise<T> {
     const p = this.#chain.then(fn, fn);
@@ -207,9 +234,16 @@ export class DiskOutbox implements HubOutbox {
       this.onDrop?.(1, "too_large");
       return 0n;
     }
+    const refusing = this.#fullReported || this.#writeError !== undefined;
+    if (refusing && this.#toWriteBytes > 0 && this.#toWriteBytes + buf.length > this.#memoryBytes) {
+      // The disk is not taking them (full or failing) and the memory bound is reached.
+      this.onDrop?.(1, this.#fullReported ? "spool_full" : "spool_error");
+      return 0n;
+    }
     const seq = this.#next++;
     // Group commit: what is appended while a write is under way goes in the next one (one fsync).
     this.#toWrite.push(buf);
+    this.#toWriteBytes += buf.length;
     if (this.#toWrite.length === 1 && this.#retry === undefined) this.#write();
     return seq;
   }
@@ -221,20 +255,38 @@ export class DiskOutbox implements HubOutbox {
       if (batch.length === 0) return;
       const before = this.#diskFirst;
       let dropped: number;
+      let refused: number;
       try {
-        dropped = await this.#spool.append(batch);
+        ({ dropped, refused } = await this.#spool.write(batch));
+        this.#writeError = undefined;
       } catch (err) {
-        // Not on disk (full, read-only …): kept in memory, in order, and tried again.
+        // Not on disk (read-only, gone …): kept in memory, in order, and tried again.
+        if (this.#writeError === undefined)
+          this.onError?.(
+            CoreError.from(err, "HANGAR_ERR_SPOOL", `hub outbox ${this.#spool.dir}: write failed`),
+          );
+        this.#writeError = err instanceof Error ? err.message : String(err);
         this.#toWrite = batch.concat(this.#toWrite);
-        this.onError?.(err);
-        this.#retry = setTimeout(() => {
-          this.#retry = undefined;
-          this.#write();
-        }, 1_000);
-        this.#retry.unref();
+        this.#retryLater();
         return;
       }
-      this.onWritten?.();
+      const written = batch.length - refused;
+      for (let i = 0; i < written; i++) this.#toWriteBytes -= (batch[i] as Buffer).length;
+      if (refused > 0) {
+        // The disk is full: the rest stays in memory, in order, and is tried again.
+        this.#toWrite = batch.slice(written).concat(this.#toWrite);
+        this.#retryLater();
+        if (!this.#fullReported) {
+          this.#fullReported = true;
+          this.onError?.(
+            new CoreError(
+              "HANGAR_ERR_SPOOL",
+              `hub outbox ${this.#spool.dir}: the disk is full (${this.#spool.full?.error ?? "no space"}); messages wait in memory (up to ${this.#memoryBytes} bytes), then new ones are dropped and counted (hub_outbox_dropped{reason="spool_full"})`,
+            ),
+          );
+        }
+      } else this.#fullReported = false;
+      if (written > 0) this.onWritten?.();
       if (dropped === 0) return;
       // drop-oldest deleted the `dropped` oldest messages on disk (some may be acknowledged
       // in memory already: those were delivered, the rest are lost).
@@ -246,6 +298,15 @@ export class DiskOutbox implements HubOutbox {
         .saveMeta({ firstSeq: String(this.#diskFirst) } satisfies Meta)
         .catch(this.#reportError);
     });
+  }
+
+  #retryLater(): void {
+    if (this.#retry !== undefined) return;
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      this.#write();
+    }, 1_000);
+    this.#retry.unref();
   }
 
   readonly #reportError = (err: unknown): void => {
@@ -322,6 +383,20 @@ export class DiskOutbox implements HubOutbox {
       clearTimeout(this.#retry);
       this.#retry = undefined;
     }
-    return this.#serial(() => this.#spool.close());
+    return this.#serial(async () => {
+      // One last try for what waits in memory; what the disk still refuses is lost, and counted.
+      if (this.#toWrite.length > 0) {
+        const batch = this.#toWrite;
+        this.#toWrite = [];
+        const refused = await this.#spool.write(batch).then(
+          (w) => w.refused,
+          () => batch.length,
+        );
+        if (refused > 0)
+          this.onDrop?.(refused, this.#spool.full !== undefined ? "spool_full" : "spool_error");
+        this.#toWriteBytes = 0;
+      }
+      await this.#spool.close();
+    });
   }
 }

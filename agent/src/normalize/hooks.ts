@@ -535,6 +535,7 @@ function moduleDetail(
   if (op === "read") {
     // security_kernel_read_file reads firmware, kexec images and policies too: only a module read is one.
     if (readId !== READING_MODULE) return undefined;
+    // eslint-disable-next-line security/detect-unsafe-regex -- linear: one optional group after a literal, anchored at the end
     if (d.name === "") d.name = (d.path.split("/").pop() ?? "").replace(/\.ko(\.[a-z]+)?$/, "");
   }
   return { case: "module", value: d };

@@ -29,7 +29,9 @@ export function parseLabels(labels: readonly string[]): Record<string, string> {
   for (const l of labels) {
     if (!l.startsWith(K8S_PREFIX)) continue;
     const eq = l.indexOf("=", K8S_PREFIX.length);
+    // eslint-disable-next-line hangar/no-string-key-write -- string value: a "__proto__" assignment is ignored by its setter, no prototype is reached
     if (eq < 0) out[l.slice(K8S_PREFIX.length)] = "";
+    // eslint-disable-next-line hangar/no-string-key-write -- string value: a "__proto__" assignment is ignored by its setter, no prototype is reached
     else out[l.slice(K8S_PREFIX.length, eq)] = l.slice(eq + 1);
   }
   return out;

@@ -188,6 +188,7 @@ export class ProbeNormalizer {
   #fromProc(pid: number, startNs: bigint, always: boolean): ProcInfo {
     let binary = "";
     try {
+      // eslint-disable-next-line security/detect-non-literal-fs-filename -- /proc/<pid>/exe: the pid is a number from the kernel record
       binary = readlinkSync(`${this.#procRoot}/${pid}/exe`);
     } catch {
       binary = "";

@@ -200,6 +200,7 @@ export function keptNothingHint(summary: ReplaySummary, unlabelled: readonly str
 export async function readPods(path: string): Promise<PodInfo[]> {
   let text: string;
   try {
+    // eslint-disable-next-line security/detect-non-literal-fs-filename -- the recording file the operator names
     text = readFileSync(path, "utf8");
   } catch (err) {
     throw AgentError.from(err, "HANGAR_ERR_RECORDING_READ", `cannot read --pods ${path}`);

@@ -18,6 +18,7 @@ const UNIT_MS: Record<string, number> = { d: 86_400_000, h: 3_600_000, m: 60_000
 /** "30m", "2h", "1h30m", "45s", "1d" → ms; undefined when not a positive duration. */
 export function parseLearningWindow(text: string): number | undefined {
   const s = text.trim();
+  // eslint-disable-next-line security/detect-unsafe-regex -- linear: each optional group ends in its own unit letter, anchored
   const m = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(s);
   if (m === null || s === "") return undefined;
   const total = ["d", "h", "m", "s"].reduce(

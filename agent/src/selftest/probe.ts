@@ -158,6 +158,7 @@ function overlayAvailable(): boolean {
   // Not registered yet: a module the first mount loads.
   try {
     const release = readFileSync("/proc/sys/kernel/osrelease", "utf8").trim();
+    // eslint-disable-next-line security/detect-non-literal-fs-filename -- the running kernel's release (os.release), not input
     return existsSync(`/lib/modules/${release}/kernel/fs/overlayfs`);
   } catch {
     return false;
@@ -183,7 +184,9 @@ async function routedPrefixes(): Promise<[number, number][]> {
   const out: [number, number][] = [];
   for (const line of stdout.split("\n")) {
     const words = line.trim().split(/\s+/);
+    // eslint-disable-next-line security/detect-unsafe-regex -- linear: anchored, fixed dotted groups, one optional suffix
     const w = /^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(words[0] ?? "") ? words[0] : words[1];
+    // eslint-disable-next-line security/detect-unsafe-regex -- linear: anchored, fixed dotted groups, one optional suffix
     const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)(?:\/(\d+))?$/.exec(w ?? "");
     if (m === null) continue;
     const len = Number(m[5] ?? 32);
@@ -216,6 +219,7 @@ async function killCgroup(dir: string): Promise<void> {
   for (let i = 0; i < 100; i++) {
     let procs: string[];
     try {
+      // eslint-disable-next-line security/detect-non-literal-fs-filename -- the self-test's own temporary cgroup and files, created by it
       procs = readFileSync(join(dir, "cgroup.procs"), "utf8")
         .split("\n")
         .filter((l) => l !== "");
@@ -261,6 +265,7 @@ export async function createTestPod(
   const silentIp = `198.18.${n}.3`;
   const peerHosts = [...(options.peerHosts ?? [])];
   const watchedDir = mkdtempSync(join(tmpdir(), "hangar-watched-"));
+  // eslint-disable-next-line security/detect-non-literal-fs-filename -- the self-test's own temporary cgroup and files, created by it
   writeFileSync(join(watchedDir, "secret"), "not really\n");
   const undo: (() => Promise<void>)[] = [];
   let listener: ReturnType<typeof spawn> | undefined;
@@ -277,6 +282,7 @@ export async function createTestPod(
     for (const d of fileDirs) rmSync(d, { recursive: true, force: true });
   };
   try {
+    // eslint-disable-next-line security/detect-non-literal-fs-filename -- the self-test's own temporary cgroup and files, created by it
     mkdirSync(cgroupDir, { recursive: true });
     undo.push(async () => {
       for (const d of [
@@ -288,6 +294,7 @@ export async function createTestPod(
       ]) {
         for (let i = 0; i < 50; i++) {
           try {
+            // eslint-disable-next-line security/detect-non-literal-fs-filename -- the self-test's own temporary cgroup and files, created by it
             rmdirSync(d);
             break;
           } catch (err) {
@@ -396,7 +403,9 @@ export async function createTestPod(
         fileDirs.push(layers);
         for (const [path, content] of files) {
           let above = dirname(path);
+          // eslint-disable-next-line security/detect-non-literal-fs-filename -- the self-test's own temporary cgroup and files, created by it
           while (!existsSync(above)) above = dirname(above);
+          // eslint-disable-next-line security/detect-non-literal-fs-filename -- the self-test's own temporary cgroup and files, created by it
           const target = realpathSync(above);
           let layer = mounts.get(target);
           if (layer === undefined) {
@@ -404,7 +413,9 @@ export async function createTestPod(
             mounts.set(target, layer);
           }
           const file = join(layer, relative(above, path));
+          // eslint-disable-next-line security/detect-non-literal-fs-filename -- the self-test's own temporary cgroup and files, created by it
           mkdirSync(dirname(file), { recursive: true });
+          // eslint-disable-next-line security/detect-non-literal-fs-filename -- the self-test's own temporary cgroup and files, created by it
           writeFileSync(file, content, { mode: 0o644 });
         }
       }

@@ -76,7 +76,9 @@ function endpointLabels(ep: flow.Endpoint | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const l of ep?.labels ?? []) {
     const eq = l.indexOf("=");
+    // eslint-disable-next-line hangar/no-string-key-write -- string value: a "__proto__" assignment is ignored by its setter, no prototype is reached
     if (eq < 0) out[l] = "";
+    // eslint-disable-next-line hangar/no-string-key-write -- string value: a "__proto__" assignment is ignored by its setter, no prototype is reached
     else out[l.slice(0, eq)] = l.slice(eq + 1);
   }
   return out;

@@ -37,6 +37,7 @@ export function loadHubbleRecording(path: string, malformed: Malformed[] = []): 
 function forEachLine(path: string, fn: (text: string, line: number) => void): void {
   let content: string;
   try {
+    // eslint-disable-next-line security/detect-non-literal-fs-filename -- the scenario file the operator names
     content = readFileSync(path, "utf8");
   } catch (err) {
     throw AgentError.from(err, "HANGAR_ERR_RECORDING_READ", `cannot read recording ${path}`);

@@ -19,6 +19,8 @@ import { detectDefaultPack } from "./detect-default-pack.js";
 import { detectSingleEvent50 } from "./detect-single-event-50.js";
 import { detectSequenceKeys } from "./detect-sequence-keys.js";
 import { compile1000Rules } from "./compile-1000-rules.js";
+import { detectRegexPathological } from "./detect-regex-pathological.js";
+import { compile10kRulesLint } from "./compile-10k-rules-lint.js";
 import { replayCorpus } from "./replay-corpus.js";
 import { agentSteady } from "./agent-steady.js";
 import { hubAgents } from "./hub-agents.js";
@@ -46,6 +48,8 @@ export {
   detectSequenceKeys,
   compile1000Rules,
   replayCorpus,
+  detectRegexPathological,
+  compile10kRulesLint,
   agentSteady,
   hubAgents,
 };
@@ -72,6 +76,8 @@ export const CASES: readonly BenchCase[] = [
   detectSequenceKeys,
   compile1000Rules,
   replayCorpus,
+  detectRegexPathological,
+  compile10kRulesLint,
   agentSteady,
   hubAgents,
 ];

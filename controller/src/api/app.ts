@@ -44,6 +44,19 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   const app = Fastify({
     logger: opts.logger ?? false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", allErrors: false } },
+    // Errors fastify raises before routing (a path that is not valid percent-encoding, `%ZZ`)
+    // get the documented shape too, not fastify's own body with FST_ERR_BAD_URL.
+    frameworkErrors: (err, _req, reply) => {
+      const bad = err.code === "FST_ERR_BAD_URL";
+      void (reply as unknown as FastifyReply)
+        .code(bad ? 400 : (err.statusCode ?? 500))
+        .send(
+          errorBody(
+            bad ? "HANGAR_ERR_API_REQUEST" : "HANGAR_ERR_API_INTERNAL",
+            bad ? `the path is not valid percent-encoding: ${err.message}` : err.message,
+          ),
+        );
+    },
   });
   const isLeader = opts.isLeader ?? (() => true);
 

@@ -7,12 +7,14 @@
  * when a part cannot start, closes what already did before throwing.
  */
 import type { KubeConfig } from "@kubernetes/client-node";
-import { errorMessage } from "@hangar/core";
+import { Counters, errorMessage, type LicenseGate } from "@hangar/core";
 import { AlertStore, RecentIds, type AlertStoreLimits } from "../api/alerts.js";
 import { Authenticator, loadStaticTokens, type RoleBinding, type StaticToken } from "../api/auth.js";
 import { startApi, type RunningApi } from "../api/server.js";
 import { NoBaselineView, type BaselineMergePort, type BaselineViewPort } from "../baselines/baselines.js";
 import { Enforcer, type EnforcementEventJson } from "../enforce/engine.js";
+import { EventRecorder, type EventRecorderOptions } from "../events/recorder.js";
+import { ViolationEvents } from "../events/violations.js";
 import type { EnforcementConfig } from "../enforce/policy.js";
 import { ConfigMapStore, type EnforcementStore } from "../enforce/store.js";
 import { MergedBaselineFanout } from "../hub/baselines.js";
@@ -59,9 +61,16 @@ export interface ControllerOptions {
   readonly proxy?: ProxyPartOptions;
   /** SIEM export and metrics (serve's telemetry flags; `stderr` takes their log lines). */
   readonly telemetry?: { readonly values: TelemetryValues; readonly stderr: (line: string) => void };
+  /**
+   * Record every alert and enforcement action as a Kubernetes Event on the MCP pod
+   * (events.k8s.io/v1; `serve` does unless `--no-k8s-events`; the local stack has no API server).
+   */
+  readonly k8sEvents?: boolean | Omit<EventRecorderOptions, "kube" | "counters" | "instance">;
   /** Every enforcement event (serve prints them to stdout). */
   readonly onEnforcement?: (e: EnforcementEventJson) => void;
   readonly log: ControllerLog;
+  /** The license decision (serve): its metrics go to the telemetry, looked at again hourly. */
+  readonly license?: LicenseGate;
 }
 
 export interface ApiPartOptions {
@@ -97,6 +106,10 @@ export interface RunningController {
   readonly hubPort: number;
   readonly proxy: RunningProxy | undefined;
   readonly telemetry: ControllerTelemetry | undefined;
+  /** The Kubernetes Events of alerts and enforcement (with `k8sEvents`). */
+  readonly events: { readonly recorder: EventRecorder; readonly violations: ViolationEvents } | undefined;
+  /** What this controller counted (the telemetry's counters when it has them). */
+  readonly counters: Counters;
   /** Which servers listen elsewhere than asked because the address was taken. */
   readonly moved: { readonly api: boolean; readonly proxy: boolean };
   /** Stops the loops (releasing the Lease), then the hub, the proxy, the API and telemetry. */
@@ -140,6 +153,8 @@ interface Decisions {
   readonly lease: LeaseElector | undefined;
   readonly isLeader: () => boolean;
   readonly labelLoop: ((signal: AbortSignal) => Promise<void>) | undefined;
+  readonly events: RunningController["events"];
+  readonly counters: Counters;
 }
 
 /** The parts that listen. */
@@ -169,6 +184,17 @@ async function start(
           stderr: o.telemetry.stderr,
         });
   if (telemetry !== undefined) closers.add(() => telemetry.shutdown());
+  const license = o.license;
+  if (license !== undefined) {
+    if (telemetry !== undefined) license.attach(telemetry.counters);
+    // The baseline engine, once loaded, runs until the next start (a safe point): the gate says when.
+    license.watch((module) =>
+      log("warn", `${module}: turns off at the controller's next start`, {
+        code: "HANGAR_ERR_LICENSE_REQUIRED",
+      }),
+    );
+    closers.add(() => Promise.resolve(license.stop()));
+  }
   // The hub exists only later; the fan-out and the Lease's follower reach it through this.
   const hubRef: { hub?: AgentHub } = {};
   const d = await decisions(o, hubRef, telemetry, closers, signal);
@@ -189,6 +215,8 @@ async function start(
     hubPort: s.hubPort,
     proxy: s.proxy?.value,
     telemetry,
+    events: d.events,
+    counters: d.counters,
     moved: { api: s.api.moved, proxy: s.proxy?.moved ?? false },
     stop: () =>
       (stopped ??= (async () => {
@@ -245,6 +273,13 @@ async function decisions(
     isLeader,
   });
   if (o.onEnforcement !== undefined) enforcer.onEvent(o.onEnforcement);
+  const counters = telemetry?.counters ?? new Counters();
+  const events =
+    o.k8sEvents === undefined || o.k8sEvents === false ? undefined : violationEvents(o, counters, isLeader);
+  if (events !== undefined) {
+    enforcer.onEvent((e) => void events.violations.enforcement(e));
+    closers.add(() => events.recorder.flush());
+  }
   if (telemetry !== undefined) {
     enforcer.onEvent((e) => telemetry.enforcement(e));
     telemetry.watchBaselines(view, signal);
@@ -255,7 +290,17 @@ async function decisions(
     lease === undefined || o.lease === undefined
       ? undefined
       : followLease({ lease, kube, namespace: o.namespace, pod: o.lease.pod, hub: () => hubRef.hub, log });
-  return { enforcer, view, merge, fanout, lease, isLeader, labelLoop: leadership?.labelLoop };
+  return {
+    enforcer,
+    view,
+    merge,
+    fanout,
+    lease,
+    isLeader,
+    labelLoop: leadership?.labelLoop,
+    events,
+    counters,
+  };
 }
 
 async function startServers(
@@ -279,6 +324,7 @@ async function startServers(
   let hubPort = 0;
   if (o.hub !== undefined) {
     const { enforcer, merge, fanout } = d;
+    const events = d.events?.violations;
     const started = await startHub(o.hub, {
       kube,
       alerts,
@@ -287,6 +333,7 @@ async function startServers(
       merge,
       fanout,
       telemetry,
+      events,
       log,
       signal,
     });
@@ -302,6 +349,7 @@ async function startServers(
     const feed = proxy.value.proxy.feed;
     // Call durations for the metrics (a subscription of its own, only when metrics are on).
     if (telemetry?.metrics !== undefined) telemetry.watchCalls(feed.subscribe(signal));
+    telemetry?.observeProxy(proxy.value.proxy);
     // With replicas, `routed` has this replica's traces while it leads and those the other
     // replicas hand to it (the leader's Service is their collector); else it is `feed`.
     if (hubRef.hub !== undefined)
@@ -330,9 +378,40 @@ async function startServers(
   return { alerts, api, proxy, hubPort, reloadTokens };
 }
 
+/** The recorder of Kubernetes Events and the mapping of alerts and enforcement onto it. */
+function violationEvents(
+  o: ControllerOptions,
+  counters: Counters,
+  isLeader: () => boolean,
+): NonNullable<RunningController["events"]> {
+  const { kube, log } = o;
+  const recorder = new EventRecorder({
+    ...(typeof o.k8sEvents === "object" ? o.k8sEvents : {}),
+    kube,
+    counters,
+    instance: o.lease?.pod ?? o.identity,
+    onError: (err, e) =>
+      log("warn", "Kubernetes Event not written", {
+        reason: e.reason,
+        pod: `${e.regarding.namespace}/${e.regarding.name}`,
+        error: errorMessage(err),
+      }),
+  });
+  const violations = new ViolationEvents({
+    recorder,
+    kube,
+    isLeader,
+    noPod: () => counters.inc("k8s_events_dropped", { reason: "no_pod" }),
+    onError: (err) =>
+      log("warn", "Kubernetes Event of an enforcement not written", { error: errorMessage(err) }),
+  });
+  return { recorder, violations };
+}
+
 /** The static tokens of `o.api.tokensSecret` into `auth` (a failure is logged, the old ones stay). */
 function secretTokens(o: ControllerOptions, auth: Authenticator): (() => Promise<void>) | undefined {
   const secret = o.api.tokensSecret;
+  // eslint-disable-next-line security/detect-possible-timing-attacks -- compares with undefined (is it configured), not a secret
   if (secret === undefined) return undefined;
   return async () => {
     try {

@@ -8,6 +8,7 @@ import { errorMessage } from "@hangar/core";
 import { RecentIds, type AlertStore } from "../api/alerts.js";
 import type { BaselineMergePort } from "../baselines/baselines.js";
 import type { Enforcer } from "../enforce/engine.js";
+import type { ViolationEvents } from "../events/violations.js";
 import { fromProto } from "../enforce/request.js";
 import { ControllerError } from "../errors.js";
 import type { MergedBaselineFanout } from "../hub/baselines.js";
@@ -41,6 +42,8 @@ export interface HubHandlerDeps {
   readonly merge: BaselineMergePort | undefined;
   readonly fanout: MergedBaselineFanout | undefined;
   readonly telemetry: ControllerTelemetry | undefined;
+  /** Alerts as Kubernetes Events on their pods (when the controller records them). */
+  readonly events?: ViolationEvents | undefined;
   readonly log: ControllerLog;
 }
 
@@ -53,6 +56,7 @@ export function hubHandlers(d: HubHandlerDeps): HubHandlers {
       if (a.id !== "" && recent.seen(a.id)) return;
       d.alerts.add(a);
       d.telemetry?.alert(a);
+      d.events?.alert(a);
     },
     enforcementRequest: async (r, who) => {
       try {

@@ -23,6 +23,7 @@ import { parseConfig, type EnforcementConfig } from "../enforce/policy.js";
 import { ControllerError } from "../errors.js";
 import { KubeClient } from "../kube/kube.js";
 import { TELEMETRY_OPTIONS, TELEMETRY_USAGE } from "../telemetry/telemetry.js";
+import { LICENSE_HELP, LICENSE_OPTIONS, licenseGate, readClusterView, type LicenseGate } from "@hangar/core";
 import { loadProxyConfig } from "./proxy.js";
 
 export const SERVE_USAGE = `Usage: hangar-controller serve [options]
@@ -65,13 +66,18 @@ Options:
   --baseline-db FILE       the baseline engine's DuckDB file (the enterprise baseline
                            engine): agents' baseline deltas are merged into it, each
                            provider's merged baseline goes back to the agents hosting it,
-                           and /v1/providers serves it; without it /v1/providers is empty
+                           and /v1/providers serves it; without it /v1/providers is empty.
+                           Needs a license or the BSL grant (below); without either the
+                           controller runs without it and says so once
+  --no-k8s-events          do not record alerts and enforcement actions as Kubernetes Events
+                           (events.k8s.io/v1) on the MCP pods (docs/reference/k8s-events.md)
   --alert-store-max N      alerts GET /v1/alerts keeps in memory (default 10000); the oldest
                            are evicted (metric hangar.agent.drops{queue=alert_store}); the
                            SIEM export (--siem) is the complete record
   --alert-store-mib N      the same bound in MiB of alert JSON (default 16)
   -h, --help               this text
 
+${LICENSE_HELP}
 ${TELEMETRY_USAGE}
 Enforcement events are written to stdout as JSON lines; logs go to stderr.
 Exit codes: 0 clean shutdown, 1 runtime failure, 2 usage or configuration error.
@@ -108,7 +114,9 @@ const OPTIONS = {
   "proxy-config": { type: "string" },
   rules: { type: "string" },
   "proxy-listen": { type: "string" },
+  "no-k8s-events": { type: "boolean" },
   ...TELEMETRY_OPTIONS,
+  ...LICENSE_OPTIONS,
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -162,7 +170,9 @@ async function options(v: Values, io: ServeIO): Promise<ControllerOptions> {
       "HANGAR_ERR_ENFORCE_CONFIG",
       `--lease-duration: ${JSON.stringify(str("lease-duration"))} is not a whole number of seconds ≥ 1`,
     );
-  const baselineDb = str("baseline-db");
+  const license = await controllerLicense(v, kc, log);
+  // The baseline engine only when a license or the BSL grant covers it (said once, above).
+  const baselineDb = license.allows("behavioral") ? str("baseline-db") : undefined;
   const view: BaselineViewPort | undefined =
     baselineDb !== undefined ? await behavioralBaselineView(baselineDb) : undefined;
   const merge: BaselineMergePort | undefined =
@@ -184,6 +194,7 @@ async function options(v: Values, io: ServeIO): Promise<ControllerOptions> {
     identity,
     policy,
     lease: { durationSeconds: leaseSeconds, pod: str("pod") ?? process.env["POD_NAME"] },
+    k8sEvents: v["no-k8s-events"] !== true,
     ...(view !== undefined ? { baselines: { view, merge } } : {}),
     api: {
       listen: str("api-listen") ?? "0.0.0.0:8080",
@@ -198,7 +209,32 @@ async function options(v: Values, io: ServeIO): Promise<ControllerOptions> {
     telemetry: { values: pick(v, TELEMETRY_OPTIONS), stderr: io.stderr },
     onEnforcement: (e) => io.stdout(`${JSON.stringify({ kind: "EnforcementEvent", ...e })}\n`),
     log,
+    license,
   };
+}
+
+/**
+ * The license decision (`--license`, `--license-use`): the cluster is read only when an
+ * enterprise module is asked for (`--baseline-db`) or a license is given, and the decision is
+ * said once for the modules asked for.
+ */
+async function controllerLicense(v: Values, kc: k8s.KubeConfig, log: ControllerLog): Promise<LicenseGate> {
+  const file = (v["license"] as string | undefined) ?? process.env["HANGAR_LICENSE_FILE"];
+  const wanted = v["baseline-db"] !== undefined;
+  const gate = await licenseGate({
+    file,
+    use: (v["license-use"] as string | undefined) ?? process.env["HANGAR_LICENSE_USE"],
+    readCluster:
+      wanted || (file !== undefined && file !== "")
+        ? (uid) => readClusterView(kc.makeApiClient(k8s.CoreV1Api), uid)
+        : () => Promise.resolve({ kind: "unknown", error: "not read: no enterprise module was asked for" }),
+    log: {
+      info: (fields, message) => log("info", message, fields),
+      warn: (fields, message) => log("warn", message, fields),
+    },
+  });
+  gate.announce(wanted ? ["behavioral"] : []);
+  return gate;
 }
 
 /** A flag that must be a whole number ≥ 1, or undefined when not given. */
@@ -221,6 +257,7 @@ function pick<K extends string>(
   const out: Partial<Record<K, string | string[]>> = {};
   for (const k of Object.keys(options) as K[]) {
     const x = v[k];
+    // eslint-disable-next-line hangar/no-string-key-write -- k is one of the CLI's own option names (the keys of options)
     if (typeof x === "string" || Array.isArray(x)) out[k] = x;
   }
   return out;
@@ -245,6 +282,7 @@ function readPolicy(path: string | undefined): EnforcementConfig {
   if (path === undefined) return parseConfig(undefined);
   let text: string;
   try {
+    // eslint-disable-next-line security/detect-non-literal-fs-filename -- the operator's --config file
     text = readFileSync(path, "utf8");
   } catch (err) {
     throw new ControllerError(

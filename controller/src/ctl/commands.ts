@@ -9,6 +9,8 @@ import { alertsCommand } from "./commands/alerts.js";
 import { enforcementCommand } from "./commands/enforcement.js";
 import { completionCommand } from "./commands/completion.js";
 import { rulesCommand } from "./commands/rules.js";
+import { admissionCommand } from "./commands/admission.js";
+import { licenseCommand } from "./commands/license.js";
 
 export const COMMANDS: readonly CtlCommand[] = [
   baselineCommand,
@@ -17,4 +19,6 @@ export const COMMANDS: readonly CtlCommand[] = [
   enforcementCommand,
   completionCommand,
   rulesCommand,
+  admissionCommand,
+  licenseCommand,
 ];

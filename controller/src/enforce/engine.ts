@@ -66,7 +66,9 @@ export interface EnforcerOptions {
   policyKind?: "auto" | PolicyKind;
 }
 
+// eslint-disable-next-line security/detect-unsafe-regex -- linear: anchored, bounded {0,61} repetition (Kubernetes name syntax)
 const LABEL_VALUE = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+// eslint-disable-next-line security/detect-unsafe-regex -- linear: anchored, bounded {0,61} repetition (Kubernetes name syntax)
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const ACTIVE: readonly RecordState[] = ["applied"];
 const FINISHED: readonly RecordState[] = ["audited", "reverted", "expired", "refused", "failed"];

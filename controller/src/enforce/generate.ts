@@ -8,12 +8,12 @@ import { createHash } from "node:crypto";
 import { isIP } from "node:net";
 import type { Action } from "./policy.js";
 import type { KubeObject } from "../kube/kube.js";
-import { PROVIDER_LABEL } from "@hangar/core";
+import { EGRESS_ANNOTATION, PROVIDER_LABEL } from "@hangar/core";
 
 export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
 export const MANAGED_BY = "hangar-controller";
 export const ACTION_LABEL = "mcp-hangar.io/action";
-export const EGRESS_ANNOTATION = "mcp-hangar.io/egress";
+export { EGRESS_ANNOTATION };
 export const ANN_ENFORCEMENT = "mcp-hangar.io/enforcement-id";
 export const ANN_ALERT = "mcp-hangar.io/alert-id";
 export const ANN_RULE = "mcp-hangar.io/rule-id";
@@ -27,6 +27,7 @@ export type Endpoint =
   | { kind: "host"; host: string; port?: number; protocol?: Protocol };
 
 const DNS_NAME =
+  // eslint-disable-next-line security/detect-unsafe-regex -- linear: each repetition starts with a literal dot, length capped at 253 by the lookahead
   /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$/;
 
 /**

@@ -38,6 +38,10 @@ describe("enforcement policy", () => {
       /p\.yaml: mode: must be "audit" or "enforce", got "on"/,
     );
     assert.throws(() => parseConfig({ namespaces: { mcp: { mode: "x" } } }), /namespaces\.mcp\.mode/);
+    // A "__proto__" key of the file is a key, not the map's prototype.
+    const odd = parseConfig(JSON.parse('{"namespaces": {"__proto__": {"mode": "enforce"}}}'));
+    assert.equal(Object.getPrototypeOf(odd.namespaces), Object.prototype);
+    assert.equal((odd.namespaces as Record<string, unknown>)["mode"], undefined);
     assert.throws(
       () => parseConfig({ providers: { a: { allowedActions: ["nuke"] } } }),
       /providers\.a\.allowedActions\[0\]: unknown action "nuke"/,

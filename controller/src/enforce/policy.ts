@@ -168,7 +168,7 @@ export function parseConfig(input: unknown, place = "enforcement"): EnforcementC
     typeof v === "number" && Number.isInteger(v) && v > 0 ? v : fail(path, "must be a positive integer");
   const scopes = (v: unknown, path: string): Record<string, ScopePolicy> => {
     if (typeof v !== "object" || v === null || Array.isArray(v)) return fail(path, "must be a map");
-    const out: Record<string, ScopePolicy> = {};
+    const out: [string, ScopePolicy][] = [];
     for (const [k, s] of Object.entries(v as Record<string, unknown>)) {
       if (typeof s !== "object" || s === null) fail(`${path}.${k}`, "must be an object");
       const e = s as Record<string, unknown>;
@@ -179,9 +179,10 @@ export function parseConfig(input: unknown, place = "enforcement"): EnforcementC
       if (e["mode"] !== undefined) scope.mode = mode(e["mode"], `${path}.${k}.mode`);
       if (e["allowedActions"] !== undefined)
         scope.allowedActions = actions(e["allowedActions"], `${path}.${k}.allowedActions`);
-      out[k] = scope;
+      out.push([k, scope]);
     }
-    return out;
+    // Own properties for every key of the file, "__proto__" included.
+    return Object.fromEntries(out);
   };
   const limit = (v: unknown, path: string): RateLimit => {
     if (typeof v !== "object" || v === null) return fail(path, "must be {max, windowSeconds}");

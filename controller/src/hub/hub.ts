@@ -15,6 +15,8 @@ import { create } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { grpcServiceDefinition, hangar } from "@hangar/proto";
 import { ControllerError } from "../errors.js";
+import { HUB_PROTOCOL_VERSION } from "@hangar/core";
+import { checkAgentProtocol } from "./protocol.js";
 import type { KubeApi } from "../kube/kube.js";
 
 type Req = hangar.ConnectRequest;
@@ -165,7 +167,9 @@ export class AgentHub {
         tls === undefined
           ? grpc.ServerCredentials.createInsecure()
           : grpc.ServerCredentials.createSsl(
+              // eslint-disable-next-line security/detect-non-literal-fs-filename -- TLS files named by the operator's --hub-tls-* flags
               tls.clientCaFile !== undefined ? readFileSync(tls.clientCaFile) : null,
+              // eslint-disable-next-line security/detect-non-literal-fs-filename -- TLS files named by the operator's --hub-tls-* flags
               [{ cert_chain: readFileSync(tls.certFile), private_key: readFileSync(tls.keyFile) }],
               tls.clientCaFile !== undefined,
             );
@@ -293,6 +297,7 @@ export class AgentHub {
       return { principal: subject, via: "mtls" };
     }
     const auth = this.#opts.token;
+    // eslint-disable-next-line security/detect-possible-timing-attacks -- compares with undefined (is it configured), not a secret
     if (auth === undefined) throw new ControllerError("HANGAR_ERR_HUB_AUTH", "no authentication configured");
     const header = call.metadata.get("authorization")[0];
     const m = /^Bearer\s+(\S+)$/i.exec(typeof header === "string" ? header : "");
@@ -360,6 +365,13 @@ export class AgentHub {
               });
               return;
             }
+            if (err instanceof ControllerError && err.code === "HANGAR_ERR_HUB_PROTOCOL") {
+              call.emit("error", {
+                code: grpc.status.FAILED_PRECONDITION,
+                details: `${err.code}: ${err.message}`,
+              });
+              return;
+            }
             this.stats.inc("hub_handler_failures");
             // Not acknowledged: the agent sends it again after reconnecting.
             call.emit("error", {
@@ -390,6 +402,7 @@ export class AgentHub {
     const m = req.message;
     if (m.case === "hello") {
       const node = m.value.node;
+      checkAgentProtocol(node, m.value.protocolVersion);
       if (node === "") throw new Error("hello.node is empty");
       if (who.node !== undefined && who.node !== node) {
         this.stats.inc("hub_auth_failures");
@@ -427,6 +440,7 @@ export class AgentHub {
               controllerVersion: this.#opts.controllerVersion ?? "dev",
               lastAckedSeq: s.lastAcked,
               resyncBaselines: this.#opts.resyncBaselines === true && !this.#fullBaselines.has(node),
+              protocolVersion: HUB_PROTOCOL_VERSION,
             },
           },
         }),

@@ -27,6 +27,8 @@ export interface KubeObject {
 export interface KubeResponse {
   status: number;
   body: unknown;
+  /** The `Warning` headers of the answer (admission warnings, deprecations), when any. */
+  warnings?: string[];
 }
 
 export interface KubeRequest {
@@ -100,7 +102,10 @@ export class KubeClient implements KubeApi {
           } catch {
             // not JSON: keep the text
           }
-          resolve({ status: res.statusCode ?? 0, body });
+          const warnings: string[] = [];
+          for (let i = 0; i + 1 < res.rawHeaders.length; i += 2)
+            if (res.rawHeaders[i]?.toLowerCase() === "warning") warnings.push(res.rawHeaders[i + 1] ?? "");
+          resolve({ status: res.statusCode ?? 0, body, ...(warnings.length > 0 ? { warnings } : {}) });
         });
       });
       r.setTimeout(30_000, () => r.destroy(new Error(`${req.method} ${url.pathname}: no answer in 30 s`)));

@@ -114,7 +114,7 @@ function members(b: Buffer, at: number): Map<string, [number, number]> {
 export function readEnvelope(b: Buffer): JSONRPCMessage {
   const top = members(b, 0);
   const out: Record<string, unknown> = {};
-  for (const k of ["jsonrpc", "id", "method", "error"]) {
+  for (const k of ["jsonrpc", "id", "method", "error"] as const) {
     const span = top.get(k);
     if (span !== undefined) out[k] = JSON.parse(b.toString("utf8", span[0], span[1])) as unknown;
   }

@@ -55,6 +55,8 @@ export const RpcCode = {
   BODY_TOO_LARGE: -32018,
   /** The Host or Origin header is not served (DNS-rebinding protection, HTTP 403). */
   ORIGIN_NOT_ALLOWED: -32019,
+  /** The caller holds as many sessions as one caller may (HTTP 429). */
+  TOO_MANY_SESSIONS: -32020,
 } as const;
 
 export type RpcCodeName = keyof typeof RpcCode;

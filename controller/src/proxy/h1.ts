@@ -210,7 +210,10 @@ class Conn {
       if (colon <= 0) continue;
       const name = line.slice(0, colon).trim().toLowerCase();
       const value = line.slice(colon + 1).trim();
-      const prev = headers[name];
+      // The upstream's header names: hasOwn, so "constructor" is not read from the prototype;
+      // string values, so a "__proto__" assignment is ignored by its setter.
+      const prev = Object.hasOwn(headers, name) ? headers[name] : undefined;
+      // eslint-disable-next-line hangar/no-string-key-write -- string value, own-property read above
       headers[name] = prev === undefined ? value : `${prev}, ${value}`;
     }
     if (status >= 100 && status < 200) return true; // 100 Continue and the like: the answer follows

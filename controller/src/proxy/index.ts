@@ -34,3 +34,6 @@ export {
   type StartProxyOptions,
   type StaticEndpoint,
 } from "./serve.js";
+// The JSON-RPC edge checks, for the fuzz suite (bench/src/fuzz).
+export { checkBody, messageProblem, MAX_BATCH, type ParsedBody } from "./jsonrpc.js";
+export { readEnvelope } from "./envelope.js";

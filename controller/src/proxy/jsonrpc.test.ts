@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { checkBody, messageProblem } from "./jsonrpc.js";
+import { batchProblem, checkBody, messageProblem } from "./jsonrpc.js";
 
 describe("JSON-RPC checks", () => {
   it("accepts requests, notifications and responses", () => {
@@ -51,5 +51,35 @@ describe("JSON-RPC checks", () => {
     );
     const ok = checkBody([{ jsonrpc: "2.0", id: 1, method: "ping" }]);
     assert.equal(ok.ok && ok.batch, true);
+  });
+
+  it("refuses a batch in which two requests (or two responses) share an id", () => {
+    const call = (id: unknown): unknown => ({
+      jsonrpc: "2.0",
+      id,
+      method: "tools/call",
+      params: { name: "x" },
+    });
+    const dup = checkBody([call(7), call(8), call(7)]);
+    assert.deepEqual(dup, {
+      ok: false,
+      code: -32600,
+      message: "[2].id: 7 is also the id of [0]; each request of a batch needs its own id",
+    });
+    const answers = checkBody([
+      { jsonrpc: "2.0", id: "a", result: {} },
+      { jsonrpc: "2.0", id: "a", result: {} },
+    ]);
+    assert.equal(answers.ok, false);
+    // A string id and a number id differ; a request and a response may share one.
+    assert.equal(checkBody([call(1), call("1")]).ok, true);
+    assert.equal(checkBody([call(1), { jsonrpc: "2.0", id: 1, result: {} }]).ok, true);
+  });
+
+  it("knows which protocol versions have batches (MCP 2025-06-18 removed them)", () => {
+    assert.equal(batchProblem(undefined), undefined);
+    assert.equal(batchProblem("2025-03-26"), undefined);
+    assert.match(batchProblem("2025-06-18") ?? "", /has no batches \(removed in 2025-06-18\)/);
+    assert.match(batchProblem("2025-11-25") ?? "", /has no batches/);
   });
 });

@@ -78,9 +78,24 @@ export function checkBody(body: unknown): ParsedBody {
         code: -32600,
         message: `body: a batch of ${body.length} messages (at most ${MAX_BATCH})`,
       };
+    // Requests and responses in one batch each need their own ids: two tools/call with one id
+    // both ran, and the caller could tell only one answer from the other (nor could a trace).
+    const seen = new Map<string, number>();
     for (let i = 0; i < body.length; i++) {
-      const problem = messageProblem(body[i], `[${i}]`);
+      const m: unknown = body[i];
+      const problem = messageProblem(m, `[${i}]`);
       if (problem !== undefined) return { ok: false, code: -32600, message: problem };
+      const msg = m as Record<string, unknown>;
+      if (!("id" in msg)) continue;
+      const key = `${"method" in msg ? "request" : "response"}:${typeof msg["id"]}:${String(msg["id"])}`;
+      const first = seen.get(key);
+      if (first !== undefined)
+        return {
+          ok: false,
+          code: -32600,
+          message: `[${i}].id: ${JSON.stringify(msg["id"])} is also the id of [${first}]; each ${"method" in msg ? "request" : "response"} of a batch needs its own id`,
+        };
+      seen.set(key, i);
     }
     return { ok: true, messages: body as JSONRPCMessage[], batch: true };
   }
@@ -112,4 +127,13 @@ export function errorBody(code: number, message: string, data?: unknown): string
   const error: { code: number; message: string; data?: unknown } = { code, message };
   if (data !== undefined) error.data = data;
   return JSON.stringify({ jsonrpc: "2.0", id: null, error });
+}
+
+/** The first protocol revision without JSON-RPC batches (MCP 2025-06-18 removed them). */
+export const NO_BATCH_SINCE = "2025-06-18";
+
+/** Why a batch is refused under protocol revision `version` (dates compare as text), or undefined. */
+export function batchProblem(version: string | undefined): string | undefined {
+  if (version === undefined || version < NO_BATCH_SINCE) return undefined;
+  return `body: a JSON-RPC batch, but protocol version ${version} has no batches (removed in ${NO_BATCH_SINCE}): send one message per POST`;
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ToolPolicy } from "./policy.js";
+import { ToolPolicy, toolNameProblem } from "./policy.js";
 
 describe("ToolPolicy", () => {
   it("deny wins over allow; globs match whole names; regexes between slashes", () => {
@@ -47,5 +47,28 @@ describe("ToolPolicy", () => {
     const p = new ToolPolicy({ deny: ["a.b+c"] });
     assert.equal(p.decide("a.b+c").allowed, false);
     assert.equal(p.decide("axbbc").allowed, true);
+  });
+
+  it("matches names ignoring case and compatibility forms, and refuses names no tool has", () => {
+    const p = new ToolPolicy({ mode: "enforce", deny: ["run_report", "/^exec_/"] });
+    for (const name of ["RUN_REPORT", "Run_Report", "ｒｕｎ_ｒｅｐｏｒｔ", "EXEC_shell"])
+      assert.equal(p.decide(name).enforced, true, name);
+    for (const name of [
+      "run_report\n",
+      "run\u200breport",
+      " run_report",
+      "run_report\u202e",
+      "exec\u2060_x",
+    ]) {
+      const d = p.decide(name);
+      assert.equal(d.enforced, true, JSON.stringify(name));
+      assert.match(d.rule, /^refused name: /);
+    }
+    assert.equal(p.decide("get_weather").allowed, true);
+    assert.equal(p.decide("café").allowed, true, "NFC text is a fine name");
+    // Without a policy nothing is refused.
+    assert.equal(new ToolPolicy().decide("odd\nname").allowed, true);
+    assert.equal(toolNameProblem("ok_name"), undefined);
+    assert.match(toolNameProblem("ﬁle") ?? "", /NFKC/);
   });
 });

@@ -17,7 +17,7 @@ import { type Authenticator, type Identity, ANONYMOUS } from "./auth.js";
 import type { EndpointDirectory, PodEndpoint, ProviderService } from "./endpoints.js";
 import { RpcCode } from "./errors.js";
 import { TraceFeed } from "./feed.js";
-import { checkBody, errorBody } from "./jsonrpc.js";
+import { batchProblem, checkBody, errorBody } from "./jsonrpc.js";
 import { ToolPolicy, type ToolPolicyConfig } from "./policy.js";
 import { Cors, RequestGuard, type CorsConfig, type OriginConfig } from "./origin.js";
 import { Redactor } from "./redact.js";
@@ -72,7 +72,15 @@ export interface ProxyOptions {
   replicas?: Replicas;
   /** Where call traces handed off by other replicas go (this replica collects them). Default: `feed`. */
   routed?: TraceFeed;
+  /**
+   * Open sessions one caller may hold (the token's subject, or the client address when
+   * anonymous); one more `initialize` is answered 429. Default 256 (the MCP conformance suite
+   * opens ~165 from one address).
+   */
+  maxSessionsPerCaller?: number;
 }
+
+export const DEFAULT_MAX_SESSIONS_PER_CALLER = 256;
 
 interface Provider {
   config: ProviderConfig;
@@ -116,7 +124,15 @@ export class McpProxy {
   readonly #idleMs: number;
   readonly #resume: ResumeOptions | undefined;
   readonly #sweep: NodeJS.Timeout;
+  readonly #maxPerCaller: number;
+  /** Open sessions and initializes in flight, by caller key. */
+  readonly #perCaller = new Map<string, number>();
   readonly #keepAlive: NodeJS.Timeout;
+
+  /** The providers served, by name. */
+  get providers(): string[] {
+    return [...this.#providers.keys()];
+  }
 
   /** Throws an Error naming the provider and field when a policy pattern or a TLS file is invalid. */
   constructor(opts: ProxyOptions) {
@@ -128,6 +144,7 @@ export class McpProxy {
     this.#base = (opts.basePath ?? "/mcp").replace(/\/+$/, "");
     this.#maxEnded = opts.maxEndedSessions ?? 10_000;
     this.#guard = new RequestGuard(opts.origins);
+    this.#maxPerCaller = opts.maxSessionsPerCaller ?? DEFAULT_MAX_SESSIONS_PER_CALLER;
     this.#replicas = opts.replicas;
     this.#routed = opts.routed ?? this.feed;
     for (const [i, p] of opts.providers.entries()) {
@@ -211,7 +228,21 @@ export class McpProxy {
       );
       return;
     }
-    const name = decodeURIComponent(path.slice(prefix.length).replace(/\/+$/, ""));
+    const rawName = path.slice(prefix.length).replace(/\/+$/, "");
+    let name: string;
+    try {
+      name = decodeURIComponent(rawName);
+    } catch {
+      // `%ZZ`, a lone `%`, or bytes that are not UTF-8: the caller's mistake, not ours (was a 500).
+      this.#drain(req);
+      this.#fail(
+        res,
+        400,
+        RpcCode.INVALID_REQUEST,
+        `the provider name in the path is not valid percent-encoding: ${JSON.stringify(rawName.slice(0, 200))}`,
+      );
+      return;
+    }
     const provider = this.#providers.get(name);
     if (provider === undefined) {
       this.#drain(req);
@@ -283,10 +314,28 @@ export class McpProxy {
     if (body !== undefined) {
       const checked = checkBody(body);
       if (!checked.ok) {
+        if (checked.message.includes("is also the id of"))
+          this.stats.inc("requests_refused", { provider: name, reason: "duplicate_id" });
         this.#fail(res, 400, checked.code, `not a JSON-RPC 2.0 message: ${checked.message}`);
         return;
       }
       isInit = checked.messages.some((m) => "method" in m && m.method === "initialize");
+      if (checked.batch) {
+        // The header names the revision on every request after initialize (2025-06-18 on); an
+        // initialize inside a batch names the one it asks for.
+        const pv = req.headers["mcp-protocol-version"];
+        const init = checked.messages.find((m) => "method" in m && m.method === "initialize") as
+          { params?: { protocolVersion?: unknown } } | undefined;
+        const asked = init?.params?.protocolVersion;
+        const problem = batchProblem(
+          typeof pv === "string" ? pv : typeof asked === "string" ? asked : undefined,
+        );
+        if (problem !== undefined) {
+          this.stats.inc("requests_refused", { provider: name, reason: "batch" });
+          this.#fail(res, 400, RpcCode.INVALID_REQUEST, `not a JSON-RPC 2.0 message: ${problem}`);
+          return;
+        }
+      }
     }
 
     let identity: Identity = ANONYMOUS;
@@ -344,6 +393,14 @@ export class McpProxy {
         this.#fail(res, 403, RpcCode.FORBIDDEN, `session ${sid} belongs to another caller`);
         return;
       }
+      if (Array.isArray(body)) {
+        const problem = batchProblem(s.upstream.protocolVersion);
+        if (problem !== undefined) {
+          this.stats.inc("requests_refused", { provider: name, reason: "batch" });
+          this.#fail(res, 400, RpcCode.INVALID_REQUEST, `not a JSON-RPC 2.0 message: ${problem}`);
+          return;
+        }
+      }
       s.bodyBytes = bodyBytes;
       s.rawBody = Array.isArray(body) ? undefined : raw;
       s.lastActive = performance.now();
@@ -385,7 +442,37 @@ export class McpProxy {
       );
       return;
     }
-    const s = this.#open(name, provider, ep, identity);
+    const caller =
+      identity.subject !== ""
+        ? `sub:${identity.issuer}\0${identity.subject}`
+        : `addr:${req.socket.remoteAddress ?? "?"}`;
+    const held = this.#perCaller.get(caller) ?? 0;
+    if (held >= this.#maxPerCaller) {
+      this.stats.inc("requests_refused", { provider: name, reason: "sessions_per_caller" });
+      this.#fail(
+        res,
+        429,
+        RpcCode.TOO_MANY_SESSIONS,
+        `${identity.subject !== "" ? `caller "${identity.subject}"` : `client address ${req.socket.remoteAddress ?? "?"}`} holds ${held} sessions, the most one caller may (maxSessionsPerCaller): end one (DELETE) or let idle ones expire`,
+        { "retry-after": "30" },
+      );
+      return;
+    }
+    // Counted from the initialize on (not only once it succeeded), so a burst cannot overshoot.
+    this.#perCaller.set(caller, held + 1);
+    let counted = true;
+    const release = (): void => {
+      if (!counted) return;
+      counted = false;
+      const n = (this.#perCaller.get(caller) ?? 1) - 1;
+      if (n <= 0) this.#perCaller.delete(caller);
+      else this.#perCaller.set(caller, n);
+    };
+    const s = this.#open(name, provider, ep, identity, release);
+    // An initialize that opened no session gives its place back when its answer is done.
+    res.once("close", () => {
+      if (s.id === "" || this.#sessions.get(s.id) !== s) release();
+    });
     s.bodyBytes = bodyBytes;
     s.rawBody = Array.isArray(body) ? undefined : raw;
     s.transport.handleRequest(req, res, body);
@@ -426,7 +513,13 @@ export class McpProxy {
     return false;
   }
 
-  #open(name: string, provider: Provider, ep: PodEndpoint, identity: Identity): ProxySession {
+  #open(
+    name: string,
+    provider: Provider,
+    ep: PodEndpoint,
+    identity: Identity,
+    release: () => void,
+  ): ProxySession {
     const s = new ProxySession({
       provider: name,
       endpoint: ep,
@@ -449,6 +542,7 @@ export class McpProxy {
       onClosed: (sess) => {
         if (this.#sessions.get(sess.id) !== sess) return;
         this.#sessions.delete(sess.id);
+        release();
         this.#load.set(ep.key, Math.max(0, (this.#load.get(ep.key) ?? 1) - 1));
         if (!this.#ended.has(sess.id))
           this.#remember(

@@ -73,6 +73,21 @@ describe("Redactor", () => {
     assert.ok(out.length < 1100);
   });
 
+  it("keeps a caller's \"__proto__\" key as a key: the copy's prototype stays Object.prototype", () => {
+    const input = JSON.parse('{"__proto__": {"isAdmin": true}, "a": {"__proto__": {"role": "x"}}}') as object;
+    const out = r.redact(input) as Record<string, unknown>;
+    assert.equal(Object.getPrototypeOf(out), Object.prototype);
+    assert.ok(Object.hasOwn(out, "__proto__"), "the key is kept");
+    assert.equal(
+      (out as { isAdmin?: unknown }).isAdmin,
+      undefined,
+      "nothing inherited from the caller's object",
+    );
+    assert.equal(JSON.stringify(out), '{"__proto__":{"isAdmin":true},"a":{"__proto__":{"role":"x"}}}');
+    const v = toValue(input as never);
+    assert.ok(v.kind.case === "structValue" && Object.hasOwn(v.kind.value.fields, "__proto__"));
+  });
+
   it("never modifies its input", () => {
     const input = { password: "p", list: ["AKIAIOSFODNN7EXAMPLE"] };
     r.redact(input);

@@ -65,6 +65,7 @@ export const DEFAULT_REDACT_PATTERNS: readonly { name: string; regex: string }[]
 function keyRegex(p: string, where: string): RegExp {
   if (p.length >= 2 && p.startsWith("/") && p.endsWith("/")) {
     try {
+      // eslint-disable-next-line security/detect-non-literal-regexp -- a redaction pattern of the operator's proxy configuration, compiled once at load
       return new RegExp(p.slice(1, -1), "iu");
     } catch (err) {
       throw new Error(`${where}: ${p} is not a valid regular expression: ${(err as Error).message}`);
@@ -74,6 +75,7 @@ function keyRegex(p: string, where: string): RegExp {
     .replace(/[.+^${}()|[\]\\]/g, "\\$&")
     .replace(/\*/g, ".*")
     .replace(/\?/g, ".");
+  // eslint-disable-next-line security/detect-non-literal-regexp -- a redaction pattern of the operator's proxy configuration, compiled once at load
   return new RegExp(`^${body}$`, "iu");
 }
 
@@ -98,6 +100,7 @@ export class Redactor {
         : [...DEFAULT_REDACT_PATTERNS, ...(config.patterns ?? [])];
     this.#patterns = patterns.map((p, i) => {
       try {
+        // eslint-disable-next-line security/detect-non-literal-regexp -- a redaction pattern of the operator's proxy configuration, compiled once at load
         return { name: p.name, re: new RegExp(p.regex, "gu") };
       } catch (err) {
         throw new Error(
@@ -165,17 +168,15 @@ export class Redactor {
       if (v.length > n) out.push(`[TRUNCATED:${v.length - n} more items]`);
       return out;
     }
-    const out: { [k: string]: JsonValue } = {};
-    let n = 0;
+    // Keys are the caller's: built with fromEntries (own properties), a "__proto__" key stays a
+    // key and never becomes the copy's prototype.
     const entries = Object.entries(v as Record<string, unknown>);
-    for (const [k, val] of entries) {
-      if (n++ >= this.#maxItems) {
-        out["…"] = `[TRUNCATED:${entries.length - this.#maxItems} more keys]`;
-        break;
-      }
-      out[k] = this.#secretKey(k) ? "[REDACTED:key]" : this.redact(val, depth + 1);
-    }
-    return out;
+    const out: [string, JsonValue][] = entries
+      .slice(0, this.#maxItems)
+      .map(([k, val]) => [k, this.#secretKey(k) ? "[REDACTED:key]" : this.redact(val, depth + 1)]);
+    if (entries.length > this.#maxItems)
+      out.push(["…", `[TRUNCATED:${entries.length - this.#maxItems} more keys]`]);
+    return Object.fromEntries(out);
   }
 }
 
@@ -195,8 +196,10 @@ export function toValue(v: JsonValue): Value {
       $typeName: "google.protobuf.Value",
       kind: { case: "listValue", value: { $typeName: "google.protobuf.ListValue", values: v.map(toValue) } },
     };
-  const fields: Record<string, Value> = {};
-  for (const [k, val] of Object.entries(v)) fields[k] = toValue(val);
+  // Own properties for every key, "__proto__" included (the keys are the caller's).
+  const fields: Record<string, Value> = Object.fromEntries(
+    Object.entries(v).map(([k, val]) => [k, toValue(val)]),
+  );
   return {
     $typeName: "google.protobuf.Value",
     kind: { case: "structValue", value: { $typeName: "google.protobuf.Struct", fields } },

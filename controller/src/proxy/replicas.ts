@@ -69,6 +69,7 @@ export class Replicas {
   readonly #pools = new Map<string, H1Pool>();
 
   constructor(o: ReplicaOptions) {
+    // eslint-disable-next-line security/detect-unsafe-regex -- linear: anchored, one optional group (DNS name syntax)
     if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(o.self))
       throw new Error(`replica id "${o.self}" is not a pod-name-like name`);
     this.self = o.self;
@@ -153,6 +154,7 @@ export class Replicas {
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers))
       if (v !== undefined && !HOP_BY_HOP.has(k) && k !== PEER_TOKEN_HEADER)
+        // eslint-disable-next-line hangar/no-string-key-write -- string value: a "__proto__" assignment is ignored by its setter, no prototype is reached
         headers[k] = Array.isArray(v) ? v.join(", ") : v;
     headers[FORWARDED_HEADER] = this.self;
     headers[PEER_TOKEN_HEADER] = this.#token.toString();
@@ -167,6 +169,7 @@ export class Replicas {
       const ex = this.#pool(base).request(req.method ?? "GET", req.url ?? "/", headers, body ?? "", {
         head: (status, h) => {
           const out: Record<string, string> = {};
+          // eslint-disable-next-line hangar/no-string-key-write -- string value: a "__proto__" assignment is ignored by its setter, no prototype is reached
           for (const [k, v] of Object.entries(h)) if (!HOP_BY_HOP.has(k)) out[k] = v;
           if (h["content-length"] !== undefined) out["content-length"] = h["content-length"];
           res.writeHead(status, out);

@@ -34,6 +34,8 @@ export interface ProxyConfig {
   timeoutMs?: number;
   /** Sessions with no request and nothing in flight for this long are closed. Default 30 min. */
   sessionIdleMs?: number;
+  /** Open sessions per caller (token subject, or client address); more get 429. Default 256. */
+  maxSessionsPerCaller?: number;
   /** A caller's dropped SSE stream waits this long for a resume (GET + Last-Event-ID) before its calls are cancelled at the pod. Default 10 000. */
   resumeGraceMs?: number;
   /** Events (default 1000) and bytes (default 1 MiB) kept per SSE stream for replay. */
@@ -104,6 +106,7 @@ const KNOWN_TOP = new Set([
   "maxBodyBytes",
   "timeoutMs",
   "sessionIdleMs",
+  "maxSessionsPerCaller",
   "resumeGraceMs",
   "replayMaxEvents",
   "replayMaxBytes",
@@ -163,6 +166,7 @@ function parseReplicas(raw: unknown, where: string): ReplicasConfig {
 function tokenValue(token: string, where: string): string {
   if (!token.startsWith("/")) return token;
   try {
+    // eslint-disable-next-line security/detect-non-literal-fs-filename -- the token file named in the operator's proxy configuration
     return readFileSync(token, "utf8").trim();
   } catch (err) {
     return bad(where, `cannot read ${token}: ${(err as Error).message}`);
@@ -229,6 +233,7 @@ export function parseProxyConfig(raw: unknown, where = "config"): ProxyConfig {
     const at = `${where}.providers[${i}]`;
     if (!isObj(p)) bad(at, "must be a mapping");
     const provider = str(p, "provider", at, true) as string;
+    // eslint-disable-next-line security/detect-unsafe-regex -- linear: anchored, one optional group (DNS name syntax)
     if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(provider))
       bad(`${at}.provider`, `"${provider}" is not a DNS label-like name`);
     if (names.has(provider)) bad(`${at}.provider`, `"${provider}" is listed twice`);
@@ -285,6 +290,8 @@ export function parseProxyConfig(raw: unknown, where = "config"): ProxyConfig {
   if (timeoutMs !== undefined) out.timeoutMs = timeoutMs;
   const sessionIdleMs = posInt(raw, "sessionIdleMs", where);
   if (sessionIdleMs !== undefined) out.sessionIdleMs = sessionIdleMs;
+  const maxSessionsPerCaller = posInt(raw, "maxSessionsPerCaller", where);
+  if (maxSessionsPerCaller !== undefined) out.maxSessionsPerCaller = maxSessionsPerCaller;
   for (const k of ["resumeGraceMs", "replayMaxEvents", "replayMaxBytes"] as const) {
     const v = posInt(raw, k, where);
     if (v !== undefined) out[k] = v;
@@ -456,6 +463,7 @@ export async function startProxy(opts: StartProxyOptions): Promise<RunningProxy>
     ...(c.maxBodyBytes === undefined ? {} : { maxBodyBytes: c.maxBodyBytes }),
     ...(c.timeoutMs === undefined ? {} : { timeoutMs: c.timeoutMs }),
     ...(c.sessionIdleMs === undefined ? {} : { sessionIdleMs: c.sessionIdleMs }),
+    ...(c.maxSessionsPerCaller === undefined ? {} : { maxSessionsPerCaller: c.maxSessionsPerCaller }),
     resume: {
       ...(c.resumeGraceMs === undefined ? {} : { graceMs: c.resumeGraceMs }),
       ...(c.replayMaxEvents === undefined ? {} : { maxEvents: c.replayMaxEvents }),

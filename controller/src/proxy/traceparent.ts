@@ -14,6 +14,7 @@ export interface TraceContext {
   flags: string;
 }
 
+// eslint-disable-next-line security/detect-unsafe-regex -- linear: fixed-width hex fields, anchored
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(?:-.*)?$/;
 const ZERO_TRACE = "0".repeat(32);
 const ZERO_SPAN = "0".repeat(16);

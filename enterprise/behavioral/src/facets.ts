@@ -162,7 +162,9 @@ export function isSensitivePath(path: string): boolean {
 }
 
 const URL_RE = /^[a-z][a-z0-9+.-]*:\/\//i;
+// eslint-disable-next-line security/detect-unsafe-regex -- linear: anchored, repetitions separated by literal dots
 const NUM_RE = /^-?\d+(\.\d+)?$/;
+// eslint-disable-next-line security/detect-unsafe-regex -- linear: anchored, repetitions separated by literal dots
 const IP_RE = /^\d{1,3}(\.\d{1,3}){3}(:\d+)?$/;
 const VERB_RE = /^[a-z][a-z0-9_-]{0,23}$/;
 

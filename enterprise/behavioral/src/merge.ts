@@ -273,6 +273,7 @@ const STATE_OF_RECORD = (r: ProviderRecord): hangar.BaselineState => {
  * controller's version. No file yet (no agent has sent a delta): none.
  */
 export async function mergedBaselines(path: string, provider?: string): Promise<hangar.MergedBaseline[]> {
+  // eslint-disable-next-line security/detect-non-literal-fs-filename -- the baseline database file the operator names
   if (!existsSync(path)) return [];
   const db = await BaselineDb.open(path, { readOnly: true, waitMs: 10_000 });
   try {

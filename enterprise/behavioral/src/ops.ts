@@ -234,6 +234,7 @@ export function applyToFile(
 
 /** Writes providers, items and deviations as Parquet files into `dir`. */
 export async function exportParquet(path: string, dir: string): Promise<string[]> {
+  // eslint-disable-next-line security/detect-non-literal-fs-filename -- the directory of the operator's database path
   mkdirSync(dir, { recursive: true });
   return withDb(path, true, (db) => db.exportParquet(dir));
 }

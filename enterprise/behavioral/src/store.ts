@@ -83,6 +83,7 @@ const HOUR = 3_600_000;
 
 /** "90m", "1h30m", "2h", "45s", "1d" → ms; undefined when not a duration. */
 export function parseDuration(s: string): number | undefined {
+  // eslint-disable-next-line security/detect-unsafe-regex -- linear: each optional group ends in its own unit letter, anchored
   const m = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(s.trim());
   if (m === null || s.trim() === "") return undefined;
   const [, d, h, min, sec] = m;

@@ -51,11 +51,18 @@ const CASES: [string, string, DiagnosticCode, number, RegExp][] = [
     /does not apply to booleans/,
   ],
   [
-    "backtracking regex",
-    `rule a { ${META}\n event exec where process.binary regex '(a+)+$' ${TEST} }`,
+    "regex outside RE2's limits",
+    `rule a { ${META}\n event exec where process.binary regex 'a{1001}' ${TEST} }`,
     "HANGAR_ERR_RULE_REGEX",
     40,
-    /exponential backtracking/,
+    /not in the RE2 syntax: invalid repeat count/,
+  ],
+  [
+    "lookbehind",
+    `rule a { ${META}\n event exec where process.binary regex ['x', '(?<!a)b'] ${TEST} }`,
+    "HANGAR_ERR_RULE_REGEX",
+    40,
+    /lookahead and lookbehind are not supported \(at character 1\)/,
   ],
   [
     "back-reference",

@@ -147,7 +147,9 @@ export class HangarDetector implements Detector {
           this.#suppressed.push(s);
           if (this.#suppressed.length > this.#keep) this.#suppressed.shift();
           const k = `${r.meta.id}/${e.name}`;
-          this.#suppressedBy[k] = (this.#suppressedBy[k] ?? 0) + 1;
+          // eslint-disable-next-line hangar/no-string-key-write -- number value; hasOwn: "constructor" counts from 0
+          this.#suppressedBy[k] =
+            (Object.hasOwn(this.#suppressedBy, k) ? (this.#suppressedBy[k] ?? 0) : 0) + 1;
           break;
         }
       }

@@ -427,8 +427,10 @@ export class Engine {
     const victim = map.get(first.value);
     if (victim !== undefined) victim.alive = false;
     map.delete(first.value);
+    // eslint-disable-next-line hangar/no-string-key-write -- number value; hasOwn: "constructor" counts from 0
+    this.#stats.evicted[id] =
+      (Object.hasOwn(this.#stats.evicted, id) ? (this.#stats.evicted[id] ?? 0) : 0) + 1;
     this.#live--;
-    this.#stats.evicted[id] = (this.#stats.evicted[id] ?? 0) + 1;
   }
 
   /** Over the cap: drops the stalest partial match of the fullest step. */
@@ -441,7 +443,9 @@ export class Engine {
     rt.size--;
     this.#live--;
     const id = rt.rule.meta.id;
-    this.#stats.evicted[id] = (this.#stats.evicted[id] ?? 0) + 1;
+    // eslint-disable-next-line hangar/no-string-key-write -- number value; hasOwn: "constructor" counts from 0
+    this.#stats.evicted[id] =
+      (Object.hasOwn(this.#stats.evicted, id) ? (this.#stats.evicted[id] ?? 0) : 0) + 1;
   }
 
   // ── single events ─────────────────────────────────────────────────────────

@@ -5,7 +5,7 @@
  */
 import type { BaselineLookup, Detector, LintReport, TestReport } from "@hangar/core";
 import { HangarDetector } from "./detector.js";
-import { formatDiagnostic, SemanticError } from "./diagnostics.js";
+import { formatDiagnostics, SemanticError } from "./diagnostics.js";
 import { compileSources, loadRules } from "./load.js";
 import { runTests } from "./testing.js";
 import { explainRule } from "./explain.js";
@@ -15,6 +15,7 @@ export {
   DiagnosticCodes,
   SemanticError,
   formatDiagnostic,
+  formatDiagnostics,
   type Diagnostic,
   type DiagnosticCode,
 } from "./diagnostics.js";
@@ -101,7 +102,7 @@ export function lint(paths: readonly string[]): Promise<LintReport> {
     diagnostics: loaded.diagnostics,
     errors,
     warnings: loaded.diagnostics.length - errors,
-    text: loaded.diagnostics.map((d) => formatDiagnostic(d, loaded.sources)),
+    text: formatDiagnostics(loaded.diagnostics, loaded.sources),
   });
 }
 

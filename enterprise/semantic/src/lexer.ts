@@ -71,9 +71,11 @@ const rules: moo.Rules = {
   string: { match: /"(?:\\[^]|[^"\\])*"/, lineBreaks: true },
   rawstring: /'[^'\n]*'/,
   duration: /\d+(?:ms|s|m|h|d)\b/,
+  // eslint-disable-next-line security/detect-unsafe-regex -- linear: repetitions separated by a literal dot (moo token)
   number: /-?\d+(?:\.\d+)?\b/,
   listref: /@[A-Za-z_][A-Za-z0-9_]*/,
   path: {
+    // eslint-disable-next-line security/detect-unsafe-regex -- linear: repetitions separated by a literal dot (moo token)
     match: /[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_][A-Za-z0-9_-]*)*/,
     type: moo.keywords(keywordTypes),
   },
@@ -91,18 +93,29 @@ const rules: moo.Rules = {
 
 const SKIP = new Set(["ws", "nl", "comment"]);
 
-/** A moo lexer that drops whitespace and comments (the nearley lexer interface). */
-export function makeLexer(): moo.Lexer {
+/**
+ * A moo lexer that drops whitespace and comments (the nearley lexer interface). `at`: where
+ * the text it is fed starts in its file, for parsing a file item by item with the places of
+ * the whole file.
+ */
+export function makeLexer(at?: { line: number; col: number; offset: number }): moo.Lexer {
   const base = moo.compile(rules);
   const wrapped = Object.create(base) as moo.Lexer;
+  const shift = at?.offset ?? 0;
   wrapped.next = function next(): moo.Token | undefined {
     for (;;) {
       const t = base.next();
-      if (t === undefined || !SKIP.has(t.type ?? "")) return t;
+      if (t === undefined) return t;
+      if (SKIP.has(t.type ?? "")) continue;
+      t.offset += shift;
+      return t;
     }
   };
   wrapped.reset = function reset(chunk?: string, state?: moo.LexerState): moo.Lexer {
-    base.reset(chunk, state);
+    base.reset(
+      chunk,
+      state ?? (at === undefined ? undefined : { ...base.save(), line: at.line, col: at.col }),
+    );
     return wrapped;
   };
   wrapped.save = () => base.save();

@@ -26,9 +26,11 @@ export interface LoadedRules {
 }
 
 function walk(dir: string, out: string[]): void {
+  // eslint-disable-next-line security/detect-non-literal-fs-filename -- the rule files and directories the operator names (--rules)
   for (const name of readdirSync(dir).sort()) {
     if (name.startsWith(".") || name === "node_modules" || name === "dist") continue;
     const p = join(dir, name);
+    // eslint-disable-next-line security/detect-non-literal-fs-filename -- the rule files and directories the operator names (--rules)
     const st = statSync(p);
     if (st.isDirectory()) walk(p, out);
     else if (name.endsWith(RULE_FILE_EXTENSION)) out.push(p);
@@ -41,6 +43,7 @@ export function ruleFiles(paths: readonly string[]): { files: string[]; diagnost
   const diagnostics: Diagnostic[] = [];
   for (const p of paths) {
     try {
+      // eslint-disable-next-line security/detect-non-literal-fs-filename -- the rule files and directories the operator names (--rules)
       const st = statSync(p);
       if (st.isDirectory()) {
         const before = files.length;
@@ -87,6 +90,7 @@ export function loadRules(paths: readonly string[]): LoadedRules {
   const sources = new Map<string, string>();
   for (const f of files) {
     try {
+      // eslint-disable-next-line security/detect-non-literal-fs-filename -- the rule files and directories the operator names (--rules)
       sources.set(f, readFileSync(f, "utf8"));
     } catch (err) {
       diagnostics.push(diag(f, undefined, "HANGAR_ERR_RULE_READ", (err as Error).message));

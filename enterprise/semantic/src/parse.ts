@@ -4,11 +4,11 @@
  * (HANGAR_ERR_RULE_AMBIGUOUS), never resolved by picking one.
  */
 import nearley from "nearley";
-import type { Item, Token } from "./ast.js";
+import type { Expr, Item, Loc, Token } from "./ast.js";
 import { diag, type Diagnostic } from "./diagnostics.js";
 import grammar from "./grammar.js";
 import { FALCO_OPERATORS } from "./falco.js";
-import { tokens } from "./lexer.js";
+import { makeLexer, tokens } from "./lexer.js";
 
 const compiled = nearley.Grammar.fromCompiled(grammar);
 
@@ -87,9 +87,20 @@ export const MAX_NESTING = 64;
 /** `not not not …` chains longer than this are refused too. */
 export const MAX_NOT_CHAIN = 64;
 
-function nestingProblem(file: string, text: string): Diagnostic | undefined {
+/** Where each top-level item starts (a keyword at bracket depth 0), found in the pre-check's pass. */
+interface Start {
+  line: number;
+  col: number;
+  offset: number;
+}
+
+const ITEM_KEYWORDS = new Set(["kw_requires", "kw_list", "kw_macro", "kw_rule", "kw_patch"]);
+
+/** One pass over the tokens: nesting too deep (a diagnostic), else where the items start. */
+function scan(file: string, text: string): Diagnostic | Start[] {
   let depth = 0;
   let nots = 0;
+  const starts: Start[] = [];
   for (const t of tokens(text)) {
     const v =
       t.type === "lparen" || t.type === "lbracket" || t.type === "lbrace"
@@ -104,8 +115,35 @@ function nestingProblem(file: string, text: string): Diagnostic | undefined {
       if (++nots > MAX_NOT_CHAIN)
         return diag(file, t, "HANGAR_ERR_RULE_SYNTAX", `more than ${MAX_NOT_CHAIN} "not" in a row`);
     } else if (t.type !== "ws" && t.type !== "nl" && t.type !== "comment") nots = 0;
+    if (depth === 0 && ITEM_KEYWORDS.has(t.type ?? ""))
+      starts.push({ line: t.line, col: t.col, offset: t.offset });
   }
-  return undefined;
+  return starts;
+}
+
+/**
+ * Parses the file item by item, each with a parser of its own: one Earley chart for a whole
+ * file of 10,000 rules held 600 MB. The result is the whole file's parse when every piece parses
+ * in exactly one way (the grammar's items concatenate); otherwise undefined, and the caller
+ * parses the whole file, for the exact error.
+ */
+function parseByItem(text: string, starts: readonly Start[], grammar: nearley.Grammar): Item[] | undefined {
+  const items: Item[] = [];
+  for (let i = 0; i < starts.length; i++) {
+    // The first piece starts at the top, so that anything before the first item is parsed too.
+    const at = i === 0 ? { line: 1, col: 1, offset: 0 } : (starts[i] as Start);
+    const end = starts[i + 1]?.offset ?? text.length;
+    const parser = new nearley.Parser(grammar, { lexer: makeLexer(at) as unknown as nearley.Lexer });
+    try {
+      parser.feed(text.slice(at.offset, end));
+    } catch {
+      return undefined;
+    }
+    const results = parser.results as Item[][];
+    if (results.length !== 1) return undefined;
+    items.push(...(results[0] ?? []));
+  }
+  return items;
 }
 
 /** What to write instead, when the unexpected token is a Falco operator or a Falco-style list. */
@@ -123,8 +161,10 @@ function syntaxHint(tok: Token | undefined, text: string): string {
 }
 
 export function parseSource(file: string, text: string, grammar: nearley.Grammar = compiled): ParseResult {
-  const tooDeep = nestingProblem(file, text);
-  if (tooDeep !== undefined) return { items: [], diagnostics: [tooDeep] };
+  const scanned = scan(file, text);
+  if (!Array.isArray(scanned)) return { items: [], diagnostics: [scanned] };
+  const byItem = scanned.length > 1 ? parseByItem(text, scanned, grammar) : undefined;
+  if (byItem !== undefined) return finish(file, byItem);
   const parser = new nearley.Parser(grammar);
   try {
     parser.feed(text);
@@ -176,10 +216,70 @@ export function parseSource(file: string, text: string, grammar: nearley.Grammar
       ],
     };
   }
-  const items = results[0] ?? [];
+  return finish(file, results[0] ?? []);
+}
+
+function finish(file: string, items: Item[]): ParseResult {
+  balanceChains(items);
   for (const it of items) {
     if (it.t === "rule" || it.t === "patch")
       for (const ri of it.items) if (ri.t === "except") ri.exc.file = file;
   }
   return { items, diagnostics: [] };
+}
+
+type Chain = Extract<Expr, { t: "and" | "or" }>;
+
+function isChain(x: unknown): x is Chain {
+  const t = (x as { t?: unknown } | null)?.t;
+  return typeof x === "object" && x !== null && (t === "and" || t === "or") && "l" in x && "r" in x;
+}
+
+/**
+ * Rebuilds every `and`/`or` chain as a balanced tree, in place and without recursion: the
+ * grammar builds `a or b or c …` leaning left, one level per term, and every later pass (type
+ * check, lowering, the closures at run time) recurses over it, so 5,000 terms overflowed the
+ * call stack with no place named. Balanced, 5,000 terms are 13 levels. The terms keep their
+ * order, so evaluation (and short-circuiting) is as written.
+ */
+export function balanceChains(root: unknown): void {
+  const todo: unknown[] = [root];
+  const seen = new Set<object>();
+  while (todo.length > 0) {
+    const node = todo.pop();
+    if (typeof node !== "object" || node === null || seen.has(node)) continue;
+    seen.add(node);
+    const slots = node as Record<string, unknown>;
+    for (const key of Object.keys(slots)) {
+      const child = slots[key];
+      if (isChain(child)) slots[key] = balanced(child, todo);
+      else todo.push(child);
+    }
+  }
+}
+
+/** The chain of one operator starting at `top` as a balanced tree; its terms are queued on `todo`. */
+function balanced(top: Chain, todo: unknown[]): Expr {
+  const op = top.t;
+  const terms: Expr[] = [];
+  const ops: Loc[] = [];
+  // In order: left term, operator, right term; parentheses do not matter (and, or associate).
+  const walk: (Expr | { sep: Loc })[] = [top];
+  while (walk.length > 0) {
+    const x = walk.pop() as Expr | { sep: Loc };
+    if ("sep" in x) ops.push(x.sep);
+    else if (x.t === op && isChain(x)) walk.push(x.r, { sep: x.loc }, x.l);
+    else if (isChain(x))
+      terms.push(balanced(x, todo)); // the other operator: `a or b and c and d`
+    else {
+      terms.push(x);
+      todo.push(x);
+    }
+  }
+  const build = (lo: number, hi: number): Expr => {
+    if (hi - lo === 1) return terms[lo] as Expr;
+    const mid = (lo + hi) >>> 1;
+    return { t: op, l: build(lo, mid), r: build(mid, hi), loc: ops[mid - 1] as Loc };
+  };
+  return build(0, terms.length);
 }

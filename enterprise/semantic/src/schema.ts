@@ -210,6 +210,7 @@ function into<P, K extends keyof P>(
   convert: (v: TestValue) => NoInfer<P[K]>,
 ): (ev: RuntimeEvent, v: TestValue) => void {
   return (ev, v) => {
+    // eslint-disable-next-line hangar/no-string-key-write -- key is a field name from the schema table of this file, not input
     at(ev)[key] = convert(v);
   };
 }
@@ -769,6 +770,7 @@ export const FIELDS: readonly FieldDef[] = [
       const labels: Record<string, string> = {};
       for (const kv of list(v)) {
         const i = kv.indexOf("=");
+        // eslint-disable-next-line hangar/no-string-key-write -- string value: a "__proto__" assignment is ignored by its setter, no prototype is reached
         labels[i < 0 ? kv : kv.slice(0, i)] = i < 0 ? "" : kv.slice(i + 1);
       }
       pod(e).labels = labels;
@@ -1667,8 +1669,8 @@ export function dynamicField(name: string): FieldDef | undefined {
       if (t === undefined) return;
       const args =
         t.arguments === undefined ? {} : (toJson(ValueSchema, t.arguments) as Record<string, JsonValue>);
-      args[key] = v;
-      t.arguments = fromJson(ValueSchema, args);
+      // A computed key in a literal is an own property, even "__proto__" (the key is the rule's).
+      t.arguments = fromJson(ValueSchema, { ...args, [key]: v });
     },
   };
 }

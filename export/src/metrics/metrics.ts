@@ -48,6 +48,10 @@ export const HANGAR_ATTR = {
   state: "hangar.baseline.state",
   stat: "hangar.detector.stat",
   message: "hangar.hub.message.kind",
+  status: "hangar.hub.status",
+  licenseState: "hangar.license.state",
+  module: "hangar.license.module",
+  basis: "hangar.license.basis",
 } as const;
 
 /** Advised buckets for MCP operation durations, seconds. */
@@ -105,6 +109,7 @@ export function parseCounterKey(key: string): { name: string; labels: Record<str
   if (brace < 0) return { name: key, labels: {} };
   const labels: Record<string, string> = {};
   for (const m of key.slice(brace + 1, -1).matchAll(/([A-Za-z0-9_]+)=("(?:[^"\\]|\\.)*")/g)) {
+    // eslint-disable-next-line hangar/no-string-key-write -- string value; names match [A-Za-z0-9_]+ from our own counter keys
     if (m[1] !== undefined && m[2] !== undefined) labels[m[1]] = JSON.parse(m[2]) as string;
   }
   return { name: key.slice(0, brace), labels };
@@ -206,6 +211,17 @@ export const COUNTER_MAPPINGS: Readonly<Partial<Record<CounterName, Mapping>>> =
     description: "hub outbox messages dropped by its overflow policy, by reason",
     attrs: { reason: HANGAR_ATTR.reason },
   },
+  hub_dead_letters: {
+    instrument: "hangar.hub.dead_letters",
+    description: "messages the controller's hub refused for good, set aside so the ones after them go on",
+    attrs: { kind: HANGAR_ATTR.message, code: HANGAR_ATTR.status },
+  },
+  alerts_truncated: {
+    instrument: "hangar.agent.alerts.truncated",
+    description:
+      "alerts and enforcement requests with fields cut to the size limits before they left the agent",
+    attrs: { rule: HANGAR_ATTR.rule },
+  },
   hub_outbox_bytes: {
     instrument: "hangar.hub.outbox.size",
     description: "bytes of the agent's disk outbox to the controller",
@@ -218,11 +234,49 @@ export const COUNTER_MAPPINGS: Readonly<Partial<Record<CounterName, Mapping>>> =
     description: "messages the controller's hub handled, by kind",
     attrs: { kind: HANGAR_ATTR.message },
   },
+  k8s_events: {
+    instrument: "hangar.k8s.events",
+    description: "Kubernetes Events the controller wrote on MCP pods, by outcome (created, updated, failed)",
+    attrs: { outcome: HANGAR_ATTR.outcome },
+  },
+  k8s_events_dropped: {
+    instrument: "hangar.k8s.events.dropped",
+    description:
+      "Kubernetes Events the controller did not write, by reason (rate_limited, queue_full, no_pod)",
+    attrs: { reason: HANGAR_ATTR.reason },
+  },
+  proxy_requests_refused: {
+    instrument: "hangar.proxy.requests.refused",
+    description:
+      "MCP requests the proxy refused: duplicate_id (two requests of a batch with one id), batch (a batch under MCP 2025-06-18 or later), sessions_per_caller (an initialize over maxSessionsPerCaller)",
+    attrs: { provider: HANGAR_ATTR.provider, reason: HANGAR_ATTR.reason },
+  },
   siem_spool_records: {
     instrument: "hangar.siem.spool.records",
     description: "records in a SIEM destination's disk spool",
     gauge: true,
     attrs: { destination: HANGAR_ATTR.destination },
+  },
+  license_state: {
+    instrument: "hangar.license.state",
+    description:
+      "1 for the license's current state (none, invalid, valid, expiring, grace, expired, wrong-cluster, over-cap, not-yet-valid), 0 for a former one",
+    gauge: true,
+    attrs: { state: HANGAR_ATTR.licenseState },
+  },
+  license_days_left: {
+    instrument: "hangar.license.days_left",
+    description: "whole days until the license expires (negative after); absent without a license",
+    gauge: true,
+    unit: "d",
+    attrs: {},
+  },
+  license_module: {
+    instrument: "hangar.license.module",
+    description:
+      "1 when an enterprise module runs, 0 when it is off, by module and basis (license, evaluation, development, small-production, none)",
+    gauge: true,
+    attrs: { module: HANGAR_ATTR.module, basis: HANGAR_ATTR.basis },
   },
   siem_spool_bytes: {
     instrument: "hangar.siem.spool.size",
@@ -240,6 +294,7 @@ function attributesFor(m: Mapping, labels: Record<string, string>): Attributes {
   const out: Attributes = { ...m.fixed };
   for (const [label, attr] of Object.entries(m.attrs)) {
     const v = labels[label];
+    // eslint-disable-next-line hangar/no-string-key-write -- attr is an attribute name of the fixed COUNTER_MAPPINGS table, not input
     if (v !== undefined) out[attr] = label === "destination" && attr === HANGAR_ATTR.queue ? `siem:${v}` : v;
   }
   return out;

@@ -13,7 +13,8 @@ export const SIEM_HELP = `SIEM export (docs/reference/siem-export.md):
                            parameters: format=cef|leef|json, framing=lf|octet-counting,
                            syslog=rfc5424|rfc3164|none, facility=local4, name=, batch=, queue=,
                            flush-ms=, timeout-ms=, confirm-ms=, max-bytes=, spool=on|off,
-                           spool-max-bytes=, overflow=drop-oldest|drop-newest
+                           spool-max-bytes=, overflow=drop-oldest|drop-newest, wal=on|off
+                           (write-ahead: every record to the spool before it is sent; default on)
   --spool-dir DIR          disk spool root: one subdirectory per network destination, and
                            hub/ for the outbox to the controller (default /var/lib/hangar-agent/spool)
   --no-stdout-alerts       do not print alerts to stdout as JSON lines

@@ -51,6 +51,10 @@ describe("--siem URLs", () => {
       ["tcp://x:514?colour=red", /unknown parameter "colour"/],
       ["tcp://x:514?ca=/x", /apply to tls only/],
       ["tcp://x:514?name=hub", /"hub" is reserved/],
+      ["tcp://x:514?wal=maybe", /wal must be on or off/],
+      ["tcp://x:514?wal=on&spool=off", /wal=on needs the spool/],
+      ["tcp://x:514?name=..", /name "\.\." is not a directory name of its own/],
+      ["tcp://x:514?name=.", /name "\." is not a directory name of its own/],
     ];
     for (const [url, re] of bad) {
       assert.throws(
@@ -64,5 +68,11 @@ describe("--siem URLs", () => {
       );
     }
     assert.throws(() => parseSiemUrl("tcp://x:514", undefined), /spool=on needs --spool-dir/);
+  });
+
+  it("wal: absent means the default (on with a spool); off is passed on", () => {
+    assert.equal(parseSiemUrl("tcp://x:514", "/s").writeAhead, undefined);
+    assert.equal(parseSiemUrl("tcp://x:514?wal=off", "/s").writeAhead, false);
+    assert.equal(parseSiemUrl("tcp://x:514?wal=on", "/s").writeAhead, true);
   });
 });

@@ -9,7 +9,8 @@
  *
  * Common parameters: name, format (cef|leef|json; default cef, json for file/stdout), syslog,
  * facility, max-bytes, batch, queue, flush-ms, timeout-ms, confirm-ms, spool (on|off; default
- * on for udp/tcp/tls), spool-max-bytes, overflow (drop-oldest|drop-newest).
+ * on for udp/tcp/tls), spool-max-bytes, overflow (drop-oldest|drop-newest), wal (on|off; default
+ * on with a spool: every record is in the spool before it is sent, so a crash loses none).
  */
 import { ExportError } from "../errors.js";
 import {
@@ -39,6 +40,7 @@ const KNOWN = new Set([
   "spool",
   "spool-max-bytes",
   "overflow",
+  "wal",
 ]);
 
 function fail(spec: string, msg: string): never {
@@ -96,6 +98,9 @@ export function parseSiemUrl(spec: string, spoolRoot: string | undefined, index 
   }
   const spoolOn = q.get("spool") ?? (network ? "on" : "off");
   if (spoolOn !== "on" && spoolOn !== "off") fail(spec, `spool must be on or off, got "${spoolOn}"`);
+  const wal = q.get("wal");
+  if (wal !== null && wal !== "on" && wal !== "off") fail(spec, `wal must be on or off, got "${wal}"`);
+  if (wal === "on" && spoolOn === "off") fail(spec, "wal=on needs the spool (spool=on)");
   let host: string | undefined;
   let port: number | undefined;
   let path: string | undefined;
@@ -114,6 +119,8 @@ export function parseSiemUrl(spec: string, spoolRoot: string | undefined, index 
       ? `${transport}-${(host ?? "").replace(/[^A-Za-z0-9.-]/g, "_")}-${port ?? 0}`
       : `${transport}-${index}`);
   if (!/^[A-Za-z0-9._-]+$/.test(name)) fail(spec, `name "${name}" may use only [A-Za-z0-9._-]`);
+  // The name is a directory under the spool root: "." and ".." would be the root or its parent.
+  if (name === "." || name === "..") fail(spec, `name "${name}" is not a directory name of its own`);
   if (name === "hub")
     fail(spec, `name "hub" is reserved: <spool-dir>/hub is the agent's outbox to the controller`);
   if (spoolOn === "on" && spoolRoot === undefined) fail(spec, "spool=on needs --spool-dir");
@@ -147,7 +154,9 @@ export function parseSiemUrl(spec: string, spoolRoot: string | undefined, index 
     ...(transport === "tls" ? { tls } : {}),
     ...(spoolOn === "on" && spoolRoot !== undefined ? { spoolDir: spoolDirFor(spoolRoot, name) } : {}),
     ...(overflow === null ? {} : { overflow }),
+    ...(wal === null ? {} : { writeAhead: wal === "on" }),
   };
+  // eslint-disable-next-line hangar/no-string-key-write -- k is a key of the numbers literal above (fixed option names), not input
   for (const [k, v] of Object.entries(numbers)) if (v !== undefined) out[k] = v;
   return out as unknown as SiemDestinationConfig;
 }

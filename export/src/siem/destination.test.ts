@@ -1,6 +1,7 @@
 /** The batch processor alone, over an in-memory transport (the real transports are tested against rsyslog). */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -115,4 +116,108 @@ describe("Destination", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("write-ahead (the default with a spool): each record is in the spool before it is sent; wal off sends from memory", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hangar-dest-wal-"));
+    try {
+      for (const writeAhead of [true, false]) {
+        const spool = await DiskSpool.open({ dir: join(dir, String(writeAhead)), fsync: false });
+        const counters = new Counters();
+        let inSpoolAtSend: number[] = [];
+        const t = new MemoryTransport(true);
+        const send = t.send.bind(t);
+        t.send = (messages) => {
+          inSpoolAtSend.push(spool.pending);
+          return send(messages);
+        };
+        const d = new Destination({
+          name: "d",
+          transport: t,
+          spool,
+          writeAhead,
+          flushIntervalMs: 10,
+          confirmMs: 20,
+          counters,
+          logger,
+        });
+        for (let i = 0; i < 20; i++) d.write(rec(i));
+        await waitFor("all sent", () => t.received.length === 20);
+        await waitFor("all confirmed", () => counters.get("siem_sent", { destination: "d" }) === 20);
+        assert.deepEqual(t.received, names(20));
+        if (writeAhead) {
+          assert.equal(counters.get("siem_spooled", { destination: "d" }), 20);
+          assert.ok(
+            inSpoolAtSend.every((n) => n > 0),
+            `spool pending at each send: ${inSpoolAtSend.join(",")}`,
+          );
+          await waitFor("acknowledged in the spool", () => spool.pending === 0);
+        } else {
+          assert.equal(counters.get("siem_spooled", { destination: "d" }), 0);
+          assert.ok(inSpoolAtSend.every((n) => n === 0));
+        }
+        inSpoolAtSend = [];
+        await d.shutdown();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it(
+    "write-ahead on a full disk (tmpfs): records the disk refuses go out from memory while the destination is up, and are counted as spool_full while it is down",
+    { skip: tmpfsSkip() },
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), "hangar-dest-full-"));
+      const mnt = join(dir, "mnt");
+      mkdirSync(mnt);
+      const m = spawnSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", mnt], { encoding: "utf8" });
+      assert.equal(m.status, 0, m.stderr);
+      try {
+        const spool = await DiskSpool.open({
+          dir: join(mnt, "d"),
+          maxBytes: 1 << 20,
+          segmentBytes: 256 * 1024,
+        });
+        const counters = new Counters();
+        const t = new MemoryTransport(true);
+        const d = new Destination({ name: "d", transport: t, spool, flushIntervalMs: 5, counters, logger });
+        const big = (i: number): Buffer => Buffer.from(`r${i}:${"x".repeat(2000)}`);
+        // Up: 100 records of 2 KB into 64 KiB; sent records stay in the spool until confirmed
+        // (confirm-ms, 1 s), so the disk fills, and what it refuses goes out from memory.
+        for (let i = 0; i < 100; i++) d.write(big(i));
+        await d.flush();
+        await waitFor("all 100 sent", () => new Set(t.received.map((r) => r.split(":")[0])).size === 100);
+        assert.equal(counters.get("siem_dropped", { destination: "d", reason: "spool_full" }), 0);
+        const spooled = counters.get("siem_spooled", { destination: "d" });
+        assert.ok(spooled < 100, `the disk refused some (${spooled} of 100 spooled)`);
+        await waitFor("confirmed and acknowledged: room again", () => spool.pending === 0, undefined, 10_000);
+        // Down: what the full disk refuses now is dropped and counted; nothing else is lost.
+        t.down = true;
+        for (let i = 100; i < 200; i++) d.write(big(i));
+        await d.flush();
+        await waitFor("the disk refused some", () => spool.full !== undefined);
+        const dropped = counters.get("siem_dropped", { destination: "d", reason: "spool_full" });
+        assert.ok(dropped > 0, "counted");
+        t.down = false;
+        await waitFor(
+          "the rest delivered",
+          () => new Set(t.received.map((r) => r.split(":")[0])).size + dropped >= 200,
+          undefined,
+          20_000,
+        );
+        await d.shutdown();
+      } finally {
+        spawnSync("umount", ["-l", mnt]);
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });
+
+function tmpfsSkip(): string | false {
+  if (process.getuid?.() === 0) return false;
+  const reason = "not root: the full-disk test mounts a tmpfs";
+  if (process.env.HANGAR_REQUIRE_FAULT === "1") throw new Error(`HANGAR_REQUIRE_FAULT=1: ${reason}`);
+  process.stderr.write(`# skipped: ${reason}\n`);
+  return reason;
+}

@@ -12,8 +12,15 @@
  * returns to memory mode once the spool is empty. Records resent after a lost connection may
  * arrive twice; none is lost unless the spool overflows (counted).
  *
+ * Write-ahead (`writeAhead`, the default with a spool): every record goes to the spool first
+ * (group commit: what arrives during one write and fdatasync goes in the next) and is sent from
+ * there, always, so a crash (`kill -9`, OOM) loses only the records of the write under way —
+ * not the records a memory queue would hold for up to flush-ms plus a send. Without it
+ * (`wal=off`), records go from memory while the destination is healthy, and a crash loses
+ * what was queued or being sent (the window measured in docs/reference/siem-export.md).
+ *
  * Counters (label `destination`): siem_records, siem_sent, siem_spooled, siem_resent,
- * siem_send_errors, siem_dropped{reason: queue_full|spool_overflow|spool_error|encode_error|closed},
+ * siem_send_errors, siem_dropped{reason: queue_full|spool_overflow|spool_full|spool_error|encode_error|closed},
  * and the gauges siem_queue_depth, siem_spool_records, siem_spool_bytes, siem_up.
  */
 import type { Logger } from "pino";
@@ -32,6 +39,8 @@ export interface DestinationOptions {
   readonly transport: Transport;
   /** Durable spool; without one, records are held in memory only (bounded, drops counted). */
   readonly spool?: DiskSpool;
+  /** With a spool: every record to the spool before it is sent (default true). */
+  readonly writeAhead?: boolean;
   /** Records held in memory before the destination spills to the spool (default 8192). */
   readonly maxQueue?: number;
   /** Records per send (default 512). */
@@ -86,9 +95,12 @@ export class Destination {
   #inflight: Inflight[] = [];
   #inflightRecords = 0;
   #spooling: boolean;
+  readonly #writeAhead: boolean;
   #readPos: SpoolPosition | undefined;
   #retryAt = 0;
   #closed = false;
+  /** The spool's disk was full at the last spill (logged once per episode). */
+  #diskFull = false;
   #stopping = false;
   #flushRequested = 0;
   #wake: (() => void) | undefined;
@@ -108,8 +120,9 @@ export class Destination {
     this.#timeoutMs = o.exportTimeoutMs ?? 10_000;
     this.#confirmMs = o.transport.stream ? (o.confirmMs ?? 1000) : 0;
     this.#maxInflight = o.maxInflight ?? 16_384;
-    this.#spooling = (o.spool?.pending ?? 0) > 0;
-    if (this.#spooling) {
+    this.#writeAhead = o.spool !== undefined && (o.writeAhead ?? true);
+    this.#spooling = this.#writeAhead || (o.spool?.pending ?? 0) > 0;
+    if ((o.spool?.pending ?? 0) > 0) {
       o.logger.info(
         { destination: o.name, pending: o.spool?.pending },
         "SIEM destination starts with a non-empty spool; sending it first",
@@ -188,6 +201,11 @@ export class Destination {
     return this.#spooling;
   }
 
+  /** The spool, if any (health reads whether its disk is full). */
+  get spool(): DiskSpool | undefined {
+    return this.#spool;
+  }
+
   #wakeUp(): void {
     const w = this.#wake;
     this.#wake = undefined;
@@ -260,7 +278,7 @@ export class Destination {
         const spool = this.#spool as DiskSpool;
         const batch = await spool.read(this.#maxBatch, 1 << 20, this.#readPos);
         if (batch.records.length === 0) {
-          if (this.#inflight.length === 0 && spool.pending === 0) {
+          if (!this.#writeAhead && this.#inflight.length === 0 && spool.pending === 0) {
             this.#spooling = false;
             this.#readPos = undefined;
             this.#o.logger.info({ destination: this.name }, "SIEM spool drained; back to direct delivery");
@@ -418,8 +436,33 @@ export class Destination {
     if (records.length === 0) return;
     const spool = this.#spool as DiskSpool;
     try {
-      const dropped = await spool.append(records);
-      this.#o.counters.inc("siem_spooled", this.#labels, records.length);
+      const { dropped, refused } = await spool.write(records);
+      this.#o.counters.inc("siem_spooled", this.#labels, records.length - refused);
+      let lost = refused;
+      if (refused > 0 && this.#writeAhead && this.#retryAt === 0 && !this.#stopping) {
+        // Write-ahead on a full disk while the destination is up: send what the disk refused
+        // straight from memory (best effort: not resent if this connection drops, and ahead
+        // of older records still in the spool) rather than drop it.
+        const rest = records.slice(records.length - refused);
+        if (await this.#send(rest)) {
+          this.#o.counters.inc("siem_sent", this.#labels, rest.length);
+          lost = 0;
+        }
+      }
+      if (refused > 0) {
+        // A full disk: what did not fit is dropped (the oldest stay on disk, in order).
+        if (lost > 0) this.#o.counters.inc("siem_dropped", { ...this.#labels, reason: "spool_full" }, lost);
+        if (!this.#diskFull) {
+          this.#diskFull = true;
+          this.#o.logger.error(
+            { destination: this.name, code: "HANGAR_ERR_SPOOL", dir: spool.dir, error: spool.full?.error },
+            "SIEM spool disk is full: records that do not fit are sent from memory while the destination is up, else dropped and counted (siem_dropped{reason=spool_full}), until there is room again",
+          );
+        }
+      } else if (this.#diskFull) {
+        this.#diskFull = false;
+        this.#o.logger.info({ destination: this.name, dir: spool.dir }, "SIEM spool disk has room again");
+      }
       if (dropped > 0) {
         this.#o.counters.inc("siem_dropped", { ...this.#labels, reason: "spool_overflow" }, dropped);
         this.#o.logger.warn(

@@ -71,3 +71,30 @@ app.kubernetes.io/component: controller
 {{- fail "tetragon.enabled, hubble.enabled, agent.probe.enabled: all false; the agent needs at least one sensor" -}}
 {{- end -}}
 {{- end -}}
+{{/* The license (docs/licensing.md): how it is used, and the file from the Secret, read-only. */}}
+{{- define "hangar.licenseEnv" -}}
+- name: HANGAR_LICENSE_USE
+  value: {{ .Values.license.use | quote }}
+{{- if .Values.license.secretName }}
+- name: HANGAR_LICENSE_FILE
+  value: {{ printf "/etc/hangar/license/%s" .Values.license.secretKey | quote }}
+{{- end }}
+{{- end -}}
+{{- define "hangar.licenseMount" -}}
+{{- if .Values.license.secretName }}
+- name: license
+  mountPath: /etc/hangar/license
+  readOnly: true
+{{- end }}
+{{- end -}}
+{{- define "hangar.licenseVolume" -}}
+{{- if .Values.license.secretName }}
+- name: license
+  secret:
+    secretName: {{ .Values.license.secretName }}
+    defaultMode: 0444
+    items:
+      - key: {{ .Values.license.secretKey }}
+        path: {{ .Values.license.secretKey }}
+{{- end }}
+{{- end -}}

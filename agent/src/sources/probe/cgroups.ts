@@ -108,11 +108,13 @@ export function hierarchyUnder(root: string, h: CgroupHierarchy): string {
   const rel = relative("/sys/fs/cgroup", h.mount);
   if (rel === "" || rel.startsWith("..")) return root;
   const candidate = join(root, rel);
+  // eslint-disable-next-line security/detect-non-literal-fs-filename -- the node's cgroup hierarchy (from mountinfo or --probe-cgroup-root) and directories the kernel lists in it
   return existsSync(candidate) ? candidate : root;
 }
 
 /** Reads /proc/self/mountinfo and picks the hierarchy (see findHierarchy). */
 export function detectHierarchy(want = "auto", procRoot = "/proc"): CgroupHierarchy {
+  // eslint-disable-next-line security/detect-non-literal-fs-filename -- /proc files under the configured proc root; the pid is a number
   return findHierarchy(readFileSync(`${procRoot}/self/mountinfo`, "utf8"), want);
 }
 
@@ -183,6 +185,7 @@ export interface CgroupResolverOptions {
 /** Ids of cgroup directories, as the kernel reports them: the inode number. */
 function cgroupId(path: string): bigint | undefined {
   try {
+    // eslint-disable-next-line security/detect-non-literal-fs-filename -- the node's cgroup hierarchy (from mountinfo or --probe-cgroup-root) and directories the kernel lists in it
     return statSync(path, { bigint: true }).ino;
   } catch {
     return undefined;
@@ -216,6 +219,7 @@ export class CgroupResolver {
     const walk = (dir: string, rel: string, depth: number, pod: CgroupIdentity | undefined): void => {
       let entries;
       try {
+        // eslint-disable-next-line security/detect-non-literal-fs-filename -- the node's cgroup hierarchy (from mountinfo or --probe-cgroup-root) and directories the kernel lists in it
         entries = readdirSync(dir, { withFileTypes: true });
       } catch {
         return; // removed while we walked
@@ -269,6 +273,7 @@ export class CgroupResolver {
     if (pid > 0) {
       let text: string | undefined;
       try {
+        // eslint-disable-next-line security/detect-non-literal-fs-filename -- /proc files under the configured proc root; the pid is a number
         text = readFileSync(`${this.#procRoot}/${pid}/cgroup`, "utf8");
       } catch {
         text = undefined;

@@ -182,6 +182,7 @@ export async function connectController(
     } catch {
       throw usageError(`--server: ${JSON.stringify(server)} is not a URL (e.g. http://127.0.0.1:8080)`);
     }
+    // eslint-disable-next-line security/detect-possible-timing-attacks -- compares with undefined (is it configured), not a secret
     if (token === undefined) token = kubeconfigToken(flags.kubeconfig, env);
     return new ControllerClient(url, token);
   }

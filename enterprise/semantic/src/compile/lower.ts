@@ -165,8 +165,12 @@ function patternTest(p: Exclude<Pattern, { t: "dynamic" }>): (s: string) => bool
       return (s) => res.some((x) => x.test(s));
     }
     case "regex": {
-      const re = p.re;
-      return (s) => s.length <= 65_536 && re.test(s);
+      // RE2JS is linear in the input: no length cap (one used to let a padded argument skip
+      // every regex rule); the cost is bounded by the size of the field.
+      const [one] = p.res;
+      const res = p.res;
+      if (res.length === 1 && one !== undefined) return (s) => one.test(s);
+      return (s) => res.some((x) => x.test(s));
     }
     case "cidr": {
       const set = p.set;

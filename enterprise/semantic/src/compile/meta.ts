@@ -7,10 +7,12 @@ import type { Context } from "./context.js";
 export const ENGINE_VERSION = "1.0.0";
 
 /** MITRE ATT&CK technique (T1059, T1059.004) or tactic (TA0003) ids. */
+// eslint-disable-next-line security/detect-unsafe-regex -- linear: anchored, optional groups separated by literal dots
 const MITRE_ID = /^(T\d{4}(\.\d{3})?|TA\d{4})$/;
 
 /** Whether this engine satisfies `>=MAJOR.MINOR[.PATCH]` or `MAJOR.MINOR` (undefined: not a range). */
 function engineSatisfies(range: string): boolean | undefined {
+  // eslint-disable-next-line security/detect-unsafe-regex -- linear: anchored, optional groups separated by literal dots
   const m = /^\s*(>=)?\s*(\d+)(?:\.(\d+))?(?:\.(\d+))?\s*$/.exec(range);
   if (m === null) return undefined;
   const want = [Number(m[2]), Number(m[3] ?? 0), Number(m[4] ?? 0)];

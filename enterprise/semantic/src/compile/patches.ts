@@ -6,7 +6,7 @@ import { text } from "../text.js";
 import type { Context } from "./context.js";
 import { lowerCond } from "./lower.js";
 import { checkSeverity } from "./meta.js";
-import { checkCond, type Scope, type StepInfo } from "./types.js";
+import { checkCond, scopeOf, type Scope, type StepInfo } from "./types.js";
 
 /**
  * One exception, checked in `scope`; `names` holds the rule's exception names so far. Its
@@ -57,5 +57,5 @@ function ruleScope(rule: CompiledRule): Scope {
       if (!steps.has(n))
         steps.set(n, { slot: i, kind: (kind === undefined ? "exec" : kindNameOf(kind)) as KindName });
     });
-  return { kinds, steps, params: undefined, macroStack: [], slot: 0 };
+  return scopeOf(kinds, steps, 0);
 }

@@ -5,7 +5,8 @@
  * and returns typed trees for `lower.ts`, never evaluating user text as code.
  */
 import type { CmpOp, Expr, ListItem, Loc, Name, Value } from "../ast.js";
-import { CidrSet, globToRegExp, regexProblem } from "../match.js";
+import type { RE2JS } from "re2js";
+import { CidrSet, compileGlob, compileRegex } from "../match.js";
 import {
   FACETS,
   FIELDS,
@@ -43,8 +44,9 @@ export type TValue = ValueType &
 
 /** How `contains`, `startswith`, `endswith`, `glob`, `regex` and `cidr` match, with literal patterns already parsed. */
 export type Pattern =
-  | { t: "glob"; res: RegExp[] }
-  | { t: "regex"; re: RegExp }
+  | { t: "glob"; res: RE2JS[] }
+  /** One RE2JS program per pattern: each keeps its own literal prefilter (a joined alternation loses it). */
+  | { t: "regex"; res: RE2JS[] }
   | { t: "cidr"; set: CidrSet }
   /** `fold`: case-insensitive (icontains, istartswith, iendswith); the patterns are already lowercase. */
   | { t: "affix"; op: AffixOp; pats: string[]; fold: boolean }
@@ -94,14 +96,31 @@ export interface Scope {
   macroStack: readonly string[];
   /** Slot of the current event (baseline probes name it). */
   slot: number;
+  /** Macro and parameter expansions left for this rule or step; shared by every scope made from it. */
+  budget: { left: number; reported: boolean };
 }
+
+/** Macros may use macros this deep (each level is a few stack frames in the checker). */
+export const MAX_MACRO_DEPTH = 64;
+/**
+ * Expansions of macros and macro parameters per rule or sequence step: `macro e1(x) = e0(x) or e0(x)`
+ * doubles at every level, so 40 levels would check 2^40 copies (a lint that never ends).
+ */
+export const MAX_MACRO_EXPANSIONS = 10_000;
 
 export function scopeOf(
   kinds: readonly KindName[],
   steps: ReadonlyMap<string, StepInfo>,
   slot: number,
 ): Scope {
-  return { kinds, steps, params: undefined, macroStack: [], slot };
+  return {
+    kinds,
+    steps,
+    params: undefined,
+    macroStack: [],
+    slot,
+    budget: { left: MAX_MACRO_EXPANSIONS, reported: false },
+  };
 }
 
 // ── names ─────────────────────────────────────────────────────────────────────
@@ -194,11 +213,20 @@ export function checkCond(cx: Context, e: Expr, scope: Scope): TCond | undefined
 /** Expands a macro or a macro parameter (null when `name` is neither). */
 function macroRef(cx: Context, name: string, args: Expr[], loc: Loc, scope: Scope): TCond | undefined | null {
   const param = scope.params?.get(name);
-  if (param !== undefined && args.length === 0)
+  if (param !== undefined && args.length === 0) {
+    if (!spend(cx, scope, name, loc)) return undefined;
     return cx.inFile(param.file, () => checkCond(cx, param.expr, param.scope));
+  }
   const m = cx.macros.get(name);
   if (m === undefined) return null;
   m.used = true;
+  if (!spend(cx, scope, name, loc)) return undefined;
+  if (scope.macroStack.length >= MAX_MACRO_DEPTH)
+    return cx.err(
+      loc,
+      "HANGAR_ERR_RULE_LIMIT",
+      `macros nested deeper than ${MAX_MACRO_DEPTH} levels: ${chain([...scope.macroStack, name])}`,
+    );
   if (scope.macroStack.includes(name))
     return cx.err(
       loc,
@@ -227,6 +255,27 @@ function macroRef(cx: Context, name: string, args: Expr[], loc: Loc, scope: Scop
     );
   }
   return r;
+}
+
+/** Counts one expansion against the condition's budget; false (reported once) when it is spent. */
+function spend(cx: Context, scope: Scope, name: string, loc: Loc): boolean {
+  const b = scope.budget;
+  if (--b.left >= 0) return true;
+  if (!b.reported) {
+    b.reported = true;
+    cx.err(
+      loc,
+      "HANGAR_ERR_RULE_LIMIT",
+      `the rule expands to more than ${MAX_MACRO_EXPANSIONS.toLocaleString("en-US")} macro and parameter uses (here: ${chain([...scope.macroStack, name])}); a macro that uses another more than once per level doubles at every level`,
+    );
+  }
+  return false;
+}
+
+/** A macro chain for a message: the first and last few names when it is long. */
+function chain(names: readonly string[]): string {
+  const shown = names.length > 8 ? [...names.slice(0, 4), "…", ...names.slice(-3)] : names;
+  return shown.join(" → ");
 }
 
 function checkCmp(cx: Context, e: Extract<Expr, { t: "cmp" }>, scope: Scope): TCond | undefined {
@@ -317,7 +366,7 @@ function checkStrop(cx: Context, e: Extract<Expr, { t: "strop" }>, scope: Scope)
   return { t: "match", l, r, pattern, refs };
 }
 
-/** Parses literal glob, regex (the linear-time subset) and CIDR patterns, reporting the first that is invalid. */
+/** Parses literal glob, regex (RE2 syntax, linear-time) and CIDR patterns, reporting the first that is invalid. */
 function parsePattern(
   cx: Context,
   op: "glob" | "regex" | "cidr",
@@ -325,14 +374,17 @@ function parsePattern(
   loc: Loc,
 ): Pattern | undefined {
   try {
-    if (op === "glob") return { t: "glob", res: pats.map(globToRegExp) };
+    if (op === "glob") return { t: "glob", res: pats.map(compileGlob) };
     if (op === "cidr") return { t: "cidr", set: new CidrSet(pats) };
+    const res: RE2JS[] = [];
     for (const p of pats) {
-      const problem = regexProblem(p);
-      if (problem !== undefined)
-        return cx.err(loc, "HANGAR_ERR_RULE_REGEX", `regex ${JSON.stringify(p)}: ${problem}`);
+      try {
+        res.push(compileRegex(p));
+      } catch (err) {
+        return cx.err(loc, "HANGAR_ERR_RULE_REGEX", `regex ${JSON.stringify(p)}: ${(err as Error).message}`);
+      }
     }
-    return { t: "regex", re: new RegExp(pats.map((p) => `(?:${p})`).join("|")) };
+    return { t: "regex", res };
   } catch (err) {
     return cx.err(
       loc,
