@@ -40,7 +40,7 @@ const CERT_API = "cert-manager.io/v1/Certificate";
 interface Container {
   name: string;
   args: string[];
-  env?: { name: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
+  env?: { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
   securityContext?: Record<string, unknown>;
   volumeMounts: { name: string; mountPath: string; readOnly?: boolean }[];
 }
@@ -198,6 +198,11 @@ describe(
       assert.deepEqual(agent.containers[0]!.env?.find((e) => e.name === "NODE_NAME")?.valueFrom, {
         fieldRef: { fieldPath: "spec.nodeName" },
       });
+      // Node flags sized by the agent/steady bench (bench/README.md, issue #19).
+      assert.equal(
+        agent.containers[0]!.env?.find((e) => e.name === "NODE_OPTIONS")?.value,
+        "--max-semi-space-size=4 --max-old-space-size=256",
+      );
       assert.equal(agent.hostPID, undefined);
       assert.equal(agent.priorityClassName, "system-node-critical");
       assert.deepEqual(agent.tolerations, [{ operator: "Exists" }]);
@@ -207,6 +212,8 @@ describe(
         "--tokens-secret=hangar-controller-tokens",
         `--hub-agent=${NS}:hangar-agent`,
         "--config=/etc/hangar/config/policy.yaml",
+        "--alert-store-max=10000",
+        "--alert-store-mib=16",
       ])
         assert.ok(ctl.includes(a), `controller args lack ${a}: ${ctl.join(" ")}`);
       assert.equal((mustFind(docs, "Deployment")["spec"] as { replicas: number }).replicas, 2);

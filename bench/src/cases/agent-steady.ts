@@ -8,7 +8,7 @@
  * Rate: HANGAR_BENCH_STEADY_RATE (default 1100 events/s). Duration: `--duration SEC` (600 for
  * the issue's 10-minute figure); without it, `--events` at the rate (default 66,000: a minute,
  * after a warm-up of `--warmup` events, default 20,000). Node flags of the agent process:
- * HANGAR_BENCH_STEADY_NODE_FLAGS (default: the chart's, `--max-semi-space-size=8`; "" for none).
+ * HANGAR_BENCH_STEADY_NODE_FLAGS (default: the chart's `agent.nodeOptions`; "" for none).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -30,7 +30,7 @@ const AGENT_MAIN =
   fileURLToPath(new URL("../../../../agent/dist/src/cli/main.js", import.meta.url));
 const RECORDING_EVENTS = 16_384;
 /** The chart's NODE_OPTIONS for the agent (helm/hangar-agent values: agent.nodeOptions). */
-export const AGENT_NODE_FLAGS = "--max-semi-space-size=8";
+export const AGENT_NODE_FLAGS = "--max-semi-space-size=4 --max-old-space-size=256";
 
 function rate(): number {
   const v = Number(process.env.HANGAR_BENCH_STEADY_RATE ?? 1100);
