@@ -550,7 +550,6 @@ export class DiskSpool {
       if (!isDiskFull(err)) throw err;
       // A full disk has no block for a new file: overwrite ack.json in place (a few hundred
       // bytes in the block it already has), padded with spaces to its old length.
-      // eslint-disable-next-line security/detect-non-literal-fs-filename -- inside the configured spool directory; file names are this module's (segment names, ack.json)
       await rm(tmp, { force: true });
       // eslint-disable-next-line security/detect-non-literal-fs-filename -- inside the configured spool directory; file names are this module's (segment names, ack.json)
       const fh = await open(join(this.dir, "ack.json"), "r+");

@@ -80,6 +80,7 @@ const FIELDS = new Set([
   "keyId",
   "signature",
 ]);
+// eslint-disable-next-line security/detect-unsafe-regex -- bounded repeats only (\d{1,9}), no nested quantifier: linear
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/;
 
 function invalid(source: string, message: string, reason: string): CoreError {

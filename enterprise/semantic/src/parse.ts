@@ -252,6 +252,7 @@ export function balanceChains(root: unknown): void {
     const slots = node as Record<string, unknown>;
     for (const key of Object.keys(slots)) {
       const child = slots[key];
+      // eslint-disable-next-line hangar/no-string-key-write -- key from Object.keys of the parser's own AST node (an own property): replaces that child in place
       if (isChain(child)) slots[key] = balanced(child, todo);
       else todo.push(child);
     }
