@@ -26,6 +26,9 @@ export const ControllerErrorCodes = {
   HANGAR_ERR_HUB_CONFIG: "the agent hub configuration (listen address, TLS files) is invalid",
   HANGAR_ERR_HUB_AUTH: "an agent could not be authenticated by the hub",
   HANGAR_ERR_HUB_STREAM: "the agent hub stream failed",
+  HANGAR_ERR_HUB_NODE_DENIED: "an agent said hello as a node its certificate or token is not bound to",
+  HANGAR_ERR_HUB_PROTOCOL: "an agent broke the hub protocol (no hello first, an empty node name)",
+  HANGAR_ERR_HUB_SEQ: "an agent message carried an impossible sequence number",
 } as const;
 
 export type ControllerErrorCode = keyof typeof ControllerErrorCodes | CoreErrorCode;

@@ -9,6 +9,14 @@
  * duplicates dropped by sequence number. Authentication: a client certificate
  * (mTLS) and/or a projected service-account token read from a file at each
  * connect (the kubelet rotates it).
+ *
+ * Refusals: a stream the hub ends with a permanent status (UNAUTHENTICATED,
+ * PERMISSION_DENIED, INVALID_ARGUMENT, FAILED_PRECONDITION: a credential for another
+ * node, a protocol error) cannot succeed by trying again at once; the client reports a
+ * `HubRefusal` and tries again on a slow backoff of its own (`refusedBackoff`, from 5 s up to
+ * 5 min). One refusal is mended here: `HANGAR_ERR_HUB_SEQ` (an impossible sequence number,
+ * e.g. from a counter pushed past 2^53-1) makes the client number what it has pending after
+ * the hub's last acknowledged number and send it again at once.
  */
 import { readFileSync } from "node:fs";
 import { create } from "@bufbuild/protobuf";
@@ -28,6 +36,40 @@ import { MemoryOutbox, type HubOutbox } from "./outbox.js";
 
 type Req = hangar.ConnectRequest;
 type Res = hangar.ConnectResponse;
+
+/** The highest sequence number of the hub protocol (the controller refuses higher ones). */
+export const MAX_HUB_SEQ = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** gRPC statuses that say "this will not work by sending it again": never a hot retry. */
+const PERMANENT = new Set<number>([
+  grpc.status.UNAUTHENTICATED,
+  grpc.status.PERMISSION_DENIED,
+  grpc.status.INVALID_ARGUMENT,
+  grpc.status.FAILED_PRECONDITION,
+]);
+
+/**
+ * The hub refused this agent with a permanent status: what it said, and when the client
+ * tries again. Handed to `onError`; the agent logs it as an error, not as a lost stream.
+ */
+export class HubRefusal extends Error {
+  override readonly name = "HubRefusal";
+  constructor(
+    /** The gRPC status name, e.g. `PERMISSION_DENIED`. */
+    readonly status: string,
+    /** The hub's error code (`HANGAR_ERR_HUB_…`), "" when it sent none. */
+    readonly code: string,
+    readonly details: string,
+    /** Milliseconds until the next try. */
+    readonly retryInMs: number,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `the hub refused this agent (${status}): ${details}; a permanent refusal, next try in ${Math.round(retryInMs / 1000)} s`,
+      options,
+    );
+  }
+}
 
 const HubClientCtor = grpc.makeGenericClientConstructor(
   grpcServiceDefinition(hangar.AgentHubService),
@@ -53,6 +95,8 @@ export interface HubClientOptions {
   /** Call traces waiting for the pipeline. Default 10 000. */
   traceQueue?: number;
   backoff?: BackoffOptions;
+  /** Backoff after a permanent refusal (see HubRefusal). Default 5 s growing to 5 min. */
+  refusedBackoff?: BackoffOptions;
   counters?: Counters;
   onBaseline?: (b: hangar.BaselineSummary) => void;
   /** Rule packs from the controller; acknowledged once this returns (handle errors inside). */
@@ -76,6 +120,12 @@ export class HubClient implements AlertSink, TraceSource {
   #lastReceived = 0n;
   #acked = 0n;
   #call: grpc.ClientDuplexStream<Req, Res> | undefined;
+  /** The hub's acknowledged position as this stream knows it (its hello, then its acks). */
+  #streamAcked = 0n;
+  /** Whether the hub's hello arrived on the current stream. */
+  #streamHello = false;
+  /** Renumberings after a HANGAR_ERR_HUB_SEQ refusal since the hub last acknowledged something. */
+  #seqResyncs = 0;
   #ready = false;
   readonly #ac = new AbortController();
   readonly #ackWaiters: { seq: bigint; resolve: () => void }[] = [];
@@ -239,21 +289,57 @@ export class HubClient implements AlertSink, TraceSource {
 
   async #run(): Promise<void> {
     const backoff = new Backoff(this.#opts.backoff);
+    const refused = new Backoff({ initialMs: 5_000, maxMs: 300_000, ...this.#opts.refusedBackoff });
     while (!this.#ac.signal.aborted) {
       const started = Date.now();
+      let wait: number | undefined;
       try {
         await this.#session();
       } catch (err) {
         if (!this.#ac.signal.aborted) {
           this.#count("hub_stream_errors");
-          this.#opts.onError?.(err);
+          wait = this.#refusal(err, refused);
+          if (wait === undefined) this.#opts.onError?.(err);
         }
       }
       this.#ready = false;
       this.#call = undefined;
       if (Date.now() - started > 10_000) backoff.reset();
-      await sleep(backoff.next(), this.#ac.signal);
+      if (wait === undefined) refused.reset();
+      await sleep(wait ?? backoff.next(), this.#ac.signal);
     }
+  }
+
+  /**
+   * A stream the hub ended with a permanent status: renumbers after an impossible sequence
+   * number (once; then again only after the hub acknowledged something), else reports a
+   * HubRefusal. Returns how long to wait, or undefined for an ordinary lost stream.
+   */
+  #refusal(err: unknown, refused: Backoff): number | undefined {
+    const e = err as { code?: unknown; details?: unknown };
+    if (typeof e.code !== "number" || !PERMANENT.has(e.code)) return undefined;
+    const details = typeof e.details === "string" ? e.details : String(err);
+    const code = /^(HANGAR_ERR_[A-Z_]+):/.exec(details)?.[1] ?? "";
+    if (code === "HANGAR_ERR_HUB_SEQ" && this.#seqResyncs === 0) {
+      this.#seqResyncs++;
+      // A number the hub sent that it now refuses to hear back: forget it.
+      if (this.#lastReceived > MAX_HUB_SEQ) this.#lastReceived = 0n;
+      // Renumber only after the hub's own hello said where it stands.
+      const helloSeen = this.#streamHello;
+      if (helloSeen) this.#renumberAfter(this.#streamAcked);
+      this.#opts.onError?.(
+        new Error(
+          `the hub refused a sequence number (${details}); ${helloSeen ? `pending messages renumbered from ${this.#streamAcked + 1n}` : "trying again"}`,
+          { cause: err },
+        ),
+      );
+      return 0;
+    }
+    const retryInMs = refused.next();
+    this.#opts.onError?.(
+      new HubRefusal(grpc.status[e.code] ?? String(e.code), code, details, retryInMs, { cause: err }),
+    );
+    return retryInMs;
   }
 
   #session(): Promise<void> {
@@ -264,6 +350,8 @@ export class HubClient implements AlertSink, TraceSource {
       this.#client as unknown as { connect(md: grpc.Metadata): grpc.ClientDuplexStream<Req, Res> }
     ).connect(md);
     this.#call = call;
+    this.#streamAcked = 0n;
+    this.#streamHello = false;
     return new Promise<void>((resolve, reject) => {
       call.on("data", (res: Res) => {
         try {
@@ -306,6 +394,7 @@ export class HubClient implements AlertSink, TraceSource {
   }
 
   #ack(seq: bigint): void {
+    if (seq > this.#streamAcked) this.#streamAcked = seq;
     if (seq > this.#acked) this.#acked = seq;
     this.#outbox.ack(seq);
     for (let i = this.#ackWaiters.length - 1; i >= 0; i--) {
@@ -321,8 +410,14 @@ export class HubClient implements AlertSink, TraceSource {
     const m = res.message;
     switch (m.case) {
       case "hello":
+        if (m.value.lastAckedSeq > MAX_HUB_SEQ)
+          throw new Error(
+            `the hub's hello says it acknowledged ${m.value.lastAckedSeq}, beyond ${MAX_HUB_SEQ}: not counting past it`,
+          );
         this.connects++;
         this.#count("hub_connects");
+        this.#streamAcked = m.value.lastAckedSeq;
+        this.#streamHello = true;
         if (m.value.lastAckedSeq >= this.#outbox.nextSeq) this.#renumberAfter(m.value.lastAckedSeq);
         else this.#ack(m.value.lastAckedSeq);
         this.#ready = true;
@@ -336,6 +431,7 @@ export class HubClient implements AlertSink, TraceSource {
         }
         return;
       case "ack":
+        this.#seqResyncs = 0;
         this.#ack(m.value.seq);
         return;
       default:
