@@ -23,6 +23,8 @@ export const ControllerErrorCodes = {
   HANGAR_ERR_API_FORBIDDEN: "a REST API token's role does not allow the request",
   HANGAR_ERR_API_NOT_FOUND: "no such REST API route or object",
   HANGAR_ERR_API_INTERNAL: "the REST API failed unexpectedly",
+  HANGAR_ERR_API_TOO_LARGE: "a REST API request body or its header fields are larger than allowed",
+  HANGAR_ERR_API_MEDIA_TYPE: "a REST API request body is not application/json",
   HANGAR_ERR_HUB_CONFIG: "the agent hub configuration (listen address, TLS files) is invalid",
   HANGAR_ERR_HUB_AUTH: "an agent could not be authenticated by the hub",
   HANGAR_ERR_HUB_STREAM: "the agent hub stream failed",

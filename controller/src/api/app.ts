@@ -2,8 +2,12 @@
  * The controller's REST API as a fastify factory: `buildApp(opts)` wires the
  * routes to the enforcer, the alert store and the baseline view, and is tested
  * with `inject()`; only `server.ts` listens. Errors are JSON
- * `{ "error": { "code", "message" } }` with a fitting status.
+ * `{ "error": { "code", "message" } }` with a fitting status, every one of them: the
+ * framework's own (body too large, media type, invalid JSON, a request the HTTP parser
+ * refused) are mapped to the documented `HANGAR_ERR_API_*` codes, never passed through.
  */
+import { STATUS_CODES } from "node:http";
+import type { Duplex } from "node:stream";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { ControllerError } from "../errors.js";
 import type { Enforcer } from "../enforce/engine.js";
@@ -40,39 +44,152 @@ function errorBody(code: string, message: string): { error: { code: string; mess
   return { error: { code, message } };
 }
 
+/** Request bodies larger than this are refused with 413 (fastify's default, said in the docs). */
+export const API_BODY_LIMIT = 1024 * 1024;
+/** Request header fields larger than this are refused with 431 (node's default, said in the docs). */
+export const API_HEADER_LIMIT = 16 * 1024;
+
+type FrameworkError = Error & {
+  validation?: unknown;
+  validationContext?: string;
+  statusCode?: number;
+  code?: string;
+};
+
+/** A framework error (fastify's FST_ERR_*, or any other) as a status and a documented code. */
+function mapError(err: FrameworkError): { status: number; code: string; message: string } {
+  if (err.validation !== undefined)
+    return {
+      status: 400,
+      code: "HANGAR_ERR_API_REQUEST",
+      message: `${err.validationContext ?? "request"}: ${err.message}`,
+    };
+  if (err instanceof ControllerError) {
+    const status =
+      err.code === "HANGAR_ERR_ENFORCE_NOT_FOUND"
+        ? 404
+        : err.code === "HANGAR_ERR_ENFORCE_CONFLICT"
+          ? 409
+          : err.code === "HANGAR_ERR_ENFORCE_REQUEST" || err.code === "HANGAR_ERR_API_REQUEST"
+            ? 400
+            : 502;
+    return { status, code: err.code, message: err.message };
+  }
+  switch (err.code) {
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return {
+        status: 413,
+        code: "HANGAR_ERR_API_TOO_LARGE",
+        message: `body: larger than ${API_BODY_LIMIT} bytes`,
+      };
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return {
+        status: 415,
+        code: "HANGAR_ERR_API_MEDIA_TYPE",
+        message: "body: content-type must be application/json",
+      };
+    case "FST_ERR_CTP_EMPTY_JSON_BODY":
+      return {
+        status: 400,
+        code: "HANGAR_ERR_API_REQUEST",
+        message: "body: empty, with content-type application/json",
+      };
+    case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
+      return {
+        status: 400,
+        code: "HANGAR_ERR_API_REQUEST",
+        message: "body: its length does not match content-length",
+      };
+    default:
+      break;
+  }
+  const status = err.statusCode ?? 500;
+  if (status >= 400 && status < 500)
+    return { status: 400, code: "HANGAR_ERR_API_REQUEST", message: `request: ${err.message}` };
+  return {
+    status: 500,
+    code: "HANGAR_ERR_API_INTERNAL",
+    message: "internal error; the controller's log has the cause",
+  };
+}
+
+/**
+ * The JSON body parser: JSON.parse, with a message that says where the JSON breaks, and
+ * keys that would poison a prototype (`__proto__`, `constructor.prototype`) refused by name.
+ */
+function parseJsonBody(text: string): unknown {
+  if (text === "") throw Object.assign(new Error("empty body"), { code: "FST_ERR_CTP_EMPTY_JSON_BODY" });
+  try {
+    return JSON.parse(text, (key, value: unknown) => {
+      if (
+        key === "__proto__" ||
+        (key === "constructor" && typeof value === "object" && value !== null && "prototype" in value)
+      )
+        throw new ForbiddenKey(key === "__proto__" ? "__proto__" : "constructor.prototype");
+      return value;
+    });
+  } catch (err) {
+    if (err instanceof ForbiddenKey)
+      throw new ControllerError(
+        "HANGAR_ERR_API_REQUEST",
+        `body: the key ${err.key} is not allowed (it could poison a prototype)`,
+      );
+    throw new ControllerError(
+      "HANGAR_ERR_API_REQUEST",
+      `body: not valid JSON: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+}
+
+class ForbiddenKey extends Error {
+  constructor(readonly key: string) {
+    super(key);
+  }
+}
+
+/**
+ * A request node's HTTP parser refused before fastify saw it (header fields too large,
+ * malformed, too slow): answered in the API's error shape, then the connection closes.
+ */
+function clientError(err: Error & { code?: string }, socket: Duplex): void {
+  if (err.code === "ECONNRESET" || socket.destroyed) return;
+  const [status, code, message] =
+    err.code === "HPE_HEADER_OVERFLOW"
+      ? [431, "HANGAR_ERR_API_TOO_LARGE", `headers: larger than ${API_HEADER_LIMIT} bytes`]
+      : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? [408, "HANGAR_ERR_API_REQUEST", "request: not received in time"]
+        : [400, "HANGAR_ERR_API_REQUEST", "request: not a valid HTTP request"];
+  const body = JSON.stringify(errorBody(code, message));
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
 export function buildApp(opts: AppOptions): FastifyInstance {
   const app = Fastify({
     logger: opts.logger ?? false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", allErrors: false } },
+    bodyLimit: API_BODY_LIMIT,
+    clientErrorHandler: clientError,
   });
   const isLeader = opts.isLeader ?? (() => true);
 
-  app.setErrorHandler(
-    (
-      err: Error & { validation?: unknown; validationContext?: string; statusCode?: number; code?: string },
-      _req,
-      reply,
-    ) => {
-      if (err.validation !== undefined) {
-        return reply
-          .code(400)
-          .send(errorBody("HANGAR_ERR_API_REQUEST", `${err.validationContext ?? "request"}: ${err.message}`));
-      }
-      if (err instanceof ControllerError) {
-        const status =
-          err.code === "HANGAR_ERR_ENFORCE_NOT_FOUND"
-            ? 404
-            : err.code === "HANGAR_ERR_ENFORCE_CONFLICT"
-              ? 409
-              : err.code === "HANGAR_ERR_ENFORCE_REQUEST"
-                ? 400
-                : 502;
-        return reply.code(status).send(errorBody(err.code, err.message));
-      }
-      const status = err.statusCode !== undefined && err.statusCode >= 400 ? err.statusCode : 500;
-      return reply.code(status).send(errorBody(err.code ?? "HANGAR_ERR_API_INTERNAL", err.message));
-    },
-  );
+  // JSON only: no text/plain body reaches a route (415), and JSON is parsed here (above).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+
+  app.setErrorHandler((err: FrameworkError, req, reply) => {
+    const e = mapError(err);
+    if (e.status === 500) req.log.error({ err }, "REST API request failed");
+    return reply.code(e.status).send(errorBody(e.code, e.message));
+  });
   app.setNotFoundHandler((req, reply) =>
     reply
       .code(404)
