@@ -89,6 +89,15 @@ export const COUNTER_FAMILIES = {
   siem_queue_depth: { labels: ["destination"], help: "records waiting for a SIEM destination (gauge)" },
   siem_spool_records: { labels: ["destination"], help: "records in a destination's disk spool (gauge)" },
   siem_spool_bytes: { labels: ["destination"], help: "bytes of a destination's disk spool (gauge)" },
+  // the controller's REST API
+  api_followers_buffered: {
+    labels: [],
+    help: "bytes waiting in the controller for alert followers (GET /v1/alerts?follow) that have not read them (gauge)",
+  },
+  api_followers_dropped: {
+    labels: ["reason"],
+    help: "alert followers the REST API dropped because they stopped reading (reason slow)",
+  },
 } as const satisfies Record<string, { readonly labels: readonly string[]; readonly help: string }>;
 
 /** The name of a counter family. */

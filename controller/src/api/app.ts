@@ -14,7 +14,8 @@ import type { Enforcer } from "../enforce/engine.js";
 import type { BaselineViewPort } from "../baselines/baselines.js";
 import type { EnforcementRecord } from "../enforce/store.js";
 import type { ACTIONS } from "../enforce/policy.js";
-import { matches, type AlertFilter, type AlertJson, type AlertStore } from "./alerts.js";
+import type { AlertFilter, AlertStore } from "./alerts.js";
+import { Followers, type FollowOptions } from "./follow.js";
 import type { Authenticator, Principal, Role } from "./auth.js";
 import { openApiDocument } from "./openapi.js";
 import { schemas } from "./schemas.js";
@@ -32,6 +33,8 @@ export interface AppOptions {
   logger?: boolean;
   /** SSE keep-alive comment interval. Default 15 s. */
   keepAliveMs?: number;
+  /** Bounds of `?follow` (buffered bytes per follower, grace of a dropped one) and its counters. */
+  follow?: Omit<FollowOptions, "keepAliveMs">;
 }
 
 declare module "fastify" {
@@ -174,6 +177,10 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     clientErrorHandler: clientError,
   });
   const isLeader = opts.isLeader ?? (() => true);
+  const followers = new Followers({
+    ...opts.follow,
+    ...(opts.keepAliveMs !== undefined ? { keepAliveMs: opts.keepAliveMs } : {}),
+  });
 
   // JSON only: no text/plain body reaches a route (415), and JSON is parsed here (above).
   app.removeAllContentTypeParsers();
@@ -256,31 +263,10 @@ export function buildApp(opts: AppOptions): FastifyInstance {
       const { limit, follow, ...filter } = req.query;
       const backlog = opts.alerts.list(filter, limit);
       if (!follow) return reply.send({ alerts: backlog });
-      // Server-sent events: the backlog, then every new match, until the client goes.
+      // Server-sent events: the backlog, then every new match, until the client goes or
+      // stops reading (./follow.ts bounds what a follower may hold).
       reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, {
-        "content-type": "text/event-stream; charset=utf-8",
-        "cache-control": "no-cache",
-        connection: "keep-alive",
-        "x-accel-buffering": "no",
-      });
-      const send = (a: AlertJson): void => {
-        res.write(`id: ${a.id ?? ""}\nevent: alert\ndata: ${JSON.stringify(a)}\n\n`);
-      };
-      for (const a of backlog) send(a);
-      res.write(": following\n\n");
-      const unsubscribe = opts.alerts.subscribe((a) => {
-        if (matches(a, filter)) send(a);
-      });
-      const keepAlive = setInterval(() => res.write(": keep-alive\n\n"), opts.keepAliveMs ?? 15_000);
-      keepAlive.unref();
-      const stop = (): void => {
-        clearInterval(keepAlive);
-        unsubscribe();
-      };
-      req.raw.on("close", stop);
-      res.on("close", stop);
+      followers.follow(reply.raw, opts.alerts, filter, backlog);
       return reply;
     },
   );
