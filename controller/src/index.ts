@@ -79,7 +79,6 @@ export {
 export {
   AgentHub,
   certificateNodes,
-  MAX_HUB_SEQ,
   type AgentIdentity,
   type HubHandlers,
   type HubOptions,

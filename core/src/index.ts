@@ -11,3 +11,4 @@ export * from "./ports.js";
 export * from "./queue.js";
 export * from "./spool.js";
 export * from "./reports.js";
+export * from "./hub-protocol.js";

@@ -16,8 +16,8 @@ import { after, before, describe, it } from "node:test";
 import { create } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { grpcServiceDefinition, hangar } from "@hangar/proto";
-import { Counters } from "@hangar/core";
-import { HubClient, HubRefusal, MAX_HUB_SEQ, MemoryOutbox } from "@hangar/agent";
+import { Counters, MAX_HUB_SEQ } from "@hangar/core";
+import { HubClient, HubRefusal, MemoryOutbox } from "@hangar/agent";
 import { waitFor, writeClientCert, writeTestCerts } from "@hangar/testkit";
 import { AgentHub, certificateNodes } from "@hangar/controller";
 

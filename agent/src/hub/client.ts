@@ -30,15 +30,13 @@ import {
   sleep,
   type BackoffOptions,
   type CounterName,
+  MAX_HUB_SEQ,
 } from "@hangar/core";
 import { grpcTarget } from "../sources/grpc.js";
 import { MemoryOutbox, type HubOutbox } from "./outbox.js";
 
 type Req = hangar.ConnectRequest;
 type Res = hangar.ConnectResponse;
-
-/** The highest sequence number of the hub protocol (the controller refuses higher ones). */
-export const MAX_HUB_SEQ = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** gRPC statuses that say "this will not work by sending it again": never a hot retry. */
 const PERMANENT = new Set<number>([

@@ -28,14 +28,12 @@ import { readFileSync } from "node:fs";
 import { create } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { grpcServiceDefinition, hangar } from "@hangar/proto";
+import { MAX_HUB_SEQ } from "@hangar/core";
 import { ControllerError } from "../errors.js";
 import type { KubeApi } from "../kube/kube.js";
 
 type Req = hangar.ConnectRequest;
 type Res = hangar.ConnectResponse;
-
-/** The highest sequence number either side may use: far beyond any agent's life, and exact as a JS number. */
-export const MAX_HUB_SEQ = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** The gRPC status each hub error code is answered with (the rest: UNAVAILABLE, the agent retries). */
 const REFUSAL_STATUS: Partial<Record<string, grpc.status>> = {
@@ -373,7 +371,13 @@ export class AgentHub {
       who = await this.#authenticate(call);
     } catch (err) {
       this.stats.inc("hub_auth_failures");
-      this.#refuse(call, err);
+      if (err instanceof ControllerError) this.#refuse(call, err);
+      // The TokenReview itself failed (API server unreachable): transient, the agent retries soon.
+      else
+        call.emit("error", {
+          code: grpc.status.UNAVAILABLE,
+          details: `HANGAR_ERR_HUB_AUTH: the TokenReview failed: ${err instanceof Error ? err.message : String(err)}`,
+        });
       return;
     }
     const ctx: StreamCtx = { state: undefined, identity: undefined, lastSeq: 0n };
