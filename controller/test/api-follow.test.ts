@@ -14,6 +14,7 @@ import { Counters } from "@hangar/core";
 import { hangar } from "@hangar/proto";
 import { waitFor } from "@hangar/testkit";
 import { AlertStore } from "../src/api/alerts.js";
+import { runAlerts } from "../src/ctl/commands/alerts.js";
 import { Authenticator } from "../src/api/auth.js";
 import { startApi, type RunningApi } from "../src/api/server.js";
 import { MemoryBaselineView } from "../src/baselines/baselines.js";
@@ -187,6 +188,51 @@ describe("alert followers that stop reading", () => {
       assert.doesNotMatch(text, /event: dropped/);
     } finally {
       s.destroy();
+    }
+  });
+
+  it("hangar-ctl alerts --follow, dropped, says why on stderr and exits 1", async () => {
+    const tiny = await startApi({
+      listen: "127.0.0.1:0",
+      enforcer: idleEnforcer(),
+      alerts,
+      baseline: new MemoryBaselineView(),
+      auth: new Authenticator({ staticTokens: [{ user: "grafana", role: "read", token: READ }] }),
+      // Smaller than one alert: the first live alert drops it, however fast it reads.
+      follow: { maxBufferedBytes: 100, counters: new Counters() },
+    });
+    const io = {
+      out: "",
+      err: "",
+      stdout: (t: string) => void (io.out += t),
+      stderr: (t: string) => void (io.err += t),
+    };
+    const ac = new AbortController();
+    try {
+      const done = runAlerts(
+        ["--server", tiny.url, "--token", READ, "--follow", "-o", "json", "--limit", "1"],
+        io,
+        ac.signal,
+      );
+      await waitFor("following", async () => {
+        alerts.add(
+          create(hangar.AlertSchema, {
+            id: "c1",
+            ruleId: "r",
+            provider: "weather",
+            message: "x".repeat(500),
+          }),
+        );
+        return (await Promise.race([done.then(() => true), tick().then(() => false)])) || io.err !== "";
+      });
+      assert.equal(await done, 1);
+      assert.match(
+        io.err,
+        /^hangar-ctl alerts: the controller stopped following for this client: this follower did not read/,
+      );
+    } finally {
+      ac.abort();
+      await tiny.close();
     }
   });
 });
