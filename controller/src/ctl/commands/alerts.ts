@@ -134,7 +134,8 @@ export async function runAlerts(argv: string[], io: CtlIO, signal?: AbortSignal)
             // The controller drops a follower that fell too far behind, saying why, then ends the stream.
             if (event === "dropped") {
               try {
-                dropped = String((JSON.parse(data) as { message?: unknown }).message ?? data);
+                const m = (JSON.parse(data) as { message?: unknown }).message;
+                dropped = typeof m === "string" ? m : data;
               } catch {
                 dropped = data;
               }
