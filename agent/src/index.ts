@@ -81,7 +81,7 @@ export {
   type TestPod,
   type TestPodOptions,
 } from "./selftest/probe.js";
-export { HubClient, type HubClientOptions, type DeadLetter } from "./hub/client.js";
+export { HubClient, HubRefusal, type HubClientOptions, type DeadLetter } from "./hub/client.js";
 export { HubInbox, type HubInboxTargets } from "./hub/inbox.js";
 export {
   RuleUpdates,

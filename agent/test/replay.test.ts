@@ -22,6 +22,7 @@ interface Summary {
   kept: number;
   dropped: Record<string, number>;
   malformed: { file: string; line: number; error: string }[];
+  malformed_omitted: number;
   alerts: number;
   folded: Record<string, number>;
   unknown_fields: Record<string, number>;
@@ -92,6 +93,7 @@ describe("hangar-agent replay", () => {
         kept: total - 4 - 2,
         dropped: { not_mcp_pod: 4, sensor_notice: 2 },
         malformed: [],
+        malformed_omitted: 0,
         alerts: 0,
         folded: {},
         unknown_fields: {},

@@ -23,11 +23,16 @@ export const ControllerErrorCodes = {
   HANGAR_ERR_API_FORBIDDEN: "a REST API token's role does not allow the request",
   HANGAR_ERR_API_NOT_FOUND: "no such REST API route or object",
   HANGAR_ERR_API_INTERNAL: "the REST API failed unexpectedly",
+  HANGAR_ERR_API_TOO_LARGE: "a REST API request body or its header fields are larger than allowed",
+  HANGAR_ERR_API_MEDIA_TYPE: "a REST API request body is not application/json",
   HANGAR_ERR_HUB_CONFIG: "the agent hub configuration (listen address, TLS files) is invalid",
   HANGAR_ERR_HUB_AUTH: "an agent could not be authenticated by the hub",
   HANGAR_ERR_HUB_STREAM: "the agent hub stream failed",
   HANGAR_ERR_ADMISSION_INPUT: "a manifest given to `hangar-ctl admission check` cannot be read",
-  HANGAR_ERR_HUB_PROTOCOL: "an agent speaks another major version of the hub protocol",
+  HANGAR_ERR_HUB_NODE_DENIED: "an agent said hello as a node its certificate or token is not bound to",
+  HANGAR_ERR_HUB_PROTOCOL:
+    "an agent broke the hub protocol (no hello first, a second hello, an empty node name) or speaks another major version of it",
+  HANGAR_ERR_HUB_SEQ: "an agent message carried an impossible sequence number",
 } as const;
 
 export type ControllerErrorCode = keyof typeof ControllerErrorCodes | CoreErrorCode;

@@ -76,7 +76,14 @@ export {
   type Role,
   type StaticToken,
 } from "./api/auth.js";
-export { AgentHub, type AgentIdentity, type HubHandlers, type HubOptions, type HubTls } from "./hub/hub.js";
+export {
+  AgentHub,
+  certificateNodes,
+  type AgentIdentity,
+  type HubHandlers,
+  type HubOptions,
+  type HubTls,
+} from "./hub/hub.js";
 export { MergedBaselineFanout, type MergedBaselineFanoutOptions } from "./hub/baselines.js";
 export { routeCallTraces } from "./hub/traces.js";
 export { readRules, watchRules } from "./hub/rules.js";

@@ -118,6 +118,15 @@ export const COUNTER_FAMILIES = {
     labels: ["module", "basis"],
     help: "1 when an enterprise module runs, 0 when it is off, by why (license, evaluation, development, small-production, none) (gauge)",
   },
+  // the controller's REST API
+  api_followers_buffered: {
+    labels: [],
+    help: "bytes waiting in the controller for alert followers (GET /v1/alerts?follow) that have not read them (gauge)",
+  },
+  api_followers_dropped: {
+    labels: ["reason"],
+    help: "alert followers the REST API dropped because they stopped reading (reason slow)",
+  },
 } as const satisfies Record<string, { readonly labels: readonly string[]; readonly help: string }>;
 
 /** The name of a counter family. */

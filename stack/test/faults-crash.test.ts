@@ -36,7 +36,7 @@ it(
   { timeout: 150_000 },
   async () => {
     const { dir, cleanup } = tempDir("hangar-fault-kill-");
-    writeTestCerts(dir, { caCn: "test-ca" });
+    writeTestCerts(dir, { caCn: "test-ca", clientSan: "DNS:node-a" });
     const rounds: Record<string, unknown>[] = [];
     try {
       for (let round = 0; round < 3; round++) {

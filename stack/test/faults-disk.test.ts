@@ -45,7 +45,7 @@ it(
     const spoolDir = join(dir, "spool");
     const unmount = mountTmpfs(spoolDir, 1024 * 1024);
     if (typeof unmount === "string") throw new Error(unmount);
-    writeTestCerts(dir, { caCn: "test-ca" });
+    writeTestCerts(dir, { caCn: "test-ca", clientSan: "DNS:node-a" });
     const rules = writeRule(join(dir, "rules"));
     const start = Date.now();
     const sim = await startSimulator({

@@ -30,7 +30,7 @@ it(
   { timeout: 120_000 },
   async () => {
     const { dir, cleanup } = tempDir("hangar-fault-down-");
-    writeTestCerts(dir, { caCn: "test-ca" });
+    writeTestCerts(dir, { caCn: "test-ca", clientSan: "DNS:node-a" });
     const hubGot: hangar.Alert[] = [];
     const hubOpts = (port: number): ConstructorParameters<typeof AgentHub>[0] => ({
       listen: `127.0.0.1:${port}`,

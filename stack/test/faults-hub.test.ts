@@ -31,7 +31,7 @@ describe("oversized messages on the link to the controller", () => {
     { timeout: 90_000 },
     async () => {
       const { dir, cleanup } = tempDir("hangar-fault-big-");
-      writeTestCerts(dir, { caCn: "test-ca" });
+      writeTestCerts(dir, { caCn: "test-ca", clientSan: "DNS:node-a" });
       const got: hangar.Alert[] = [];
       const hub = hubOn(dir, got);
       const hubPort = await hub.start();
@@ -109,7 +109,7 @@ describe("oversized messages on the link to the controller", () => {
     { timeout: 90_000 },
     async () => {
       const { dir, cleanup } = tempDir("hangar-fault-dead-");
-      writeTestCerts(dir, { caCn: "test-ca" });
+      writeTestCerts(dir, { caCn: "test-ca", clientSan: "DNS:node-a" });
       const got: hangar.Alert[] = [];
       const hub = hubOn(dir, got);
       const port = await hub.start();

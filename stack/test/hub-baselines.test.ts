@@ -100,7 +100,11 @@ function certs(dir: string): {
   clientCert: string;
   clientKey: string;
 } {
-  const c = writeTestCerts(dir, { serverSan: "IP:127.0.0.1" });
+  // One client certificate for the test's agents: it names every node they speak for.
+  const c = writeTestCerts(dir, {
+    serverSan: "IP:127.0.0.1",
+    clientSan: "DNS:node-a,DNS:node-b,DNS:node-r,DNS:node-x",
+  });
   return { ca: c.ca, cert: c.serverCert, key: c.serverKey, clientCert: c.clientCert, clientKey: c.clientKey };
 }
 

@@ -35,7 +35,7 @@ describe(
 
     before(() => {
       dir = mkdtempSync(join(tmpdir(), "hangar-hub-outbox-"));
-      writeTestCerts(dir, { caCn: "test-ca" });
+      writeTestCerts(dir, { caCn: "test-ca", clientSan: "DNS:node-a" });
     });
     after(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -45,7 +45,7 @@ describe("hub protocol versions", () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "hangar-hub-protocol-"));
-    writeTestCerts(dir, { clientCn: "hangar-agent-node-old" });
+    writeTestCerts(dir, { clientCn: "hangar-agent-node-old", clientSan: "DNS:node-old" });
     hub = new AgentHub({
       listen: "127.0.0.1:0",
       tls: {

@@ -12,7 +12,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
 import { create } from "@bufbuild/protobuf";
 import { hangar } from "@hangar/proto";
-import { HubClient } from "@hangar/agent";
+import { HubClient, HubRefusal } from "@hangar/agent";
 import {
   apiRequest,
   skipUnlessControlPlane,
@@ -197,8 +197,9 @@ describe("agent hub", { skip }, () => {
         });
         client.write(alert(1));
         await waitFor("an auth error", () => errors.length > 0);
-        const e = errors[0] as { code: number; details: string };
-        assert.equal(e.code, 16, "UNAUTHENTICATED");
+        const e = errors[0] as HubRefusal;
+        assert.ok(e instanceof HubRefusal, String(e));
+        assert.equal(e.status, "UNAUTHENTICATED");
         assert.match(e.details, reason);
         assert.equal(client.acked, 0n);
         client.close();
@@ -333,9 +334,14 @@ describe("agent hub", { skip }, () => {
       await right.flush();
       wrong.write(alert(2));
       await waitFor("the refusal", () => errors.length > 0);
-      const e = errors[0] as { code: number; details: string };
-      assert.equal(e.code, 16, "UNAUTHENTICATED");
-      assert.match(e.details, /HANGAR_ERR_HUB_AUTH: .* bound to a pod on node node-bound, not node-other/);
+      const e = errors[0] as HubRefusal;
+      assert.ok(e instanceof HubRefusal, String(e));
+      assert.equal(e.status, "PERMISSION_DENIED");
+      assert.equal(e.code, "HANGAR_ERR_HUB_NODE_DENIED");
+      assert.match(
+        e.details,
+        /HANGAR_ERR_HUB_NODE_DENIED: .* bound to a pod on node node-bound, not node-other/,
+      );
       assert.deepEqual(got, ["node-bound/a1"]);
     } finally {
       wrong.close();
@@ -383,7 +389,7 @@ describe("agent hub", { skip }, () => {
 
   it("mTLS: an agent with a client certificate the CA signed connects; without one it cannot; TLS with tokens", async () => {
     const pem = (name: string): string => join(dir, name);
-    writeTestCerts(dir, { clientCn: "hangar-agent-node-c" });
+    writeTestCerts(dir, { clientCn: "hangar-agent-node-c", clientSan: "DNS:node-c" });
     const got: string[] = [];
     const h = new AgentHub({
       listen: "127.0.0.1:0",

@@ -54,7 +54,7 @@ export {
   type PortForwardTarget,
 } from "./cluster.js";
 export { helmTemplate, runHelm, skipUnlessHelm, type HelmResult, type HelmTemplateOptions } from "./helm.js";
-export { writeTestCerts, type TestCertOptions, type TestCerts } from "./pki.js";
+export { writeClientCert, writeTestCerts, type TestCertOptions, type TestCerts } from "./pki.js";
 export { memoryLogger, tempDir, waitFor, type WaitContext } from "./helpers.js";
 export { T0, alert, callTrace, events, runtimeEvent, type CallInit, type EventInit } from "./events.js";
 export {

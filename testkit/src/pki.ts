@@ -16,6 +16,8 @@ export interface TestCertOptions {
   readonly serverSan?: string;
   /** Subject CN of the client certificate. Default "hangar-agent". */
   readonly clientCn?: string;
+  /** subjectAltName of the client certificate, e.g. "DNS:node-a" (the node an agent speaks for). Default none. */
+  readonly clientSan?: string;
 }
 
 /** Paths of what `writeTestCerts` made: `ca.crt`/`ca.key`, `srv.crt`/`srv.key`, `cli.crt`/`cli.key`. */
@@ -28,24 +30,66 @@ export interface TestCerts {
   readonly clientKey: string;
 }
 
+function openssl(...args: string[]): void {
+  try {
+    execFileSync("openssl", args, { stdio: ["ignore", "ignore", "pipe"] });
+  } catch (cause) {
+    const stderr = (cause as { stderr?: Buffer }).stderr?.toString().trim() ?? String(cause);
+    throw new TestkitError("HANGAR_ERR_TESTKIT_SETUP_FAILED", `openssl ${args[0] ?? ""}: ${stderr}`, {
+      cause,
+    });
+  }
+}
+
+const EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"];
+
+/** A leaf certificate `<name>.crt`/`<name>.key` in `dir`, signed by the CA there (`ca.crt`/`ca.key`). */
+function writeLeaf(dir: string, name: string, cn: string, ...ext: string[]): void {
+  const pem = (f: string): string => join(dir, f);
+  openssl(
+    "req",
+    "-x509",
+    "-CA",
+    pem("ca.crt"),
+    "-CAkey",
+    pem("ca.key"),
+    ...EC,
+    "-keyout",
+    pem(`${name}.key`),
+    "-out",
+    pem(`${name}.crt`),
+    "-subj",
+    `/CN=${cn}`,
+    ...ext.flatMap((e) => ["-addext", e]),
+  );
+}
+
+/**
+ * One more client certificate (clientAuth), `<name>.crt`/`<name>.key`, signed by the CA that
+ * `writeTestCerts` made in `dir`: e.g. one agent certificate per node (`san: "DNS:node-a"`).
+ */
+export function writeClientCert(
+  dir: string,
+  name: string,
+  opts: { readonly cn: string; readonly san?: string },
+): { readonly cert: string; readonly key: string } {
+  writeLeaf(
+    dir,
+    name,
+    opts.cn,
+    ...(opts.san !== undefined ? [`subjectAltName=${opts.san}`] : []),
+    "extendedKeyUsage=clientAuth",
+  );
+  return { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
+}
+
 /** Writes a CA, a server certificate (serverAuth) and a client certificate (clientAuth) into `dir`. */
 export function writeTestCerts(dir: string, opts: TestCertOptions = {}): TestCerts {
   const pem = (name: string): string => join(dir, name);
-  const ossl = (...args: string[]): void => {
-    try {
-      execFileSync("openssl", args, { stdio: ["ignore", "ignore", "pipe"] });
-    } catch (cause) {
-      const stderr = (cause as { stderr?: Buffer }).stderr?.toString().trim() ?? String(cause);
-      throw new TestkitError("HANGAR_ERR_TESTKIT_SETUP_FAILED", `openssl ${args[0] ?? ""}: ${stderr}`, {
-        cause,
-      });
-    }
-  };
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"];
-  ossl(
+  openssl(
     "req",
     "-x509",
-    ...ec,
+    ...EC,
     "-keyout",
     pem("ca.key"),
     "-out",
@@ -57,30 +101,17 @@ export function writeTestCerts(dir: string, opts: TestCertOptions = {}): TestCer
     "-addext",
     "keyUsage=critical,keyCertSign",
   );
-  const leaf = (name: string, cn: string, ...ext: string[]): void =>
-    ossl(
-      "req",
-      "-x509",
-      "-CA",
-      pem("ca.crt"),
-      "-CAkey",
-      pem("ca.key"),
-      ...ec,
-      "-keyout",
-      pem(`${name}.key`),
-      "-out",
-      pem(`${name}.crt`),
-      "-subj",
-      `/CN=${cn}`,
-      ...ext.flatMap((e) => ["-addext", e]),
-    );
-  leaf(
+  writeLeaf(
+    dir,
     "srv",
     opts.serverCn ?? "hangar-controller",
     `subjectAltName=${opts.serverSan ?? "DNS:hangar-controller,IP:127.0.0.1"}`,
     "extendedKeyUsage=serverAuth",
   );
-  leaf("cli", opts.clientCn ?? "hangar-agent", "extendedKeyUsage=clientAuth");
+  writeClientCert(dir, "cli", {
+    cn: opts.clientCn ?? "hangar-agent",
+    ...(opts.clientSan !== undefined ? { san: opts.clientSan } : {}),
+  });
   return {
     ca: pem("ca.crt"),
     caKey: pem("ca.key"),

@@ -1,6 +1,7 @@
 import { createWriteStream } from "node:fs";
 import { pino } from "pino";
 import { defaultRulesDir, readPods, replay } from "../replay/replay.js";
+import { escapeControls, escapeJsonControls } from "../replay/bounded.js";
 import { parseProviderMapping, type ProviderMapping } from "../resolve/workloads.js";
 import { parse } from "@hangar/core";
 
@@ -42,9 +43,13 @@ Output:
 
 stderr: malformed records as "file:line: error" for people (and a hint when nothing was kept because
 no event came from a labelled pod); the last line is one JSON object {"read":N,"kept":N,
-"dropped":{"<reason>":N},"malformed":[{"file":…,"line":N,"error":…}],"alerts":N,"folded":{…},
+"dropped":{"<reason>":N},"malformed":[{"file":…,"line":N,"error":…}] (the first 100, each message cut
+to 500 characters),"malformed_omitted":N (the rest),"alerts":N,"folded":{…},
 "unknown_fields":{"<type>.<field>":N},"unsupported_hooks":{"<function>":N}}. read counts records
-(JSON objects), whatever lines they span.
+(JSON objects), whatever lines they span. Control characters from the input (ESC and the rest
+of C0, DEL, C1, bidi overrides) never reach the terminal raw: escaped as \\xNN on stderr and
+\\uNNNN in JSON. Each alert line on stdout is at most 1 MiB: longer strings in it are cut with
+a "…[truncated N bytes]" marker (the line stays valid JSON).
 Exit codes: 0 done (malformed lines are skipped and reported), 1 --strict and malformed lines, 2 usage error.
 `;
 
@@ -108,15 +113,15 @@ export async function replayCommand(args: string[]): Promise<number> {
   });
   if (events !== undefined && events !== process.stdout)
     await new Promise<void>((r) => events.end(() => r()));
-  process.stderr.write(`${JSON.stringify(summary)}\n`);
+  process.stderr.write(`${escapeJsonControls(JSON.stringify(summary))}\n`);
   return exitCode;
 }
 
 function humanLine(line: string): void {
   try {
     const o = JSON.parse(line) as { msg?: string };
-    process.stderr.write(`${o.msg ?? line.trim()}\n`);
+    process.stderr.write(`${escapeControls(o.msg ?? line.trim())}\n`);
   } catch {
-    process.stderr.write(line);
+    process.stderr.write(`${escapeControls(line.trimEnd())}\n`);
   }
 }

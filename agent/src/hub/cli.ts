@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import { AgentError } from "../errors.js";
 import { type Counters, intOption } from "@hangar/core";
 import { join } from "node:path";
-import { HubClient, type HubClientOptions } from "./client.js";
+import { HubClient, HubRefusal, type HubClientOptions } from "./client.js";
 import { DiskOutbox } from "./outbox.js";
 
 export const HUB_OPTIONS = {
@@ -22,7 +22,8 @@ export const HUB_HELP = `Controller (agent hub):
                            rule updates and merged baselines come back
   --hub-ca FILE            CA of the controller's serving certificate (TLS)
   --hub-cert FILE, --hub-key FILE
-                           client certificate (mTLS)
+                           client certificate (mTLS); it must name this node as a
+                           DNS subjectAltName (DNS:<node>), else the hub refuses it
   --hub-server-name NAME   TLS server name to check (default: the host of ADDR)
   --hub-token-file FILE    projected service-account token (audience hangar-controller),
                            re-read at every connect, e.g. /var/run/secrets/hangar/token
@@ -110,11 +111,16 @@ export async function hubFromArgs(
         "the controller's hub refused a message for good; it is set aside (hub_dead_letters) so the ones after it go on",
       ),
     onError: (err) =>
-      (err as { code?: unknown } | null)?.code === "HANGAR_ERR_SPOOL"
-        ? ctx.logger.error({ err: err instanceof Error ? err.message : String(err) }, "hub outbox")
-        : ctx.logger.warn(
-            { err: err instanceof Error ? err.message : String(err) },
-            "hub stream failed; reconnecting",
-          ),
+      err instanceof HubRefusal
+        ? ctx.logger.error(
+            { status: err.status, code: err.code, details: err.details, retryInMs: err.retryInMs },
+            "the hub refused this agent (permanent; backing off): fix the agent's node name, credential or version (see code)",
+          )
+        : (err as { code?: unknown } | null)?.code === "HANGAR_ERR_SPOOL"
+          ? ctx.logger.error({ err: err instanceof Error ? err.message : String(err) }, "hub outbox")
+          : ctx.logger.warn(
+              { err: err instanceof Error ? err.message : String(err) },
+              "hub stream failed; reconnecting",
+            ),
   });
 }

@@ -10,9 +10,20 @@
  * (mTLS) and/or a projected service-account token read from a file at each
  * connect (the kubelet rotates it).
  *
- * Dead letters: a stream the hub ends with a permanent status (RESOURCE_EXHAUSTED: a message
- * over its size limit; INVALID_ARGUMENT, FAILED_PRECONDITION, PERMISSION_DENIED) would fail
- * the same way on every resend. The client then sends one message at a time, each only after
+ * Refusals: a stream the hub ends with a permanent status (UNAUTHENTICATED,
+ * PERMISSION_DENIED, INVALID_ARGUMENT, FAILED_PRECONDITION) before it answered the hello, or
+ * with HANGAR_ERR_HUB_AUTH, HANGAR_ERR_HUB_NODE_DENIED or HANGAR_ERR_HUB_PROTOCOL at any time
+ * (a credential for another node, a protocol error, another major protocol version), is a
+ * refusal of the connection itself and cannot succeed by trying again at once; the client reports a
+ * `HubRefusal` and tries again on a slow backoff of its own (`refusedBackoff`, from 5 s up to
+ * 5 min). One refusal is mended here: `HANGAR_ERR_HUB_SEQ` (an impossible sequence number,
+ * e.g. from a counter pushed past 2^53-1) makes the client number what it has pending after
+ * the hub's last acknowledged number and send it again at once.
+ *
+ * Dead letters: a stream the hub ends with a permanent status after it answered the hello
+ * (RESOURCE_EXHAUSTED: a message over its size limit; INVALID_ARGUMENT, FAILED_PRECONDITION,
+ * PERMISSION_DENIED without one of the connection codes above) would fail the same way on
+ * every resend. The client then sends one message at a time, each only after
  * the one before was acknowledged, up to the last one it had sent; a message the hub refuses
  * permanently while it is the only one in flight is set aside: counted
  * (`hub_dead_letters{kind,code}`), reported (`onDeadLetter`, logged by the agent with its
@@ -32,12 +43,54 @@ import {
   sleep,
   type BackoffOptions,
   type CounterName,
+  MAX_HUB_SEQ,
 } from "@hangar/core";
 import { grpcTarget } from "../sources/grpc.js";
 import { MemoryOutbox, type HubOutbox } from "./outbox.js";
 
 type Req = hangar.ConnectRequest;
 type Res = hangar.ConnectResponse;
+
+/**
+ * gRPC statuses that say "this will not work by sending it again": never a hot retry. Before
+ * the hub answered the hello (or with a CONNECTION_CODES code) they refuse the connection.
+ */
+const REFUSED = new Set<number>([
+  grpc.status.UNAUTHENTICATED,
+  grpc.status.PERMISSION_DENIED,
+  grpc.status.INVALID_ARGUMENT,
+  grpc.status.FAILED_PRECONDITION,
+]);
+
+/**
+ * The hub refused this agent with a permanent status: what it said, and when the client
+ * tries again. Handed to `onError`; the agent logs it as an error, not as a lost stream.
+ */
+/** The hub's codes that refuse the connection itself, whenever they come (see HubRefusal). */
+const CONNECTION_CODES = new Set<string>([
+  "HANGAR_ERR_HUB_AUTH",
+  "HANGAR_ERR_HUB_NODE_DENIED",
+  "HANGAR_ERR_HUB_PROTOCOL",
+]);
+
+export class HubRefusal extends Error {
+  override readonly name = "HubRefusal";
+  constructor(
+    /** The gRPC status name, e.g. `PERMISSION_DENIED`. */
+    readonly status: string,
+    /** The hub's error code (`HANGAR_ERR_HUB_…`), "" when it sent none. */
+    readonly code: string,
+    readonly details: string,
+    /** Milliseconds until the next try. */
+    readonly retryInMs: number,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `the hub refused this agent (${status}): ${details}; a permanent refusal, next try in ${Math.round(retryInMs / 1000)} s`,
+      options,
+    );
+  }
+}
 
 const HubClientCtor = grpc.makeGenericClientConstructor(
   grpcServiceDefinition(hangar.AgentHubService),
@@ -63,6 +116,8 @@ export interface HubClientOptions {
   /** Call traces waiting for the pipeline. Default 10 000. */
   traceQueue?: number;
   backoff?: BackoffOptions;
+  /** Backoff after a permanent refusal (see HubRefusal). Default 5 s growing to 5 min. */
+  refusedBackoff?: BackoffOptions;
   counters?: Counters;
   onBaseline?: (b: hangar.BaselineSummary) => void;
   /** Rule packs from the controller; acknowledged once this returns (handle errors inside). */
@@ -109,6 +164,12 @@ export class HubClient implements AlertSink, TraceSource {
   #lastReceived = 0n;
   #acked = 0n;
   #call: grpc.ClientDuplexStream<Req, Res> | undefined;
+  /** The hub's acknowledged position as this stream knows it (its hello, then its acks). */
+  #streamAcked = 0n;
+  /** Whether the hub's hello arrived on the current stream. */
+  #streamHello = false;
+  /** Renumberings after a HANGAR_ERR_HUB_SEQ refusal since the hub last acknowledged something. */
+  #seqResyncs = 0;
   #ready = false;
   readonly #ac = new AbortController();
   readonly #ackWaiters: { seq: bigint; resolve: () => void }[] = [];
@@ -287,24 +348,30 @@ export class HubClient implements AlertSink, TraceSource {
 
   async #run(): Promise<void> {
     const backoff = new Backoff(this.#opts.backoff);
+    const refused = new Backoff({ initialMs: 5_000, maxMs: 300_000, ...this.#opts.refusedBackoff });
     while (!this.#ac.signal.aborted) {
       const started = Date.now();
+      let wait: number | undefined;
       try {
         await this.#session();
       } catch (err) {
         if (!this.#ac.signal.aborted) {
           this.#count("hub_stream_errors");
-          this.#opts.onError?.(err);
-          const code = (err as { code?: unknown } | null)?.code;
           const answered = this.#ready;
           this.#ready = false;
-          if (typeof code === "number" && PERMANENT.has(code)) await this.#refused(err, code, answered);
+          wait = this.#refusal(err, refused, answered);
+          if (wait === undefined) {
+            this.#opts.onError?.(err);
+            const code = (err as { code?: unknown } | null)?.code;
+            if (typeof code === "number" && PERMANENT.has(code)) await this.#refused(err, code, answered);
+          }
         }
       }
       this.#ready = false;
       this.#call = undefined;
       if (Date.now() - started > 10_000) backoff.reset();
-      await sleep(backoff.next(), this.#ac.signal);
+      if (wait === undefined) refused.reset();
+      await sleep(wait ?? backoff.next(), this.#ac.signal);
     }
   }
 
@@ -340,6 +407,43 @@ export class HubClient implements AlertSink, TraceSource {
     if (this.#sendSeq > first) this.#careful = this.#sendSeq - 1n;
   }
 
+  /**
+   * A stream the hub ended with a permanent status: renumbers after an impossible sequence
+   * number (once; then again only after the hub acknowledged something), else reports a
+   * HubRefusal when the hub refused the connection itself (before it answered the hello, or
+   * with a connection code). Returns how long to wait, or undefined for an ordinary lost
+   * stream or a refusal of messages (see Dead letters).
+   */
+  #refusal(err: unknown, refused: Backoff, answered: boolean): number | undefined {
+    const e = err as { code?: unknown; details?: unknown };
+    if (typeof e.code !== "number" || !REFUSED.has(e.code)) return undefined;
+    const details = typeof e.details === "string" ? e.details : String(err);
+    const code = /^(HANGAR_ERR_[A-Z_]+):/.exec(details)?.[1] ?? "";
+    if (code === "HANGAR_ERR_HUB_SEQ" && this.#seqResyncs === 0) {
+      this.#seqResyncs++;
+      // A number the hub sent that it now refuses to hear back: forget it.
+      if (this.#lastReceived > MAX_HUB_SEQ) this.#lastReceived = 0n;
+      // Renumber only after the hub's own hello said where it stands.
+      const helloSeen = this.#streamHello;
+      if (helloSeen) this.#renumberAfter(this.#streamAcked);
+      this.#opts.onError?.(
+        new Error(
+          `the hub refused a sequence number (${details}); ${helloSeen ? `pending messages renumbered from ${this.#streamAcked + 1n}` : "trying again"}`,
+          { cause: err },
+        ),
+      );
+      return 0;
+    }
+    // After the hello, a permanent status without a connection code is about the messages in
+    // flight: the careful resend (#refused) finds the one refused and sets it aside.
+    if (answered && code !== "HANGAR_ERR_HUB_SEQ" && !CONNECTION_CODES.has(code)) return undefined;
+    const retryInMs = refused.next();
+    this.#opts.onError?.(
+      new HubRefusal(grpc.status[e.code] ?? String(e.code), code, details, retryInMs, { cause: err }),
+    );
+    return retryInMs;
+  }
+
   #session(): Promise<void> {
     const md = new grpc.Metadata();
     if (this.#opts.tokenFile !== undefined)
@@ -349,6 +453,8 @@ export class HubClient implements AlertSink, TraceSource {
       this.#client as unknown as { connect(md: grpc.Metadata): grpc.ClientDuplexStream<Req, Res> }
     ).connect(md);
     this.#call = call;
+    this.#streamAcked = 0n;
+    this.#streamHello = false;
     return new Promise<void>((resolve, reject) => {
       call.on("data", (res: Res) => {
         try {
@@ -392,6 +498,7 @@ export class HubClient implements AlertSink, TraceSource {
   }
 
   #ack(seq: bigint): void {
+    if (seq > this.#streamAcked) this.#streamAcked = seq;
     if (seq > this.#acked) this.#acked = seq;
     this.#outbox.ack(seq);
     // Careful mode sends the next message once this one is acknowledged.
@@ -409,8 +516,14 @@ export class HubClient implements AlertSink, TraceSource {
     const m = res.message;
     switch (m.case) {
       case "hello":
+        if (m.value.lastAckedSeq > MAX_HUB_SEQ)
+          throw new Error(
+            `the hub's hello says it acknowledged ${m.value.lastAckedSeq}, beyond ${MAX_HUB_SEQ}: not counting past it`,
+          );
         this.connects++;
         this.#count("hub_connects");
+        this.#streamAcked = m.value.lastAckedSeq;
+        this.#streamHello = true;
         if (m.value.lastAckedSeq >= this.#outbox.nextSeq) this.#renumberAfter(m.value.lastAckedSeq);
         else this.#ack(m.value.lastAckedSeq);
         this.#ready = true;
@@ -424,6 +537,7 @@ export class HubClient implements AlertSink, TraceSource {
         }
         return;
       case "ack":
+        this.#seqResyncs = 0;
         this.#ack(m.value.seq);
         return;
       default:

@@ -298,7 +298,8 @@ export interface ReadRecordingOptions {
   format: RecordingFormat;
   fileIndex: number;
   counters: Counters;
-  malformed: Malformed[];
+  /** Where malformed records go: an array, or a bounded list (replay's MalformedList). */
+  malformed: { push(m: Malformed): unknown };
   /** Called for each non-empty line read. */
   onLine?: () => void;
 }

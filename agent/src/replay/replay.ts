@@ -20,6 +20,7 @@ import { loadBaselineStore, loadRuleEngine } from "../bootstrap/plugins.js";
 import { AgentError } from "../errors.js";
 import { createPipeline } from "../pipeline/pipeline.js";
 import { WorkloadResolver, type PodInfo, type ProviderMapping } from "../resolve/workloads.js";
+import { MalformedList, boundedAlertOutput, escapeControls, escapeJsonControls } from "./bounded.js";
 import {
   mergeByTime,
   readRecording,
@@ -53,7 +54,10 @@ export interface ReplaySummary {
   read: number;
   kept: number;
   dropped: Record<string, number>;
+  /** The first MAX_MALFORMED_LISTED malformed records (messages cut to MAX_ERROR_CHARS). */
   malformed: Malformed[];
+  /** Malformed records beyond those listed (counted, not listed). */
+  malformed_omitted: number;
   alerts: number;
   /** Rule alerts not sent because a baseline deviation about the same event was (by rule id). */
   folded: Record<string, number>;
@@ -124,10 +128,11 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
   const counters = new Counters();
   const resolver = new WorkloadResolver(counters, { mappings: opts.providers ?? [] });
   for (const p of opts.pods ?? []) resolver.upsert(p);
-  const malformed: Malformed[] = [];
+  const malformed = new MalformedList();
   let read = 0;
-  const sink =
-    opts.format === "cef" ? new CefLinesAlertSink(opts.stdout) : new JsonLinesAlertSink(opts.stdout);
+  // Alert lines carry input (arguments, paths): bounded in size, control characters escaped.
+  const stdout = boundedAlertOutput(opts.stdout, opts.format);
+  const sink = opts.format === "cef" ? new CefLinesAlertSink(stdout) : new JsonLinesAlertSink(stdout);
   const streams: AsyncIterable<TimedRecord>[] = inputs.map((input, fileIndex) =>
     readRecording({
       path: input.path,
@@ -160,16 +165,22 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
     read,
     kept: counters.get("kept"),
     dropped: counters.byLabel("dropped", "reason"),
-    malformed,
+    malformed: malformed.listed,
+    malformed_omitted: malformed.omitted,
     alerts,
     folded: counters.byLabel("alerts_folded", "rule"),
     unknown_fields: counters.byLabel("unknown_field_names", "field"),
     unsupported_hooks: counters.byLabel("unsupported_hooks", "hook"),
   };
-  for (const m of malformed) opts.logger.warn(`${m.file}:${m.line}: ${m.error}`);
+  // File names, messages and pod names come from input: escaped before they reach a terminal.
+  for (const m of malformed.listed) opts.logger.warn(escapeControls(`${m.file}:${m.line}: ${m.error}`));
+  if (malformed.omitted > 0)
+    opts.logger.warn(
+      `… and ${malformed.omitted} more malformed records (only the first ${malformed.listed.length} are listed)`,
+    );
   const hint = keptNothingHint(summary, resolver.unlabelled());
-  if (hint !== undefined) opts.logger.warn(hint);
-  return { summary, exitCode: opts.strict && malformed.length > 0 ? 1 : 0 };
+  if (hint !== undefined) opts.logger.warn(escapeControls(hint));
+  return { summary, exitCode: opts.strict && malformed.total > 0 ? 1 : 0 };
 }
 
 /**
@@ -237,6 +248,6 @@ export async function readPods(path: string): Promise<PodInfo[]> {
 
 function eventWriter(out: Writable): (ev: RuntimeEvent) => void {
   return (ev) => {
-    out.write(`${eventJson(ev)}\n`);
+    out.write(`${escapeJsonControls(eventJson(ev))}\n`);
   };
 }

@@ -106,7 +106,11 @@ async function run(ctx: CaseContext): Promise<Measurement> {
       ? Math.max(5, Math.round(ctx.warmup / n))
       : Math.min(60, Math.max(15, Math.round(duration / 6)));
   const dir = mkdtempSync(join(tmpdir(), "hangar-bench-hub-"));
-  const certs = writeTestCerts(dir);
+  // The hub binds a client certificate to the nodes its DNS subjectAltNames name
+  // (HANGAR_ERR_HUB_NODE_DENIED): the one certificate of the simulated agents names them all.
+  const certs = writeTestCerts(dir, {
+    clientSan: Array.from({ length: n }, (_, i) => `DNS:bench-node-${i}`).join(","),
+  });
   const cp = await startControlPlane();
   let controller: ChildProcessByStdio<null, null, Readable> | undefined;
   let agents: ChildProcessByStdio<Writable, Readable, null> | undefined;

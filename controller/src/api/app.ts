@@ -2,15 +2,20 @@
  * The controller's REST API as a fastify factory: `buildApp(opts)` wires the
  * routes to the enforcer, the alert store and the baseline view, and is tested
  * with `inject()`; only `server.ts` listens. Errors are JSON
- * `{ "error": { "code", "message" } }` with a fitting status.
+ * `{ "error": { "code", "message" } }` with a fitting status, every one of them: the
+ * framework's own (body too large, media type, invalid JSON, a request the HTTP parser
+ * refused) are mapped to the documented `HANGAR_ERR_API_*` codes, never passed through.
  */
+import { STATUS_CODES } from "node:http";
+import type { Duplex } from "node:stream";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { ControllerError } from "../errors.js";
 import type { Enforcer } from "../enforce/engine.js";
 import type { BaselineViewPort } from "../baselines/baselines.js";
 import type { EnforcementRecord } from "../enforce/store.js";
 import type { ACTIONS } from "../enforce/policy.js";
-import { matches, type AlertFilter, type AlertJson, type AlertStore } from "./alerts.js";
+import type { AlertFilter, AlertStore } from "./alerts.js";
+import { Followers, type FollowOptions } from "./follow.js";
 import type { Authenticator, Principal, Role } from "./auth.js";
 import { openApiDocument } from "./openapi.js";
 import { schemas } from "./schemas.js";
@@ -28,6 +33,8 @@ export interface AppOptions {
   logger?: boolean;
   /** SSE keep-alive comment interval. Default 15 s. */
   keepAliveMs?: number;
+  /** Bounds of `?follow` (buffered bytes per follower, grace of a dropped one) and its counters. */
+  follow?: Omit<FollowOptions, "keepAliveMs">;
 }
 
 declare module "fastify" {
@@ -40,6 +47,128 @@ function errorBody(code: string, message: string): { error: { code: string; mess
   return { error: { code, message } };
 }
 
+/** Request bodies larger than this are refused with 413 (fastify's default, said in the docs). */
+export const API_BODY_LIMIT = 1024 * 1024;
+/** Request header fields larger than this are refused with 431 (node's default, said in the docs). */
+export const API_HEADER_LIMIT = 16 * 1024;
+
+type FrameworkError = Error & {
+  validation?: unknown;
+  validationContext?: string;
+  statusCode?: number;
+  code?: string;
+};
+
+/** A framework error (fastify's FST_ERR_*, or any other) as a status and a documented code. */
+function mapError(err: FrameworkError): { status: number; code: string; message: string } {
+  if (err.validation !== undefined)
+    return {
+      status: 400,
+      code: "HANGAR_ERR_API_REQUEST",
+      message: `${err.validationContext ?? "request"}: ${err.message}`,
+    };
+  if (err instanceof ControllerError) {
+    const status =
+      err.code === "HANGAR_ERR_ENFORCE_NOT_FOUND"
+        ? 404
+        : err.code === "HANGAR_ERR_ENFORCE_CONFLICT"
+          ? 409
+          : err.code === "HANGAR_ERR_ENFORCE_REQUEST" || err.code === "HANGAR_ERR_API_REQUEST"
+            ? 400
+            : 502;
+    return { status, code: err.code, message: err.message };
+  }
+  switch (err.code) {
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return {
+        status: 413,
+        code: "HANGAR_ERR_API_TOO_LARGE",
+        message: `body: larger than ${API_BODY_LIMIT} bytes`,
+      };
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return {
+        status: 415,
+        code: "HANGAR_ERR_API_MEDIA_TYPE",
+        message: "body: content-type must be application/json",
+      };
+    case "FST_ERR_CTP_EMPTY_JSON_BODY":
+      return {
+        status: 400,
+        code: "HANGAR_ERR_API_REQUEST",
+        message: "body: empty, with content-type application/json",
+      };
+    case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
+      return {
+        status: 400,
+        code: "HANGAR_ERR_API_REQUEST",
+        message: "body: its length does not match content-length",
+      };
+    default:
+      break;
+  }
+  const status = err.statusCode ?? 500;
+  if (status >= 400 && status < 500)
+    return { status: 400, code: "HANGAR_ERR_API_REQUEST", message: `request: ${err.message}` };
+  return {
+    status: 500,
+    code: "HANGAR_ERR_API_INTERNAL",
+    message: "internal error; the controller's log has the cause",
+  };
+}
+
+/**
+ * The JSON body parser: JSON.parse, with a message that says where the JSON breaks, and
+ * keys that would poison a prototype (`__proto__`, `constructor.prototype`) refused by name.
+ */
+function parseJsonBody(text: string): unknown {
+  if (text === "") throw Object.assign(new Error("empty body"), { code: "FST_ERR_CTP_EMPTY_JSON_BODY" });
+  try {
+    return JSON.parse(text, (key, value: unknown) => {
+      if (
+        key === "__proto__" ||
+        (key === "constructor" && typeof value === "object" && value !== null && "prototype" in value)
+      )
+        throw new ForbiddenKey(key === "__proto__" ? "__proto__" : "constructor.prototype");
+      return value;
+    });
+  } catch (err) {
+    if (err instanceof ForbiddenKey)
+      throw new ControllerError(
+        "HANGAR_ERR_API_REQUEST",
+        `body: the key ${err.key} is not allowed (it could poison a prototype)`,
+      );
+    throw new ControllerError(
+      "HANGAR_ERR_API_REQUEST",
+      `body: not valid JSON: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+}
+
+class ForbiddenKey extends Error {
+  constructor(readonly key: string) {
+    super(key);
+  }
+}
+
+/**
+ * A request node's HTTP parser refused before fastify saw it (header fields too large,
+ * malformed, too slow): answered in the API's error shape, then the connection closes.
+ */
+function clientError(err: Error & { code?: string }, socket: Duplex): void {
+  if (err.code === "ECONNRESET" || socket.destroyed) return;
+  const [status, code, message] =
+    err.code === "HPE_HEADER_OVERFLOW"
+      ? [431, "HANGAR_ERR_API_TOO_LARGE", `headers: larger than ${API_HEADER_LIMIT} bytes`]
+      : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? [408, "HANGAR_ERR_API_REQUEST", "request: not received in time"]
+        : [400, "HANGAR_ERR_API_REQUEST", "request: not a valid HTTP request"];
+  const body = JSON.stringify(errorBody(code, message));
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
 export function buildApp(opts: AppOptions): FastifyInstance {
   const app = Fastify({
     logger: opts.logger ?? false,
@@ -47,45 +176,40 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     // Errors fastify raises before routing (a path that is not valid percent-encoding, `%ZZ`)
     // get the documented shape too, not fastify's own body with FST_ERR_BAD_URL.
     frameworkErrors: (err, _req, reply) => {
-      const bad = err.code === "FST_ERR_BAD_URL";
-      void (reply as unknown as FastifyReply)
-        .code(bad ? 400 : (err.statusCode ?? 500))
-        .send(
-          errorBody(
-            bad ? "HANGAR_ERR_API_REQUEST" : "HANGAR_ERR_API_INTERNAL",
-            bad ? `the path is not valid percent-encoding: ${err.message}` : err.message,
-          ),
-        );
+      const e =
+        err.code === "FST_ERR_BAD_URL"
+          ? {
+              status: 400,
+              code: "HANGAR_ERR_API_REQUEST",
+              message: `the path is not valid percent-encoding: ${err.message}`,
+            }
+          : mapError(err);
+      void (reply as unknown as FastifyReply).code(e.status).send(errorBody(e.code, e.message));
     },
+    bodyLimit: API_BODY_LIMIT,
+    clientErrorHandler: clientError,
   });
   const isLeader = opts.isLeader ?? (() => true);
+  const followers = new Followers({
+    ...opts.follow,
+    ...(opts.keepAliveMs !== undefined ? { keepAliveMs: opts.keepAliveMs } : {}),
+  });
 
-  app.setErrorHandler(
-    (
-      err: Error & { validation?: unknown; validationContext?: string; statusCode?: number; code?: string },
-      _req,
-      reply,
-    ) => {
-      if (err.validation !== undefined) {
-        return reply
-          .code(400)
-          .send(errorBody("HANGAR_ERR_API_REQUEST", `${err.validationContext ?? "request"}: ${err.message}`));
-      }
-      if (err instanceof ControllerError) {
-        const status =
-          err.code === "HANGAR_ERR_ENFORCE_NOT_FOUND"
-            ? 404
-            : err.code === "HANGAR_ERR_ENFORCE_CONFLICT"
-              ? 409
-              : err.code === "HANGAR_ERR_ENFORCE_REQUEST"
-                ? 400
-                : 502;
-        return reply.code(status).send(errorBody(err.code, err.message));
-      }
-      const status = err.statusCode !== undefined && err.statusCode >= 400 ? err.statusCode : 500;
-      return reply.code(status).send(errorBody(err.code ?? "HANGAR_ERR_API_INTERNAL", err.message));
-    },
-  );
+  // JSON only: no text/plain body reaches a route (415), and JSON is parsed here (above).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+
+  app.setErrorHandler((err: FrameworkError, req, reply) => {
+    const e = mapError(err);
+    if (e.status === 500) req.log.error({ err }, "REST API request failed");
+    return reply.code(e.status).send(errorBody(e.code, e.message));
+  });
   app.setNotFoundHandler((req, reply) =>
     reply
       .code(404)
@@ -152,31 +276,10 @@ export function buildApp(opts: AppOptions): FastifyInstance {
       const { limit, follow, ...filter } = req.query;
       const backlog = opts.alerts.list(filter, limit);
       if (!follow) return reply.send({ alerts: backlog });
-      // Server-sent events: the backlog, then every new match, until the client goes.
+      // Server-sent events: the backlog, then every new match, until the client goes or
+      // stops reading (./follow.ts bounds what a follower may hold).
       reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, {
-        "content-type": "text/event-stream; charset=utf-8",
-        "cache-control": "no-cache",
-        connection: "keep-alive",
-        "x-accel-buffering": "no",
-      });
-      const send = (a: AlertJson): void => {
-        res.write(`id: ${a.id ?? ""}\nevent: alert\ndata: ${JSON.stringify(a)}\n\n`);
-      };
-      for (const a of backlog) send(a);
-      res.write(": following\n\n");
-      const unsubscribe = opts.alerts.subscribe((a) => {
-        if (matches(a, filter)) send(a);
-      });
-      const keepAlive = setInterval(() => res.write(": keep-alive\n\n"), opts.keepAliveMs ?? 15_000);
-      keepAlive.unref();
-      const stop = (): void => {
-        clearInterval(keepAlive);
-        unsubscribe();
-      };
-      req.raw.on("close", stop);
-      res.on("close", stop);
+      followers.follow(reply.raw, opts.alerts, filter, backlog);
       return reply;
     },
   );

@@ -366,6 +366,7 @@ async function startServers(
       auth,
       isLeader: d.isLeader,
       ready: o.api.ready ?? (() => kubeReady(kube)),
+      ...(telemetry !== undefined ? { follow: { counters: telemetry.counters } } : {}),
     }),
   );
   closers.add(() => api.value.close());

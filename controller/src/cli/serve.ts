@@ -52,7 +52,9 @@ Options:
   --hub-tls-cert FILE, --hub-tls-key FILE
                            serve the hub over TLS with this certificate
   --hub-tls-ca FILE        mTLS: agents present a certificate signed by this CA (their
-                           identity); without it agents authenticate with tokens
+                           identity), naming their node as a DNS subjectAltName
+                           (DNS:<node>; a hello as another node is refused);
+                           without it agents authenticate with tokens
   --hub-client-cn CN       with mTLS: only certificates with this subject CN (repeatable;
                            default any the CA signed)
   --hub-agent SA           service account (namespace:name) whose projected tokens may

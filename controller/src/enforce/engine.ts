@@ -602,15 +602,16 @@ export class Enforcer {
         onError(err);
       }
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, intervalMs);
-        signal.addEventListener(
-          "abort",
-          () => {
-            clearTimeout(t);
-            resolve();
-          },
-          { once: true },
-        );
+        const onAbort = (): void => {
+          clearTimeout(t);
+          resolve();
+        };
+        // The listener goes when the timer fires: one per tick on a long-lived signal would leak.
+        const t = setTimeout(() => {
+          signal.removeEventListener("abort", onAbort);
+          resolve();
+        }, intervalMs);
+        signal.addEventListener("abort", onAbort, { once: true });
       });
     }
   }

@@ -9,18 +9,39 @@
  * (handled, ack lost) are recognised by sequence number. The other way, call
  * traces, merged baselines and rule updates are sent with their own sequence
  * numbers and kept until the agent acknowledges them (bounded per node).
+ *
+ * Identity and node: an agent speaks for one node, and the hub checks that its credential
+ * names that node: a pod-bound service-account token names its pod's node (TokenReview's
+ * `authentication.kubernetes.io/node-name`), a client certificate names its node as a DNS
+ * subjectAltName (`DNS:<node>`; the CN is the role that `allowedSubjects` checks). A hello for
+ * another node is refused with PERMISSION_DENIED before it touches that node's stream.
+ *
+ * Refusals: permanent protocol errors get a status a client does not retry as transient
+ * (PERMISSION_DENIED, INVALID_ARGUMENT, FAILED_PRECONDITION, UNAUTHENTICATED); only a
+ * handler that failed (the message can succeed when sent again) is UNAVAILABLE.
+ * Sequence numbers of agent messages run from 1 to 2^53-1 and increase on a stream (gaps are
+ * fine: the agent's outbox drops its oldest on overflow); anything else is INVALID_ARGUMENT
+ * (`HANGAR_ERR_HUB_SEQ`) and never acknowledged, so no number the agent could not count past
+ * ever becomes the node's acknowledged position.
  */
 import { readFileSync } from "node:fs";
 import { create } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { grpcServiceDefinition, hangar } from "@hangar/proto";
+import { HUB_PROTOCOL_VERSION, MAX_HUB_SEQ } from "@hangar/core";
 import { ControllerError } from "../errors.js";
-import { HUB_PROTOCOL_VERSION } from "@hangar/core";
 import { checkAgentProtocol } from "./protocol.js";
 import type { KubeApi } from "../kube/kube.js";
 
 type Req = hangar.ConnectRequest;
 type Res = hangar.ConnectResponse;
+
+/** The gRPC status each hub error code is answered with (the rest: UNAVAILABLE, the agent retries). */
+const REFUSAL_STATUS: Partial<Record<string, grpc.status>> = {
+  HANGAR_ERR_HUB_AUTH: grpc.status.UNAUTHENTICATED,
+  HANGAR_ERR_HUB_NODE_DENIED: grpc.status.PERMISSION_DENIED,
+  HANGAR_ERR_HUB_SEQ: grpc.status.INVALID_ARGUMENT,
+};
 
 /** What the hub does with agent messages; each resolves once the message is safe (then it is acknowledged). */
 export interface HubHandlers {
@@ -47,7 +68,10 @@ export interface HubTls {
    * authenticate with a token.
    */
   clientCaFile?: string;
-  /** Allowed client certificate CNs (empty: any certificate the CA signed). */
+  /**
+   * Allowed client certificate CNs (empty: any certificate the CA signed). The node an agent
+   * may speak for is not the CN but a DNS subjectAltName of its certificate (`DNS:<node>`).
+   */
   allowedSubjects?: string[];
 }
 
@@ -81,11 +105,22 @@ export interface HubOptions {
   resyncBaselines?: boolean;
 }
 
-/** Who is on a stream: the certificate CN or service account, and the node its token is bound to. */
+/**
+ * Who is on a stream: the certificate CN or service account, and the nodes its credential
+ * names (a pod-bound token: the pod's node; a certificate: its DNS subjectAltNames). A token
+ * not bound to a pod names none and may speak for any node (`nodes` undefined).
+ */
 interface Who {
   principal: string;
   via: "mtls" | "token";
-  node?: string;
+  nodes?: readonly string[];
+}
+
+/** One stream: the node it said hello as, and the last agent sequence number seen on it. */
+interface StreamCtx {
+  state: NodeState | undefined;
+  identity: AgentIdentity | undefined;
+  lastSeq: bigint;
 }
 
 interface NodeState {
@@ -294,7 +329,7 @@ export class AgentHub {
       if (subject === undefined) throw new ControllerError("HANGAR_ERR_HUB_AUTH", "no client certificate");
       if ((tls.allowedSubjects ?? []).length > 0 && !(tls.allowedSubjects ?? []).includes(subject))
         throw new ControllerError("HANGAR_ERR_HUB_AUTH", `client certificate CN ${subject} is not allowed`);
-      return { principal: subject, via: "mtls" };
+      return { principal: subject, via: "mtls", nodes: certificateNodes(cert?.subjectaltname) };
     }
     const auth = this.#opts.token;
     // eslint-disable-next-line security/detect-possible-timing-attacks -- compares with undefined (is it configured), not a secret
@@ -331,7 +366,7 @@ export class AgentHub {
       throw new ControllerError("HANGAR_ERR_HUB_AUTH", `${user} may not connect as an agent`);
     // A token bound to a pod names the pod's node: that agent may only speak for that node.
     const boundNode = status.user?.extra?.["authentication.kubernetes.io/node-name"]?.[0];
-    return { principal: user, via: "token", ...(boundNode !== undefined ? { node: boundNode } : {}) };
+    return { principal: user, via: "token", ...(boundNode !== undefined ? { nodes: [boundNode] } : {}) };
   }
 
   async #serve(call: grpc.ServerDuplexStream<Req, Res>): Promise<void> {
@@ -340,49 +375,29 @@ export class AgentHub {
       who = await this.#authenticate(call);
     } catch (err) {
       this.stats.inc("hub_auth_failures");
-      call.emit("error", {
-        code: grpc.status.UNAUTHENTICATED,
-        details: `HANGAR_ERR_HUB_AUTH: ${err instanceof Error ? err.message : String(err)}`,
-      });
+      if (err instanceof ControllerError) this.#refuse(call, err);
+      // The TokenReview itself failed (API server unreachable): transient, the agent retries soon.
+      else
+        call.emit("error", {
+          code: grpc.status.UNAVAILABLE,
+          details: `HANGAR_ERR_HUB_AUTH: the TokenReview failed: ${err instanceof Error ? err.message : String(err)}`,
+        });
       return;
     }
-    let state: NodeState | undefined;
-    let identity: AgentIdentity | undefined;
+    const ctx: StreamCtx = { state: undefined, identity: undefined, lastSeq: 0n };
+    let refused = false;
     // Messages are handled one at a time, in order: an ack always means "this and everything before".
     let chain = Promise.resolve();
     call.on("data", (req: Req) => {
       chain = chain
-        .then(() => this.#handle(call, req, who, state, identity))
-        .then(
-          (s) => {
-            if (s !== undefined) [state, identity] = s;
-          },
-          (err: unknown) => {
-            if (err instanceof ControllerError && err.code === "HANGAR_ERR_HUB_AUTH") {
-              call.emit("error", {
-                code: grpc.status.UNAUTHENTICATED,
-                details: `${err.code}: ${err.message}`,
-              });
-              return;
-            }
-            if (err instanceof ControllerError && err.code === "HANGAR_ERR_HUB_PROTOCOL") {
-              call.emit("error", {
-                code: grpc.status.FAILED_PRECONDITION,
-                details: `${err.code}: ${err.message}`,
-              });
-              return;
-            }
-            this.stats.inc("hub_handler_failures");
-            // Not acknowledged: the agent sends it again after reconnecting.
-            call.emit("error", {
-              code: grpc.status.UNAVAILABLE,
-              details: `HANGAR_ERR_HUB_STREAM: handler failed, not acknowledged: ${err instanceof Error ? err.message : String(err)}`,
-            });
-          },
-        );
+        .then(() => (refused ? undefined : this.#handle(call, req, who, ctx)))
+        .catch((err: unknown) => {
+          refused = true;
+          this.#refuse(call, err);
+        });
     });
     const done = (): void => {
-      if (state !== undefined && state.stream === call) state.stream = undefined;
+      if (ctx.state !== undefined && ctx.state.stream === call) ctx.state.stream = undefined;
     };
     call.on("end", () => {
       done();
@@ -392,23 +407,58 @@ export class AgentHub {
     call.on("cancelled", done);
   }
 
-  async #handle(
-    call: grpc.ServerDuplexStream<Req, Res>,
-    req: Req,
-    who: Who,
-    state: NodeState | undefined,
-    identity: AgentIdentity | undefined,
-  ): Promise<[NodeState, AgentIdentity] | undefined> {
+  /**
+   * Ends a stream with the status its error calls for: a refusal the agent cannot fix by
+   * sending again (a permanent status, the error code first in the details), or UNAVAILABLE
+   * for a handler that failed (the message was not acknowledged and is sent again).
+   */
+  #refuse(call: grpc.ServerDuplexStream<Req, Res>, err: unknown): void {
+    const status = err instanceof ControllerError ? REFUSAL_STATUS[err.code] : undefined;
+    if (err instanceof ControllerError && status !== undefined) {
+      if (status !== grpc.status.UNAUTHENTICATED) this.stats.inc("hub_refusals");
+      call.emit("error", { code: status, details: `${err.code}: ${err.message}` });
+      return;
+    }
+    if (err instanceof ControllerError && err.code === "HANGAR_ERR_HUB_PROTOCOL") {
+      this.stats.inc("hub_refusals");
+      const code = (err.details as { status?: grpc.status } | undefined)?.status;
+      call.emit("error", {
+        code: code ?? grpc.status.FAILED_PRECONDITION,
+        details: `${err.code}: ${err.message}`,
+      });
+      return;
+    }
+    this.stats.inc("hub_handler_failures");
+    // Not acknowledged: the agent sends it again after reconnecting.
+    call.emit("error", {
+      code: grpc.status.UNAVAILABLE,
+      details: `HANGAR_ERR_HUB_STREAM: handler failed, not acknowledged: ${err instanceof Error ? err.message : String(err)}`,
+    });
+  }
+
+  async #handle(call: grpc.ServerDuplexStream<Req, Res>, req: Req, who: Who, ctx: StreamCtx): Promise<void> {
     const m = req.message;
     if (m.case === "hello") {
+      if (ctx.state !== undefined)
+        throw protocolError(grpc.status.FAILED_PRECONDITION, "a second hello on one stream");
       const node = m.value.node;
+      // another major version of the protocol: FAILED_PRECONDITION (HANGAR_ERR_HUB_PROTOCOL)
       checkAgentProtocol(node, m.value.protocolVersion);
-      if (node === "") throw new Error("hello.node is empty");
-      if (who.node !== undefined && who.node !== node) {
-        this.stats.inc("hub_auth_failures");
+      if (node === "") throw protocolError(grpc.status.INVALID_ARGUMENT, "hello.node is empty");
+      if (m.value.lastReceivedSeq > MAX_HUB_SEQ)
         throw new ControllerError(
-          "HANGAR_ERR_HUB_AUTH",
-          `${who.principal}'s token is bound to a pod on node ${who.node}, not ${node}`,
+          "HANGAR_ERR_HUB_SEQ",
+          `hello.last_received_seq ${m.value.lastReceivedSeq} is beyond ${MAX_HUB_SEQ}: the hub never sent such a number`,
+        );
+      if (who.nodes !== undefined && !who.nodes.includes(node)) {
+        throw new ControllerError(
+          "HANGAR_ERR_HUB_NODE_DENIED",
+          who.via === "token"
+            ? `${who.principal}'s token is bound to a pod on node ${who.nodes.join(", ")}, not ${node}`
+            : who.nodes.length === 0
+              ? `client certificate CN ${who.principal} names no node (a DNS subjectAltName with the node name), so it may not speak for ${node}`
+              : `client certificate CN ${who.principal} is for node ${who.nodes.join(", ")}, not ${node}`,
+          { details: { principal: who.principal, node, bound: [...who.nodes] } },
         );
       }
       const s = this.#state(node);
@@ -459,21 +509,40 @@ export class AgentHub {
         }
       } else if (rules !== undefined) s.rulesVersion = rules.version;
       this.#opts.onHello?.(node);
-      return [s, id];
+      ctx.state = s;
+      ctx.identity = id;
+      return;
     }
+    const { state, identity } = ctx;
     if (state === undefined || identity === undefined)
-      throw new Error(`${m.case ?? "empty message"} before hello`);
+      throw protocolError(
+        grpc.status.FAILED_PRECONDITION,
+        `${m.case ?? "an empty message"} before hello: a stream starts with the agent's hello`,
+      );
     if (m.case === "ack") {
       state.outbox = state.outbox.filter((r) => r.seq > m.value.seq);
-      return undefined;
+      return;
     }
+    if (req.seq === 0n || req.seq > MAX_HUB_SEQ)
+      throw new ControllerError(
+        "HANGAR_ERR_HUB_SEQ",
+        `${m.case ?? "message"} seq ${req.seq} is outside 1..${MAX_HUB_SEQ}: not acknowledged; number it after the hub's last acknowledged ${state.lastAcked}`,
+        { details: { seq: req.seq.toString(), lastAcked: state.lastAcked.toString() } },
+      );
+    if (req.seq <= ctx.lastSeq)
+      throw new ControllerError(
+        "HANGAR_ERR_HUB_SEQ",
+        `${m.case ?? "message"} seq ${req.seq} does not increase on this stream (the one before was ${ctx.lastSeq})`,
+        { details: { seq: req.seq.toString(), lastAcked: state.lastAcked.toString() } },
+      );
+    ctx.lastSeq = req.seq;
     if (req.seq <= state.lastAcked) {
       // A message handled before whose ack was lost: acknowledge again, do not handle twice.
       this.stats.inc("hub_duplicates");
       call.write(
         create(hangar.ConnectResponseSchema, { message: { case: "ack", value: { seq: state.lastAcked } } }),
       );
-      return undefined;
+      return;
     }
     const h = this.#opts.handlers;
     switch (m.case) {
@@ -498,6 +567,27 @@ export class AgentHub {
     }
     state.lastAcked = req.seq;
     call.write(create(hangar.ConnectResponseSchema, { message: { case: "ack", value: { seq: req.seq } } }));
-    return undefined;
   }
+}
+
+/** A permanent protocol error (`HANGAR_ERR_HUB_PROTOCOL`) answered with `status`. */
+function protocolError(status: grpc.status, message: string): ControllerError {
+  return new ControllerError("HANGAR_ERR_HUB_PROTOCOL", message, { details: { status } });
+}
+
+/**
+ * The nodes a client certificate names: its DNS subjectAltNames (Node's `subjectaltname`
+ * text, e.g. `DNS:node-a, IP Address:10.0.0.1`). A quoted entry (Node quotes names with
+ * characters no node name has) or a wildcard names no node.
+ */
+export function certificateNodes(subjectAltName: string | undefined): string[] {
+  if (subjectAltName === undefined) return [];
+  const out: string[] = [];
+  for (const part of subjectAltName.split(", ")) {
+    if (!part.startsWith("DNS:")) continue;
+    const name = part.slice(4);
+    // A DNS name (a node's name): lower-case letters, digits, '-' and '.', alphanumeric at both ends.
+    if (name.length <= 253 && /^[a-z0-9][-a-z0-9.]*$/.test(name) && /[a-z0-9]$/.test(name)) out.push(name);
+  }
+  return out;
 }

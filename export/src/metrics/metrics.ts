@@ -285,6 +285,18 @@ export const COUNTER_MAPPINGS: Readonly<Partial<Record<CounterName, Mapping>>> =
     unit: "By",
     attrs: { destination: HANGAR_ATTR.destination },
   },
+  api_followers_buffered: {
+    instrument: "hangar.api.followers.buffered",
+    description: "bytes waiting in the controller for REST API alert followers that have not read them",
+    gauge: true,
+    unit: "By",
+    attrs: {},
+  },
+  api_followers_dropped: {
+    instrument: "hangar.api.followers.dropped",
+    description: "REST API alert followers dropped because they stopped reading, by reason",
+    attrs: { reason: HANGAR_ATTR.reason },
+  },
 };
 
 /** The mappings by the family name a snapshot key carries. */

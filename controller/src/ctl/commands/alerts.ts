@@ -16,7 +16,8 @@ import {
 export const ALERTS_HELP = `Usage: hangar-ctl alerts [--follow] [filters] [-o table|json|yaml]
 
 Recent alerts held by the controller, oldest first; with --follow, then every
-new alert as it arrives, until Ctrl-C.
+new alert as it arrives, until Ctrl-C (exit 1 if the controller drops this client
+for not reading fast enough: it says so on stderr).
 
 Filters:
   --provider NAME      one provider
@@ -125,10 +126,21 @@ export async function runAlerts(argv: string[], io: CtlIO, signal?: AbortSignal)
       const onSigint = (): void => ac.abort();
       if (signal === undefined) process.once("SIGINT", onSigint);
       signal?.addEventListener("abort", () => ac.abort(), { once: true });
+      let dropped: string | undefined;
       try {
         await client.events(
           `/v1/alerts?${q.toString()}`,
           (event, data) => {
+            // The controller drops a follower that fell too far behind, saying why, then ends the stream.
+            if (event === "dropped") {
+              try {
+                const m = (JSON.parse(data) as { message?: unknown }).message;
+                dropped = typeof m === "string" ? m : data;
+              } catch {
+                dropped = data;
+              }
+              return;
+            }
             if (event !== "alert") return;
             const a = JSON.parse(data) as AlertJson;
             if (format === "json") io.stdout(`${JSON.stringify(a)}\n`);
@@ -145,6 +157,10 @@ export async function runAlerts(argv: string[], io: CtlIO, signal?: AbortSignal)
         );
       } finally {
         process.removeListener("SIGINT", onSigint);
+      }
+      if (dropped !== undefined) {
+        io.stderr(`hangar-ctl alerts: the controller stopped following for this client: ${dropped}\n`);
+        return EXIT.failed;
       }
       return EXIT.ok;
     } catch (err) {
