@@ -79,11 +79,20 @@ function collection(o: K8sObject): string {
     PodDisruptionBudget: "poddisruptionbudgets",
     NetworkPolicy: "networkpolicies",
     PriorityClass: "priorityclasses",
+    ValidatingAdmissionPolicy: "validatingadmissionpolicies",
+    ValidatingAdmissionPolicyBinding: "validatingadmissionpolicybindings",
   };
   const resource = plural[o.kind];
   if (resource === undefined) throw new Error(`no REST path known for kind ${o.kind} (${o.metadata.name})`);
   const base = o.apiVersion.includes("/") ? `/apis/${o.apiVersion}` : `/api/${o.apiVersion}`;
-  const cluster = ["Namespace", "ClusterRole", "ClusterRoleBinding", "PriorityClass"].includes(o.kind);
+  const cluster = [
+    "Namespace",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "PriorityClass",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+  ].includes(o.kind);
   return cluster
     ? `${base}/${resource}`
     : `${base}/namespaces/${o.metadata.namespace ?? "default"}/${resource}`;
