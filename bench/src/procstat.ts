@@ -3,7 +3,7 @@
  * (`agent/steady`, `hub/agents`) watch a real agent or controller process from outside, as
  * `top` would, so that nothing in the measured process changes for the measurement.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 
 /** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ). */
@@ -134,4 +134,23 @@ export function at(samples: readonly ProcSample[], sec: number): ProcSample | un
   let best: ProcSample | undefined;
   for (const s of samples) if (best === undefined || Math.abs(s.t - sec) < Math.abs(best.t - sec)) best = s;
   return best;
+}
+
+/** SIGTERM, then SIGKILL after 10 s; resolves when the process has exited. */
+export function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    child.once("exit", () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill("SIGTERM");
+  });
+}
+
+/** `v` rounded to `digits` decimal places. */
+export function round(v: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
 }

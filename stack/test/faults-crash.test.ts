@@ -24,6 +24,7 @@ import {
   LineReceiver,
   startAgentProcess,
   tags,
+  hubServerTls,
 } from "./faults-helpers.js";
 
 const RATE = 400;
@@ -44,11 +45,7 @@ it(
         const hubGot: hangar.Alert[] = [];
         const hub = new AgentHub({
           listen: "127.0.0.1:0",
-          tls: {
-            clientCaFile: join(dir, "ca.crt"),
-            certFile: join(dir, "srv.crt"),
-            keyFile: join(dir, "srv.key"),
-          },
+          tls: hubServerTls(dir),
           handlers: { alert: (a) => void hubGot.push(a) },
         });
         const hubPort = await hub.start();

@@ -25,6 +25,8 @@ import {
   stoppedCounters,
   tags,
   writeRule,
+  hubServerTls,
+  hubClientArgs,
 } from "./faults-helpers.js";
 
 const N = 1500;
@@ -62,11 +64,7 @@ it(
     const got: number[] = [];
     const hubOpts = (port: number): ConstructorParameters<typeof AgentHub>[0] => ({
       listen: `127.0.0.1:${port}`,
-      tls: {
-        clientCaFile: join(dir, "ca.crt"),
-        certFile: join(dir, "srv.crt"),
-        keyFile: join(dir, "srv.key"),
-      },
+      tls: hubServerTls(dir),
       handlers: { alert: (a) => void got.push(...tags([a.message])) },
     });
     let hub = new AgentHub(hubOpts(0));
@@ -84,16 +82,7 @@ it(
       spoolDir,
       "--siem",
       `tcp://127.0.0.1:${siemPort}?format=json&syslog=none&framing=lf&name=siem&spool-max-bytes=4194304`,
-      "--hub",
-      `127.0.0.1:${hubPort}`,
-      "--hub-ca",
-      join(dir, "ca.crt"),
-      "--hub-cert",
-      join(dir, "cli.crt"),
-      "--hub-key",
-      join(dir, "cli.key"),
-      "--hub-server-name",
-      "hangar-controller",
+      ...hubClientArgs(dir, hubPort),
       "--hub-outbox-max-bytes",
       "4194304",
       "--node",

@@ -21,6 +21,7 @@ import {
   startAgentProcess,
   stoppedCounters,
   tags,
+  hubServerTls,
 } from "./faults-helpers.js";
 
 const N = 600;
@@ -34,11 +35,7 @@ it(
     const hubGot: hangar.Alert[] = [];
     const hubOpts = (port: number): ConstructorParameters<typeof AgentHub>[0] => ({
       listen: `127.0.0.1:${port}`,
-      tls: {
-        clientCaFile: join(dir, "ca.crt"),
-        certFile: join(dir, "srv.crt"),
-        keyFile: join(dir, "srv.key"),
-      },
+      tls: hubServerTls(dir),
       handlers: { alert: (a) => void hubGot.push(a) },
     });
     let hub = new AgentHub(hubOpts(0));

@@ -238,20 +238,29 @@ export function agentArgs(o: {
       "--siem",
       `tcp://127.0.0.1:${o.siemPort}?format=json&syslog=none&framing=lf&name=siem${o.siemParams ?? ""}`,
     );
-  if (o.hubPort !== undefined)
-    args.push(
-      "--hub",
-      `127.0.0.1:${o.hubPort}`,
-      "--hub-ca",
-      join(o.dir, "ca.crt"),
-      "--hub-cert",
-      join(o.dir, "cli.crt"),
-      "--hub-key",
-      join(o.dir, "cli.key"),
-      "--hub-server-name",
-      "hangar-controller",
-    );
+  if (o.hubPort !== undefined) args.push(...hubClientArgs(o.dir, o.hubPort));
   return args;
+}
+
+/** The agent's flags for the hub on `port`, with the client certificate of `writeTestCerts(dir)`. */
+export function hubClientArgs(dir: string, port: number): string[] {
+  return [
+    "--hub",
+    `127.0.0.1:${port}`,
+    "--hub-ca",
+    join(dir, "ca.crt"),
+    "--hub-cert",
+    join(dir, "cli.crt"),
+    "--hub-key",
+    join(dir, "cli.key"),
+    "--hub-server-name",
+    "hangar-controller",
+  ];
+}
+
+/** The hub's TLS files of `writeTestCerts(dir)` (an AgentHub's `tls`). */
+export function hubServerTls(dir: string): { clientCaFile: string; certFile: string; keyFile: string } {
+  return { clientCaFile: join(dir, "ca.crt"), certFile: join(dir, "srv.crt"), keyFile: join(dir, "srv.key") };
 }
 
 /** Accepted, delivered, duplicated and lost, by tag: what a fault test reports and asserts on. */

@@ -15,12 +15,20 @@ import { Counters, truncationMarker } from "@hangar/core";
 import { DiskOutbox, HubClient, startSimulator } from "@hangar/agent";
 import { AgentHub } from "@hangar/controller";
 import { tempDir, waitFor, writeTestCerts } from "@hangar/testkit";
-import { execEvent, startAgentProcess, stoppedCounters, tags, writeRule } from "./faults-helpers.js";
+import {
+  execEvent,
+  startAgentProcess,
+  stoppedCounters,
+  tags,
+  writeRule,
+  hubServerTls,
+  hubClientArgs,
+} from "./faults-helpers.js";
 
 function hubOn(dir: string, got: hangar.Alert[]): AgentHub {
   return new AgentHub({
     listen: "127.0.0.1:0",
-    tls: { clientCaFile: join(dir, "ca.crt"), certFile: join(dir, "srv.crt"), keyFile: join(dir, "srv.key") },
+    tls: hubServerTls(dir),
     handlers: { alert: (a) => void got.push(a) },
   });
 }
@@ -57,16 +65,7 @@ describe("oversized messages on the link to the controller", () => {
         "--no-stdout-alerts",
         "--spool-dir",
         join(dir, "spool"),
-        "--hub",
-        `127.0.0.1:${hubPort}`,
-        "--hub-ca",
-        join(dir, "ca.crt"),
-        "--hub-cert",
-        join(dir, "cli.crt"),
-        "--hub-key",
-        join(dir, "cli.key"),
-        "--hub-server-name",
-        "hangar-controller",
+        ...hubClientArgs(dir, hubPort),
         "--node",
         "node-a",
       ]);

@@ -62,10 +62,6 @@ const REFUSED = new Set<number>([
   grpc.status.FAILED_PRECONDITION,
 ]);
 
-/**
- * The hub refused this agent with a permanent status: what it said, and when the client
- * tries again. Handed to `onError`; the agent logs it as an error, not as a lost stream.
- */
 /** The hub's codes that refuse the connection itself, whenever they come (see HubRefusal). */
 const CONNECTION_CODES = new Set<string>([
   "HANGAR_ERR_HUB_AUTH",
@@ -73,6 +69,10 @@ const CONNECTION_CODES = new Set<string>([
   "HANGAR_ERR_HUB_PROTOCOL",
 ]);
 
+/**
+ * The hub refused this agent with a permanent status: what it said, and when the client
+ * tries again. Handed to `onError`; the agent logs it as an error, not as a lost stream.
+ */
 export class HubRefusal extends Error {
   override readonly name = "HubRefusal";
   constructor(
@@ -164,6 +164,8 @@ export class HubClient implements AlertSink, TraceSource {
   #lastReceived = 0n;
   #acked = 0n;
   #call: grpc.ClientDuplexStream<Req, Res> | undefined;
+  /** Settles when the current stream has ended (error, end or close), even before anyone waits. */
+  #callEnded: Promise<void> = Promise.resolve();
   /** The hub's acknowledged position as this stream knows it (its hello, then its acks). */
   #streamAcked = 0n;
   /** Whether the hub's hello arrived on the current stream. */
@@ -273,7 +275,8 @@ export class HubClient implements AlertSink, TraceSource {
             if (r.seq < this.#sendSeq) continue;
             const more = call.write(r);
             this.#sendSeq = r.seq + 1n;
-            if (!more) await drained(call);
+            // A stream that ended before or while we wait never drains: stop waiting then too.
+            if (!more) await Promise.race([drained(call), this.#callEnded]);
             if (this.#call !== call) break;
           }
         }
@@ -453,6 +456,11 @@ export class HubClient implements AlertSink, TraceSource {
       this.#client as unknown as { connect(md: grpc.Metadata): grpc.ClientDuplexStream<Req, Res> }
     ).connect(md);
     this.#call = call;
+    this.#callEnded = new Promise<void>((ended) => {
+      call.once("error", () => ended());
+      call.once("end", () => ended());
+      call.once("close", () => ended());
+    });
     this.#streamAcked = 0n;
     this.#streamHello = false;
     return new Promise<void>((resolve, reject) => {

@@ -21,7 +21,7 @@ import { toJsonString } from "@bufbuild/protobuf";
 import { tetragon } from "@hangar/proto";
 import { mixedMessages } from "../fixtures.js";
 import { LatencyRecorder, MemoryPeak, type Measurement } from "../harness.js";
-import { at, ProcSampler, summarize } from "../procstat.js";
+import { at, ProcSampler, round, stopChild as stop, summarize } from "../procstat.js";
 import type { BenchCase, CaseContext } from "./case.js";
 
 /** The agent CLI; HANGAR_BENCH_AGENT_MAIN measures another build (e.g. the one before a change). */
@@ -81,18 +81,6 @@ async function detectorStats(port: number): Promise<Record<string, number>> {
   for (const m of text.matchAll(/^hangar_detector_stats\{hangar_detector_stat="([^"]+)"[^}]*\} (\S+)$/gm))
     out[m[1] as string] = Number(m[2]);
   return out;
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const kill = setTimeout(() => child.kill("SIGKILL"), 10_000);
-    child.once("exit", () => {
-      clearTimeout(kill);
-      resolve();
-    });
-    child.kill("SIGTERM");
-  });
 }
 
 async function run(ctx: CaseContext): Promise<Measurement> {
@@ -242,11 +230,6 @@ async function run(ctx: CaseContext): Promise<Measurement> {
     await stop(sim);
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-function round(v: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(v * f) / f;
 }
 
 export const agentSteady: BenchCase = {

@@ -25,7 +25,7 @@ import {
   writeTestCerts,
 } from "@hangar/testkit";
 import { LatencyRecorder, MemoryPeak, type Measurement } from "../harness.js";
-import { ProcSampler, summarize } from "../procstat.js";
+import { ProcSampler, round, stopChild as stop, summarize } from "../procstat.js";
 import type { BenchCase, CaseContext } from "./case.js";
 
 /** The controller CLI; HANGAR_BENCH_CONTROLLER_MAIN measures another build (e.g. the one before a change). */
@@ -66,18 +66,6 @@ function nextLine(lines: Interface, child: ChildProcess, what: string, timeoutMs
     };
     lines.once("line", onLine);
     child.once("exit", onExit);
-  });
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const kill = setTimeout(() => child.kill("SIGKILL"), 10_000);
-    child.once("exit", () => {
-      clearTimeout(kill);
-      resolve();
-    });
-    child.kill("SIGTERM");
   });
 }
 
@@ -241,11 +229,6 @@ async function run(ctx: CaseContext): Promise<Measurement> {
     await cp.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-function round(v: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(v * f) / f;
 }
 
 export const hubAgents: BenchCase = {
