@@ -196,16 +196,35 @@ const needs = (
       ? { ns: "strict", opts: { requireImageDigest: true } }
       : { ns: "mcp", opts: {} };
 
-/** Polls with a known-bad pod until the policies answer as `mode` in `ns` (they take a moment to become active). */
+/**
+ * Polls with a known-bad Pod, Deployment and CronJob until all three policies (pods, workloads,
+ * cronjobs) answer as `mode` in `ns`: each takes its own moment to become active.
+ */
 async function untilActive(cp: ControlPlane, ns: string, mode: "Deny" | "Warn"): Promise<void> {
-  const bad = podObject(brokenPod(BREAK_CASES[0]!));
+  const broken = brokenPod(BREAK_CASES[0]!);
+  const bad = [
+    podObject(broken),
+    deploymentObject(broken),
+    {
+      apiVersion: "batch/v1",
+      kind: "CronJob",
+      metadata: { name: "active-probe" },
+      spec: {
+        schedule: "@daily",
+        jobTemplate: { spec: { template: { ...broken, spec: { ...broken.spec, restartPolicy: "Never" } } } },
+      },
+    },
+  ];
   let last = "";
   await waitFor(
     `the admission policies active in ${mode} mode in ${ns}`,
     async () => {
-      const r = await create(cp, ns, bad);
-      last = `${r.status} ${JSON.stringify(r.body).slice(0, 400)} ${r.warnings.join(" ")}`;
-      return mode === "Deny" ? r.status === 403 : r.status === 201 && r.warnings.length > 0;
+      for (const obj of bad) {
+        const r = await create(cp, ns, obj);
+        last = `${String(obj["kind"])}: ${r.status} ${JSON.stringify(r.body).slice(0, 400)} ${r.warnings.join(" ")}`;
+        if (!(mode === "Deny" ? r.status === 403 : r.status === 201 && r.warnings.length > 0)) return false;
+      }
+      return true;
     },
     () => last,
     30_000,
