@@ -1,6 +1,6 @@
 /**
  * Detections built into the MIT core, for an agent that runs without the rule engine (no
- * license and no BSL grant, or a build without `@hangar/semantic`): a few single-event facts
+ * license and no BSL grant, or a build without the rule engine package): a few single-event facts
  * that are wrong in almost every MCP server, so the agent is never blind. Each is one check
  * per event over precomputed sets; nothing is configurable (tuning is what the rule engine
  * is for).
