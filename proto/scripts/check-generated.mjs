@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Fails (exit 1) when proto/src/gen is not what `buf generate` produces from
-// the .proto files today. Regenerates into a temporary directory and compares
+// the .proto files today, or proto/src/gen-lazy not what scripts/gen-lazy.mjs produces. Regenerates into a temporary directory and compares
 // file lists and bytes; the committed tree is never touched.
 //
 // Usage: node proto/scripts/check-generated.mjs   (from any directory)
@@ -12,7 +12,6 @@ import { delimiter, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const protoDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const committedDir = join(protoDir, "src", "gen");
 
 /** node_modules/.bin of proto/ and every ancestor (npm workspaces hoist). */
 function binDirs(start) {
@@ -46,30 +45,53 @@ try {
     process.exit(1);
   }
 
-  const freshDir = join(outBase, "src", "gen");
-  const fresh = listFiles(freshDir);
-  const committed = listFiles(committedDir);
-  const committedSet = new Set(committed);
-  const freshSet = new Set(fresh);
+  // The lazy readers (scripts/gen-lazy.mjs) into <tmp>/src/gen-lazy.
+  const lazy = spawnSync(
+    process.execPath,
+    [join(protoDir, "scripts", "gen-lazy.mjs"), "--out", join(outBase, "src", "gen-lazy")],
+    {
+      cwd: protoDir,
+      env,
+      encoding: "utf8",
+    },
+  );
+  if (lazy.error || lazy.status !== 0) {
+    console.error("check-generated: `gen-lazy.mjs` failed");
+    process.stderr.write(lazy.stdout ?? "");
+    process.stderr.write(lazy.stderr ?? "");
+    process.exit(1);
+  }
 
   const problems = [];
-  for (const file of fresh) {
-    if (!committedSet.has(file)) problems.push(`missing   src/gen/${file}`);
-    else if (!readFileSync(join(freshDir, file)).equals(readFileSync(join(committedDir, file)))) {
-      problems.push(`differs   src/gen/${file}`);
+  let count = 0;
+  for (const sub of ["gen", "gen-lazy"]) {
+    const freshDir = join(outBase, "src", sub);
+    const committedSub = join(protoDir, "src", sub);
+    const fresh = listFiles(freshDir);
+    const committed = listFiles(committedSub);
+    const committedSet = new Set(committed);
+    const freshSet = new Set(fresh);
+    count += fresh.length;
+    for (const file of fresh) {
+      if (!committedSet.has(file)) problems.push(`missing   src/${sub}/${file}`);
+      else if (!readFileSync(join(freshDir, file)).equals(readFileSync(join(committedSub, file)))) {
+        problems.push(`differs   src/${sub}/${file}`);
+      }
     }
-  }
-  for (const file of committed) {
-    if (!freshSet.has(file)) problems.push(`stale     src/gen/${file}`);
+    for (const file of committed) {
+      if (!freshSet.has(file)) problems.push(`stale     src/${sub}/${file}`);
+    }
   }
 
   if (problems.length > 0) {
-    console.error(`check-generated: proto/src/gen is out of date (${problems.length} file(s)):`);
+    console.error(
+      `check-generated: proto/src/gen or src/gen-lazy is out of date (${problems.length} file(s)):`,
+    );
     for (const line of problems) console.error(`  ${line}`);
     console.error("Run `npm run generate` and commit the result.");
     process.exit(1);
   }
-  console.log(`check-generated: proto/src/gen is up to date (${fresh.length} files)`);
+  console.log(`check-generated: proto/src/gen and src/gen-lazy are up to date (${count} files)`);
 } finally {
   rmSync(outBase, { recursive: true, force: true });
 }

@@ -8,3 +8,6 @@ export * as hangar from "./hangar.js";
 export * as otlp from "./otlp.js";
 export { countUnknownFields } from "./unknown.js";
 export { GrpcPath, grpcServiceDefinition, methodPath, type GrpcMethodDefinition } from "./grpc.js";
+export * as tetragonLazy from "./gen-lazy/tetragon.js";
+export * as hubbleLazy from "./gen-lazy/observer.js";
+export { lazyDifference } from "./lazy-diff.js";
