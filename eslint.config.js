@@ -6,7 +6,8 @@ import tseslint from "typescript-eslint";
 import hangarSecurity from "./scripts/eslint/hangar-security.mjs";
 
 export default tseslint.config(
-  { ignores: ["**/dist/**", "**/node_modules/**", "proto/src/gen/**", "proto/src/gen-lazy/**", "**/*.js", "**/*.mjs"] },
+  { ignores: ["**/dist/**", "**/node_modules/**", "proto/src/gen/**", "**/*.js", "**/*.mjs"] },
+  { ignores: ["proto/src/gen-lazy/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

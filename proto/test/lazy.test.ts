@@ -211,7 +211,7 @@ function scalar(g: Gen, t: ScalarType): unknown {
 function fieldValue(g: Gen, f: DescField, kind: "scalar" | "enum" | "message", depth: number): unknown {
   if (kind === "message") {
     const m = f.message!;
-    if (isWrapperDesc(m)) return scalar(g, m.fields[0]!.scalar!);
+    if (isWrapperDesc(m)) return scalar(g, m.fields[0].scalar);
     return randomMessage(g, m, depth - 1);
   }
   if (kind === "enum") {
@@ -256,7 +256,7 @@ function randomMessage(g: Gen, desc: DescMessage, depth: number): Message {
         for (let i = 0; i < n; i++) {
           const key = g(fc.string, { maxLength: 12 });
           if (key === "__proto__") continue;
-          // eslint-disable-next-line hangar/no-string-key-write -- test data; "__proto__" skipped above
+
           map[key] = fieldValue(g, f, f.mapKind, depth);
         }
         init[f.localName] = map;

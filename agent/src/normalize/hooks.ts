@@ -5,7 +5,7 @@
  * arguments fill the detail. The decision per function name is made once and remembered:
  * policies hook a handful of functions, each many times.
  */
-import { tetragon, type hangar } from "@hangar/proto";
+import { tetragon, type hangar, type tetragonLazy } from "@hangar/proto";
 import { EventKind, FileOperation, type RuntimeEvent } from "@hangar/core";
 import {
   ADDRESS_FAMILIES,
@@ -23,7 +23,7 @@ import {
   syscallName,
 } from "./linux.js";
 
-type Arg = tetragon.KprobeArgument;
+type Arg = tetragonLazy.KprobeArgument;
 type Detail = RuntimeEvent["detail"];
 
 /** What a hook means, decided from its function name alone. */

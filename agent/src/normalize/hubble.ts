@@ -6,7 +6,7 @@
  * the other way). Flows keep the packet's source and destination and say which one is
  * the pod, and who opened the connection. lost_events and node_status become counters.
  */
-import { flow, type observer } from "@hangar/proto";
+import { flow, type hubbleLazy as H } from "@hangar/proto";
 import {
   type Counters,
   EventKind,
@@ -37,7 +37,7 @@ export function parseLabels(labels: readonly string[]): Record<string, string> {
   return out;
 }
 
-function hasProviderLabel(ep: flow.Endpoint | undefined): boolean {
+function hasProviderLabel(ep: H.Endpoint | undefined): boolean {
   if (ep === undefined) return false;
   for (const l of ep.labels) if (l.startsWith(PROVIDER_SELECTOR)) return true;
   return false;
@@ -57,7 +57,7 @@ const TCP_FLAG_NAMES = ["FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR", 
 /** Label maps per endpoint are cached: the same pods produce most flows. */
 class LabelCache {
   #map = new Map<string, Record<string, string>>();
-  get(ep: flow.Endpoint): Record<string, string> {
+  get(ep: H.Endpoint): Record<string, string> {
     const key = `${ep.namespace}/${ep.podName}#${ep.identity}#${ep.labels.length}`;
     let v = this.#map.get(key);
     if (v === undefined) {
@@ -90,7 +90,7 @@ export class HubbleNormalizer {
   }
 
   /** Counts unknown fields of the messages read, by message type and field number. */
-  #countUnknown(msg: observer.GetFlowsResponse, f: flow.Flow | undefined): void {
+  #countUnknown(msg: H.GetFlowsResponse, f: H.Flow | undefined): void {
     const names: string[] = [];
     unknownFieldNames(msg, names);
     if (f !== undefined)
@@ -101,7 +101,7 @@ export class HubbleNormalizer {
     for (const n of names) this.#unknown.inc(n);
   }
 
-  normalize(msg: observer.GetFlowsResponse): NormalizeResult {
+  normalize(msg: H.GetFlowsResponse): NormalizeResult {
     const r = msg.responseTypes;
     this.#countUnknown(msg, r.case === "flow" ? r.value : undefined);
     switch (r.case) {
@@ -124,7 +124,7 @@ export class HubbleNormalizer {
     }
   }
 
-  #flow(f: flow.Flow, msg: observer.GetFlowsResponse): NormalizeResult {
+  #flow(f: H.Flow, msg: H.GetFlowsResponse): NormalizeResult {
     const ip = f.IP;
     const reply = f.isReply ?? false;
     // Which side is "ours": the endpoint with the provider label; when both or neither carry

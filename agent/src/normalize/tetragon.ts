@@ -8,7 +8,7 @@
  * (rate_limit_info, process_throttle) become counters. Everything else is dropped with a
  * reason; unsupported hooks are counted by function name, unknown fields by message type.
  */
-import { tetragon, type hangar } from "@hangar/proto";
+import { tetragon, type hangar, type tetragonLazy as T } from "@hangar/proto";
 import {
   type Counters,
   EventKind,
@@ -58,7 +58,7 @@ function capabilities(caps: readonly tetragon.CapabilitiesType[] | undefined): s
   return names;
 }
 
-const NAMESPACES: readonly (readonly [keyof tetragon.Namespaces, string])[] = [
+const NAMESPACES: readonly (readonly [keyof T.Namespaces, string])[] = [
   ["uts", "uts"],
   ["ipc", "ipc"],
   ["mnt", "mnt"],
@@ -71,11 +71,11 @@ const NAMESPACES: readonly (readonly [keyof tetragon.Namespaces, string])[] = [
   ["user", "user"],
 ];
 
-function hostNamespaces(ns: tetragon.Namespaces | undefined): string[] {
+function hostNamespaces(ns: T.Namespaces | undefined): string[] {
   if (ns === undefined) return [];
   const out: string[] = [];
   for (const [key, name] of NAMESPACES) {
-    const n = ns[key] as tetragon.Namespace | undefined;
+    const n = ns[key] as T.Namespace | undefined;
     if (n?.isHost === true) out.push(name);
   }
   return out;
@@ -87,7 +87,7 @@ const PRIVILEGE_CHANGES: Readonly<Record<number, string>> = {
   [tetragon.ProcessPrivilegesChanged.PRIVILEGES_RAISED_EXEC_FILE_SETGID]: "setgid",
 };
 
-export function toProcess(p: tetragon.Process): hangar.ProcessIdentity {
+export function toProcess(p: T.Process): hangar.ProcessIdentity {
   const out = newProcess();
   out.pid = p.pid ?? 0;
   out.execId = p.execId;
@@ -135,7 +135,7 @@ export function toProcess(p: tetragon.Process): hangar.ProcessIdentity {
   return out;
 }
 
-export function toPod(p: tetragon.Pod): hangar.PodIdentity {
+export function toPod(p: T.Pod): hangar.PodIdentity {
   const pod = newPod(p.namespace, p.name, p.podLabels);
   pod.uid = p.uid;
   pod.workload = p.workload;
@@ -161,12 +161,12 @@ function containerOnly(docker: string): hangar.PodIdentity {
 
 /** What every process event carries: the process, its parent, its ancestors, a hook's arguments. */
 interface Hook {
-  process?: tetragon.Process | undefined;
-  parent?: tetragon.Process | undefined;
-  ancestors: tetragon.Process[];
-  args: readonly tetragon.KprobeArgument[];
+  process?: T.Process | undefined;
+  parent?: T.Process | undefined;
+  ancestors: T.Process[];
+  args: readonly T.KprobeArgument[];
 }
-const NO_ARGS: readonly tetragon.KprobeArgument[] = [];
+const NO_ARGS: readonly T.KprobeArgument[] = [];
 
 /**
  * One Tetragon GetEventsResponse → at most one RuntimeEvent. It remembers the processes it
@@ -186,7 +186,7 @@ export class TetragonNormalizer {
     this.#processes = options.processes ?? new ProcessTable();
   }
 
-  normalize(msg: tetragon.GetEventsResponse): NormalizeResult {
+  normalize(msg: T.GetEventsResponse): NormalizeResult {
     const e = msg.event;
     let ev: RuntimeEvent;
     let hook: Hook | undefined;
@@ -298,7 +298,7 @@ export class TetragonNormalizer {
     if (hook.ancestors.length > 0) {
       const n = Math.min(hook.ancestors.length, MAX_ANCESTORS);
       for (let i = 0; i < n; i++) {
-        const a = toProcess(hook.ancestors[i] as tetragon.Process);
+        const a = toProcess(hook.ancestors[i] as T.Process);
         if (ev.kind === EventKind.EXEC) table.remember(a);
         ev.ancestors.push(a);
       }
@@ -308,7 +308,7 @@ export class TetragonNormalizer {
   }
 
   /** Counts unknown fields of the messages this normalizer reads, by message type and field. */
-  #countUnknown(msg: tetragon.GetEventsResponse, hook: Hook | undefined): void {
+  #countUnknown(msg: T.GetEventsResponse, hook: Hook | undefined): void {
     const names: string[] = [];
     unknownFieldNames(msg, names);
     unknownFieldNames(msg.event.value, names);

@@ -14,7 +14,7 @@ import { flow, hangar, observer, tetragon } from "@hangar/proto";
 import { AgentError } from "../errors.js";
 import { timeMs, type Counters } from "@hangar/core";
 import { NamedCounter } from "../normalize/names.js";
-import type { SensorRecord } from "../sources/records.js";
+import type { ParsedRecord, SensorRecord } from "../sources/records.js";
 
 export type RecordingFormat = "tetragon" | "hubble" | "traces";
 
@@ -86,7 +86,7 @@ function errorText(err: unknown): string {
  * Parses one line. Returns the record, or throws an Error whose message says
  * what is wrong (the caller adds file and line).
  */
-export function parseLine(format: RecordingFormat, text: string, counters: Counters): SensorRecord {
+export function parseLine(format: RecordingFormat, text: string, counters: Counters): ParsedRecord {
   let json: unknown;
   try {
     json = JSON.parse(text);

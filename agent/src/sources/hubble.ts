@@ -4,9 +4,9 @@
  * saw, so the gap is filled from Hubble's ring buffer where it still holds them;
  * flows seen twice at the seam are recognized by uuid and skipped.
  */
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { GrpcPath, flow, observer } from "@hangar/proto";
+import { GrpcPath, flow, hubbleLazy, observer } from "@hangar/proto";
 import type { Logger } from "pino";
 import { type Counters, BoundedQueue, PROVIDER_LABEL } from "@hangar/core";
 import { runStream, type GrpcEndpointOptions } from "./grpc.js";
@@ -59,7 +59,7 @@ class RecentKeys {
   }
 }
 
-function flowKey(f: flow.Flow): string {
+function flowKey(f: hubbleLazy.Flow): string {
   if (f.uuid !== "") return f.uuid;
   const t = f.time;
   return `${t?.seconds ?? 0n}.${t?.nanos ?? 0}:${f.IP?.source ?? ""}>${f.IP?.destination ?? ""}:${f.Type}`;
@@ -96,9 +96,10 @@ export function hubbleSource(options: HubbleSourceOptions, signal: AbortSignal):
       },
       onMessage(bytes) {
         counters.inc("sensor_messages", { sensor: "hubble" });
-        let msg: observer.GetFlowsResponse;
+        let msg: hubbleLazy.GetFlowsResponse;
         try {
-          msg = fromBinary(observer.GetFlowsResponseSchema, bytes);
+          // The generated lazy reader (proto/lazy.config.json), checked against fromBinary in proto/test/lazy.test.ts.
+          msg = hubbleLazy.decodeGetFlowsResponse(bytes);
         } catch (err) {
           counters.inc("dropped", { reason: "undecodable" });
           logger.warn({ err }, "hubble: undecodable message skipped");

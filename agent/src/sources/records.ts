@@ -1,12 +1,23 @@
-import type { observer, tetragon, hangar } from "@hangar/proto";
+import type { hangar, hubbleLazy, observer, tetragon, tetragonLazy } from "@hangar/proto";
 import type { ProbeEvent } from "./probe/records.js";
 
-/** What sources hand to the normalize stage: upstream messages, untouched. */
-export type SensorRecord =
-  | { readonly sensor: "tetragon"; readonly msg: tetragon.GetEventsResponse }
-  | { readonly sensor: "hubble"; readonly msg: observer.GetFlowsResponse }
+/**
+ * What a source hands to the normalize stage: upstream messages, untouched. `T` and `H` are
+ * the Tetragon and Hubble message types: the gRPC sources decode with the lazy readers
+ * (`@hangar/proto`'s tetragonLazy/hubbleLazy, only the fields the normalizers read), the
+ * replay parses JSON into full protobuf-es messages; both satisfy the narrow types.
+ */
+export type SensorRecordOf<T, H> =
+  | { readonly sensor: "tetragon"; readonly msg: T }
+  | { readonly sensor: "hubble"; readonly msg: H }
   | { readonly sensor: "proxy"; readonly trace: hangar.CallTrace }
   | { readonly sensor: "probe"; readonly msg: ProbeEvent };
+
+/** A record as the pipeline reads it. */
+export type SensorRecord = SensorRecordOf<tetragonLazy.GetEventsResponse, hubbleLazy.GetFlowsResponse>;
+
+/** A record parsed from JSON (replay, simulator): full protobuf-es messages. */
+export type ParsedRecord = SensorRecordOf<tetragon.GetEventsResponse, observer.GetFlowsResponse>;
 
 /** An event source: one function of (options, signal) returning an async iterable. */
 export type Source<O> = (options: O, signal: AbortSignal) => AsyncIterable<SensorRecord>;

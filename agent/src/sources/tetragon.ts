@@ -5,8 +5,8 @@
  * limited to namespaces), plus the pod-less accounting events (rate_limit_info,
  * process_throttle) so that lost events stay visible.
  */
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { GrpcPath, tetragon } from "@hangar/proto";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { GrpcPath, tetragon, tetragonLazy } from "@hangar/proto";
 import type { Logger } from "pino";
 import { type Counters, BoundedQueue, PROVIDER_LABEL } from "@hangar/core";
 import { runStream, type GrpcEndpointOptions } from "./grpc.js";
@@ -68,9 +68,11 @@ export function tetragonSource(
       },
       onMessage(bytes) {
         counters.inc("sensor_messages", { sensor: "tetragon" });
-        let msg: tetragon.GetEventsResponse;
+        let msg: tetragonLazy.GetEventsResponse;
         try {
-          msg = fromBinary(tetragon.GetEventsResponseSchema, bytes);
+          // The generated lazy reader: only the fields the normalizer reads (proto/lazy.config.json),
+          // checked against fromBinary field for field in proto/test/lazy.test.ts.
+          msg = tetragonLazy.decodeGetEventsResponse(bytes);
         } catch (err) {
           counters.inc("dropped", { reason: "undecodable" });
           logger.warn({ err }, "tetragon: undecodable message skipped");
