@@ -56,6 +56,7 @@ export {
   decodeProbeEvent,
   decodeProbeMeta,
   PROBE_RECORD_SIZE,
+  PROBE_EVENT_LAYOUT,
   PROBE_ABI,
   ProbeKind,
   type ProbeEvent,

@@ -4,7 +4,8 @@ import { baselineLearn } from "./baseline-learn.js";
 import { baselineLookup40k, baselineSet40k } from "./baseline-lookup.js";
 import { baselineMemory } from "./baseline-memory-1000-providers.js";
 import { decodeTetragonExec } from "./decode-tetragon-exec.js";
-import { pipelineIntake } from "./pipeline-intake.js";
+import { decodeHubbleLazy, decodeProbeRecords, decodeTetragonLazy } from "./decode-lazy.js";
+import { pipelineIntake, pipelineIntakeRules } from "./pipeline-intake.js";
 import { normalizeTetragonMixed } from "./normalize-tetragon-mixed.js";
 import { correlateOverlappingCalls } from "./correlate-overlapping-calls.js";
 import { proxyToolsCall } from "./proxy-tools-call.js";
@@ -32,8 +33,12 @@ export {
   baselineLearn,
   baselineMemory,
   decodeTetragonExec,
+  decodeTetragonLazy,
+  decodeHubbleLazy,
+  decodeProbeRecords,
   normalizeTetragonMixed,
   pipelineIntake,
+  pipelineIntakeRules,
   probeOverhead,
   correlateOverlappingCalls,
   proxyToolsCall,
@@ -56,8 +61,12 @@ export {
 
 export const CASES: readonly BenchCase[] = [
   decodeTetragonExec,
+  decodeTetragonLazy,
+  decodeHubbleLazy,
+  decodeProbeRecords,
   normalizeTetragonMixed,
   pipelineIntake,
+  pipelineIntakeRules,
   probeOverhead,
   correlateOverlappingCalls,
   proxyToolsCall,

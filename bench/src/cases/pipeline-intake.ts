@@ -13,13 +13,20 @@ import { join } from "node:path";
 import { createInterface, type Interface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { BoundedQueue, Counters, type CounterName } from "@hangar/core";
+import { BoundedQueue, Counters, type CounterName, type Detector } from "@hangar/core";
 import { createPipeline, tetragonSource } from "@hangar/agent";
 import { DEFAULT_POOL, type FixtureKind } from "../fixtures.js";
 import { LatencyRecorder, MemoryPeak, now, type Measurement } from "../harness.js";
 import { startFixtureSimulator } from "../simulator.js";
 import type { BenchCase, CaseContext } from "./case.js";
-import { decodeTetragonExec } from "./decode-tetragon-exec.js";
+import { decodeTetragonLazy } from "./decode-lazy.js";
+import {
+  RULES_DIR,
+  compiled,
+  enforcingBaseline,
+  loadSemantic,
+  semanticUnavailable,
+} from "./detect-events.js";
 
 type Logger = Parameters<typeof tetragonSource>[0]["logger"];
 
@@ -162,10 +169,10 @@ async function inlineSimulator(address: string, fixture: FixtureKind): Promise<B
 /** Aborts the run when no record has arrived for this long. */
 const STALL_MS = 15_000;
 
-async function measure(ctx: CaseContext, sim: BenchSimulator): Promise<Measurement> {
+async function measure(ctx: CaseContext, sim: BenchSimulator, detector?: Detector): Promise<Measurement> {
   const counters = new StampingCounters();
   const controller = new AbortController();
-  const pipeline = createPipeline({ counters });
+  const pipeline = createPipeline(detector === undefined ? { counters } : { counters, detector });
   const source = tetragonSource(
     { address: sim.address, counters, logger: benchLogger(ctx.log) },
     controller.signal,
@@ -245,12 +252,16 @@ async function measure(ctx: CaseContext, sim: BenchSimulator): Promise<Measureme
   }
   const elapsedNs = Number(end - start);
   const wallUs = elapsedNs / 1000;
+  const agentCores = (cpu.user + cpu.system) / wallUs;
   const detail: Record<string, string | number | boolean> = {
     simulator: sim.mode,
     fixture: "mixed",
     kept,
     queueDropped: counters.get("queue_dropped", { queue: "tetragon", reason: "full" }),
-    agentCpu: Math.round(((cpu.user + cpu.system) / wallUs) * 100) / 100,
+    agentCpu: Math.round(agentCores * 100) / 100,
+    // events/s per core the agent process used (goal of issue #19: ≥ 100k with the default packs)
+    eventsPerAgentCore: Math.round(events / (elapsedNs / 1e9) / agentCores),
+    detector: detector === undefined ? "none" : "default packs",
     stageP50Us: Math.round(stage.percentile(50) / 10) / 100,
     stageP99Us: Math.round(stage.percentile(99) / 10) / 100,
     queueDepthP50: depth.percentile(50),
@@ -281,28 +292,55 @@ export const pipelineIntake: BenchCase = {
     "simulator (child process) → unix-socket gRPC stream → tetragonSource (grpc-js + decode + queue) → pipeline.process (normalize, resolve, correlate, detect/NoDetector, explain, outputs), over the mixed pool",
   latency:
     "every record, from the moment the source's gRPC message handler received its bytes (before decode and queueing) to the end of pipeline.process, with hrtime.bigint; detail.stageP50Us/stageP99Us: from leaving the queue to the end of pipeline.process; detail.gapP50Us/gapP99Us: between consecutive records in the loop",
-  ceiling: decodeTetragonExec.name,
+  ceiling: decodeTetragonLazy.name,
   defaultEvents: 120_000,
-  async run(ctx) {
-    const dir = mkdtempSync(join(tmpdir(), "hangar-bench-"));
-    const address = `unix://${join(dir, "tetragon.sock")}`;
-    let sim: BenchSimulator;
-    if (ctx.simulator === "child") {
-      try {
-        sim = await childSimulator(address, "mixed");
-      } catch (err) {
-        ctx.log(`simulator child failed (${String(err)}); falling back to in-process (one core shared)`);
-        sim = await inlineSimulator(address, "mixed");
-      }
-    } else {
-      ctx.log("simulator: in-process (one core shared by sensor and agent)");
+  run: (ctx) => runIntake(ctx),
+};
+
+/** The intake with the simulator where the context says, and the given detector (none: NoDetector). */
+async function runIntake(ctx: CaseContext, detector?: Detector): Promise<Measurement> {
+  const dir = mkdtempSync(join(tmpdir(), "hangar-bench-"));
+  const address = `unix://${join(dir, "tetragon.sock")}`;
+  let sim: BenchSimulator;
+  if (ctx.simulator === "child") {
+    try {
+      sim = await childSimulator(address, "mixed");
+    } catch (err) {
+      ctx.log(`simulator child failed (${String(err)}); falling back to in-process (one core shared)`);
       sim = await inlineSimulator(address, "mixed");
     }
-    try {
-      return await measure(ctx, sim);
-    } finally {
-      await sim.stop();
-      rmSync(dir, { recursive: true, force: true });
-    }
+  } else {
+    ctx.log("simulator: in-process (one core shared by sensor and agent)");
+    sim = await inlineSimulator(address, "mixed");
+  }
+  try {
+    return await measure(ctx, sim, detector);
+  } finally {
+    await sim.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export const pipelineIntakeRules: BenchCase = {
+  name: "pipeline/intake-rules",
+  description:
+    "pipeline/intake with the rule engine on: every pack in rules/ (HangarDetector, an enforcing in-memory baseline), as a node runs with --default-rules; detail.eventsPerAgentCore = events/s ÷ the agent process's cores (goal ≥ 100k)",
+  latency: pipelineIntake.latency,
+  ceiling: decodeTetragonLazy.name,
+  defaultEvents: 120_000,
+  unavailable: semanticUnavailable,
+  async run(ctx) {
+    const mod = await loadSemantic();
+    const det = new mod.HangarDetector({
+      rules: compiled(mod, mod.loadRules([RULES_DIR])),
+      baseline: enforcingBaseline(),
+      latenessMs: 2000,
+    });
+    const detector: Detector = {
+      name: "hangar",
+      process: (ev) => det.process(ev),
+      flush: () => det.flush(),
+    };
+    return runIntake(ctx, detector);
   },
 };
