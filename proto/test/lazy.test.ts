@@ -274,7 +274,7 @@ for (const s of [TETRAGON, HUBBLE]) {
         const bytes = toBinary(s.schema, randomMessage(g, s.schema, 6));
         assert.equal(compare(s, bytes), "equal");
       }),
-      { numRuns: 400 },
+      { numRuns: 400, endOnFailure: true },
     );
   });
 }
@@ -309,7 +309,7 @@ for (const s of [TETRAGON, HUBBLE]) {
           counts[compare(s, Uint8Array.from(b), true)]++;
         },
       ),
-      { numRuns: 3000 },
+      { numRuns: 3000, endOnFailure: true },
     );
     // both outcomes occur: the corruptions are neither all fatal nor all harmless
     assert.ok(counts.equal > 100 && counts["lazy-threw"] > 100, JSON.stringify(counts));

@@ -10,12 +10,13 @@ import { describe, it } from "node:test";
 import * as grpc from "@grpc/grpc-js";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { GrpcPath, flow, lazyDifference, observer, tetragon } from "@hangar/proto";
+import { GrpcPath, flow, hubbleLazy, lazyDifference, observer, tetragon, tetragonLazy } from "@hangar/proto";
 import { Counters } from "@hangar/core";
 import pino from "pino";
 import { tetragonSource } from "./tetragon.js";
 import { hubbleSource } from "./hubble.js";
 import type { SensorRecord } from "./records.js";
+import { attackRecording, normalRecording } from "@hangar/testkit";
 
 /** A server that answers one server-streaming method with the given raw messages, then ends. */
 async function rawServer(
@@ -180,5 +181,32 @@ describe("sources decode with the lazy readers", () => {
       ctl.abort();
       server.stop();
     }
+  });
+});
+
+describe("lazy readers on the simulator's recordings", () => {
+  it("agree with fromBinary on every Tetragon and Hubble message of the normal and attack recordings", () => {
+    let n = 0;
+    for (const b of [normalRecording(), attackRecording()]) {
+      for (const m of b.rec.tetragon) {
+        const bytes = toBinary(tetragon.GetEventsResponseSchema, m);
+        const d = lazyDifference(
+          tetragonLazy.decodeGetEventsResponse(bytes),
+          fromBinary(tetragon.GetEventsResponseSchema, bytes),
+        );
+        assert.equal(d, undefined, d);
+        n++;
+      }
+      for (const m of b.rec.hubble) {
+        const bytes = toBinary(observer.GetFlowsResponseSchema, m);
+        const d = lazyDifference(
+          hubbleLazy.decodeGetFlowsResponse(bytes),
+          fromBinary(observer.GetFlowsResponseSchema, bytes),
+        );
+        assert.equal(d, undefined, d);
+        n++;
+      }
+    }
+    assert.ok(n > 20, `${n} messages`);
   });
 });
