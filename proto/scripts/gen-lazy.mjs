@@ -218,6 +218,7 @@ class Emitter {
     this.selection = selection;
     this.order = order;
     this.imports = new Map(); // module → alias
+    this.helpers = []; // map entry readers
     this.names = new Map(); // typeName → TS name
     const used = new Set();
     for (const typeName of order) {
@@ -385,10 +386,15 @@ class Emitter {
             : scalarInfo(field.scalar, field.name, field.utf8Validation);
         const read = field.mapKind === "enum" ? `(${info.read}) as ${this.pbType(field.enum)}` : info.read;
         const zero = field.mapKind === "enum" ? String(field.enum.values[0].number) : info.zero;
-        return [
-          [tag(WT.ld)],
-          `{ const e = lenEnd(); let k = ""; let v: ${this.valueType(field, field.mapKind)} = ${zero}; while (P < e) { const t = tag(); if (t === ${(1 << 3) | WT.ld}) k = str(${field.utf8Validation}); else if (t === ${(2 << 3) | info.wt}) v = ${read}; else throw malformed("map entry field " + String(t >>> 3) + " wire type " + String(t & 7)); } end(e); ${prop}[k] = v; break; }`,
-        ];
+        const entry = `{ const e = lenEnd(); let k = ""; let v: ${this.valueType(field, field.mapKind)} = ${zero}; while (P < e) { const t = tag(); if (t === ${(1 << 3) | WT.ld}) k = str(${field.utf8Validation}); else if (t === ${(2 << 3) | info.wt}) v = ${read}; else throw malformed("map entry field " + String(t >>> 3) + " wire type " + String(t & 7)); } end(e); o[k] = v; }`;
+        const helper = `me_${this.fnName(field.parent)}_${field.localName}`;
+        this.helpers.push(
+          `/** One entry of ${typeName}.${field.name} into o. */\nfunction ${helper}(o: { [key: string]: ${this.valueType(field, field.mapKind)} }): void ${entry}`,
+        );
+        // string→string maps whose tag is one byte (labels): shared decoded objects for equal bytes
+        if (field.mapKind === "scalar" && field.scalar === ScalarType.STRING && tag(WT.ld) < 0x80)
+          return [[tag(WT.ld)], `${prop} = smap(${prop}, ${tag(WT.ld)}, ${helper}, stop); break;`];
+        return [[tag(WT.ld)], `${helper}(${prop}); break;`];
       }
     }
     return fail(`${typeName}.${field.name}: unsupported`);
@@ -491,8 +497,9 @@ class Emitter {
       `import type { UnknownField } from "@bufbuild/protobuf";`,
       ...imports,
       "",
-      prelude(bodies.join("\n") + " input( release( "),
+      prelude([...bodies, ...this.helpers].join("\n") + " input( release( "),
       ...bodies,
+      ...this.helpers,
       "",
       `/**`,
       ` * Decodes a ${root} from its binary form, reading only the selected fields; throws on`,
@@ -709,6 +716,65 @@ function str(validate: boolean): string {
   }
   return utf8(s, e, validate);
 }
+/**
+ * A string→string map field (labels): the run of its entries that follow each other is
+ * decoded once per distinct bytes and the object shared by every message with the same
+ * bytes (the same pod's labels arrive with every event), so treat decoded maps as read-only.
+ * Entries after other fields are merged into a copy, as protobuf-es merges them.
+ */
+function smap(
+  cur: { [key: string]: string },
+  tagByte: number,
+  entry: (o: { [key: string]: string }) => void,
+  stop: number,
+): { [key: string]: string } {
+  const start = P;
+  let empty = true;
+  for (const _ in cur) {
+    empty = false;
+    break;
+  }
+  if (!empty) {
+    const o = SHARED.has(cur) ? { ...cur } : cur;
+    entry(o);
+    return o;
+  }
+  // the run: this entry and the ones right after it with the same tag
+  let e = lenEnd();
+  while (e < stop && B[e] === tagByte) {
+    P = e + 1;
+    e = lenEnd();
+  }
+  P = start;
+  let h = 0x811c9dc5;
+  for (let i = start; i < e; i++) h = Math.imul(h ^ B[i]!, 0x01000193);
+  h = (h ^ (e - start)) >>> 0;
+  const hit = MAPS.get(h);
+  if (hit !== undefined && hit.bytes.length === e - start) {
+    let same = true;
+    for (let i = 0, j = start; j < e; i++, j++)
+      if (hit.bytes[i] !== B[j]) {
+        same = false;
+        break;
+      }
+    if (same) {
+      P = e;
+      return hit.map;
+    }
+  }
+  const o: { [key: string]: string } = {};
+  entry(o);
+  while (P < e) {
+    P++; // the tag byte, checked above
+    entry(o);
+  }
+  if (MAPS.size >= 4096) MAPS.clear();
+  MAPS.set(h, { bytes: B.slice(start, e), map: o });
+  SHARED.add(o);
+  return o;
+}
+const MAPS = new Map<number, { bytes: Uint8Array; map: { [key: string]: string } }>();
+const SHARED = new WeakSet<object>();
 /** Skips a value by its wire type (groups are refused). */
 function skip(t: number): void {
   switch (t & 7) {

@@ -165,6 +165,12 @@ function str(validate: boolean): string {
   }
   return utf8(s, e, validate);
 }
+/**
+ * A string→string map field (labels): the run of its entries that follow each other is
+ * decoded once per distinct bytes and the object shared by every message with the same
+ * bytes (the same pod's labels arrive with every event), so treat decoded maps as read-only.
+ * Entries after other fields are merged into a copy, as protobuf-es merges them.
+ */
 /** Skips a value by its wire type (groups are refused). */
 function skip(t: number): void {
   switch (t & 7) {

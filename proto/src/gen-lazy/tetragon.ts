@@ -172,6 +172,65 @@ function str(validate: boolean): string {
   }
   return utf8(s, e, validate);
 }
+/**
+ * A string→string map field (labels): the run of its entries that follow each other is
+ * decoded once per distinct bytes and the object shared by every message with the same
+ * bytes (the same pod's labels arrive with every event), so treat decoded maps as read-only.
+ * Entries after other fields are merged into a copy, as protobuf-es merges them.
+ */
+function smap(
+  cur: { [key: string]: string },
+  tagByte: number,
+  entry: (o: { [key: string]: string }) => void,
+  stop: number,
+): { [key: string]: string } {
+  const start = P;
+  let empty = true;
+  for (const _ in cur) {
+    empty = false;
+    break;
+  }
+  if (!empty) {
+    const o = SHARED.has(cur) ? { ...cur } : cur;
+    entry(o);
+    return o;
+  }
+  // the run: this entry and the ones right after it with the same tag
+  let e = lenEnd();
+  while (e < stop && B[e] === tagByte) {
+    P = e + 1;
+    e = lenEnd();
+  }
+  P = start;
+  let h = 0x811c9dc5;
+  for (let i = start; i < e; i++) h = Math.imul(h ^ B[i]!, 0x01000193);
+  h = (h ^ (e - start)) >>> 0;
+  const hit = MAPS.get(h);
+  if (hit !== undefined && hit.bytes.length === e - start) {
+    let same = true;
+    for (let i = 0, j = start; j < e; i++, j++)
+      if (hit.bytes[i] !== B[j]) {
+        same = false;
+        break;
+      }
+    if (same) {
+      P = e;
+      return hit.map;
+    }
+  }
+  const o: { [key: string]: string } = {};
+  entry(o);
+  while (P < e) {
+    P++; // the tag byte, checked above
+    entry(o);
+  }
+  if (MAPS.size >= 4096) MAPS.clear();
+  MAPS.set(h, { bytes: B.slice(start, e), map: o });
+  SHARED.add(o);
+  return o;
+}
+const MAPS = new Map<number, { bytes: Uint8Array; map: { [key: string]: string } }>();
+const SHARED = new WeakSet<object>();
 /** Skips a value by its wire type (groups are refused). */
 function skip(t: number): void {
   switch (t & 7) {
@@ -362,7 +421,7 @@ function d_tetragon_Pod(stop: number, m: Pod): Pod {
       case 34:
         { const e = lenEnd(); m.container = d_tetragon_Container(e, m.container ?? new_tetragon_Container()); break; }
       case 42:
-        { const e = lenEnd(); let k = ""; let v: string = ""; while (P < e) { const t = tag(); if (t === 10) k = str(true); else if (t === 18) v = str(true); else throw malformed("map entry field " + String(t >>> 3) + " wire type " + String(t & 7)); } end(e); m.podLabels[k] = v; break; }
+        m.podLabels = smap(m.podLabels, 42, me_tetragon_Pod_podLabels, stop); break;
       case 50:
         m.workload = str(true); break;
       case 58:
@@ -2252,6 +2311,8 @@ function d_tetragon_GetEventsResponse(stop: number, m: GetEventsResponse): GetEv
   end(stop);
   return m;
 }
+/** One entry of tetragon.Pod.pod_labels into o. */
+function me_tetragon_Pod_podLabels(o: { [key: string]: string }): void { const e = lenEnd(); let k = ""; let v: string = ""; while (P < e) { const t = tag(); if (t === 10) k = str(true); else if (t === 18) v = str(true); else throw malformed("map entry field " + String(t >>> 3) + " wire type " + String(t & 7)); } end(e); o[k] = v; }
 
 /**
  * Decodes a tetragon.GetEventsResponse from its binary form, reading only the selected fields; throws on
