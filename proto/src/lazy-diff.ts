@@ -5,7 +5,12 @@
  */
 
 /** The first difference as "path: lazy … reflective …", or undefined when they agree. */
-export function lazyDifference(lazy: unknown, reflective: unknown, path = "$"): string | undefined {
+export function lazyDifference(
+  lazy: unknown,
+  reflective: unknown,
+  path = "$",
+  options: { ignoreUnknown?: boolean } = {},
+): string | undefined {
   if (lazy === reflective) return undefined;
   if (lazy instanceof Uint8Array || reflective instanceof Uint8Array) {
     if (!(lazy instanceof Uint8Array) || !(reflective instanceof Uint8Array))
@@ -19,7 +24,7 @@ export function lazyDifference(lazy: unknown, reflective: unknown, path = "$"): 
       return `${path}: lazy ${describe(lazy)}, reflective ${describe(reflective)}`;
     if (lazy.length !== reflective.length) return `${path}: length ${lazy.length} vs ${reflective.length}`;
     for (let i = 0; i < lazy.length; i++) {
-      const d = lazyDifference(lazy[i], reflective[i], `${path}[${i}]`);
+      const d = lazyDifference(lazy[i], reflective[i], `${path}[${i}]`, options);
       if (d !== undefined) return d;
     }
     return undefined;
@@ -29,6 +34,7 @@ export function lazyDifference(lazy: unknown, reflective: unknown, path = "$"): 
     const r = reflective as Record<string, unknown>;
     // $unknown only exists when there were unknown fields: both or neither.
     if (
+      options.ignoreUnknown !== true &&
       ("$typeName" in l || "$typeName" in r) &&
       (l["$unknown"] === undefined) !== (r["$unknown"] === undefined)
     )
@@ -37,7 +43,8 @@ export function lazyDifference(lazy: unknown, reflective: unknown, path = "$"): 
     if (!("$typeName" in l) && Object.keys(l).length !== Object.keys(r).length)
       return `${path}: keys ${Object.keys(l).join(",")} vs ${Object.keys(r).join(",")}`;
     for (const key of Object.keys(l)) {
-      const d = lazyDifference(l[key], r[key], `${path}.${key}`);
+      if (key === "$unknown" && options.ignoreUnknown === true) continue;
+      const d = lazyDifference(l[key], r[key], `${path}.${key}`, options);
       if (d !== undefined) return d;
     }
     return undefined;
