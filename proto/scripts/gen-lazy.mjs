@@ -528,20 +528,21 @@ const PRELUDE = String.raw`
 // ---- wire reader (module state: one decode at a time, synchronous) ----
 const EMPTY = new Uint8Array(0);
 let B: Uint8Array = EMPTY;
-let S: Buffer = Buffer.alloc(0);
+/** The input as a Buffer, for its native UTF-8 decoder (utf8Slice: toString without the argument checks). */
+let S: Buffer & { utf8Slice(start: number, end: number): string } = Buffer.alloc(0) as never;
 let P = 0;
 let L = 0;
 const STRICT = new TextDecoder("utf-8", { fatal: true });
 
 function input(bytes: Uint8Array): void {
   B = bytes;
-  S = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  S = (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)) as never;
   P = 0;
   L = bytes.length;
 }
 function release(): void {
   B = EMPTY;
-  S = Buffer.alloc(0);
+  S = Buffer.alloc(0) as never;
 }
 function malformed(what: string): Error {
   return new Error("cannot decode message from binary: " + what);
@@ -695,7 +696,7 @@ function bytes(): Uint8Array {
 }
 /** UTF-8 → string, as fromBinary does it: with validation (throws), else with replacement characters. */
 function utf8(s: number, e: number, validate: boolean): string {
-  const out = S.toString("utf8", s, e);
+  const out = S.utf8Slice(s, e);
   // Invalid sequences become U+FFFD; a U+FFFD may also be real: the strict decoder decides.
   if (validate && out.includes("\ufffd")) STRICT.decode(B.subarray(s, e));
   return out;
