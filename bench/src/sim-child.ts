@@ -12,7 +12,7 @@
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { FIXTURE_KINDS, DEFAULT_POOL, type FixtureKind } from "./fixtures.js";
-import { startFixtureSimulator } from "./simulator.js";
+import { startFixtureSimulator, startHubbleSimulator } from "./simulator.js";
 
 const { values } = parseArgs({
   options: {
@@ -22,23 +22,26 @@ const { values } = parseArgs({
   },
 });
 
-const kind = values.fixture as FixtureKind;
-if (values.address === undefined || !FIXTURE_KINDS.includes(kind)) {
-  process.stderr.write("usage: sim-child --address unix:///path.sock [--fixture exec|mixed] [--pool N]\n");
+const kind = values.fixture as FixtureKind | "hubble";
+if (values.address === undefined || !(kind === "hubble" || FIXTURE_KINDS.includes(kind))) {
+  process.stderr.write(
+    "usage: sim-child --address unix:///path.sock [--fixture exec|mixed|hubble] [--pool N]\n",
+  );
   process.exit(2);
 }
 
-const sim = await startFixtureSimulator({
-  address: values.address,
-  fixture: kind,
-  pool: Number(values.pool),
-});
-process.stdout.write(`${JSON.stringify({ ready: true, address: sim.tetragonAddress, pid: process.pid })}\n`);
+const sim =
+  kind === "hubble"
+    ? await startHubbleSimulator({ address: values.address, pool: Number(values.pool) })
+    : await startFixtureSimulator({ address: values.address, fixture: kind, pool: Number(values.pool) });
+const stats = kind === "hubble" ? sim.stats.hubble : sim.stats.tetragon;
+const address = kind === "hubble" ? sim.hubbleAddress : sim.tetragonAddress;
+process.stdout.write(`${JSON.stringify({ ready: true, address, pid: process.pid })}\n`);
 
 let cpu = process.cpuUsage();
 let wall = process.hrtime.bigint();
-let sent = sim.stats.tetragon.sent;
-let filtered = sim.stats.tetragon.filtered;
+let sent = stats.sent;
+let filtered = stats.filtered;
 
 let stopping = false;
 const stop = (): void => {
@@ -59,15 +62,15 @@ lines.on("line", (line) => {
   if (command === "mark") {
     cpu = process.cpuUsage();
     wall = process.hrtime.bigint();
-    sent = sim.stats.tetragon.sent;
-    filtered = sim.stats.tetragon.filtered;
+    sent = stats.sent;
+    filtered = stats.filtered;
   } else if (command === "report") {
     const used = process.cpuUsage(cpu);
     const report = {
       cpuUs: used.user + used.system,
       wallUs: Number(process.hrtime.bigint() - wall) / 1000,
-      sent: sim.stats.tetragon.sent - sent,
-      filtered: sim.stats.tetragon.filtered - filtered,
+      sent: stats.sent - sent,
+      filtered: stats.filtered - filtered,
     };
     process.stdout.write(`${JSON.stringify(report)}\n`);
   }

@@ -5,7 +5,7 @@ import { baselineLookup40k, baselineSet40k } from "./baseline-lookup.js";
 import { baselineMemory } from "./baseline-memory-1000-providers.js";
 import { decodeTetragonExec } from "./decode-tetragon-exec.js";
 import { decodeHubbleLazy, decodeProbeRecords, decodeTetragonLazy } from "./decode-lazy.js";
-import { pipelineIntake, pipelineIntakeRules } from "./pipeline-intake.js";
+import { pipelineIntake, pipelineIntakeHubble, pipelineIntakeRules } from "./pipeline-intake.js";
 import { normalizeTetragonMixed } from "./normalize-tetragon-mixed.js";
 import { correlateOverlappingCalls } from "./correlate-overlapping-calls.js";
 import { proxyToolsCall } from "./proxy-tools-call.js";
@@ -39,6 +39,7 @@ export {
   normalizeTetragonMixed,
   pipelineIntake,
   pipelineIntakeRules,
+  pipelineIntakeHubble,
   probeOverhead,
   correlateOverlappingCalls,
   proxyToolsCall,
@@ -67,6 +68,7 @@ export const CASES: readonly BenchCase[] = [
   normalizeTetragonMixed,
   pipelineIntake,
   pipelineIntakeRules,
+  pipelineIntakeHubble,
   probeOverhead,
   correlateOverlappingCalls,
   proxyToolsCall,

@@ -14,12 +14,12 @@ import { createInterface, type Interface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { BoundedQueue, Counters, type CounterName, type Detector } from "@hangar/core";
-import { createPipeline, tetragonSource } from "@hangar/agent";
+import { createPipeline, hubbleSource, tetragonSource } from "@hangar/agent";
 import { DEFAULT_POOL, type FixtureKind } from "../fixtures.js";
 import { LatencyRecorder, MemoryPeak, now, type Measurement } from "../harness.js";
-import { startFixtureSimulator } from "../simulator.js";
+import { startFixtureSimulator, startHubbleSimulator } from "../simulator.js";
 import type { BenchCase, CaseContext } from "./case.js";
-import { decodeTetragonLazy } from "./decode-lazy.js";
+import { decodeHubbleLazy, decodeTetragonLazy } from "./decode-lazy.js";
 import {
   RULES_DIR,
   compiled,
@@ -116,7 +116,11 @@ function nextLine(lines: Interface, child: ChildProcessByStdio<Writable, Readabl
   });
 }
 
-async function childSimulator(address: string, fixture: FixtureKind): Promise<BenchSimulator> {
+async function childSimulator(
+  address: string,
+  fixture: FixtureKind | "hubble",
+  pool = DEFAULT_POOL,
+): Promise<BenchSimulator> {
   const child = spawn(
     process.execPath,
     // Same flags as us (so --cpu-prof profiles the simulator too), minus --expose-gc.
@@ -128,7 +132,7 @@ async function childSimulator(address: string, fixture: FixtureKind): Promise<Be
       "--fixture",
       fixture,
       "--pool",
-      String(DEFAULT_POOL),
+      String(pool),
     ],
     { stdio: ["pipe", "pipe", "inherit"] },
   );
@@ -155,11 +159,18 @@ async function childSimulator(address: string, fixture: FixtureKind): Promise<Be
   };
 }
 
-async function inlineSimulator(address: string, fixture: FixtureKind): Promise<BenchSimulator> {
-  const sim = await startFixtureSimulator({ address, fixture, pool: DEFAULT_POOL });
+async function inlineSimulator(
+  address: string,
+  fixture: FixtureKind | "hubble",
+  pool = DEFAULT_POOL,
+): Promise<BenchSimulator> {
+  const sim =
+    fixture === "hubble"
+      ? await startHubbleSimulator({ address, pool })
+      : await startFixtureSimulator({ address, fixture, pool: DEFAULT_POOL });
   return {
     mode: "in-process",
-    address: sim.tetragonAddress ?? address,
+    address: (fixture === "hubble" ? sim.hubbleAddress : sim.tetragonAddress) ?? address,
     mark: () => undefined,
     report: () => Promise.resolve(undefined),
     stop: () => sim.stop(),
@@ -169,14 +180,20 @@ async function inlineSimulator(address: string, fixture: FixtureKind): Promise<B
 /** Aborts the run when no record has arrived for this long. */
 const STALL_MS = 15_000;
 
-async function measure(ctx: CaseContext, sim: BenchSimulator, detector?: Detector): Promise<Measurement> {
+async function measure(
+  ctx: CaseContext,
+  sim: BenchSimulator,
+  detector?: Detector,
+  sensor: "tetragon" | "hubble" = "tetragon",
+): Promise<Measurement> {
   const counters = new StampingCounters();
   const controller = new AbortController();
   const pipeline = createPipeline(detector === undefined ? { counters } : { counters, detector });
-  const source = tetragonSource(
-    { address: sim.address, counters, logger: benchLogger(ctx.log) },
-    controller.signal,
-  );
+  const options = { address: sim.address, counters, logger: benchLogger(ctx.log) };
+  const source =
+    sensor === "hubble"
+      ? hubbleSource(options, controller.signal)
+      : tetragonSource(options, controller.signal);
 
   // The source is a BoundedQueue; its depth at each dequeue shows how long records wait there.
   const queue = source instanceof BoundedQueue ? source : undefined;
@@ -255,9 +272,9 @@ async function measure(ctx: CaseContext, sim: BenchSimulator, detector?: Detecto
   const agentCores = (cpu.user + cpu.system) / wallUs;
   const detail: Record<string, string | number | boolean> = {
     simulator: sim.mode,
-    fixture: "mixed",
+    fixture: sensor === "hubble" ? "hubble" : "mixed",
     kept,
-    queueDropped: counters.get("queue_dropped", { queue: "tetragon", reason: "full" }),
+    queueDropped: counters.get("queue_dropped", { queue: sensor, reason: "full" }),
     agentCpu: Math.round(agentCores * 100) / 100,
     // events/s per core the agent process used (goal of issue #19: ≥ 100k with the default packs)
     eventsPerAgentCore: Math.round(events / (elapsedNs / 1e9) / agentCores),
@@ -270,7 +287,7 @@ async function measure(ctx: CaseContext, sim: BenchSimulator, detector?: Detecto
     gapP99Us: Math.round(gaps.percentile(99) / 10) / 100,
   };
   const lost =
-    counters.get("queue_dropped", { queue: "tetragon", reason: "full" }) +
+    counters.get("queue_dropped", { queue: sensor, reason: "full" }) +
     counters.get("dropped", { reason: "undecodable" });
   if (lost > 0) {
     // Stamps of lost messages shift the pairing of receive stamps and records.
@@ -298,23 +315,29 @@ export const pipelineIntake: BenchCase = {
 };
 
 /** The intake with the simulator where the context says, and the given detector (none: NoDetector). */
-async function runIntake(ctx: CaseContext, detector?: Detector): Promise<Measurement> {
+async function runIntake(
+  ctx: CaseContext,
+  detector?: Detector,
+  sensor: "tetragon" | "hubble" = "tetragon",
+): Promise<Measurement> {
+  const fixture = sensor === "hubble" ? "hubble" : "mixed";
+  const pool = sensor === "hubble" ? HUBBLE_POOL : DEFAULT_POOL;
   const dir = mkdtempSync(join(tmpdir(), "hangar-bench-"));
   const address = `unix://${join(dir, "tetragon.sock")}`;
   let sim: BenchSimulator;
   if (ctx.simulator === "child") {
     try {
-      sim = await childSimulator(address, "mixed");
+      sim = await childSimulator(address, fixture, pool);
     } catch (err) {
       ctx.log(`simulator child failed (${String(err)}); falling back to in-process (one core shared)`);
-      sim = await inlineSimulator(address, "mixed");
+      sim = await inlineSimulator(address, fixture, pool);
     }
   } else {
     ctx.log("simulator: in-process (one core shared by sensor and agent)");
-    sim = await inlineSimulator(address, "mixed");
+    sim = await inlineSimulator(address, fixture, pool);
   }
   try {
-    return await measure(ctx, sim, detector);
+    return await measure(ctx, sim, detector, sensor);
   } finally {
     await sim.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -343,4 +366,16 @@ export const pipelineIntakeRules: BenchCase = {
     };
     return runIntake(ctx, detector);
   },
+};
+
+/** Distinct flows the Hubble simulator loops over: more than the source's 4 096 recent uuids. */
+const HUBBLE_POOL = 8192;
+
+export const pipelineIntakeHubble: BenchCase = {
+  name: "pipeline/intake-hubble",
+  description: `pipeline/intake for Hubble: the simulator (child process) serves ${HUBBLE_POOL} distinct flows (decode/hubble-lazy's shapes) over GetFlows → hubbleSource (grpc-js + lazy decode + uuid dedup + queue) → pipeline.process with NoDetector`,
+  latency: pipelineIntake.latency,
+  ceiling: decodeHubbleLazy.name,
+  defaultEvents: 120_000,
+  run: (ctx) => runIntake(ctx, undefined, "hubble"),
 };
