@@ -121,6 +121,31 @@ describe("protoJsonString: the library's proto-JSON from a compiled writer", () 
     same(ValueSchema, create(ValueSchema, {}), "empty value");
   });
 
+  it("leaves a __proto__ key out of maps and structs, as the library's plain object does", () => {
+    const labels = JSON.parse('{"__proto__": "x", "a": "b"}') as Record<string, string>;
+    const only = JSON.parse('{"__proto__": "x"}') as Record<string, string>;
+    for (const l of [labels, only])
+      same(
+        hangar.PodIdentitySchema,
+        create(hangar.PodIdentitySchema, { name: "p", labels: l }),
+        `labels ${Object.keys(l).join(",")}`,
+      );
+    const fields = JSON.parse('{"__proto__": {"kind": {"case": "nullValue", "value": 0}}}') as Record<
+      string,
+      { kind: { case: "nullValue"; value: 0 } }
+    >;
+    same(
+      ValueSchema,
+      create(ValueSchema, {
+        kind: {
+          case: "structValue",
+          value: { fields: { ...fields, z: { kind: { case: "boolValue", value: false } } } },
+        },
+      }),
+      "struct with __proto__",
+    );
+  });
+
   it("passes Tetragon's messages (wrappers, bytes, int64 as strings) through with the library's text", () => {
     const msg = create(tetragon.GetEventsResponseSchema, {
       event: {
