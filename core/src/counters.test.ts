@@ -91,3 +91,64 @@ describe("Counters", () => {
     assert.deepEqual(snap, { alpha: 1, 'alpha{a="1"}': 1, 'alpha{b="2"}': 1, zeta: 1 });
   });
 });
+
+describe("Counters: resolved label sets and handles", () => {
+  it("counts labels written in any order, in fresh objects or the same one, as one counter", () => {
+    const c = new Counters<string>();
+    const fixed = { reason: "full", queue: "q" };
+    c.inc("dropped", fixed);
+    c.inc("dropped", fixed, 2);
+    c.inc("dropped", { queue: "q", reason: "full" });
+    c.inc("dropped", { reason: "full", queue: "q" }, 4);
+    assert.equal(c.get("dropped", { queue: "q", reason: "full" }), 8);
+    assert.deepEqual(c.snapshot(), { 'dropped{queue="q",reason="full"}': 8 });
+  });
+
+  it("keeps a label set apart from its prefix and from the same values under other names", () => {
+    const c = new Counters<string>();
+    c.inc("x", { a: "1" });
+    c.inc("x", { a: "1", b: "2" }, 2);
+    c.inc("x", { b: "1" }, 3);
+    c.inc("x", {}, 4);
+    c.inc("x", undefined, 5);
+    c.inc("y", { a: "1" }, 6);
+    assert.deepEqual(c.snapshot(), {
+      x: 9,
+      'x{a="1",b="2"}': 2,
+      'x{a="1"}': 1,
+      'x{b="1"}': 3,
+      'y{a="1"}': 6,
+    });
+  });
+
+  it("a handle adds to the same value inc and get see, and set overwrites it", () => {
+    const c = new Counters<string>();
+    c.inc("alerts", { rule: "r", severity: "high" }, 2);
+    const h = c.handle("alerts", { severity: "high", rule: "r" });
+    h.inc();
+    h.inc(3);
+    assert.equal(c.get("alerts", { rule: "r", severity: "high" }), 6);
+    c.inc("alerts", { rule: "r", severity: "high" });
+    assert.equal(c.get("alerts", { rule: "r", severity: "high" }), 7);
+    h.set(1);
+    assert.equal(c.get("alerts", { rule: "r", severity: "high" }), 1);
+    const plain = c.handle("kept");
+    c.handle("never", { reason: "counted" });
+    assert.deepEqual(
+      Object.keys(c.snapshot()),
+      ['alerts{rule="r",severity="high"}'],
+      "a handle lists nothing before it counts",
+    );
+    plain.inc();
+    assert.deepEqual(c.snapshot(), { 'alerts{rule="r",severity="high"}': 1, kept: 1 });
+  });
+
+  it("byLabel and get read counters incremented through the index", () => {
+    const c = new Counters<string>();
+    const h = c.handle("queue_dropped", { queue: "a", reason: "full" });
+    for (let i = 0; i < 5; i++) h.inc();
+    c.inc("queue_dropped", { reason: "full", queue: "b" });
+    assert.deepEqual(c.byLabel("queue_dropped", "reason"), { full: 6 });
+    assert.equal(c.get("queue_dropped", { reason: "full", queue: "a" }), 5);
+  });
+});

@@ -132,12 +132,39 @@ export const COUNTER_FAMILIES = {
 /** The name of a counter family. */
 export type CounterName = keyof typeof COUNTER_FAMILIES;
 
+/** One counter's value: what a handle and the key map share, so an increment finds it once. */
+interface Cell {
+  value: number;
+}
+
+/**
+ * A pre-resolved counter (one family, one label set): `inc` adds to it without building or
+ * hashing a label key. Take one where the labels are known ahead (a stage's fixed reasons).
+ */
+export interface CounterHandle {
+  inc(by?: number): void;
+  set(value: number): void;
+}
+
+/**
+ * Label sets seen before, by label name then value in the order the caller wrote them, down to
+ * the counter's cell: an increment with a fresh but known label object walks small maps and
+ * allocates nothing (building `name{a="x"}` per increment was 3 % of the agent's CPU). A node's
+ * `cell` is the counter of the label set that ends there.
+ */
+interface LabelNode {
+  cell?: Cell;
+  readonly next: Map<string, Map<string, LabelNode>>;
+}
+
 /**
  * Counters of the families in `N` (default: the product's, `CounterName`). A test of the
  * mechanism itself may use `Counters<string>`.
  */
 export class Counters<N extends string = CounterName> {
-  readonly #values = new Map<string, number>();
+  readonly #values = new Map<string, Cell>();
+  /** Family name → label sets seen (see LabelNode). */
+  readonly #index = new Map<string, LabelNode>();
   /** Gauges read only when someone looks (snapshot, get): nothing on the hot path. */
   readonly #gauges = new Map<string, () => number>();
 
@@ -149,14 +176,70 @@ export class Counters<N extends string = CounterName> {
     return parts.length === 0 ? name : `${name}{${parts.join(",")}}`;
   }
 
+  /** The cell of `name` with `labels`, created at 0 the first time. */
+  #cell(name: string, labels: Readonly<Record<string, string>> | undefined): Cell {
+    let node: LabelNode | undefined = this.#index.get(name);
+    if (node === undefined) {
+      node = { next: new Map() };
+      this.#index.set(name, node);
+    }
+    if (labels !== undefined) {
+      for (const k in labels) {
+        if (!Object.hasOwn(labels, k)) continue;
+        const v = labels[k] as string;
+        let values: Map<string, LabelNode> | undefined = node.next.get(k);
+        if (values === undefined) {
+          values = new Map();
+          node.next.set(k, values);
+        }
+        let child: LabelNode | undefined = values.get(v);
+        if (child === undefined) {
+          child = { next: new Map() };
+          values.set(v, child);
+        }
+        node = child;
+      }
+    }
+    let cell = node.cell;
+    if (cell === undefined) {
+      // Labels written in another order reach the same counter through its key.
+      const key = Counters.key(name, labels);
+      cell = this.#values.get(key);
+      if (cell === undefined) {
+        cell = { value: 0 };
+        this.#values.set(key, cell);
+      }
+      node.cell = cell;
+    }
+    return cell;
+  }
+
   inc(name: N, labels?: Readonly<Record<string, string>>, by = 1): void {
-    const key = Counters.key(name, labels);
-    this.#values.set(key, (this.#values.get(key) ?? 0) + by);
+    this.#cell(name, labels).value += by;
   }
 
   /** Sets a gauge-like value (e.g. a queue depth). */
   set(name: N, value: number, labels?: Readonly<Record<string, string>>): void {
-    this.#values.set(Counters.key(name, labels), value);
+    this.#cell(name, labels).value = value;
+  }
+
+  /**
+   * The counter of `name` with `labels`, resolved once: for hot paths that count the same
+   * label set again and again. It reads and writes the same value as `inc`/`get` with those
+   * labels (copied: a caller changing its object later changes nothing).
+   */
+  handle(name: N, labels?: Readonly<Record<string, string>>): CounterHandle {
+    // Resolved at the first count, so a counter nobody counted stays out of snapshots as before.
+    let cell: Cell | undefined;
+    const resolve = (): Cell => (cell ??= this.#cell(name, labels === undefined ? undefined : { ...labels }));
+    return {
+      inc(by = 1) {
+        resolve().value += by;
+      },
+      set(value) {
+        resolve().value = value;
+      },
+    };
   }
 
   /**
@@ -174,14 +257,14 @@ export class Counters<N extends string = CounterName> {
   get(name: N, labels?: Readonly<Record<string, string>>): number {
     const key = Counters.key(name, labels);
     const g = this.#gauges.get(key);
-    return g !== undefined ? g() : (this.#values.get(key) ?? 0);
+    return g !== undefined ? g() : (this.#values.get(key)?.value ?? 0);
   }
 
   /** All values of a counter family by one label, e.g. byLabel("dropped", "reason"). */
   byLabel(name: N, label: string): Record<string, number> {
     const out: Record<string, number> = {};
     const prefix = `${name}{`;
-    for (const [key, value] of this.#values) {
+    for (const [key, { value }] of this.#values) {
       if (!key.startsWith(prefix)) continue;
       // eslint-disable-next-line security/detect-non-literal-regexp -- label is one of our own counter label names ([a-z_]+), not input
       const m = new RegExp(`(?:\\{|,)${label}=("(?:[^"\\\\]|\\\\.)*")`).exec(key);
@@ -196,7 +279,8 @@ export class Counters<N extends string = CounterName> {
   }
 
   snapshot(): Record<string, number> {
-    const all = [...this.#values];
+    const all: [string, number][] = [];
+    for (const [key, { value }] of this.#values) all.push([key, value]);
     for (const [key, read] of this.#gauges) if (!this.#values.has(key)) all.push([key, read()]);
     return Object.fromEntries(all.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   }

@@ -14,3 +14,4 @@ export * from "./reports.js";
 export * from "./bound.js";
 export * from "./hub-protocol.js";
 export * from "./license/index.js";
+export * from "./proto-json.js";

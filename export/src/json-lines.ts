@@ -1,15 +1,15 @@
 /** Writes alerts (and, optionally, events) as proto-JSON lines to a stream. */
 import type { Writable } from "node:stream";
-import { toJsonString } from "@bufbuild/protobuf";
 import { hangar } from "@hangar/proto";
-import type { Alert, AlertSink, RuntimeEvent } from "@hangar/core";
+import { protoJsonString, type Alert, type AlertSink, type RuntimeEvent } from "@hangar/core";
 
+/** The alert's proto-JSON (the text of `toJsonString`, from a compiled writer: core/src/proto-json.ts). */
 export function alertJson(alert: Alert): string {
-  return toJsonString(hangar.AlertSchema, alert);
+  return protoJsonString(hangar.AlertSchema, alert);
 }
 
 export function eventJson(ev: RuntimeEvent): string {
-  return toJsonString(hangar.RuntimeEventSchema, ev);
+  return protoJsonString(hangar.RuntimeEventSchema, ev);
 }
 
 /**

@@ -94,8 +94,6 @@ export interface Pipeline {
   flush(): void;
 }
 
-const CALL_END = { reason: "call_end" } as const;
-
 export function createPipeline(options: PipelineOptions = {}): Pipeline {
   const counters = options.counters ?? new Counters();
   const resolver = options.resolver ?? new WorkloadResolver(counters);
@@ -125,6 +123,9 @@ export function createPipeline(options: PipelineOptions = {}): Pipeline {
     next: explain,
   });
   const onEvent = options.onEvent;
+  // Counted for (nearly) every event: resolved once (see Counters.handle).
+  const kept = counters.handle("kept");
+  const callEnds = counters.handle("dropped", { reason: "call_end" });
 
   const process = (rec: SensorRecord): RuntimeEvent | undefined => {
     const { event } = normalize.process(rec);
@@ -134,11 +135,11 @@ export function createPipeline(options: PipelineOptions = {}): Pipeline {
     // Every call trace, its end too, before the correlator holds the end back.
     explain.record(event);
     if (!correlate.process(event)) {
-      counters.inc("dropped", CALL_END);
+      callEnds.inc();
       return undefined;
     }
     detect.process(event);
-    counters.inc("kept");
+    kept.inc();
     onEvent?.(event);
     return event;
   };

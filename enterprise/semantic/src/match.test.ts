@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { HangarDetector } from "./detector.js";
 import { compileSources } from "./load.js";
-import { compileGlob, compileRegex } from "./match.js";
+import { CidrSet, compileGlob, compileRegex, parseIPv4 } from "./match.js";
 import { testEvent } from "./testevents.js";
 
 const META = `description "d" severity high mitre T1059 maturity stable`;
@@ -76,5 +76,72 @@ describe("rule regexes (RE2JS, linear-time)", () => {
     assert.equal(deep.test(`/${"a/".repeat(KB4)}b`), true);
     assert.equal(compileGlob("/etc/[!a]*").test("/etc/passwd"), true);
     assert.equal(compileGlob("/etc/[!a]*").test("/etc/alternatives"), false);
+  });
+});
+
+describe("parseIPv4", () => {
+  /** The rule as written: four dot-separated groups of 1–3 digits, each at most 255. */
+  function reference(s: string): number | undefined {
+    const parts = s.split(".");
+    if (parts.length !== 4) return undefined;
+    let n = 0;
+    for (const p of parts) {
+      if (!/^\d{1,3}$/.test(p)) return undefined;
+      const x = Number(p);
+      if (x > 255) return undefined;
+      n = n * 256 + x;
+    }
+    return n;
+  }
+
+  it("reads dotted quads and refuses everything else", () => {
+    assert.equal(parseIPv4("10.0.0.1"), 0x0a000001);
+    assert.equal(parseIPv4("255.255.255.255"), 0xffffffff);
+    assert.equal(parseIPv4("0.0.0.0"), 0);
+    assert.equal(parseIPv4("010.001.000.009"), 0x0a010009);
+    for (const bad of [
+      "",
+      "1.2.3",
+      "1.2.3.4.5",
+      "1.2.3.256",
+      "1..3.4",
+      ".1.2.3",
+      "1.2.3.4.",
+      "1.2.3.0004",
+      " 1.2.3.4",
+      "1.2.3.4 ",
+      "1.2.3.a",
+      "1.2.3.-4",
+      "::1",
+      "::ffff:1.2.3.4",
+      "１.2.3.4",
+    ])
+      assert.equal(parseIPv4(bad), undefined, bad);
+  });
+
+  it("agrees with the rule as written on generated text", () => {
+    const alphabet = "0123456789.9.25.a:";
+    let seed = 7;
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    for (let i = 0; i < 20_000; i++) {
+      let s = "";
+      const len = 1 + rnd(17);
+      for (let j = 0; j < len; j++) s += alphabet[rnd(alphabet.length)];
+      if (i % 3 === 0) s = [rnd(300), rnd(300), rnd(300), rnd(1000)].join(".");
+      assert.equal(parseIPv4(s), reference(s), s);
+    }
+  });
+
+  it("keeps CidrSet membership for IPv4 and IPv6", () => {
+    const set = new CidrSet(["10.0.0.0/8", "192.168.1.0/24", "fd00::/8"]);
+    assert.equal(set.has("10.200.3.4"), true);
+    assert.equal(set.has("192.168.1.77"), true);
+    assert.equal(set.has("192.168.2.1"), false);
+    assert.equal(set.has("fd12::1"), true);
+    assert.equal(set.has("fe80::1"), false);
+    assert.equal(set.has("10.0.0.256"), false);
   });
 });

@@ -89,17 +89,32 @@ interface V6Net {
   mask: bigint;
 }
 
+/**
+ * Dotted-quad IPv4 text → its 32-bit value: four groups of 1–3 decimal digits, each ≤ 255.
+ * Read by character code: it runs for every CIDR test of every event, and a split and a regex
+ * per group were 1 % of the agent's CPU.
+ */
 export function parseIPv4(s: string): number | undefined {
-  const parts = s.split(".");
-  if (parts.length !== 4) return undefined;
+  const len = s.length;
+  if (len < 7 || len > 15) return undefined;
   let n = 0;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) return undefined;
-    const x = Number(p);
-    if (x > 255) return undefined;
-    n = n * 256 + x;
+  let group = 0;
+  let digits = 0;
+  let groups = 0;
+  for (let i = 0; i <= len; i++) {
+    const c = i === len ? 46 : s.charCodeAt(i);
+    if (c === 46) {
+      // "." (or the end): closes a group of 1–3 digits.
+      if (digits === 0 || group > 255 || ++groups > 4) return undefined;
+      n = n * 256 + group;
+      group = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (++digits > 3) return undefined;
+      group = group * 10 + (c - 48);
+    } else return undefined;
   }
-  return n;
+  return groups === 4 ? n : undefined;
 }
 
 export function parseIPv6(s: string): bigint | undefined {
