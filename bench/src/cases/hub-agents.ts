@@ -109,6 +109,7 @@ async function run(ctx: CaseContext): Promise<Measurement> {
   const cp = await startControlPlane();
   let controller: ChildProcessByStdio<null, null, Readable> | undefined;
   let agents: ChildProcessByStdio<Writable, Readable, null> | undefined;
+  let simulator: ProcSampler | undefined;
   try {
     await apiRequest(cp, "POST", "/api/v1/namespaces", {
       body: { apiVersion: "v1", kind: "Namespace", metadata: { name: "hangar-system" } },
@@ -166,6 +167,7 @@ async function run(ctx: CaseContext): Promise<Measurement> {
       ],
       { stdio: ["pipe", "pipe", "inherit"] },
     );
+    simulator = new ProcSampler(agents.pid as number);
     const lines = createInterface({ input: agents.stdout });
     const connectStart = performance.now();
     const ready = JSON.parse(await nextLine(lines, agents, "the agents", 600_000)) as { connected: number };
@@ -176,6 +178,7 @@ async function run(ctx: CaseContext): Promise<Measurement> {
     await sleep(warmupSec * 1000);
     agents.stdin.write("mark\n");
     const windowFrom = sampler.sample()?.t ?? 0;
+    const simulatorFrom = simulator.sample()?.t ?? 0;
     const t0 = process.hrtime.bigint();
     const progress = setInterval(() => {
       const s = sampler.samples.at(-1);
@@ -185,6 +188,7 @@ async function run(ctx: CaseContext): Promise<Measurement> {
     await sleep(duration * 1000);
     clearInterval(progress);
     sampler.sample();
+    simulator.sample();
     const elapsedNs = Number(process.hrtime.bigint() - t0);
     const answer = nextLine(lines, agents, "the agents", 60_000);
     agents.stdin.write("report\n");
@@ -198,6 +202,7 @@ async function run(ctx: CaseContext): Promise<Measurement> {
     sampler.stop();
     if (controller.exitCode !== null) throw new Error(`the controller exited (code ${controller.exitCode})`);
     const s = summarize(sampler.window(windowFrom));
+    const sim = summarize(simulator.window(simulatorFrom));
     const latency = new LatencyRecorder(report.latencyUs.length);
     for (const us of report.latencyUs) latency.record(us * 1000);
     const memory = new MemoryPeak();
@@ -215,6 +220,7 @@ async function run(ctx: CaseContext): Promise<Measurement> {
         alertsAcked: report.acked,
         streamErrors: report.errors,
         controllerCores: round(s.cores, 3),
+        simulatorCores: round(sim.cores, 3),
         rssStartMiB: round(s.rssStartMiB, 1),
         rssEndMiB: round(s.rssEndMiB, 1),
         rssPeakMiB: round(s.rssPeakMiB, 1),
@@ -226,6 +232,7 @@ async function run(ctx: CaseContext): Promise<Measurement> {
       },
     };
   } finally {
+    simulator?.stop();
     if (agents !== undefined) {
       agents.stdin.end();
       await stop(agents);
