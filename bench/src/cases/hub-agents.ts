@@ -7,10 +7,11 @@
  *
  * Agents: HANGAR_BENCH_HUB_AGENTS (default 500). Duration: `--duration SEC`, else `--events`
  * alerts at N per second (default 30,000: a minute at 500 agents). Node flags of the controller:
- * HANGAR_BENCH_HUB_NODE_FLAGS (default: the chart's, `--max-semi-space-size=16`).
+ * HANGAR_BENCH_HUB_NODE_FLAGS (default: the chart's, `--max-semi-space-size=16`). Each agent has
+ * a certificate of its own naming its node; HANGAR_BENCH_HUB_CERTS=DIR keeps them for the next run.
  */
 import { spawn, type ChildProcess, type ChildProcessByStdio } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface, type Interface } from "node:readline";
@@ -87,6 +88,41 @@ function hubListening(controller: ChildProcessByStdio<null, null, Readable>): Pr
   });
 }
 
+/**
+ * The hub's certificate and one client certificate per agent (`agent-<i>.crt`, naming
+ * `bench-node-<i>`), in `dir`; or in HANGAR_BENCH_HUB_CERTS, kept there for the next run and
+ * reused while they are less than 12 hours old (openssl makes ~60 a second).
+ */
+function agentCertificates(
+  ctx: CaseContext,
+  n: number,
+  dir: string,
+): { dir: string; ca: string; serverCert: string; serverKey: string } {
+  const keep = process.env.HANGAR_BENCH_HUB_CERTS;
+  const at = keep ?? dir;
+  const fresh = (f: string): boolean => existsSync(f) && Date.now() - statSync(f).mtimeMs < 12 * 3600_000;
+  if (keep === undefined || !fresh(join(at, "ca.crt"))) {
+    mkdirSync(at, { recursive: true });
+    for (const f of readdirSync(at)) if (f.startsWith("agent-")) rmSync(join(at, f));
+    writeTestCerts(at);
+  }
+  const started = performance.now();
+  let made = 0;
+  for (let i = 0; i < n; i++) {
+    if (existsSync(join(at, `agent-${i}.crt`))) continue;
+    writeClientCert(at, `agent-${i}`, { cn: "hangar-agent", san: `DNS:bench-node-${i}` });
+    if (++made % 1000 === 0) ctx.log(`${made} agent certificates made`);
+  }
+  if (made > 0)
+    ctx.log(`${made} agent certificates made in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  return {
+    dir: at,
+    ca: join(at, "ca.crt"),
+    serverCert: join(at, "srv.crt"),
+    serverKey: join(at, "srv.key"),
+  };
+}
+
 async function run(ctx: CaseContext): Promise<Measurement> {
   const n = agentCount();
   const duration = ctx.durationSec ?? Math.max(5, Math.round(ctx.events / n));
@@ -99,13 +135,7 @@ async function run(ctx: CaseContext): Promise<Measurement> {
   // (HANGAR_ERR_HUB_NODE_DENIED): each simulated agent has a certificate naming its node, as
   // a real one does. (One certificate naming all N nodes, as before, made every connection
   // carry and keep an N-name certificate: ~100 KB per connection at 5,000 agents.)
-  const certs = writeTestCerts(dir);
-  const certsStart = performance.now();
-  for (let i = 0; i < n; i++) {
-    writeClientCert(dir, `agent-${i}`, { cn: "hangar-agent", san: `DNS:bench-node-${i}` });
-    if (i > 0 && i % 1000 === 0) ctx.log(`${i} of ${n} agent certificates`);
-  }
-  ctx.log(`${n} agent certificates in ${((performance.now() - certsStart) / 1000).toFixed(1)} s`);
+  const certs = agentCertificates(ctx, n, dir);
   const cp = await startControlPlane();
   let controller: ChildProcessByStdio<null, null, Readable> | undefined;
   let agents: ChildProcessByStdio<Writable, Readable, null> | undefined;
@@ -161,7 +191,7 @@ async function run(ctx: CaseContext): Promise<Measurement> {
         "--ca",
         certs.ca,
         "--cert-dir",
-        dir,
+        certs.dir,
         "--agents",
         String(n),
       ],
