@@ -9,10 +9,12 @@
  * alerts at N per second (default 30,000: a minute at 500 agents). Node flags of the controller:
  * HANGAR_BENCH_HUB_NODE_FLAGS (default: the chart's, `--max-semi-space-size=16`). Each agent has
  * a certificate of its own naming its node; HANGAR_BENCH_HUB_CERTS=DIR keeps them for the next run.
+ * The agents' process runs at nice HANGAR_BENCH_HUB_SIM_NICE (default 10), so that on a loaded
+ * machine it does not take the controller's share.
  */
 import { spawn, type ChildProcess, type ChildProcessByStdio } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { setPriority, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface, type Interface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
@@ -37,6 +39,14 @@ const CONTROLLER_MAIN =
 const AGENTS_CHILD = fileURLToPath(new URL("../hub-agents-child.js", import.meta.url));
 /** The chart's NODE_OPTIONS for the controller (helm/hangar-agent values: controller.nodeOptions). */
 export const CONTROLLER_NODE_FLAGS = "--max-semi-space-size=16";
+
+/** The simulated agents' nice value: HANGAR_BENCH_HUB_SIM_NICE, default 10 (0: as the controller). */
+function simulatorNice(): number {
+  const v = Number(process.env.HANGAR_BENCH_HUB_SIM_NICE ?? 10);
+  if (!Number.isInteger(v) || v < 0 || v > 19)
+    throw new Error(`HANGAR_BENCH_HUB_SIM_NICE must be 0..19, got ${process.env.HANGAR_BENCH_HUB_SIM_NICE}`);
+  return v;
+}
 
 function agentCount(): number {
   const v = Number(process.env.HANGAR_BENCH_HUB_AGENTS ?? 500);
@@ -197,6 +207,10 @@ async function run(ctx: CaseContext): Promise<Measurement> {
       ],
       { stdio: ["pipe", "pipe", "inherit"] },
     );
+    // The simulated agents yield the cores to the controller when both want them (the
+    // machine is shared; they are not what is measured).
+    const simNice = simulatorNice();
+    if (simNice !== 0) setPriority(agents.pid as number, simNice);
     simulator = new ProcSampler(agents.pid as number);
     const lines = createInterface({ input: agents.stdout });
     const connectStart = performance.now();
@@ -251,6 +265,7 @@ async function run(ctx: CaseContext): Promise<Measurement> {
         streamErrors: report.errors,
         controllerCores: round(s.cores, 3),
         simulatorCores: round(sim.cores, 3),
+        simulatorNice: simulatorNice(),
         rssStartMiB: round(s.rssStartMiB, 1),
         rssEndMiB: round(s.rssEndMiB, 1),
         rssPeakMiB: round(s.rssPeakMiB, 1),
