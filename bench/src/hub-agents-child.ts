@@ -5,7 +5,7 @@
  * as node `bench-node-<i>` and then sending one alert per second, spread evenly over the second;
  * the time from writing an alert to the hub's ack of it is the ack latency.
  *
- *   node hub-agents-child.js --address 127.0.0.1:PORT --ca F --cert-dir DIR --agents N
+ *   node hub-agents-child.js --address 127.0.0.1:PORT --ca F --cert-dir DIR --agents N [--rate R]
  *
  * Agent i presents `DIR/agent-<i>.crt`/`.key` (a certificate naming its node only, as a
  * real agent's does). The simulator is kept cheap so that it leaves the cores to the
@@ -35,9 +35,14 @@ const { values } = parseArgs({
     ca: { type: "string" },
     "cert-dir": { type: "string" },
     agents: { type: "string", default: "100" },
+    rate: { type: "string", default: "1" },
   },
 });
 const N = Number(values.agents);
+/** Alerts per agent per second, at most 1: each agent sends every `PERIOD` ticks of 10 ms. */
+const RATE = Number(values.rate);
+if (!(RATE > 0 && RATE <= 1)) throw new Error(`--rate must be in (0, 1], got ${values.rate}`);
+const PERIOD = Math.max(1, Math.round(100 / RATE));
 const ca = readFileSync(values.ca as string);
 const certDir = values["cert-dir"] as string;
 const credsOf = (i: number): grpc.ChannelCredentials =>
@@ -191,11 +196,11 @@ for (let i = 0; i < N; i += 100) {
 }
 process.stdout.write(`${JSON.stringify({ ready: true, connected: agents.length })}\n`);
 
-// One alert per agent per second, spread over 100 ticks of 10 ms.
+// One alert per agent every PERIOD ticks of 10 ms (a second at --rate 1), spread over the ticks.
 let tick = 0;
 const sender = setInterval(() => {
-  const slot = tick++ % 100;
-  for (let i = slot; i < agents.length; i += 100) {
+  const slot = tick++ % PERIOD;
+  for (let i = slot; i < agents.length; i += PERIOD) {
     const a = agents[i] as Agent;
     const seq = ++a.seq;
     a.pending.push({ seq, at: performance.now() });
