@@ -60,10 +60,19 @@ describe("AlertStore", () => {
     assert.equal(severityRank("SEVERITY_HIGH"), severityRank("high"));
     assert.equal(severityRank("loud"), -1);
     const s = new AlertStore();
-    const j = s.add(alert("x", hangar.Severity.HIGH, "2026-01-01T00:00:00Z"));
+    s.add(alert("x", hangar.Severity.HIGH, "2026-01-01T00:00:00Z"));
+    const [j] = s.list();
+    assert.ok(j !== undefined);
     assert.equal(matches(j, { severity: "medium" }), true);
     assert.equal(matches(j, { severity: "critical" }), false);
     assert.equal(matches(j, { since: "2026-01-02T00:00:00Z" }), false);
+    // The ring filters without JSON: the same answers as `matches` on the JSON.
+    assert.equal(s.list({ severity: "medium" }).length, 1);
+    assert.equal(s.list({ severity: "critical" }).length, 0);
+    assert.equal(s.list({ since: "2026-01-02T00:00:00Z" }).length, 0);
+    assert.equal(s.list({ since: "2026-01-01T00:00:00Z" }).length, 1);
+    assert.equal(s.list({ provider: "p", rule: "r" }).length, 1);
+    assert.equal(s.list({ provider: "q" }).length, 0);
   });
   it("subscribers see every new alert until they unsubscribe", () => {
     const s = new AlertStore();

@@ -3,7 +3,7 @@
  * filters and live subscribers for `GET /v1/alerts?follow`. Alerts arrive from
  * the agent hub; the SIEM exporters keep the durable copy.
  */
-import { toJson } from "@bufbuild/protobuf";
+import { fromBinary, toBinary, toJson } from "@bufbuild/protobuf";
 import { hangar } from "@hangar/proto";
 
 export type AlertJson = Record<string, unknown> & {
@@ -51,21 +51,39 @@ export function matches(a: AlertJson, f: AlertFilter): boolean {
 export interface AlertStoreLimits {
   /** Alerts kept (default 10 000). */
   maxAlerts?: number;
-  /** Bytes kept, counted as the alerts' JSON text (default 16 MiB). */
+  /** Bytes kept, counted as the alerts' protobuf encoding (default 16 MiB). */
   maxBytes?: number;
 }
 
+/** What the ring holds of an alert: its protobuf bytes, and the fields the filters read. */
+interface Held {
+  readonly bytes: Uint8Array;
+  readonly provider: string;
+  readonly ruleId: string;
+  readonly severity: number;
+  /** Epoch ms, NaN without a time. */
+  readonly timeMs: number;
+}
+
+const SEVERITY_NAMES = new Map<number, string>(
+  Object.entries(hangar.Severity)
+    .filter(([, v]) => typeof v === "number")
+    .map(([k, v]) => [v as number, `SEVERITY_${k}`]),
+);
+
 /**
  * The newest alerts, bounded by count and by size: a ring whose oldest alerts are evicted
- * (counted in `dropped`) when either bound is passed. The controller's memory for alerts does
- * not grow with time or with the number of agents; the SIEM export (`--siem`, e.g. a
- * `file://` JSON-lines destination) is the durable, complete record.
+ * (counted in `dropped`) when either bound is passed. An alert is held as its protobuf
+ * encoding (the bytes it arrived as over the hub, a few hundred bytes) and turned into JSON
+ * only when it is read (`list`) or followed (`subscribe`), so holding the default 10 000 takes
+ * a few MiB and adding one costs no JSON. The controller's memory for alerts does not grow
+ * with time or with the number of agents; the SIEM export (`--siem`, e.g. a `file://`
+ * JSON-lines destination) is the durable, complete record.
  */
 export class AlertStore {
   readonly maxAlerts: number;
   readonly maxBytes: number;
-  #ring: (AlertJson | undefined)[];
-  #size: Uint32Array;
+  #ring: (Held | undefined)[];
   /** Index of the oldest alert, and how many are held. */
   #head = 0;
   #count = 0;
@@ -79,8 +97,7 @@ export class AlertStore {
     this.maxAlerts = Math.max(1, Math.floor(l.maxAlerts ?? 10_000));
     this.maxBytes = Math.max(1, Math.floor(l.maxBytes ?? 16 * 1024 * 1024));
     // Grown as alerts come (a quiet cluster holds a small array), up to maxAlerts.
-    this.#ring = new Array<AlertJson | undefined>(Math.min(this.maxAlerts, 1024));
-    this.#size = new Uint32Array(this.#ring.length);
+    this.#ring = new Array<Held | undefined>(Math.min(this.maxAlerts, 1024));
   }
 
   /** Alerts held now. */
@@ -88,29 +105,39 @@ export class AlertStore {
     return this.#count;
   }
 
-  /** Their size as JSON text, bytes. */
+  /** Their size as protobuf bytes. */
   get bytes(): number {
     return this.#bytes;
   }
 
-  add(alert: hangar.Alert): AlertJson {
-    const json = toJson(hangar.AlertSchema, alert) as AlertJson;
-    // JSON text length: ASCII is nearly all of an alert, so characters ≈ bytes.
-    const bytes = JSON.stringify(json).length;
-    while (this.#count > 0 && (this.#count >= this.maxAlerts || this.#bytes + bytes > this.maxBytes))
+  /**
+   * Holds an alert. `encoded`: its protobuf bytes when they are at hand (the hub keeps the
+   * bytes an alert arrived as), else it is encoded here.
+   */
+  add(alert: hangar.Alert, encoded?: Uint8Array): void {
+    const bytes = encoded ?? toBinary(hangar.AlertSchema, alert);
+    const time = alert.time;
+    const held: Held = {
+      bytes,
+      provider: alert.provider,
+      ruleId: alert.ruleId,
+      severity: alert.severity,
+      timeMs: time === undefined ? NaN : Number(time.seconds) * 1000 + Math.floor(time.nanos / 1e6),
+    };
+    const size = bytes.byteLength;
+    while (this.#count > 0 && (this.#count >= this.maxAlerts || this.#bytes + size > this.maxBytes))
       this.#evict();
     if (this.#count === this.#ring.length) this.#grow();
-    const at = (this.#head + this.#count) % this.#ring.length;
-    this.#ring[at] = json;
-    this.#size[at] = bytes;
+    this.#ring[(this.#head + this.#count) % this.#ring.length] = held;
     this.#count++;
-    this.#bytes += bytes;
+    this.#bytes += size;
+    if (this.#subscribers.size === 0) return;
+    const json = toJson(hangar.AlertSchema, alert) as AlertJson;
     for (const fn of this.#subscribers) fn(json);
-    return json;
   }
 
   #evict(): void {
-    this.#bytes -= this.#size[this.#head] as number;
+    this.#bytes -= (this.#ring[this.#head] as Held).bytes.byteLength;
     this.#ring[this.#head] = undefined;
     this.#head = (this.#head + 1) % this.#ring.length;
     this.#count--;
@@ -119,24 +146,24 @@ export class AlertStore {
 
   #grow(): void {
     const n = Math.min(this.maxAlerts, this.#ring.length * 2);
-    const ring = new Array<AlertJson | undefined>(n);
-    const size = new Uint32Array(n);
-    for (let i = 0; i < this.#count; i++) {
-      const from = (this.#head + i) % this.#ring.length;
-      ring[i] = this.#ring[from];
-      size[i] = this.#size[from] as number;
-    }
+    const ring = new Array<Held | undefined>(n);
+    for (let i = 0; i < this.#count; i++) ring[i] = this.#ring[(this.#head + i) % this.#ring.length];
     this.#ring = ring;
-    this.#size = size;
     this.#head = 0;
   }
 
   /** Newest last; at most `limit` of the newest that match. */
   list(filter: AlertFilter = {}, limit = 100): AlertJson[] {
+    const minRank = filter.severity === undefined ? undefined : severityRank(filter.severity);
+    const sinceMs = filter.since === undefined ? undefined : Date.parse(filter.since);
     const out: AlertJson[] = [];
     for (let i = this.#count - 1; i >= 0 && out.length < limit; i--) {
-      const a = this.#ring[(this.#head + i) % this.#ring.length] as AlertJson;
-      if (matches(a, filter)) out.push(a);
+      const a = this.#ring[(this.#head + i) % this.#ring.length] as Held;
+      if (filter.provider !== undefined && a.provider !== filter.provider) continue;
+      if (filter.rule !== undefined && a.ruleId !== filter.rule) continue;
+      if (minRank !== undefined && severityRank(SEVERITY_NAMES.get(a.severity)) < minRank) continue;
+      if (sinceMs !== undefined && (Number.isNaN(a.timeMs) || a.timeMs < sinceMs)) continue;
+      out.push(toJson(hangar.AlertSchema, fromBinary(hangar.AlertSchema, a.bytes)) as AlertJson);
     }
     return out.reverse();
   }
@@ -158,8 +185,15 @@ export class AlertStore {
 export class RecentIds {
   readonly windowMs: number;
   readonly maxIds: number;
-  /** id → when it was first seen (ms), in insertion order: the oldest first. */
-  readonly #seen = new Map<string, number>();
+  readonly #seen = new Set<string>();
+  /**
+   * The ids in the order they were first seen, and when (ms): a ring, the oldest at `#head`.
+   * (Expiring from a Map's front leaves deleted entries its iteration walks over again on
+   * every call until the table is rebuilt; a ring does not.)
+   */
+  #ids: string[] = [];
+  #at: Float64Array = new Float64Array(0);
+  #head = 0;
   forgotten = 0;
 
   constructor(opts: { windowMs?: number; maxIds?: number } = {}) {
@@ -175,22 +209,40 @@ export class RecentIds {
   seen(id: string, now = Date.now()): boolean {
     this.#expire(now);
     if (this.#seen.has(id)) return true;
-    this.#seen.set(id, now);
-    if (this.#seen.size > this.maxIds) {
-      const oldest = this.#seen.keys().next();
-      if (oldest.done !== true) {
-        this.#seen.delete(oldest.value);
-        this.forgotten++;
-      }
-    }
+    if (this.#seen.size >= this.maxIds) this.#forgetOldest();
+    const n = this.#seen.size;
+    if (n === this.#ids.length) this.#grow();
+    const at = (this.#head + n) % this.#ids.length;
+    this.#ids[at] = id;
+    this.#at[at] = now;
+    this.#seen.add(id);
     return false;
   }
 
   #expire(now: number): void {
-    for (const [id, at] of this.#seen) {
-      if (now - at <= this.windowMs) break;
-      this.#seen.delete(id);
-      this.forgotten++;
+    while (this.#seen.size > 0 && now - (this.#at[this.#head] as number) > this.windowMs)
+      this.#forgetOldest();
+  }
+
+  #forgetOldest(): void {
+    this.#seen.delete(this.#ids[this.#head] as string);
+    this.#ids[this.#head] = "";
+    this.#head = (this.#head + 1) % this.#ids.length;
+    this.forgotten++;
+  }
+
+  #grow(): void {
+    const n = this.#seen.size;
+    const cap = Math.min(this.maxIds, Math.max(1024, this.#ids.length * 2));
+    const ids = new Array<string>(cap).fill("");
+    const at = new Float64Array(cap);
+    for (let i = 0; i < n; i++) {
+      const from = (this.#head + i) % this.#ids.length;
+      ids[i] = this.#ids[from] as string;
+      at[i] = this.#at[from] as number;
     }
+    this.#ids = ids;
+    this.#at = at;
+    this.#head = 0;
   }
 }

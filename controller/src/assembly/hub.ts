@@ -14,6 +14,7 @@ import { ControllerError } from "../errors.js";
 import type { MergedBaselineFanout } from "../hub/baselines.js";
 import { AgentHub, type HubHandlers, type HubTls } from "../hub/hub.js";
 import { watchRules } from "../hub/rules.js";
+import { alertWireBytes } from "../hub/wire.js";
 import type { KubeApi } from "../kube/kube.js";
 import type { ControllerTelemetry } from "../telemetry/telemetry.js";
 import type { ControllerLog } from "./log.js";
@@ -54,7 +55,7 @@ export function hubHandlers(d: HubHandlerDeps): HubHandlers {
     alert: (a) => {
       // A redelivered alert (its ack was lost) is kept once.
       if (a.id !== "" && recent.seen(a.id)) return;
-      d.alerts.add(a);
+      d.alerts.add(a, alertWireBytes(a));
       d.telemetry?.alert(a);
       d.events?.alert(a);
     },

@@ -76,7 +76,8 @@ Options:
   --alert-store-max N      alerts GET /v1/alerts keeps in memory (default 10000); the oldest
                            are evicted (metric hangar.agent.drops{queue=alert_store}); the
                            SIEM export (--siem) is the complete record
-  --alert-store-mib N      the same bound in MiB of alert JSON (default 16)
+  --alert-store-mib N      the same bound in MiB of alerts as held (their protobuf encoding,
+                           ~0.7 KB each; default 16)
   -h, --help               this text
 
 ${LICENSE_HELP}

@@ -27,10 +27,11 @@
 import { readFileSync } from "node:fs";
 import { create } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
-import { grpcServiceDefinition, hangar } from "@hangar/proto";
+import { hangar } from "@hangar/proto";
 import { HUB_PROTOCOL_VERSION, MAX_HUB_SEQ } from "@hangar/core";
 import { ControllerError } from "../errors.js";
 import { checkAgentProtocol } from "./protocol.js";
+import { ackBytes, hubServiceDefinition } from "./wire.js";
 import type { KubeApi } from "../kube/kube.js";
 
 type Req = hangar.ConnectRequest;
@@ -155,6 +156,9 @@ export class AgentHub {
     "grpc.max_receive_message_length": 16 * 1024 * 1024,
     "grpc.keepalive_time_ms": 30_000,
     "grpc.keepalive_permit_without_calls": 1,
+    // No channelz: it keeps a trace and call counters per connection and stamps a Date on
+    // every message; nothing here reads it.
+    "grpc.enable_channelz": 0,
   });
   readonly #nodes = new Map<string, NodeState>();
   readonly stats = new HubStats();
@@ -170,7 +174,7 @@ export class AgentHub {
         "the hub needs mTLS (a client CA) or token auth (TokenReview): refusing to run open",
       );
     this.#opts = opts;
-    this.#server.addService(grpcServiceDefinition(hangar.AgentHubService), {
+    this.#server.addService(hubServiceDefinition(), {
       connect: (call: grpc.ServerDuplexStream<Req, Res>) => {
         void this.#serve(call);
       },
@@ -386,14 +390,30 @@ export class AgentHub {
     }
     const ctx: StreamCtx = { state: undefined, identity: undefined, lastSeq: 0n };
     let refused = false;
-    // Messages are handled one at a time, in order: an ack always means "this and everything before".
-    let chain = Promise.resolve();
+    const fail = (err: unknown): void => {
+      refused = true;
+      this.#refuse(call, err);
+    };
+    const step = (req: Req): Promise<void> | undefined => {
+      if (refused) return undefined;
+      try {
+        return this.#handle(call, req, who, ctx)?.catch(fail);
+      } catch (err) {
+        fail(err);
+        return undefined;
+      }
+    };
+    // Messages are handled one at a time, in order: an ack always means "this and everything
+    // before". A message whose handler is synchronous (an alert) is handled and acknowledged
+    // at once; while one is waiting (an enforcement request, a baseline merge), the next ones
+    // wait behind it.
+    let pending: Promise<void> | undefined;
     call.on("data", (req: Req) => {
-      chain = chain
-        .then(() => (refused ? undefined : this.#handle(call, req, who, ctx)))
-        .catch((err: unknown) => {
-          refused = true;
-          this.#refuse(call, err);
+      const next = pending === undefined ? step(req) : pending.then(() => step(req));
+      pending = next;
+      if (next !== undefined)
+        void next.then(() => {
+          if (pending === next) pending = undefined;
         });
     });
     const done = (): void => {
@@ -436,7 +456,13 @@ export class AgentHub {
     });
   }
 
-  async #handle(call: grpc.ServerDuplexStream<Req, Res>, req: Req, who: Who, ctx: StreamCtx): Promise<void> {
+  /** Handles one message; a promise when its handler is asynchronous (acknowledged once it resolves). */
+  #handle(
+    call: grpc.ServerDuplexStream<Req, Res>,
+    req: Req,
+    who: Who,
+    ctx: StreamCtx,
+  ): Promise<void> | undefined {
     const m = req.message;
     if (m.case === "hello") {
       if (ctx.state !== undefined)
@@ -511,7 +537,7 @@ export class AgentHub {
       this.#opts.onHello?.(node);
       ctx.state = s;
       ctx.identity = id;
-      return;
+      return undefined;
     }
     const { state, identity } = ctx;
     if (state === undefined || identity === undefined)
@@ -520,8 +546,8 @@ export class AgentHub {
         `${m.case ?? "an empty message"} before hello: a stream starts with the agent's hello`,
       );
     if (m.case === "ack") {
-      state.outbox = state.outbox.filter((r) => r.seq > m.value.seq);
-      return;
+      if (state.outbox.length > 0) state.outbox = state.outbox.filter((r) => r.seq > m.value.seq);
+      return undefined;
     }
     if (req.seq === 0n || req.seq > MAX_HUB_SEQ)
       throw new ControllerError(
@@ -539,35 +565,56 @@ export class AgentHub {
     if (req.seq <= state.lastAcked) {
       // A message handled before whose ack was lost: acknowledge again, do not handle twice.
       this.stats.inc("hub_duplicates");
-      call.write(
-        create(hangar.ConnectResponseSchema, { message: { case: "ack", value: { seq: state.lastAcked } } }),
-      );
-      return;
+      writeAck(call, state.lastAcked);
+      return undefined;
     }
     const h = this.#opts.handlers;
+    let handled: Promise<void> | void = undefined;
+    let stat: string | undefined;
     switch (m.case) {
       case "alert":
-        await h.alert?.(m.value, identity);
-        this.stats.inc("hub_alerts");
+        handled = h.alert?.(m.value, identity);
+        stat = "hub_alerts";
         break;
       case "enforcementRequest":
-        await h.enforcementRequest?.(m.value, identity);
-        this.stats.inc("hub_enforcement_requests");
+        handled = h.enforcementRequest?.(m.value, identity);
+        stat = "hub_enforcement_requests";
         break;
-      case "baselineDelta":
-        await h.baselineDelta?.(m.value, identity);
-        if (m.value.full) this.#fullBaselines.add(identity.node);
-        this.stats.inc("hub_baseline_deltas");
+      case "baselineDelta": {
+        const full = m.value.full;
+        const done = (): void => {
+          if (full) this.#fullBaselines.add(identity.node);
+        };
+        const r = h.baselineDelta?.(m.value, identity);
+        handled = isPromise(r) ? r.then(done) : done();
+        stat = "hub_baseline_deltas";
         break;
+      }
       case "stats":
-        await h.stats?.(m.value, identity);
+        handled = h.stats?.(m.value, identity);
         break;
       default:
-        this.stats.inc("hub_unknown_messages");
+        stat = "hub_unknown_messages";
     }
-    state.lastAcked = req.seq;
-    call.write(create(hangar.ConnectResponseSchema, { message: { case: "ack", value: { seq: req.seq } } }));
+    const seq = req.seq;
+    const ack = (): void => {
+      if (stat !== undefined) this.stats.inc(stat);
+      state.lastAcked = seq;
+      writeAck(call, seq);
+    };
+    if (isPromise(handled)) return handled.then(ack);
+    ack();
+    return undefined;
   }
+}
+
+function isPromise(v: Promise<void> | void): v is Promise<void> {
+  return typeof (v as { then?: unknown } | undefined)?.then === "function";
+}
+
+/** Acknowledges `seq` (and everything before it) on a stream, pre-encoded (`ackBytes`). */
+function writeAck(call: grpc.ServerDuplexStream<Req, Res>, seq: bigint): void {
+  (call as unknown as grpc.ServerDuplexStream<Req, Uint8Array>).write(ackBytes(seq));
 }
 
 /** A permanent protocol error (`HANGAR_ERR_HUB_PROTOCOL`) answered with `status`. */
