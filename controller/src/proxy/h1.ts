@@ -27,6 +27,9 @@ export interface H1Handlers {
 export interface H1Exchange {
   /** Ends the exchange now: its connection is closed (the pod sees it), nothing more is reported. */
   abort(): void;
+  /** Stops reading the answer (the reader cannot keep up); `resume()` reads on. */
+  pause(): void;
+  resume(): void;
 }
 
 const enum State {
@@ -97,6 +100,8 @@ class Conn {
     this.buf = undefined;
     this.socket.setTimeout(0);
     this.socket.ref();
+    // The previous exchange's reader may have paused it (and finished before it resumed).
+    if (this.socket.isPaused()) this.socket.resume();
     this.socket.write(ex.wire);
   }
 
@@ -341,6 +346,13 @@ export class H1Pool {
       queueMicrotask(() => h.error(new Error("the connection pool is closed")));
     } else this.#dispatch(ex);
     return {
+      pause: () => {
+        if (!ex.finished) ex.conn?.socket.pause();
+      },
+      resume: () => {
+        const c = ex.conn;
+        if (c !== undefined && !c.dead && (c.ex === ex || c.ex === undefined)) c.socket.resume();
+      },
       abort: () => {
         if (ex.finished) return;
         ex.finished = true;
@@ -399,6 +411,8 @@ export class H1Pool {
 
   /** A connection finished its answer and can carry another request. */
   release(c: Conn): void {
+    // Flowing again, so an idle connection's end (the pod closing it) is seen.
+    if (c.socket.isPaused()) c.socket.resume();
     const next = this.#waiting.shift();
     if (next !== undefined) {
       c.start(next);
