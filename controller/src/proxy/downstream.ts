@@ -114,6 +114,8 @@ const FINAL_HEAD = "event: message\ndata: ";
 const FINAL_HEAD_BYTES = Buffer.from(FINAL_HEAD);
 const FRAME_END = Buffer.from("\n\n");
 const DATA_BREAK = Buffer.from("\ndata: ");
+/** What a streamed answer may hold in the caller's connection before the pod is read on (bytes). */
+const LARGE_BUFFER = 1024 * 1024;
 
 /** Recently finished resumable streams kept per session (one more replay each). */
 const RECENT = 16;
@@ -564,8 +566,10 @@ export class DownstreamTransport {
     res.write(FINAL_HEAD_BYTES);
     const live = (): boolean => stream.res === res && !stream.ended && !res.destroyed;
     return {
-      write: (chunk) => (live() ? res.write(chunk) : true),
-      lineBreak: () => (live() ? res.write(DATA_BREAK) : true),
+      // Up to LARGE_BUFFER bytes wait for the caller before the pod is paused: pausing at every
+      // 16 KiB (the socket's own mark) cost a pause and a resume per chunk.
+      write: (chunk) => !live() || (res.write(chunk), res.writableLength < LARGE_BUFFER),
+      lineBreak: () => !live() || (res.write(DATA_BREAK), res.writableLength < LARGE_BUFFER),
       drain: (cb) => {
         if (!live()) {
           cb();
