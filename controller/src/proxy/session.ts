@@ -40,12 +40,19 @@ import type { ProxyStats } from "./stats.js";
 export function nowTimestamp(): Timestamp {
   const ms = Date.now();
   const seconds = Math.floor(ms / 1000);
+  // Calls in the same second share the BigInt of their seconds (two timestamps per call).
+  if (seconds !== lastSeconds) {
+    lastSeconds = seconds;
+    lastSecondsBig = BigInt(seconds);
+  }
   return {
     $typeName: "google.protobuf.Timestamp",
-    seconds: BigInt(seconds),
+    seconds: lastSecondsBig,
     nanos: Math.floor((ms - seconds * 1000) * 1e6),
   };
 }
+let lastSeconds = 0;
+let lastSecondsBig = 0n;
 
 interface InFlight {
   readonly id: RequestId;
