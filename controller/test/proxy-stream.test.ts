@@ -3,7 +3,8 @@
  * responses): the caller gets the first bytes of a large tools/call answer
  * while the pod is still sending it, byte for byte, with its call trace read
  * from the stream (status, size); a pod that fails mid-answer cuts the
- * caller's stream and the call is traced as failed; JSON the pod splits over
+ * caller's stream and the call is traced as failed; a JSON body (not SSE) is
+ * passed on as it arrives too, on one data line; JSON the pod splits over
  * several `data:` lines with CRLF stays one intact message. The pod is a
  * hand-written Streamable HTTP server, so the test decides when each part of
  * an answer leaves it.
@@ -49,6 +50,13 @@ async function startPod(): Promise<{ server: Server; url: string; release: () =>
         });
         res.writeHead(200, { "content-type": "application/json", "mcp-session-id": "pod-session" });
         res.end(body);
+        return;
+      }
+      if (m.params?.name === "json") {
+        // A JSON body (not SSE), pretty-printed over lines, its end held back like "slow".
+        res.writeHead(200, { "content-type": "application/json" });
+        res.write(`{\n  "result": {\n    "content": [{ "type": "text", "text": "${BIG}`);
+        release = () => res.end(`" }]\n  },\n  "jsonrpc": "2.0",\n  "id": ${m.id}\n}\n`);
         return;
       }
       res.writeHead(200, { "content-type": "text/event-stream" });
@@ -203,6 +211,23 @@ describe("proxy: large answers stream through", () => {
     assert.equal(proxy.proxy.stats.get("responses_streamed", { provider: "stream" }), 1);
   });
 
+  it("passes a large JSON body (not SSE) on as it arrives too, on one data line", async () => {
+    const a = await call(url, sid, 13, { method: "tools/call", params: { name: "json", arguments: {} } });
+    for (let i = 0; i < 300 && a.received() < 200 * 1024; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(a.received() >= 200 * 1024, `the caller got ${a.received()} bytes before the pod finished`);
+    pod.release();
+    const { body, error } = await a.done;
+    assert.equal(error, undefined);
+    const [data, ...more] = events(body);
+    assert.equal(more.length, 0);
+    assert.ok(!(data ?? "").includes("\n"), "one data line");
+    const m = JSON.parse(data ?? "") as { id: number; result: { content: { text: string }[] } };
+    assert.equal(m.id, 13);
+    assert.equal(m.result.content[0]?.text, BIG);
+    const t = await traceOf(13);
+    assert.equal(t.status, hangar.CallStatus.OK);
+  });
+
   it("cuts the caller's stream when the pod fails mid-answer, and traces the call as failed", async () => {
     const a = await call(url, sid, 11, { method: "tools/call", params: { name: "die", arguments: {} } });
     const { body, error } = await a.done;
@@ -227,6 +252,6 @@ describe("proxy: large answers stream through", () => {
     const t = await traceOf(12);
     assert.equal(t.status, hangar.CallStatus.ERROR);
     assert.match(t.error, /isError/);
-    assert.equal(proxy.proxy.stats.get("responses_streamed", { provider: "stream" }), 3);
+    assert.equal(proxy.proxy.stats.get("responses_streamed", { provider: "stream" }), 4);
   });
 });

@@ -156,6 +156,18 @@ function noCr(chunk: Buffer): Buffer {
 }
 
 /**
+ * `chunk` with every CR and LF as a space (a copy only when it has one): a
+ * JSON body's line breaks can only be whitespace, and the caller gets the
+ * message on one SSE `data:` line.
+ */
+function oneLineJson(chunk: Buffer): Buffer {
+  if (chunk.indexOf(10) < 0 && chunk.indexOf(13) < 0) return chunk;
+  const c = Buffer.from(chunk);
+  for (let i = 0; i < c.length; i++) if (c[i] === 10 || c[i] === 13) c[i] = 0x20;
+  return c;
+}
+
+/**
  * An incremental SSE parser over bytes (the WHATWG event-stream rules the MCP
  * transport uses: `data`, `id`, `retry`, comments; lines end with LF or
  * CRLF). Feed it the body's chunks; it calls `onEvent` per dispatched event,
@@ -498,14 +510,56 @@ export class Upstream {
           return;
         }
         if (type.startsWith("application/json")) {
-          const chunks: Buffer[] = [];
+          let chunks: Buffer[] = [];
           let size = 0;
+          // A large JSON answer goes on to the caller as it arrives, as a large SSE event does.
+          let offered = false;
+          let large: StreamedMessage | undefined;
+          const toLarge = (m: StreamedMessage, c: Buffer): void => {
+            if (!m.push(oneLineJson(c))) {
+              ex.pause();
+              m.drain(() => ex.resume());
+            }
+          };
           onData = (c) => {
             size += c.length;
-            if (size > this.#max) fail(new UpstreamFailure(`${host} sent a body over ${this.#max} bytes`));
-            else chunks.push(c);
+            if (size > this.#max) {
+              fail(new UpstreamFailure(`${host} sent a body over ${this.#max} bytes`));
+              return;
+            }
+            if (large !== undefined) {
+              toLarge(large, c);
+              return;
+            }
+            chunks.push(c);
+            if (
+              offered ||
+              size < STREAM_MIN_BYTES ||
+              related === undefined ||
+              this.#events.large === undefined
+            )
+              return;
+            offered = true;
+            const whole = Buffer.concat(chunks, size);
+            chunks = [whole];
+            const m = this.#events.large(related, oneLineJson(whole));
+            if (m === undefined) return;
+            large = m;
+            chunks = [];
+            onFail = (err) => {
+              const l = large;
+              large = undefined;
+              l?.abort(err);
+            };
           };
           onEnd = () => {
+            if (large !== undefined) {
+              const l = large;
+              large = undefined;
+              l.end();
+              done(undefined);
+              return;
+            }
             const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
             const first = body.findIndex((c) => c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09);
             if (size >= ENVELOPE_MIN_BYTES && body[first] === 0x7b && oneLineBytes(body) !== undefined) {
