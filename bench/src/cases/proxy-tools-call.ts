@@ -16,12 +16,27 @@ import { spawn, type ChildProcessByStdio } from "node:child_process";
 import { createInterface, type Interface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { Agent, request } from "node:http";
 import { loadavg } from "node:os";
 import { LatencyRecorder, MemoryPeak, now, type Measurement } from "../harness.js";
 import type { BenchCase, CaseContext } from "./case.js";
 
 const PROCS = fileURLToPath(new URL("./proxy-procs.js", import.meta.url));
+
+/**
+ * Another build's checkout (HANGAR_BENCH_PROXY_MAIN, e.g. main's, built): proxy/large-response and
+ * proxy/throughput then run its proxy too, next to this build's and in the same moments, so a
+ * before/after comparison comes from one run.
+ */
+export const PROXY_MAIN = process.env["HANGAR_BENCH_PROXY_MAIN"];
+
+/** proxy-procs.js of the other build (PROXY_MAIN), when one is given. */
+export function mainProcs(): string | undefined {
+  return PROXY_MAIN === undefined || PROXY_MAIN === ""
+    ? undefined
+    : join(PROXY_MAIN, "bench", "dist", "src", "cases", "proxy-procs.js");
+}
 const RATE = Number(process.env["HANGAR_BENCH_PROXY_RATE"] ?? 500);
 const SESSIONS = 4;
 /** `interleaved` (default): proxied and direct calls alternate; `blocks`: alternating one-second blocks. */
@@ -55,10 +70,10 @@ function nextLine(lines: Interface, child: ChildProcessByStdio<Writable, Readabl
   });
 }
 
-export async function startProc(args: string[]): Promise<Proc> {
+export async function startProc(args: string[], procs = PROCS): Promise<Proc> {
   const child = spawn(
     process.execPath,
-    [...process.execArgv.filter((a) => a !== "--expose-gc"), PROCS, ...args],
+    [...process.execArgv.filter((a) => a !== "--expose-gc"), procs, ...args],
     {
       stdio: ["pipe", "pipe", "inherit"],
     },

@@ -65,6 +65,21 @@ interface Stream {
   /** The caller was given an id of this stream, so it can resume it. */
   resumable: boolean;
   grace: NodeJS.Timeout | undefined;
+  /** A large answer is being written through (`openLarge`): nothing else may be written meanwhile. */
+  streaming: boolean;
+}
+
+/** A large answer written to the caller as it arrives from the pod (see `openLarge`). */
+export interface LargeWriter {
+  /** More of the message's JSON; false when the caller's connection is full (wait for `drain`). */
+  write(chunk: Buffer): boolean;
+  /** The pod split the JSON over another `data:` line: so does the caller's stream. */
+  lineBreak(): boolean;
+  drain(cb: () => void): void;
+  /** The message is complete; `last`: it answered the request (the stream ends), else the stream goes on. */
+  end(last: boolean): void;
+  /** The message cannot be completed: the caller's connection is cut (as the pod's was). */
+  destroy(): void;
 }
 
 export interface ResumeOptions {
@@ -98,6 +113,9 @@ const SSE_HEADERS = {
 const FINAL_HEAD = "event: message\ndata: ";
 const FINAL_HEAD_BYTES = Buffer.from(FINAL_HEAD);
 const FRAME_END = Buffer.from("\n\n");
+const DATA_BREAK = Buffer.from("\ndata: ");
+/** What a streamed answer may hold in the caller's connection before the pod is read on (bytes). */
+const LARGE_BUFFER = 1024 * 1024;
 
 /** Recently finished resumable streams kept per session (one more replay each). */
 const RECENT = 16;
@@ -121,6 +139,7 @@ function newStream(no: number, res: ServerResponse | undefined, pending: Set<Req
     final: undefined,
     resumable: false,
     grace: undefined,
+    streaming: false,
   };
 }
 
@@ -509,7 +528,7 @@ export class DownstreamTransport {
       return true;
     }
     const stream = this.#streams.get(id);
-    if (stream === undefined || stream.ended) return false;
+    if (stream === undefined || stream.ended || stream.streaming) return false;
     if (!response) {
       this.#emit(stream, m, false, raw);
       return true;
@@ -523,13 +542,80 @@ export class DownstreamTransport {
   }
 
   /**
+   * Starts writing the answer to request `id` as it arrives (a large one): the
+   * last event of its stream, without an id, in chunked encoding. Undefined
+   * (the caller then gets it whole, as usual) when the stream cannot take it
+   * so: it is not attached, it waits for other answers too (a batch), or its
+   * caller can resume it (a resumed stream replays its final event, which
+   * would have to be held whole anyway).
+   */
+  openLarge(id: RequestId): LargeWriter | undefined {
+    const stream = this.#streams.get(id);
+    const res = stream?.res;
+    if (
+      stream === undefined ||
+      res === undefined ||
+      stream.ended ||
+      stream.streaming ||
+      stream.resumable ||
+      stream.pending.size !== 1
+    )
+      return undefined;
+    stream.streaming = true;
+    if (!res.headersSent) res.writeHead(200, this.#sse());
+    res.write(FINAL_HEAD_BYTES);
+    const live = (): boolean => stream.res === res && !stream.ended && !res.destroyed;
+    return {
+      // Up to LARGE_BUFFER bytes wait for the caller before the pod is paused: pausing at every
+      // 16 KiB (the socket's own mark) cost a pause and a resume per chunk.
+      write: (chunk) => !live() || (res.write(chunk), res.writableLength < LARGE_BUFFER),
+      lineBreak: () => !live() || (res.write(DATA_BREAK), res.writableLength < LARGE_BUFFER),
+      drain: (cb) => {
+        if (!live()) {
+          cb();
+          return;
+        }
+        let called = false;
+        const once = (): void => {
+          if (called) return;
+          called = true;
+          res.off("drain", once);
+          res.off("close", once);
+          cb();
+        };
+        res.once("drain", once);
+        res.once("close", once);
+      },
+      end: (last) => {
+        stream.streaming = false;
+        if (!live()) return;
+        if (!last) {
+          res.write(FRAME_END);
+          return;
+        }
+        this.#streams.delete(id);
+        stream.pending.delete(id);
+        res.end(FRAME_END);
+        this.#finished(stream);
+      },
+      destroy: () => {
+        stream.streaming = false;
+        const r = stream.res;
+        stream.res = undefined;
+        this.#drop(stream);
+        r?.destroy();
+      },
+    };
+  }
+
+  /**
    * The pod primed a request's stream (SEP-1699: an event id with empty data,
    * and its `retry:`): the caller's stream gets a priming event of its own, so
    * it can resume the stream as it could directly.
    */
   prime(id: RequestId, retryMs: number | undefined): void {
     const stream = this.#streams.get(id);
-    if (stream === undefined || stream.ended) return;
+    if (stream === undefined || stream.ended || stream.streaming) return;
     this.#emit(stream, undefined, false, "", retryMs);
   }
 

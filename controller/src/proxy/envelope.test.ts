@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { isEnvelope, readEnvelope } from "./envelope.js";
+import { EnvelopeScanner, isEnvelope, readEnvelope } from "./envelope.js";
 
 const payload = fc.jsonValue({ maxDepth: 4 });
 const tricky = fc.string({ unit: fc.constantFrom("\\", '"', "{", "}", "[", "]", ":", ",", "a", "é", " ") });
@@ -52,5 +52,78 @@ describe("readEnvelope", () => {
   it("refuses bytes that are not a JSON object", () => {
     for (const bad of ['[{"id":1}]', '{"id":1', '{"id" 1}', '{"a":"unterminated}', ""])
       assert.throws(() => readEnvelope(Buffer.from(bad)), SyntaxError, bad);
+  });
+});
+
+/** Splits `bytes` at the given cut points (inside a character, a string or an escape too). */
+function split(bytes: Buffer, cuts: number[]): Buffer[] {
+  const at = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+  const out: Buffer[] = [];
+  let from = 0;
+  for (const c of at) {
+    out.push(bytes.subarray(from, c));
+    from = c;
+  }
+  out.push(bytes.subarray(from));
+  return out;
+}
+
+function scan(chunks: Buffer[]): { env: Record<string, unknown>; kind: string | undefined } {
+  const s = new EnvelopeScanner();
+  for (const c of chunks) s.push(c);
+  return { env: s.finish(), kind: s.kind };
+}
+
+describe("EnvelopeScanner", () => {
+  it("reads what readEnvelope reads, however the message is cut into chunks", () => {
+    fc.assert(
+      fc.property(message, fc.boolean(), fc.array(fc.nat(), { maxLength: 12 }), (m, spaced, cuts) => {
+        const text = spaced ? JSON.stringify(m, null, 1) : JSON.stringify(m);
+        const bytes = Buffer.from(text);
+        const want = readEnvelope(bytes) as unknown as Record<string, unknown>;
+        const { env, kind } = scan(split(bytes, cuts));
+        assert.ok(isEnvelope(env));
+        assert.deepEqual(env, want);
+        const full = JSON.parse(text) as Record<string, unknown>;
+        const first = Object.keys(full).find((k) => k === "result" || k === "error" || k === "method");
+        assert.equal(kind, first === undefined ? undefined : first === "method" ? "message" : "response");
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("tells a response from its first members, before the rest arrives", () => {
+    const s = new EnvelopeScanner();
+    s.push(Buffer.from('{"result":{"content":[{"type":"text","text":"abc'));
+    assert.equal(s.kind, "response");
+    const q = new EnvelopeScanner();
+    q.push(Buffer.from('{"jsonrpc":"2.0","method":"notifications/progress","params":{"x'));
+    assert.equal(q.kind, "message");
+    const u = new EnvelopeScanner();
+    u.push(Buffer.from('{"jsonrpc":"2.0","id":'));
+    assert.equal(u.kind, undefined);
+  });
+
+  it("finds isError after a payload with escaped quotes and backslashes split across chunks", () => {
+    const text = `{"result":{"content":[{"type":"text","text":"a\\\\\\"b\\\\"}],"isError":true},"jsonrpc":"2.0","id":"k\\"1"}`;
+    // The text holds a\\\"b (an escaped backslash, then an escaped quote), b\\ before a closing
+    // quote, and the id k\"1.
+    assert.equal((JSON.parse(text) as { id: string }).id, 'k"1');
+    const bytes = Buffer.from(text);
+    for (let cut = 1; cut < bytes.length; cut++) {
+      const { env } = scan([bytes.subarray(0, cut), bytes.subarray(cut)]);
+      assert.deepEqual(env, readEnvelope(bytes), `cut at ${cut}`);
+    }
+  });
+
+  it("refuses what is not one JSON object, and drops members over 64 KiB", () => {
+    for (const bad of ['[{"id":1}]', '{"id":1', '{"a":"unterminated}', '{"id":1} {"id":2}', "x"])
+      assert.throws(() => scan([Buffer.from(bad)]), SyntaxError, bad);
+    const s = new EnvelopeScanner();
+    s.push(Buffer.from(`{"error":{"code":1,"message":"${"m".repeat(70_000)}"},"id":3,"jsonrpc":"2.0"}`));
+    const env = s.finish() as unknown as Record<string, unknown>;
+    assert.deepEqual(s.oversized, ["error"]);
+    assert.equal(env["id"], 3);
+    assert.equal("error" in env, false);
   });
 });

@@ -133,3 +133,220 @@ export function readEnvelope(b: Buffer): JSONRPCMessage {
   envelopes.add(out);
   return out as JSONRPCMessage;
 }
+
+/** Bytes kept of one captured value (id, error, …); a larger one is not read (see `EnvelopeScanner`). */
+const CAPTURE_MAX = 64 * 1024;
+/** Top-level members captured for the envelope; `result`'s member `isError` is captured too. */
+const WANTED = new Set(["jsonrpc", "id", "method", "error", "params"]);
+
+/**
+ * What a large message is, known from its first members: a response (its first
+ * decisive member is `result` or `error`), a request or notification (`method`),
+ * or not known yet.
+ */
+export type EnvelopeKind = "response" | "message" | undefined;
+
+/**
+ * `readEnvelope` over a message that arrives in chunks, so the proxy can pass
+ * each chunk on as it arrives instead of holding the whole message: it keeps
+ * only the small members it reads (`jsonrpc`, `id`, `method`, `error`,
+ * `params`, and `result.isError`; each up to 64 KiB, larger ones are dropped
+ * and reported in `oversized`), skipping strings with `Buffer.indexOf` as
+ * `readEnvelope` does. `kind` tells, as soon as the first decisive member has
+ * been seen, whether the message is a response. `finish()` returns the same
+ * stand-in `readEnvelope` would, or throws a SyntaxError when the bytes were not
+ * one JSON object.
+ */
+export class EnvelopeScanner {
+  kind: EnvelopeKind;
+  /** Members too large to keep (their value is missing from the envelope). */
+  readonly oversized: string[] = [];
+  /** Bytes scanned. */
+  bytes = 0;
+  #depth = 0;
+  /** Whether the container at depth 1 / 2 is an object (others are arrays), by depth. */
+  #objAt2 = false;
+  #inString = false;
+  /** Backslashes just before the current position, inside a string (they may end a chunk). */
+  #bs = 0;
+  /** At depth 1 (or 2 inside `result`), the next string is a member name. */
+  #expectKey = false;
+  #closed = false;
+  /** The member name being read (when `#keyParts` is not undefined). */
+  #keyParts: Buffer[] | undefined;
+  #keyLen = 0;
+  #lastKey = "";
+  /** Inside the value of top-level `result` (its object's members are depth 2). */
+  #inResult = false;
+  /** The value being captured: its member name, its bytes so far (undefined: none). */
+  #capKey = "";
+  #capParts: Buffer[] | undefined;
+  #capLen = 0;
+  /** Where the capture starts in the current chunk (-1: it started in an earlier chunk). */
+  #capFrom = -1;
+  #capDepth = 0;
+  readonly #top = new Map<string, Buffer>();
+  #isError: Buffer | undefined;
+  #hasResult = false;
+
+  push(b: Buffer): void {
+    this.bytes += b.length;
+    let i = 0;
+    const n = b.length;
+    if (this.#capParts !== undefined) this.#capFrom = 0;
+    while (i < n) {
+      if (this.#inString) {
+        const q = b.indexOf(QUOTE, i);
+        if (q < 0) {
+          let k = n - 1;
+          while (k >= i && b[k] === BACKSLASH) k--;
+          this.#bs = k < i ? this.#bs + (n - i) : n - 1 - k;
+          if (this.#keyParts !== undefined) this.#keyPart(b, i, n);
+          i = n;
+          break;
+        }
+        let k = q - 1;
+        while (k >= i && b[k] === BACKSLASH) k--;
+        const run = q - 1 - k + (k < i ? this.#bs : 0);
+        this.#bs = 0;
+        if (run % 2 === 1) {
+          if (this.#keyParts !== undefined) this.#keyPart(b, i, q + 1);
+          i = q + 1;
+          continue;
+        }
+        this.#inString = false;
+        if (this.#keyParts !== undefined) {
+          this.#keyPart(b, i, q);
+          this.#lastKey = this.#keyLen <= 256 ? keyText(Buffer.concat(this.#keyParts, this.#keyLen)) : "";
+          this.#keyParts = undefined;
+        }
+        i = q + 1;
+        continue;
+      }
+      const c = b[i] as number;
+      if (c === QUOTE) {
+        this.#inString = true;
+        this.#bs = 0;
+        if (this.#expectKey) {
+          this.#expectKey = false;
+          this.#keyParts = [];
+          this.#keyLen = 0;
+        }
+        i++;
+        continue;
+      }
+      if (c === 0x7b || c === 0x5b) {
+        if (this.#closed) throw new SyntaxError("more after the message's end");
+        this.#depth++;
+        if (this.#depth === 1) {
+          if (c !== 0x7b) throw new SyntaxError("not an object");
+          this.#expectKey = true;
+        } else if (this.#depth === 2 && this.#inResult) {
+          this.#objAt2 = c === 0x7b;
+          this.#expectKey = this.#objAt2;
+        }
+      } else if (c === 0x7d || c === 0x5d) {
+        if (this.#capParts !== undefined && this.#depth === this.#capDepth) this.#endCapture(b, i);
+        this.#depth--;
+        if (this.#depth < 0) throw new SyntaxError(`unexpected '${String.fromCharCode(c)}'`);
+        if (this.#depth === 0) this.#closed = true;
+        if (this.#depth === 1) this.#inResult = false;
+      } else if (c === 0x3a /* : */) {
+        this.#value(b, i + 1);
+      } else if (c === 0x2c /* , */) {
+        if (this.#capParts !== undefined && this.#depth === this.#capDepth) this.#endCapture(b, i);
+        if (this.#depth === 1 || (this.#depth === 2 && this.#inResult && this.#objAt2))
+          this.#expectKey = true;
+      } else if (this.#depth === 0 && c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) {
+        throw new SyntaxError(this.#closed ? "more after the message's end" : "not an object");
+      }
+      i++;
+    }
+    if (this.#capParts !== undefined && this.#capFrom >= 0 && this.#capFrom < n)
+      this.#capAdd(b.subarray(this.#capFrom, n));
+    this.#capFrom = -1;
+  }
+
+  #keyPart(b: Buffer, from: number, to: number): void {
+    const parts = this.#keyParts as Buffer[];
+    if (this.#keyLen <= 256 && to > from) {
+      parts.push(Buffer.from(b.subarray(from, to)));
+      this.#keyLen += to - from;
+    }
+  }
+
+  /** A member's value starts at `at` (after its ':'): captured when routing or tracing reads it. */
+  #value(b: Buffer, at: number): void {
+    const key = this.#lastKey;
+    if (this.#depth === 1) {
+      if (this.kind === undefined) {
+        if (key === "result" || key === "error") this.kind = "response";
+        else if (key === "method") this.kind = "message";
+      }
+      this.#inResult = key === "result";
+      if (this.#inResult) this.#hasResult = true;
+      if (WANTED.has(key)) this.#startCapture(key, at);
+    } else if (this.#depth === 2 && this.#inResult && this.#objAt2 && key === "isError") {
+      this.#startCapture("isError", at);
+    }
+  }
+
+  #startCapture(key: string, at: number): void {
+    this.#capKey = key;
+    this.#capParts = [];
+    this.#capLen = 0;
+    this.#capFrom = at;
+    this.#capDepth = this.#depth;
+  }
+
+  #capAdd(part: Buffer): void {
+    if (this.#capLen > CAPTURE_MAX) return;
+    this.#capLen += part.length;
+    if (this.#capLen > CAPTURE_MAX) {
+      this.oversized.push(this.#capKey);
+      return;
+    }
+    (this.#capParts as Buffer[]).push(Buffer.from(part));
+  }
+
+  #endCapture(b: Buffer, at: number): void {
+    if (this.#capFrom >= 0 && at > this.#capFrom) this.#capAdd(b.subarray(this.#capFrom, at));
+    const parts = this.#capParts as Buffer[];
+    this.#capParts = undefined;
+    this.#capFrom = -1;
+    if (this.#capLen > CAPTURE_MAX) return;
+    const v = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, this.#capLen);
+    if (this.#capKey === "isError") this.#isError = v;
+    else this.#top.set(this.#capKey, v);
+  }
+
+  /** The envelope of the whole message (as `readEnvelope`); throws when it was not one JSON object. */
+  finish(): JSONRPCMessage {
+    if (!this.#closed || this.#inString) throw new SyntaxError("the message ended early");
+    const out: Record<string, unknown> = {};
+    for (const k of ["jsonrpc", "id", "method", "error"] as const) {
+      const v = this.#top.get(k);
+      if (v !== undefined) out[k] = JSON.parse(v.toString("utf8")) as unknown;
+    }
+    if (this.#hasResult) {
+      const r: Record<string, unknown> = {};
+      if (this.#isError !== undefined) r["isError"] = JSON.parse(this.#isError.toString("utf8")) as unknown;
+      out["result"] = r;
+    }
+    const params = this.#top.get("params");
+    if (params !== undefined) out["params"] = JSON.parse(params.toString("utf8")) as unknown;
+    envelopes.add(out);
+    return out as JSONRPCMessage;
+  }
+}
+
+/** A member name's text from its bytes between the quotes (escapes decoded as JSON.parse would). */
+function keyText(raw: Buffer): string {
+  const t = raw.toString("utf8");
+  if (!t.includes("\\")) return t;
+  try {
+    return JSON.parse(`"${t}"`) as string;
+  } catch {
+    return "";
+  }
+}

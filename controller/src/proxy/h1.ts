@@ -27,6 +27,9 @@ export interface H1Handlers {
 export interface H1Exchange {
   /** Ends the exchange now: its connection is closed (the pod sees it), nothing more is reported. */
   abort(): void;
+  /** Stops reading the answer (the reader cannot keep up); `resume()` reads on. */
+  pause(): void;
+  resume(): void;
 }
 
 const enum State {
@@ -97,6 +100,8 @@ class Conn {
     this.buf = undefined;
     this.socket.setTimeout(0);
     this.socket.ref();
+    // The previous exchange's reader may have paused it (and finished before it resumed).
+    if (this.socket.isPaused()) this.socket.resume();
     this.socket.write(ex.wire);
   }
 
@@ -196,30 +201,43 @@ class Conn {
   /** Parses the status line and headers; false when the answer is not HTTP/1.x. */
   #head(text: string): boolean {
     const ex = this.ex as Pending;
-    const lines = text.split("\r\n");
-    const m = /^HTTP\/1\.([01]) (\d{3})/.exec(lines[0] ?? "");
-    if (m === null) {
-      this.#fail(new Error(`the pod did not answer with HTTP/1.x: "${(lines[0] ?? "").slice(0, 60)}"`));
+    // Status line and headers read in place (no split into lines, no regex per answer: this runs
+    // once per proxied call).
+    const eol = text.indexOf("\r\n");
+    const first = eol < 0 ? text : text.slice(0, eol);
+    const minor = first.charCodeAt(7);
+    const status = Number(first.slice(9, 12));
+    if (
+      !first.startsWith("HTTP/1.") ||
+      (minor !== 48 && minor !== 49) ||
+      first.charCodeAt(8) !== 32 ||
+      !/^\d{3}$/.test(first.slice(9, 12))
+    ) {
+      this.#fail(new Error(`the pod did not answer with HTTP/1.x: "${first.slice(0, 60)}"`));
       return false;
     }
-    const status = Number(m[2]);
     const headers: Record<string, string> = {};
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i] as string;
-      const colon = line.indexOf(":");
-      if (colon <= 0) continue;
-      const name = line.slice(0, colon).trim().toLowerCase();
-      const value = line.slice(colon + 1).trim();
-      // The upstream's header names: hasOwn, so "constructor" is not read from the prototype;
-      // string values, so a "__proto__" assignment is ignored by its setter.
-      const prev = Object.hasOwn(headers, name) ? headers[name] : undefined;
-      // eslint-disable-next-line hangar/no-string-key-write -- string value, own-property read above
-      headers[name] = prev === undefined ? value : `${prev}, ${value}`;
+    let at = eol < 0 ? text.length : eol + 2;
+    while (at < text.length) {
+      let end = text.indexOf("\r\n", at);
+      if (end < 0) end = text.length;
+      const colon = text.indexOf(":", at);
+      if (colon > at && colon < end) {
+        const name = text.slice(at, colon).trim().toLowerCase();
+        const value = text.slice(colon + 1, end).trim();
+        // The upstream's header names: hasOwn, so "constructor" is not read from the prototype;
+        // string values, so a "__proto__" assignment is ignored by its setter.
+        const prev = Object.hasOwn(headers, name) ? headers[name] : undefined;
+        // eslint-disable-next-line hangar/no-string-key-write -- string value, own-property read above
+        headers[name] = prev === undefined ? value : `${prev}, ${value}`;
+      }
+      at = end + 2;
     }
     if (status >= 100 && status < 200) return true; // 100 Continue and the like: the answer follows
     const connection = headers["connection"]?.toLowerCase() ?? "";
-    this.reusable = m[1] === "1" ? !connection.includes("close") : connection.includes("keep-alive");
-    const hint = /timeout=(\d+)/i.exec(headers["keep-alive"] ?? "");
+    this.reusable = minor === 49 ? !connection.includes("close") : connection.includes("keep-alive");
+    const ka = headers["keep-alive"];
+    const hint = ka === undefined ? null : /timeout=(\d+)/i.exec(ka);
     // Retire an idle connection before the pod does: a second early, or halfway for short timeouts.
     const hintMs = hint === null ? -1 : Number(hint[1]) * 1000;
     if (hintMs === 0) this.reusable = false;
@@ -341,6 +359,13 @@ export class H1Pool {
       queueMicrotask(() => h.error(new Error("the connection pool is closed")));
     } else this.#dispatch(ex);
     return {
+      pause: () => {
+        if (!ex.finished) ex.conn?.socket.pause();
+      },
+      resume: () => {
+        const c = ex.conn;
+        if (c !== undefined && !c.dead && (c.ex === ex || c.ex === undefined)) c.socket.resume();
+      },
       abort: () => {
         if (ex.finished) return;
         ex.finished = true;
@@ -399,6 +424,8 @@ export class H1Pool {
 
   /** A connection finished its answer and can carry another request. */
   release(c: Conn): void {
+    // Flowing again, so an idle connection's end (the pod closing it) is seen.
+    if (c.socket.isPaused()) c.socket.resume();
     const next = this.#waiting.shift();
     if (next !== undefined) {
       c.start(next);

@@ -18,12 +18,18 @@ import type { H1Pool } from "./h1.js";
 import type { PodEndpoint } from "./endpoints.js";
 import { RpcCode } from "./errors.js";
 import type { TraceFeed } from "./feed.js";
-import { isEnvelope } from "./envelope.js";
+import { EnvelopeScanner, isEnvelope } from "./envelope.js";
 import { errorResponse, isNotification, isRequest, isResponse, type RequestId } from "./jsonrpc.js";
 import type { ToolPolicy } from "./policy.js";
 import { toValue, type Redactor } from "./redact.js";
 import { childContext, formatTraceparent } from "./traceparent.js";
-import { Upstream, type Exchange, type ForwardedHeaders, type UpstreamFailure } from "./upstream.js";
+import {
+  Upstream,
+  type Exchange,
+  type ForwardedHeaders,
+  type StreamedMessage,
+  UpstreamFailure,
+} from "./upstream.js";
 import type { ProxyStats } from "./stats.js";
 
 /**
@@ -34,12 +40,19 @@ import type { ProxyStats } from "./stats.js";
 export function nowTimestamp(): Timestamp {
   const ms = Date.now();
   const seconds = Math.floor(ms / 1000);
+  // Calls in the same second share the BigInt of their seconds (two timestamps per call).
+  if (seconds !== lastSeconds) {
+    lastSeconds = seconds;
+    lastSecondsBig = BigInt(seconds);
+  }
   return {
     $typeName: "google.protobuf.Timestamp",
-    seconds: BigInt(seconds),
+    seconds: lastSecondsBig,
     nanos: Math.floor((ms - seconds * 1000) * 1e6),
   };
 }
+let lastSeconds = 0;
+let lastSecondsBig = 0n;
 
 interface InFlight {
   readonly id: RequestId;
@@ -49,6 +62,8 @@ interface InFlight {
   exchange: Exchange | undefined;
   timer: NodeJS.Timeout | undefined;
   answered: boolean;
+  /** Its answer is being passed through as it arrives (a large one). */
+  streaming: StreamedMessage | undefined;
 }
 
 export interface SessionOptions {
@@ -79,6 +94,8 @@ function forwarded(headers: IncomingMessage["headers"]): ForwardedHeaders {
     ...(typeof origin === "string" ? { origin } : {}),
   };
 }
+
+const LF = Buffer.from("\n");
 
 /** The string form of a JSON-RPC id, as call traces carry it. */
 function idString(id: RequestId): string {
@@ -137,6 +154,7 @@ export class ProxySession {
           if (this.#inflight.has(related)) this.transport.pause(related);
         },
         standaloneEnded: () => this.transport.endStandalone(),
+        large: (related, start) => this.#largeFromPod(related, start),
         // The pod gave the session an id: so does the proxy (before anything of the stream goes out).
         sessionStarted: () => this.transport.confirm(),
       },
@@ -270,6 +288,7 @@ export class ProxySession {
         exchange: undefined,
         timer: undefined,
         answered: false,
+        streaming: undefined,
       };
       if (m.method === "tools/call") {
         const d = this.#o.policy.decide(trace.tool);
@@ -376,6 +395,103 @@ export class ProxySession {
   }
 
   /**
+   * A large message on a request's stream, its start in `start`: when it is
+   * the answer (its first members say so), it goes on to the caller as it
+   * arrives, read only for what the call trace needs (envelope.ts), instead of
+   * being held whole: a 4 MiB answer then costs the caller one hop of latency
+   * per chunk, not the whole body twice. Answers the proxy reads or changes
+   * (initialize, tools/list), other messages, and streams the caller could
+   * resume are held whole as before (undefined).
+   */
+  #largeFromPod(related: RequestId, start: Buffer): StreamedMessage | undefined {
+    const f = this.#inflight.get(related);
+    if (f === undefined || f.answered || f.method === "initialize" || f.method === "tools/list")
+      return undefined;
+    const scan = new EnvelopeScanner();
+    try {
+      scan.push(start);
+    } catch {
+      return undefined; // not JSON: the whole event is read and reported as before
+    }
+    if (scan.kind !== "response") return undefined;
+    const w = this.transport.openLarge(related);
+    if (w === undefined) return undefined;
+    w.write(start);
+    let bad: Error | undefined;
+    const feed = (c: Buffer): void => {
+      if (bad !== undefined) return;
+      try {
+        scan.push(c);
+      } catch (err) {
+        bad = err as Error;
+      }
+    };
+    const streaming: StreamedMessage = {
+      push: (c) => {
+        feed(c);
+        return w.write(c);
+      },
+      drain: (cb) => w.drain(cb),
+      lineBreak: () => {
+        feed(LF);
+        w.lineBreak();
+      },
+      end: () => {
+        f.streaming = undefined;
+        let m: JSONRPCMessage;
+        try {
+          if (bad !== undefined) throw bad;
+          m = scan.finish();
+        } catch (err) {
+          w.end(true);
+          this.#finish(
+            f,
+            hangar.CallStatus.ERROR,
+            `pod ${this.#podName()} of provider "${this.provider}" sent an answer that is not JSON: ${(err as Error).message}`,
+            scan.bytes,
+          );
+          return true;
+        }
+        if (!isResponse(m) || m.id !== related) {
+          // Not the answer to this request after all (a pod that answers another request on this
+          // request's stream): it stays an event of this stream, which goes on.
+          this.#o.stats.inc("responses_misrouted", { provider: this.provider });
+          w.end(false);
+          return false;
+        }
+        let status = hangar.CallStatus.OK;
+        let error = "";
+        if (m.error !== undefined) {
+          status = hangar.CallStatus.ERROR;
+          error = `${m.error.code}: ${m.error.message}`;
+        } else if (scan.oversized.includes("error")) {
+          status = hangar.CallStatus.ERROR;
+          error = "an error over 64 KiB (not read)";
+        } else if (f.method === "tools/call" && obj(m.result)?.["isError"] === true) {
+          status = hangar.CallStatus.ERROR;
+          error = "the tool reported an error (isError)";
+        }
+        this.#finish(f, status, error, scan.bytes);
+        w.end(true);
+        return true;
+      },
+      abort: (err) => {
+        f.streaming = undefined;
+        w.destroy();
+        this.#finish(
+          f,
+          hangar.CallStatus.ERROR,
+          `pod ${this.#podName()} of provider "${this.provider}" failed on ${f.method} in the middle of its answer: ${err.message}`,
+          scan.bytes,
+        );
+      },
+    };
+    f.streaming = streaming;
+    this.#o.stats.inc("responses_streamed", { provider: this.provider });
+    return streaming;
+  }
+
+  /**
    * Hides denied tools from a tools/list result (enforce mode); in audit mode
    * counts what it would hide. True when it changed the result.
    */
@@ -456,6 +572,13 @@ export class ProxySession {
     if (f.answered) return;
     const why = `pod ${this.#podName()} of provider "${this.provider}" did not answer ${f.method} within ${this.#o.timeoutMs} ms`;
     this.#o.stats.inc("upstream_timeouts", { provider: this.provider });
+    if (f.streaming !== undefined) {
+      // Half of the answer went out already: the caller's stream is cut, as the pod's is.
+      this.#finish(f, hangar.CallStatus.TIMEOUT, why, 0);
+      f.streaming.abort(new UpstreamFailure(why));
+      f.exchange?.abort();
+      return;
+    }
     this.#finish(f, hangar.CallStatus.TIMEOUT, why, 0);
     this.#toCaller(
       errorResponse(f.id, RpcCode.UPSTREAM_TIMEOUT, why, {

@@ -39,6 +39,25 @@ export interface UpstreamEvents {
   sessionStarted?(): void;
   /** The pod ended its standalone GET stream. */
   standaloneEnded?(): void;
+  /**
+   * A large event on a request's stream (its data so far in `start`): a sink
+   * returned gets the rest as it arrives and the event is not passed to
+   * `message` (see `StreamedMessage`).
+   */
+  large?(related: RequestId, start: Buffer): StreamedMessage | undefined;
+}
+
+/** A large message from the pod passed on to the caller as it arrives. */
+export interface StreamedMessage {
+  /** More of its JSON text; false: wait for `drain` before reading on. */
+  push(chunk: Buffer): boolean;
+  /** `cb` once the caller took what was written (or is gone). */
+  drain(cb: () => void): void;
+  lineBreak(): void;
+  /** The message is complete; true when it was the answer to the request (its stream ends). */
+  end(): boolean;
+  /** The pod's stream failed mid-message. */
+  abort(err: UpstreamFailure): void;
 }
 
 /** What the caller sent that the pod must see as sent. */
@@ -113,6 +132,41 @@ export interface SseEvent {
 const EMPTY = Buffer.alloc(0);
 const LF = Buffer.from("\n");
 
+/** An event whose data line grows past this without ending is offered for streaming (`onLarge`). */
+export const STREAM_MIN_BYTES = 64 * 1024;
+
+/**
+ * Where the data of one large event goes as it arrives (instead of being held
+ * whole): the JSON text, piece by piece (a CR, which only JSON whitespace can
+ * be, comes as a space, so the caller's SSE framing stays intact), a line break
+ * where the pod started another `data:` line, and the event's end with its id.
+ */
+export interface LargeSink {
+  push(chunk: Buffer): void;
+  lineBreak(): void;
+  end(id: string | undefined): void;
+}
+
+/** `chunk` with every CR as a space (a copy only when it has one). */
+function noCr(chunk: Buffer): Buffer {
+  if (chunk.indexOf(13) < 0) return chunk;
+  const c = Buffer.from(chunk);
+  for (let i = c.indexOf(13); i >= 0; i = c.indexOf(13, i + 1)) c[i] = 0x20;
+  return c;
+}
+
+/**
+ * `chunk` with every CR and LF as a space (a copy only when it has one): a
+ * JSON body's line breaks can only be whitespace, and the caller gets the
+ * message on one SSE `data:` line.
+ */
+function oneLineJson(chunk: Buffer): Buffer {
+  if (chunk.indexOf(10) < 0 && chunk.indexOf(13) < 0) return chunk;
+  const c = Buffer.from(chunk);
+  for (let i = 0; i < c.length; i++) if (c[i] === 10 || c[i] === 13) c[i] = 0x20;
+  return c;
+}
+
 /**
  * An incremental SSE parser over bytes (the WHATWG event-stream rules the MCP
  * transport uses: `data`, `id`, `retry`, comments; lines end with LF or
@@ -137,24 +191,73 @@ export class SseParser {
   #dataLen = 0;
   #id: string | undefined;
   #sawId = false;
+  readonly #onLarge: ((start: Buffer) => LargeSink | undefined) | undefined;
+  readonly #streamMin: number;
+  /** The event being streamed (its data goes to the sink as it arrives). */
+  #sink: LargeSink | undefined;
+  /** Inside a `data:` line of the streamed event. */
+  #sinkLine = false;
+  #sinkBytes = 0;
+  /** The line being read was offered for streaming already (and refused). */
+  #offered = false;
 
-  constructor(max: number, onEvent: (e: SseEvent) => void, onRetry: (ms: number) => void = () => undefined) {
+  /**
+   * `onLarge`: asked once per event whose first data line grows past
+   * `streamMin` bytes without ending, with the data so far (which it takes
+   * on); a sink it returns gets the rest of the event's data as it arrives,
+   * and `onEvent` is not called for that event.
+   */
+  constructor(
+    max: number,
+    onEvent: (e: SseEvent) => void,
+    onRetry: (ms: number) => void = () => undefined,
+    onLarge?: (start: Buffer) => LargeSink | undefined,
+    streamMin = STREAM_MIN_BYTES,
+  ) {
     this.#max = max;
     this.#onEvent = onEvent;
     this.#onRetry = onRetry;
+    this.#onLarge = onLarge;
+    this.#streamMin = streamMin;
+  }
+
+  /** An event is being streamed to its sink. */
+  get streaming(): boolean {
+    return this.#sink !== undefined;
   }
 
   push(chunk: Buffer): boolean {
     let from = 0;
     for (;;) {
       const nl = chunk.indexOf(10, from);
+      if (this.#sinkLine) {
+        const end = nl < 0 ? chunk.length : nl;
+        if (end > from) {
+          this.#sinkBytes += end - from;
+          if (this.#sinkBytes > this.#max) return false;
+          (this.#sink as LargeSink).push(noCr(chunk.subarray(from, end)));
+        }
+        if (nl < 0) return true;
+        this.#sinkLine = false;
+        from = nl + 1;
+        continue;
+      }
       if (nl < 0) {
         if (from < chunk.length) {
           this.#parts.push(from === 0 ? chunk : chunk.subarray(from));
           this.#partsLen += chunk.length - from;
+          if (
+            this.#partsLen >= this.#streamMin &&
+            this.#onLarge !== undefined &&
+            !this.#offered &&
+            this.#sink === undefined &&
+            this.#data.length === 0
+          )
+            this.#offer();
         }
         return this.#partsLen + this.#dataLen <= this.#max;
       }
+      this.#offered = false;
       let line = chunk.subarray(from, nl);
       if (this.#parts.length > 0) {
         this.#parts.push(line);
@@ -166,6 +269,24 @@ export class SseParser {
       if (this.#dataLen > this.#max) return false;
       from = nl + 1;
     }
+  }
+
+  /** The unfinished line is a large first data line: offered to `onLarge` once. */
+  #offer(): void {
+    this.#offered = true;
+    const line = Buffer.concat(this.#parts, this.#partsLen);
+    if (!(line[0] === 100 && line[1] === 97 && line[2] === 116 && line[3] === 97 && line[4] === 58)) return;
+    const start = noCr(line.subarray(line[5] === 32 ? 6 : 5));
+    const sink = (this.#onLarge as (start: Buffer) => LargeSink | undefined)(start);
+    if (sink === undefined) {
+      this.#parts = [line];
+      return;
+    }
+    this.#sink = sink;
+    this.#sinkLine = true;
+    this.#sinkBytes = start.length;
+    this.#parts = [];
+    this.#partsLen = 0;
   }
 
   #line(line: Buffer): void {
@@ -180,6 +301,13 @@ export class SseParser {
     // Field names are ASCII and short: compare bytes, decode only values that are kept.
     if (end === 4 && line[0] === 100 && line[1] === 97 && line[2] === 116 && line[3] === 97) {
       const v = line.subarray(valueAt);
+      if (this.#sink !== undefined) {
+        // Another data line of the streamed event: the JSON goes on after a line break.
+        this.#sink.lineBreak();
+        this.#sinkBytes += v.length + 1;
+        this.#sink.push(noCr(v));
+        return;
+      }
       this.#data.push(v);
       this.#dataLen += v.length + 1;
       return;
@@ -198,6 +326,14 @@ export class SseParser {
   }
 
   #dispatch(): void {
+    const sink = this.#sink;
+    if (sink !== undefined) {
+      this.#sink = undefined;
+      const id = this.#sawId ? this.#id : undefined;
+      this.#sawId = false;
+      sink.end(id);
+      return;
+    }
     const n = this.#data.length;
     let data: Buffer;
     if (n === 0) data = EMPTY;
@@ -317,6 +453,7 @@ export class Upstream {
     let status = 0;
     let onData: (c: Buffer) => void = () => undefined;
     let onEnd: () => void = () => done(undefined);
+    let onFail: (err: UpstreamFailure) => void = () => undefined;
     let resumed: Exchange | undefined;
     const done = (err: UpstreamFailure | undefined): void => {
       if (finished) return;
@@ -326,6 +463,7 @@ export class Upstream {
     };
     const fail = (err: UpstreamFailure): void => {
       ex.abort();
+      onFail(err);
       done(err);
     };
     const ex = this.#pool.request("POST", this.#path, headers, body, {
@@ -353,11 +491,13 @@ export class Upstream {
           return;
         }
         if (type.startsWith("text/event-stream")) {
-          const sse = this.#sseStream(related);
+          const sse = this.#sseStream(related, ex);
+          onFail = (err) => sse.abortLarge(() => err);
           onData = (c) => {
             if (!sse.push(c)) fail(new UpstreamFailure(`${host} sent an SSE event over ${this.#max} bytes`));
           };
           onEnd = () => {
+            sse.abortLarge(() => new UpstreamFailure(`${host} ended the stream in the middle of a message`));
             // SEP-1699 polling: the pod ended the stream before answering, after an event id: the
             // answer comes on a GET with Last-Event-ID, after the pod's retry interval.
             if (related !== undefined && !sse.answered && sse.lastId !== undefined && !this.#closed) {
@@ -370,14 +510,56 @@ export class Upstream {
           return;
         }
         if (type.startsWith("application/json")) {
-          const chunks: Buffer[] = [];
+          let chunks: Buffer[] = [];
           let size = 0;
+          // A large JSON answer goes on to the caller as it arrives, as a large SSE event does.
+          let offered = false;
+          let large: StreamedMessage | undefined;
+          const toLarge = (m: StreamedMessage, c: Buffer): void => {
+            if (!m.push(oneLineJson(c))) {
+              ex.pause();
+              m.drain(() => ex.resume());
+            }
+          };
           onData = (c) => {
             size += c.length;
-            if (size > this.#max) fail(new UpstreamFailure(`${host} sent a body over ${this.#max} bytes`));
-            else chunks.push(c);
+            if (size > this.#max) {
+              fail(new UpstreamFailure(`${host} sent a body over ${this.#max} bytes`));
+              return;
+            }
+            if (large !== undefined) {
+              toLarge(large, c);
+              return;
+            }
+            chunks.push(c);
+            if (
+              offered ||
+              size < STREAM_MIN_BYTES ||
+              related === undefined ||
+              this.#events.large === undefined
+            )
+              return;
+            offered = true;
+            const whole = Buffer.concat(chunks, size);
+            chunks = [whole];
+            const m = this.#events.large(related, oneLineJson(whole));
+            if (m === undefined) return;
+            large = m;
+            chunks = [];
+            onFail = (err) => {
+              const l = large;
+              large = undefined;
+              l?.abort(err);
+            };
           };
           onEnd = () => {
+            if (large !== undefined) {
+              const l = large;
+              large = undefined;
+              l.end();
+              done(undefined);
+              return;
+            }
             const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
             const first = body.findIndex((c) => c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09);
             if (size >= ENVELOPE_MIN_BYTES && body[first] === 0x7b && oneLineBytes(body) !== undefined) {
@@ -413,12 +595,14 @@ export class Upstream {
       },
       data: (c) => onData(c),
       end: () => onEnd(),
-      error: (err) =>
-        done(
+      error: (err) => {
+        const failure =
           status === 0
             ? new UpstreamFailure(`cannot reach ${host}: ${withCode(err)}`, undefined, err)
-            : new UpstreamFailure(`${host} closed the stream: ${withCode(err)}`, status, err),
-        ),
+            : new UpstreamFailure(`${host} closed the stream: ${withCode(err)}`, status, err);
+        onFail(failure);
+        done(failure);
+      },
     });
     if (!finished) this.#posts.add(ex);
     return {
@@ -436,13 +620,45 @@ export class Upstream {
    * events, hands messages on with `related`, passes priming events on
    * (`primed`), and remembers the last event id and retry interval.
    */
-  #sseStream(related: RequestId | undefined): SseStreamState {
+  #sseStream(related: RequestId | undefined, flow: Flow): SseStreamState {
+    let large: StreamedMessage | undefined;
     const state: SseStreamState = {
       answered: false,
       lastId: undefined,
       retryMs: undefined,
       push: (c) => parser.push(c),
+      abortLarge: (why) => {
+        const l = large;
+        large = undefined;
+        l?.abort(why());
+      },
     };
+    // A large answer goes on to the caller as it arrives (the session decides whether it can);
+    // the pod is read only as fast as the caller takes it.
+    const onLarge =
+      related === undefined || this.#events.large === undefined
+        ? undefined
+        : (start: Buffer): LargeSink | undefined => {
+            const m = this.#events.large?.(related, start);
+            if (m === undefined) return undefined;
+            large = m;
+            const push = (c: Buffer): void => {
+              if (large === m && !m.push(c)) {
+                flow.pause();
+                m.drain(() => flow.resume());
+              }
+            };
+            return {
+              push,
+              lineBreak: () => m.lineBreak(),
+              end: (id) => {
+                if (large !== m) return;
+                large = undefined;
+                if (id !== undefined) state.lastId = id;
+                if (m.end()) state.answered = true;
+              },
+            };
+          };
     const parser = new SseParser(
       this.#max,
       (e) => {
@@ -458,6 +674,7 @@ export class Upstream {
         this.#events.message(m, related, e.data.length, oneLineBytes(e.data));
       },
       (ms) => (state.retryMs = ms),
+      onLarge,
     );
     return state;
   }
@@ -501,16 +718,21 @@ export class Upstream {
           );
           return;
         }
-        const sse = this.#sseStream(related);
+        const sse = this.#sseStream(related, res);
         sse.lastId = prev.lastId;
         sse.retryMs = prev.retryMs;
         res.on("data", (c: Buffer) => {
           if (!sse.push(c)) {
             res.destroy();
-            end(new UpstreamFailure(`${this.#url.host} sent an SSE event over ${this.#max} bytes`));
+            const err = new UpstreamFailure(`${this.#url.host} sent an SSE event over ${this.#max} bytes`);
+            sse.abortLarge(() => err);
+            end(err);
           }
         });
         res.once("end", () => {
+          sse.abortLarge(
+            () => new UpstreamFailure(`${this.#url.host} ended the stream in the middle of a message`),
+          );
           if (aborted) return;
           if (!sse.answered && sse.lastId !== undefined && sse.lastId !== prev.lastId && !this.#closed) {
             const next = this.#resumeStream(related, sse, caller, end);
@@ -519,9 +741,11 @@ export class Upstream {
           }
           end(undefined);
         });
-        res.once("error", (err) =>
-          end(new UpstreamFailure(`${this.#url.host} closed the stream: ${withCode(err)}`)),
-        );
+        res.once("error", (err) => {
+          const failure = new UpstreamFailure(`${this.#url.host} closed the stream: ${withCode(err)}`);
+          sse.abortLarge(() => failure);
+          end(failure);
+        });
       });
       r.on("error", (err) =>
         end(
@@ -633,4 +857,12 @@ interface SseStreamState {
   lastId: string | undefined;
   retryMs: number | undefined;
   push(c: Buffer): boolean;
+  /** The stream failed or ended: a message being streamed is cut off (told once; `why` made only then). */
+  abortLarge(why: () => UpstreamFailure): void;
+}
+
+/** Reading of a pod's stream, paused while the caller cannot keep up. */
+interface Flow {
+  pause(): void;
+  resume(): void;
 }
