@@ -13,7 +13,7 @@ import { HubbleNormalizer, parseLine, TetragonNormalizer, traceEvent } from "@ha
 import { checkBody, messageProblem, readEnvelope, ToolPolicy } from "@hangar/controller";
 import { Counters, type RuntimeEvent } from "@hangar/core";
 import { alertRecord, encodeCef, encodeJson, encodeLeef } from "@hangar/export";
-import { hangar, observer, tetragon } from "@hangar/proto";
+import { hangar, hubbleLazy, observer, tetragon, tetragonLazy } from "@hangar/proto";
 import { corpusPath } from "@hangar/testkit";
 import { RULES_DIR, loadSemantic, type SemanticModule } from "../cases/detect-events.js";
 import { editJson, jsonEdit, spliceBytes, spliceEdit, spliceText } from "./mutate.js";
@@ -134,7 +134,7 @@ function protobufTarget(): FuzzTarget<{ base: number; splices: Parameters<typeof
   const byteText = fc.uint8Array({ maxLength: 12 }).map((b) => Buffer.from(b).toString("latin1"));
   return {
     name: "protobuf-intake",
-    description: `fromBinary + normalize over ${encoded.length} encoded corpus messages (GetEventsResponse, GetFlowsResponse) with bytes inserted, deleted, replaced, duplicated, truncated; decode may refuse the bytes (any Error: the gRPC stream counts it), a crash is any exception from the normalizer`,
+    description: `fromBinary and the lazy readers the sources use (tetragonLazy/hubbleLazy), each + normalize, over ${encoded.length} encoded corpus messages (GetEventsResponse, GetFlowsResponse) with bytes inserted, deleted, replaced, duplicated, truncated; decode may refuse the bytes (any Error: the gRPC stream counts it), a crash is any exception from the normalizer`,
     arbitrary: fc.record({
       base: fc.nat({ max: encoded.length - 1 }),
       splices: fc.array(spliceEdit(byteText), { minLength: 1, maxLength: 4 }),
@@ -143,32 +143,52 @@ function protobufTarget(): FuzzTarget<{ base: number; splices: Parameters<typeof
       const b = encoded[base];
       if (b === undefined) return;
       const bytes = spliceBytes(b.bytes, splices);
+      // Both decoders: fromBinary (replay, tests) and the lazy reader (the gRPC sources).
+      const attempt = <M>(
+        decoder: string,
+        decode: () => M,
+        normalizer: string,
+        normalize: (m: M) => unknown,
+      ): void => {
+        let msg: M;
+        try {
+          msg = decode();
+        } catch (err) {
+          if (!(err instanceof Error)) crash(decoder, err);
+          return;
+        }
+        try {
+          normalize(msg);
+        } catch (err) {
+          crash(normalizer, err);
+        }
+      };
       if (b.sensor === "tetragon") {
-        let msg;
-        try {
-          msg = fromBinary(tetragon.GetEventsResponseSchema, bytes);
-        } catch (err) {
-          if (!(err instanceof Error)) crash("fromBinary", err);
-          return;
-        }
-        try {
-          tetra.normalize(msg);
-        } catch (err) {
-          crash("TetragonNormalizer.normalize", err);
-        }
+        attempt(
+          "fromBinary",
+          () => fromBinary(tetragon.GetEventsResponseSchema, bytes),
+          "TetragonNormalizer.normalize",
+          (m) => tetra.normalize(m),
+        );
+        attempt(
+          "decodeGetEventsResponse",
+          () => tetragonLazy.decodeGetEventsResponse(bytes),
+          "TetragonNormalizer.normalize (lazy)",
+          (m) => tetra.normalize(m),
+        );
       } else {
-        let msg;
-        try {
-          msg = fromBinary(observer.GetFlowsResponseSchema, bytes);
-        } catch (err) {
-          if (!(err instanceof Error)) crash("fromBinary", err);
-          return;
-        }
-        try {
-          hubble.normalize(msg);
-        } catch (err) {
-          crash("HubbleNormalizer.normalize", err);
-        }
+        attempt(
+          "fromBinary",
+          () => fromBinary(observer.GetFlowsResponseSchema, bytes),
+          "HubbleNormalizer.normalize",
+          (m) => hubble.normalize(m),
+        );
+        attempt(
+          "decodeGetFlowsResponse",
+          () => hubbleLazy.decodeGetFlowsResponse(bytes),
+          "HubbleNormalizer.normalize (lazy)",
+          (m) => hubble.normalize(m),
+        );
       }
     },
   };
