@@ -96,7 +96,8 @@ describe("selectCases", () => {
   });
 
   it("adds the ceiling of a dependent case, and runs it first", () => {
-    assert.deepEqual(names(["intake"]), ["decode/tetragon-exec", "pipeline/intake"]);
+    assert.deepEqual(names(["intake$"]), ["decode/tetragon-lazy", "pipeline/intake"]);
+    assert.deepEqual(names(["intake-hubble"]), ["decode/hubble-lazy", "pipeline/intake-hubble"]);
     assert.deepEqual(names(["^normalize/"]), ["decode/tetragon-exec", "normalize/tetragon-mixed"]);
   });
 
