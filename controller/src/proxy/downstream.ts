@@ -117,6 +117,28 @@ const DATA_BREAK = Buffer.from("\ndata: ");
 /** What a streamed answer may hold in the caller's connection before the pod is read on (bytes). */
 const LARGE_BUFFER = 1024 * 1024;
 
+/**
+ * Buffers for the pieces of streamed answers: a piece may be a view of a read
+ * buffer that is reused (h1.ts), and a socket keeps what it is given until it
+ * is sent, so each piece is copied into one of these, which comes back when
+ * its write is done. Reused rather than allocated per piece, because 64 KiB
+ * allocations per piece were what started full garbage collections.
+ */
+const PIECE_BYTES = 64 * 1024;
+const pieces: Buffer[] = [];
+
+function writeCopy(res: ServerResponse, chunk: Buffer): void {
+  if (chunk.length > PIECE_BYTES) {
+    res.write(Buffer.from(chunk));
+    return;
+  }
+  const b = pieces.pop() ?? Buffer.allocUnsafe(PIECE_BYTES);
+  chunk.copy(b);
+  res.write(b.subarray(0, chunk.length), () => {
+    if (pieces.length < 64) pieces.push(b);
+  });
+}
+
 /** Recently finished resumable streams kept per session (one more replay each). */
 const RECENT = 16;
 
@@ -568,7 +590,7 @@ export class DownstreamTransport {
     return {
       // Up to LARGE_BUFFER bytes wait for the caller before the pod is paused: pausing at every
       // 16 KiB (the socket's own mark) cost a pause and a resume per chunk.
-      write: (chunk) => !live() || (res.write(chunk), res.writableLength < LARGE_BUFFER),
+      write: (chunk) => !live() || (writeCopy(res, chunk), res.writableLength < LARGE_BUFFER),
       lineBreak: () => !live() || (res.write(DATA_BREAK), res.writableLength < LARGE_BUFFER),
       drain: (cb) => {
         if (!live()) {

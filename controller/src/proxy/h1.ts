@@ -19,6 +19,11 @@ import type { LoadedTls } from "./tls.js";
 export interface H1Handlers {
   /** The status line and headers (names lower-cased; repeated headers joined with ", "). */
   head(status: number, headers: Record<string, string>): void;
+  /**
+   * Bytes of the answer's body. On plain TCP they are a view of the pool's one read buffer,
+   * valid only during the call: a handler that keeps bytes (or writes them to a socket, which
+   * keeps them until sent) copies them.
+   */
   data(chunk: Buffer): void;
   end(): void;
   error(err: Error): void;
@@ -47,6 +52,8 @@ const enum State {
 const DEFAULT_IDLE_MS = 4000;
 const CRLF2 = Buffer.from("\r\n\r\n");
 const CRLF = Buffer.from("\r\n");
+/** The read buffer of every plain-TCP connection to pods (see `H1Handlers.data`). */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
 class Conn {
   readonly socket: Socket;
@@ -60,10 +67,12 @@ class Conn {
   constructor(
     socket: Socket,
     readonly pool: H1Pool,
+    /** The socket delivers its bytes through `onRead` (a fixed read buffer), not 'data' events. */
+    fixedBuffer = false,
   ) {
     this.socket = socket;
     socket.setNoDelay(true);
-    socket.on("data", (c: Buffer) => this.#data(c));
+    if (!fixedBuffer) socket.on("data", (c: Buffer) => this.#data(c));
     socket.on("error", (err) => this.#gone(err));
     socket.on("close", () => this.#gone(undefined));
     // The pod ended the connection (FIN): an idle one must not be written to any more.
@@ -105,6 +114,11 @@ class Conn {
     this.socket.write(ex.wire);
   }
 
+  /** Bytes read into the shared read buffer (valid during this call only). */
+  onRead(chunk: Buffer): void {
+    this.#data(chunk);
+  }
+
   #data(chunk: Buffer): void {
     const ex = this.ex;
     if (ex === undefined) {
@@ -123,7 +137,7 @@ class Conn {
               this.#fail(new Error("the answer's headers are larger than 64 KiB"));
               return;
             }
-            this.buf = c;
+            this.buf = Buffer.from(c);
             return;
           }
           if (!this.#head(c.toString("latin1", 0, at))) return;
@@ -149,7 +163,7 @@ class Conn {
               this.#fail(new Error("a chunk header of the answer is too long"));
               return;
             }
-            this.buf = c;
+            this.buf = Buffer.from(c);
             return;
           }
           const line = c.toString("latin1", 0, at);
@@ -416,8 +430,25 @@ export class H1Pool {
             rejectUnauthorized: o.tls?.rejectUnauthorized ?? true,
             ...(o.tls?.rejectUnauthorized === false ? { checkServerIdentity: () => undefined } : {}),
           })
-        : netConnect({ host: o.host, port: o.port });
-    const c = new Conn(socket, this);
+        : undefined;
+    let c: Conn;
+    if (socket === undefined) {
+      // Plain TCP reads into one buffer shared by every connection (reads are synchronous
+      // callbacks, one at a time): a large answer then allocates nothing per read, where a
+      // 64 KiB buffer per read made the external memory that started full GCs every few MiB.
+      const plain = netConnect({
+        host: o.host,
+        port: o.port,
+        onread: {
+          buffer: READ_BUFFER,
+          callback: (n: number): boolean => {
+            c.onRead(READ_BUFFER.subarray(0, n));
+            return true;
+          },
+        },
+      });
+      c = new Conn(plain, this, true);
+    } else c = new Conn(socket, this);
     this.#all.add(c);
     c.start(ex); // written once connected (the socket buffers until then)
   }

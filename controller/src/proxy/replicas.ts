@@ -175,7 +175,8 @@ export class Replicas {
           res.writeHead(status, out);
           if ((h["content-type"] ?? "").startsWith("text/event-stream")) res.flushHeaders();
         },
-        data: (c) => res.write(c),
+        // A copy: the pool's read buffer is reused, and the socket keeps what it is given until sent.
+        data: (c) => res.write(Buffer.from(c)),
         end: () => {
           res.end();
           finish();

@@ -244,7 +244,8 @@ export class SseParser {
       }
       if (nl < 0) {
         if (from < chunk.length) {
-          this.#parts.push(from === 0 ? chunk : chunk.subarray(from));
+          // A copy: the chunk may be a read buffer that is reused (h1.ts).
+          this.#parts.push(Buffer.from(from === 0 ? chunk : chunk.subarray(from)));
           this.#partsLen += chunk.length - from;
           if (
             this.#partsLen >= this.#streamMin &&
@@ -308,7 +309,8 @@ export class SseParser {
         this.#sink.push(noCr(v));
         return;
       }
-      this.#data.push(v);
+      // A copy (the line may be a view of a reused read buffer); small values come from the pool slab.
+      this.#data.push(Buffer.from(v));
       this.#dataLen += v.length + 1;
       return;
     }
@@ -531,7 +533,7 @@ export class Upstream {
               toLarge(large, c);
               return;
             }
-            chunks.push(c);
+            chunks.push(Buffer.from(c)); // the chunk may be a reused read buffer (h1.ts)
             if (
               offered ||
               size < STREAM_MIN_BYTES ||
