@@ -14,9 +14,9 @@ import { hubbleLazy, observer, tetragon, tetragonLazy } from "@hangar/proto";
 import { PROBE_EVENT_LAYOUT, PROBE_RECORD_SIZE, ProbeKind, decodeProbeEvent } from "@hangar/agent";
 import { DEFAULT_POOL, loadPool } from "../fixtures.js";
 import { hubblePool } from "../hubble-fixtures.js";
-import { now, runSync } from "../harness.js";
+import { now } from "../harness.js";
 import type { BenchCase } from "./case.js";
-import { SAMPLE_STRIDE } from "./decode-tetragon-exec.js";
+import { DECODE_LATENCY, decodeOverPool } from "./decode-tetragon-exec.js";
 
 /** Messages per second of `decode` over `pool` for about `ms` milliseconds (after a short warm-up). */
 function rate(pool: readonly Uint8Array[], decode: (b: Uint8Array) => unknown, ms: number): number {
@@ -39,21 +39,11 @@ export const decodeTetragonLazy: BenchCase = {
   name: "decode/tetragon-lazy",
   description:
     "the generated lazy reader (tetragonLazy.decodeGetEventsResponse: only the fields the normalizer reads) over the 1 024-message mixed pool pipeline/intake serves; the intake's ceiling",
-  latency: `every ${SAMPLE_STRIDE}th event timed alone with process.hrtime.bigint; nearest-rank percentiles of those samples`,
+  latency: DECODE_LATENCY,
   defaultEvents: 600_000,
   run(ctx) {
     const pool = loadPool("mixed");
-    const mask = pool.length - 1;
-    let check = 0;
-    const m = runSync({
-      events: ctx.events,
-      warmup: ctx.warmup,
-      stride: SAMPLE_STRIDE,
-      step: (i) => {
-        check += tetragonLazy.decodeGetEventsResponse(pool[i & mask] as Uint8Array).nodeName.length;
-      },
-    });
-    if (check === 0) throw new Error("decode produced nothing");
+    const m = decodeOverPool(ctx, pool, (b) => tetragonLazy.decodeGetEventsResponse(b).nodeName.length);
     const exec = loadPool("exec");
     const ms = Math.max(200, Math.min(1000, ctx.events / 500));
     m.detail = {
@@ -71,21 +61,11 @@ export const decodeHubbleLazy: BenchCase = {
   name: "decode/hubble-lazy",
   description:
     "the generated lazy reader (hubbleLazy.decodeGetFlowsResponse) over 1 024 distinct Hubble flows shaped like `hubble observe` output (both endpoints with labels and workloads; 20 % DNS, 10 % HTTP L7); detail.reflectivePerSec: fromBinary over the same pool",
-  latency: `every ${SAMPLE_STRIDE}th event timed alone with process.hrtime.bigint; nearest-rank percentiles of those samples`,
+  latency: DECODE_LATENCY,
   defaultEvents: 600_000,
   run(ctx) {
     const pool = hubblePool(DEFAULT_POOL);
-    const mask = pool.length - 1;
-    let check = 0;
-    const m = runSync({
-      events: ctx.events,
-      warmup: ctx.warmup,
-      stride: SAMPLE_STRIDE,
-      step: (i) => {
-        check += hubbleLazy.decodeGetFlowsResponse(pool[i & mask] as Uint8Array).nodeName.length;
-      },
-    });
-    if (check === 0) throw new Error("decode produced nothing");
+    const m = decodeOverPool(ctx, pool, (b) => hubbleLazy.decodeGetFlowsResponse(b).nodeName.length);
     const ms = Math.max(200, Math.min(1000, ctx.events / 500));
     m.detail = {
       pool: pool.length,
@@ -140,21 +120,11 @@ export const decodeProbeRecords: BenchCase = {
   name: "decode/probe-records",
   description:
     "decodeProbeEvent over 1 024 fixed-layout probe records (exec with path and arguments, IPv4/IPv6 connect, open, exit): the probe's records are read at fixed offsets with a DataView, no generic decoder; the probe intake's ceiling",
-  latency: `every ${SAMPLE_STRIDE}th event timed alone with process.hrtime.bigint; nearest-rank percentiles of those samples`,
+  latency: DECODE_LATENCY,
   defaultEvents: 1_000_000,
   run(ctx) {
     const pool = probePool(DEFAULT_POOL);
-    const mask = pool.length - 1;
-    let check = 0;
-    const m = runSync({
-      events: ctx.events,
-      warmup: ctx.warmup,
-      stride: SAMPLE_STRIDE,
-      step: (i) => {
-        check += decodeProbeEvent(pool[i & mask] as Uint8Array, 0, 0n).comm.length;
-      },
-    });
-    if (check === 0) throw new Error("decode produced nothing");
+    const m = decodeOverPool(ctx, pool, (b) => decodeProbeEvent(b, 0, 0n).comm.length);
     m.detail = { pool: pool.length, recordBytes: PROBE_RECORD_SIZE };
     return Promise.resolve(m);
   },
