@@ -8,20 +8,11 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { delimiter, dirname, join, relative, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { toolPath } from "./bin-path.mjs";
 
 const protoDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-
-/** node_modules/.bin of proto/ and every ancestor (npm workspaces hoist). */
-function binDirs(start) {
-  const dirs = [];
-  for (let dir = start; ; dir = dirname(dir)) {
-    const bin = join(dir, "node_modules", ".bin");
-    if (existsSync(bin)) dirs.push(bin);
-    if (dirname(dir) === dir) return dirs;
-  }
-}
 
 /** Relative paths of all files under root (empty if root is missing). */
 function listFiles(root) {
@@ -34,7 +25,7 @@ function listFiles(root) {
 
 const outBase = mkdtempSync(join(tmpdir(), "hangar-proto-gen-"));
 try {
-  const env = { ...process.env, PATH: [...binDirs(protoDir), process.env.PATH ?? ""].join(delimiter) };
+  const env = { ...process.env, PATH: toolPath(protoDir) };
   // -o prefixes the template's `out: src/gen`, so output lands in <tmp>/src/gen.
   const run = spawnSync("buf", ["generate", "-o", outBase], { cwd: protoDir, env, encoding: "utf8" });
   if (run.error || run.status !== 0) {

@@ -17,7 +17,6 @@
 
 import { spawnSync } from "node:child_process";
 import {
-  existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -26,8 +25,9 @@ import {
   readdirSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { delimiter, dirname, join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { toolPath } from "./bin-path.mjs";
 import { createFileRegistry, fromBinary, ScalarType } from "@bufbuild/protobuf";
 import { FileDescriptorSetSchema, isWrapperDesc } from "@bufbuild/protobuf/wkt";
 
@@ -38,21 +38,12 @@ function fail(message) {
   process.exit(1);
 }
 
-function binDirs(start) {
-  const dirs = [];
-  for (let dir = start; ; dir = dirname(dir)) {
-    const bin = join(dir, "node_modules", ".bin");
-    if (existsSync(bin)) dirs.push(bin);
-    if (dirname(dir) === dir) return dirs;
-  }
-}
-
 /** The descriptors of every .proto file under proto/ (and their imports), via `buf build`. */
 function loadRegistry() {
   const tmp = mkdtempSync(join(tmpdir(), "hangar-gen-lazy-"));
   try {
     const image = join(tmp, "image.binpb");
-    const env = { ...process.env, PATH: [...binDirs(protoDir), process.env.PATH ?? ""].join(delimiter) };
+    const env = { ...process.env, PATH: toolPath(protoDir) };
     const run = spawnSync("buf", ["build", "-o", image], { cwd: protoDir, env, encoding: "utf8" });
     if (run.error || run.status !== 0) {
       fail(`\`buf build\` failed: ${run.error?.message ?? ""}${run.stdout ?? ""}${run.stderr ?? ""}`);

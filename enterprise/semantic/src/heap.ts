@@ -54,23 +54,12 @@ export class TimerHeap<T> {
     const lastAt = a.pop() as number;
     const lastSeq = s.pop() as number;
     const lastItem = it.pop() as T;
-    const n = a.length;
-    if (n > 0) {
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= n) break;
-        const r = l + 1;
-        const c = r < n && this.#less(r, a[l] as number, s[l] as number) ? r : l;
-        if (!this.#less(c, lastAt, lastSeq)) break;
-        a[i] = a[c] as number;
-        s[i] = s[c] as number;
-        it[i] = it[c] as T;
-        i = c;
-      }
-      a[i] = lastAt;
-      s[i] = lastSeq;
-      it[i] = lastItem;
+    if (a.length > 0) {
+      // The last item goes to the root and sinks to its place.
+      a[0] = lastAt;
+      s[0] = lastSeq;
+      it[0] = lastItem;
+      this.#down(0);
     }
     return top;
   }
