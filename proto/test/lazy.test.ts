@@ -418,6 +418,11 @@ test("label maps: equal bytes share one decoded object; entries after other fiel
   const first = labels(plain);
   assert.deepEqual(first, { app: "srv", tier: "mcp" });
   assert.equal(labels(plain), first, "same bytes, same object");
+  // shared, so frozen: a write would change every event with these labels, and throws instead
+  assert.throws(() => {
+    (first as Record<string, string>)["app"] = "changed";
+  }, TypeError);
+  assert.deepEqual(labels(plain), { app: "srv", tier: "mcp" });
   // split by another field: protobuf-es merges; the shared object is not touched
   const split = wrap(
     cat(entry("app", "srv"), entry("tier", "mcp"), ld(2, enc.encode("srv-0")), entry("zone", "a")),

@@ -169,7 +169,8 @@ function str(validate: boolean): string {
 /**
  * A string→string map field (labels): the run of its entries that follow each other is
  * decoded once per distinct bytes and the object shared by every message with the same
- * bytes (the same pod's labels arrive with every event), so treat decoded maps as read-only.
+ * bytes (the same pod's labels arrive with every event): a shared map is frozen, so code that
+ * wrote into one would throw instead of changing another event's labels.
  * Entries after other fields are merged into a copy, as protobuf-es merges them.
  */
 /** Skips a value by its wire type (groups are refused). */

@@ -176,7 +176,8 @@ function str(validate: boolean): string {
 /**
  * A string→string map field (labels): the run of its entries that follow each other is
  * decoded once per distinct bytes and the object shared by every message with the same
- * bytes (the same pod's labels arrive with every event), so treat decoded maps as read-only.
+ * bytes (the same pod's labels arrive with every event): a shared map is frozen, so code that
+ * wrote into one would throw instead of changing another event's labels.
  * Entries after other fields are merged into a copy, as protobuf-es merges them.
  */
 function smap(
@@ -192,7 +193,7 @@ function smap(
     break;
   }
   if (!empty) {
-    const o = SHARED.has(cur) ? { ...cur } : cur;
+    const o = Object.isFrozen(cur) ? { ...cur } : cur;
     entry(o);
     return o;
   }
@@ -226,12 +227,11 @@ function smap(
     entry(o);
   }
   if (MAPS.size >= 4096) MAPS.clear();
+  Object.freeze(o);
   MAPS.set(h, { bytes: B.slice(start, e), map: o });
-  SHARED.add(o);
   return o;
 }
 const MAPS = new Map<number, { bytes: Uint8Array; map: { [key: string]: string } }>();
-const SHARED = new WeakSet<object>();
 /** Skips a value by its wire type (groups are refused). */
 function skip(t: number): void {
   switch (t & 7) {
