@@ -141,6 +141,8 @@ describe("oversized messages on the link to the controller", () => {
             throw new Error(`${String(err)}: ${got.length} arrived, dead letters ${dead.length}`);
           },
         );
+        // The hub hands a message on before its ack reaches the client: wait for the acks too.
+        await c.flush();
         assert.deepEqual(
           got.map((a) => a.id),
           Array.from({ length: 56 }, (_, i) => `a${i}`).filter((id) => id !== "a5"),
