@@ -14,7 +14,15 @@
  * server and the client share the same two cores, so calls/s cannot grow with
  * replicas here; `proxyCpuUsPerCall` (all replicas' CPU ÷ calls) shows what
  * each replica adds per call, the figure that decides scaling on real cores.
+ *
+ * `HANGAR_BENCH_REPLICA_CORES=0.1` (root, cgroup v1 `cpu` controller) gives each
+ * replica a CPU quota of that many cores, as a pod's `resources.limits.cpu`
+ * does: the replicas are then the bottleneck and the run shows how calls/s grow
+ * with replicas when each has a fixed share of CPU, even on two cores. Pick a
+ * quota small enough that the client, balancer and server keep up with three
+ * replicas (they are not limited).
  */
+import { mkdirSync, rmdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { MemoryPeak, LatencyRecorder, now, type Measurement } from "../harness.js";
 import type { BenchCase, CaseContext } from "./case.js";
@@ -47,6 +55,49 @@ async function freePorts(n: number): Promise<number[]> {
   return ports;
 }
 
+const CPU_CGROUP = "/sys/fs/cgroup/cpu";
+
+/** The per-replica CPU quota asked for in HANGAR_BENCH_REPLICA_CORES (cores), or undefined. */
+export function replicaCores(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const raw = env["HANGAR_BENCH_REPLICA_CORES"];
+  if (raw === undefined || raw === "") return undefined;
+  const cores = Number(raw);
+  if (!Number.isFinite(cores) || cores < 0.01 || cores > 64)
+    throw new Error(`HANGAR_BENCH_REPLICA_CORES=${raw}: a number of cores from 0.01 to 64 was expected`);
+  return cores;
+}
+
+/**
+ * Puts process `pid` (all its threads) in a cgroup v1 `cpu` group of its own with a quota of
+ * `cores` (period 100 ms); returns a function that removes the group once the process is gone.
+ */
+export function limitCpu(pid: number, cores: number, root = CPU_CGROUP): () => void {
+  const dir = `${root}/hangar-bench-${process.pid}-${pid}`;
+  try {
+    mkdirSync(dir);
+    // "r+": the kernel makes these files in a cgroup; in a plain directory they are missing.
+    writeFileSync(`${dir}/cpu.cfs_period_us`, "100000", { flag: "r+" });
+    writeFileSync(`${dir}/cpu.cfs_quota_us`, String(Math.round(cores * 100_000)), { flag: "r+" });
+    writeFileSync(`${dir}/cgroup.procs`, String(pid), { flag: "r+" });
+  } catch (err) {
+    try {
+      rmdirSync(dir);
+    } catch {
+      // never made
+    }
+    throw new Error(
+      `HANGAR_BENCH_REPLICA_CORES needs root and the cgroup v1 cpu controller at ${root}: ${String(err)}`,
+    );
+  }
+  return () => {
+    try {
+      rmdirSync(dir);
+    } catch (err) {
+      process.stderr.write(`proxy/replicas: could not remove ${dir}: ${String(err)}\n`);
+    }
+  };
+}
+
 /** `n` calls, with as many in flight as there are sessions (each session back to back); returns ms taken. */
 async function closedLoop(sessions: Session[], n: number, latency?: LatencyRecorder): Promise<number> {
   let issued = 0;
@@ -70,6 +121,7 @@ export const proxyReplicas: BenchCase = {
   latency: "every call, send to complete answer",
   defaultEvents: 18000,
   async run(ctx: CaseContext): Promise<Measurement> {
+    const cores = replicaCores();
     const server = await startProc(["server"]);
     const memory = new MemoryPeak();
     const latency = new LatencyRecorder(200_000);
@@ -87,6 +139,7 @@ export const proxyReplicas: BenchCase = {
         const ids = ports.map((_, i) => `r${i}`);
         const peers = ids.map((id, i) => `${id}=http://127.0.0.1:${ports[i]}`).join(",");
         const replicas: Proc[] = [];
+        const unlimit: (() => void)[] = [];
         for (const [i, id] of ids.entries()) {
           const args = [
             "proxy",
@@ -100,7 +153,9 @@ export const proxyReplicas: BenchCase = {
             peers,
           ];
           if (i > 0) args.push("--collector", `http://127.0.0.1:${ports[0]}`);
-          replicas.push(await startProc(args));
+          const r = await startProc(args);
+          replicas.push(r);
+          if (cores !== undefined) unlimit.push(limitCpu(r.pid, cores));
         }
         const lb = await startProc(["lb", "--backends", ports.join(",")]);
         try {
@@ -121,17 +176,22 @@ export const proxyReplicas: BenchCase = {
           detail[`${tag}CollectorTraces`] = reports[0]?.["traces"] ?? 0;
           memory.sample();
           ctx.log(
-            `${n} replica(s)${affine ? ", a connection per session (client affinity)" : ", shared connections"}: ${detail[`${tag}CallsPerSec`]} calls/s (×${detail[`${tag}Ratio`]}), ${detail[`${tag}ForwardedPct`]} % forwarded, ${detail[`${tag}ProxyCpuUsPerCall`]} µs proxy CPU per call`,
+            `${n} replica(s)${cores === undefined ? "" : ` of ${cores} core each`}${affine ? ", a connection per session (client affinity)" : ", shared connections"}: ${detail[`${tag}CallsPerSec`]} calls/s (×${detail[`${tag}Ratio`]}), ${detail[`${tag}ForwardedPct`]} % forwarded, ${detail[`${tag}ProxyCpuUsPerCall`]} µs proxy CPU per call`,
           );
         } finally {
           await lb.stop();
-          for (const r of replicas) await r.stop();
+          try {
+            for (const r of replicas) await r.stop();
+          } finally {
+            for (const u of unlimit) u();
+          }
         }
       }
     } finally {
       await server.stop();
     }
     const m: Measurement = { events: total, elapsedNs: Number(now() - t0), latency, memory };
+    if (cores !== undefined) detail["replicaCores"] = cores;
     m.detail = detail;
     return m;
   },

@@ -46,6 +46,8 @@ const DIRECT_EVERY = Math.max(1, Number(process.env["HANGAR_BENCH_PROXY_DIRECT_E
 
 export interface Proc {
   url: string;
+  /** The child's process id. */
+  pid: number;
   report(): Promise<Record<string, number>>;
   mark(): void;
   stop(): Promise<void>;
@@ -83,6 +85,7 @@ export async function startProc(args: string[], procs = PROCS): Promise<Proc> {
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   return {
     url: ready.url,
+    pid: child.pid ?? 0,
     mark: () => child.stdin.write("mark\n"),
     async report() {
       const answer = nextLine(lines, child);
