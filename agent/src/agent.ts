@@ -25,7 +25,7 @@ import { WorkloadResolver, type PodInfo } from "./resolve/workloads.js";
 import { grpcTarget, type TlsOptions } from "./sources/grpc.js";
 import { hubbleSource } from "./sources/hubble.js";
 import { startAgentProbe, type AgentProbeOptions } from "./sources/probe/source.js";
-import type { SensorRecord } from "./sources/records.js";
+import type { SourceRecord } from "./sources/records.js";
 import { tetragonSource } from "./sources/tetragon.js";
 import { traceRecords } from "./sources/traces.js";
 
@@ -98,7 +98,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const resolver =
     opts.resolver ??
     (opts.probe !== undefined ? new McpPodTracker(counters) : new WorkloadResolver(counters));
-  const sources: AsyncIterable<SensorRecord>[] = [];
+  const sources: AsyncIterable<SourceRecord>[] = [];
   const base = {
     counters,
     logger,
@@ -139,6 +139,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     ...(opts.onEvent === undefined ? {} : { onEvent: opts.onEvent }),
     ...(probe === undefined ? {} : { probe: { node: opts.node, cgroups: probe.cgroups } }),
     ...(opts.graceMs === undefined ? {} : { correlate: { graceMs: opts.graceMs } }),
+    onUndecodable: (sensor, err) => logger.warn({ err }, `${sensor}: undecodable message skipped`),
   });
   // A quiet node still moves the detector's clock on (held events, expiring sequences).
   const clock = setInterval(() => pipeline.tick(), 500);

@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { create } from "@bufbuild/protobuf";
 import { hangar, tetragon } from "@hangar/proto";
 import { Counters } from "@hangar/core";
-import type { SensorRecord } from "../sources/records.js";
+import type { SensorRecord, SourceRecord } from "../sources/records.js";
 import { holdRuntime } from "./hold.js";
 
 const runtime = (name: string): SensorRecord => ({
@@ -14,11 +14,17 @@ const trace = (span: string): SensorRecord => ({
   sensor: "proxy",
   trace: create(hangar.CallTraceSchema, { spanId: span }),
 });
-const label = (r: SensorRecord): string =>
-  r.sensor === "proxy" ? `call:${r.trace.spanId}` : r.sensor === "tetragon" ? r.msg.nodeName : "?";
+const label = (r: SourceRecord): string =>
+  r.sensor === "proxy"
+    ? `call:${r.trace.spanId}`
+    : r.sensor === "tetragon"
+      ? r.msg.nodeName
+      : r.sensor === "tetragon-bytes"
+        ? `bytes:${r.bytes.length}`
+        : "?";
 
 /** A live source: yields each item after its delay (ms from the previous one). */
-async function* live(items: [number, SensorRecord][]): AsyncIterable<SensorRecord> {
+async function* live(items: [number, SourceRecord][]): AsyncIterable<SourceRecord> {
   for (const [wait, rec] of items) {
     await new Promise((r) => setTimeout(r, wait));
     yield rec;
@@ -40,6 +46,21 @@ describe("holdRuntime", () => {
     ))
       out.push(label(r));
     assert.deepEqual(out, ["call:a", "exec", "connect"]);
+  });
+
+  it("holds undecoded Tetragon bytes like any runtime record: a late trace still goes first", async () => {
+    const out: string[] = [];
+    for await (const r of holdRuntime(
+      live([
+        [0, { sensor: "tetragon-bytes", bytes: new Uint8Array(3) }],
+        [0, runtime("exec")],
+        [20, trace("a")],
+      ]),
+      { holdMs: 100, counters: new Counters() },
+      new AbortController().signal,
+    ))
+      out.push(label(r));
+    assert.deepEqual(out, ["call:a", "bytes:3", "exec"]);
   });
 
   it("holds runtime records for holdMs while the input stays open, in order", async () => {

@@ -12,7 +12,7 @@
  * Replay does not need this: it merges recordings by event time.
  */
 import type { Counters } from "@hangar/core";
-import type { SensorRecord } from "../sources/records.js";
+import type { SourceRecord } from "../sources/records.js";
 
 export interface HoldOptions {
   /** How long runtime records wait for late call traces (default 250 ms). */
@@ -23,15 +23,18 @@ export interface HoldOptions {
 }
 
 export async function* holdRuntime(
-  records: AsyncIterable<SensorRecord>,
+  records: AsyncIterable<SourceRecord>,
   options: HoldOptions,
   signal: AbortSignal,
-): AsyncGenerator<SensorRecord> {
+): AsyncGenerator<SourceRecord> {
   const holdMs = options.holdMs ?? 250;
   const maxHeld = options.maxHeld ?? 100_000;
-  const held: { rec: SensorRecord; due: number }[] = [];
+  // Held records and when each is due, side by side (no wrapper object per record: every
+  // held record outlives a young-generation collection, and each object there is copied).
+  const held: (SourceRecord | undefined)[] = [];
+  const due: number[] = [];
   let heldHead = 0;
-  const ready: SensorRecord[] = [];
+  const ready: SourceRecord[] = [];
   let readyHead = 0;
   let ended = false;
   let failure: Error | undefined;
@@ -43,18 +46,19 @@ export async function* holdRuntime(
     w?.();
   };
   const release = (now: number): void => {
-    while (heldHead < held.length && (held[heldHead] as { due: number }).due <= now) {
-      ready.push((held[heldHead] as { rec: SensorRecord }).rec);
-      held[heldHead++] = undefined as unknown as { rec: SensorRecord; due: number };
+    while (heldHead < held.length && (due[heldHead] as number) <= now) {
+      ready.push(held[heldHead] as SourceRecord);
+      held[heldHead++] = undefined;
     }
     if (heldHead > 1024 && heldHead * 2 > held.length) {
       held.splice(0, heldHead);
+      due.splice(0, heldHead);
       heldHead = 0;
     }
   };
   const arm = (): void => {
     if (timer !== undefined || heldHead >= held.length) return;
-    const wait = Math.max(0, (held[heldHead] as { due: number }).due - performance.now());
+    const wait = Math.max(0, (due[heldHead] as number) - performance.now());
     timer = setTimeout(() => {
       timer = undefined;
       release(performance.now());
@@ -67,10 +71,11 @@ export async function* holdRuntime(
       for await (const rec of records) {
         if (rec.sensor === "proxy") ready.push(rec);
         else {
-          held.push({ rec, due: performance.now() + holdMs });
+          held.push(rec);
+          due.push(performance.now() + holdMs);
           if (held.length - heldHead > maxHeld) {
-            ready.push((held[heldHead] as { rec: SensorRecord }).rec);
-            held[heldHead++] = undefined as unknown as { rec: SensorRecord; due: number };
+            ready.push(held[heldHead] as SourceRecord);
+            held[heldHead++] = undefined;
             options.counters.inc("correlator_hold_overflow");
           }
           arm();
@@ -93,8 +98,8 @@ export async function* holdRuntime(
   try {
     for (;;) {
       while (readyHead < ready.length) {
-        const rec = ready[readyHead] as SensorRecord;
-        ready[readyHead++] = undefined as unknown as SensorRecord;
+        const rec = ready[readyHead] as SourceRecord;
+        ready[readyHead++] = undefined as unknown as SourceRecord;
         yield rec;
       }
       ready.length = 0;

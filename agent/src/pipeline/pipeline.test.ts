@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import { create } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { hangar, observer, tetragon } from "@hangar/proto";
 import {
@@ -15,7 +15,7 @@ import {
   BoundedQueue,
 } from "@hangar/core";
 import { buildScenario } from "../simulator/scenario.js";
-import type { SensorRecord } from "../sources/records.js";
+import type { SensorRecord, SourceRecord } from "../sources/records.js";
 import { NormalizeStage } from "../normalize/stage.js";
 import { traceEvent } from "../normalize/traces.js";
 import { merge } from "./merge.js";
@@ -277,5 +277,70 @@ describe("createPipeline: run", () => {
     }
     await stages(counters).run(records());
     assert.equal(counters.get("kept"), s.traces.length + s.hubble.length - 1);
+  });
+
+  it("decodes Tetragon bytes (the live source's records) as the decoded messages go; bad bytes are counted, reported and skipped", async () => {
+    const s = buildScenario({ benignCalls: 0 });
+    const traces = s.traces.map((trace) => ({ sensor: "proxy" as const, trace }));
+    const decoded = new Counters();
+    const viaMessages: RuntimeEvent[] = [];
+    const a = stages(decoded, (ev) => viaMessages.push(ev));
+    await a.run(
+      (async function* (): AsyncIterable<SourceRecord> {
+        for (const r of [...traces, ...s.tetragon.map((msg) => ({ sensor: "tetragon" as const, msg }))])
+          yield await Promise.resolve(r);
+      })(),
+    );
+
+    const counters = new Counters();
+    const viaBytes: RuntimeEvent[] = [];
+    const reported: string[] = [];
+    const sink = new MemoryAlertSink();
+    const b = createPipeline({
+      counters,
+      sinks: [sink],
+      detector: new FunctionDetector("curl", (ev) =>
+        ev.process?.binary === "/usr/bin/curl" && ev.kind === EventKind.CONNECT
+          ? [
+              create(hangar.AlertSchema, {
+                ruleId: "test-curl",
+                severity: hangar.Severity.HIGH,
+                evidence: [ev],
+              }),
+            ]
+          : undefined,
+      ),
+      onEvent: (ev) => void viaBytes.push(ev),
+      onUndecodable: (sensor, err) => void reported.push(`${sensor}: ${String(err)}`),
+    });
+    const bytes: SourceRecord[] = s.tetragon.map((msg) => ({
+      sensor: "tetragon-bytes" as const,
+      bytes: toBinary(tetragon.GetEventsResponseSchema, msg),
+    }));
+    const first = bytes[0] as { bytes: Uint8Array };
+    // A truncated message and a bad tag, among the good ones: each skipped, nothing after them lost.
+    bytes.splice(1, 0, { sensor: "tetragon-bytes", bytes: first.bytes.subarray(0, first.bytes.length - 3) });
+    bytes.splice(3, 0, { sensor: "tetragon-bytes", bytes: Uint8Array.from([0x07, 0x01]) });
+    async function* records(): AsyncIterable<SourceRecord> {
+      for (const r of [...traces, ...bytes]) yield await Promise.resolve(r);
+    }
+    await b.run(records());
+    assert.equal(counters.get("dropped", { reason: "undecodable" }), 2);
+    assert.equal(reported.length, 2);
+    assert.ok(
+      reported.every((r) => r.startsWith("tetragon: ")),
+      reported.join("\n"),
+    );
+    assert.ok(viaMessages.length > 0);
+    assert.equal(counters.get("kept"), decoded.get("kept"));
+    assert.deepEqual(
+      viaBytes.map((e) => `${e.kind} ${e.process?.binary ?? ""} ${e.provider}`),
+      viaMessages.map((e) => `${e.kind} ${e.process?.binary ?? ""} ${e.provider}`),
+    );
+    assert.deepEqual(
+      sink.alerts.map((x) => x.ruleId),
+      a.sink.alerts.map((x) => x.ruleId),
+    );
+    assert.equal(sink.alerts.length, 1);
   });
 });

@@ -28,7 +28,8 @@ import { OutputStage } from "../outputs/outputs.js";
 import { DnsNames } from "../resolve/names.js";
 import { WorkloadResolver } from "../resolve/workloads.js";
 import type { CgroupResolver } from "../sources/probe/cgroups.js";
-import type { SensorRecord } from "../sources/records.js";
+import type { SensorRecord, SourceRecord } from "../sources/records.js";
+import { decodeTetragonBytes } from "../sources/tetragon.js";
 import { merge } from "./merge.js";
 
 export interface PipelineOptions {
@@ -52,6 +53,11 @@ export interface PipelineOptions {
   correlate?: Omit<CorrelatorOptions, "counters">;
   /** Call traces the explain stage remembers (default 16 384). */
   maxTraces?: number;
+  /**
+   * Told of each source message that cannot be decoded (counted as dropped{reason=undecodable}
+   * and skipped), e.g. to log it.
+   */
+  onUndecodable?: (sensor: "tetragon", err: unknown) => void;
 }
 
 /** How `run` reads its sources. */
@@ -78,14 +84,18 @@ export interface Pipeline {
     readonly explain: ExplainStage;
     readonly outputs: OutputStage;
   };
-  /** Pushes one record through every stage. Returns the kept event, if any. */
-  process(rec: SensorRecord): RuntimeEvent | undefined;
+  /**
+   * Pushes one record through every stage (Tetragon bytes are decoded first; bytes that cannot
+   * be are counted dropped{reason=undecodable} and reported to `onUndecodable`). Returns the
+   * kept event, if any.
+   */
+  process(rec: SourceRecord): RuntimeEvent | undefined;
   /**
    * Runs until the sources end (replay) or stop (abort), then flushes the detector.
    * Several sources are merged in arrival order.
    */
   run(
-    sources: AsyncIterable<SensorRecord> | readonly AsyncIterable<SensorRecord>[],
+    sources: AsyncIterable<SourceRecord> | readonly AsyncIterable<SourceRecord>[],
     options?: RunOptions,
   ): Promise<void>;
   /** Live pipelines call this on a timer: moves the detector's clock on when no event arrives. */
@@ -126,8 +136,24 @@ export function createPipeline(options: PipelineOptions = {}): Pipeline {
   // Counted for (nearly) every event: resolved once (see Counters.handle).
   const kept = counters.handle("kept");
   const callEnds = counters.handle("dropped", { reason: "call_end" });
+  const undecodable = counters.handle("dropped", { reason: "undecodable" });
 
-  const process = (rec: SensorRecord): RuntimeEvent | undefined => {
+  const process = (rec: SourceRecord): RuntimeEvent | undefined => {
+    if (rec.sensor === "tetragon-bytes") {
+      // Decoded here, after the hold, so that what is held is bytes (see TetragonBytesRecord).
+      let decoded: SensorRecord;
+      try {
+        decoded = decodeTetragonBytes(rec);
+      } catch (err) {
+        undecodable.inc();
+        options.onUndecodable?.("tetragon", err);
+        return undefined;
+      }
+      return processRecord(decoded);
+    }
+    return processRecord(rec);
+  };
+  const processRecord = (rec: SensorRecord): RuntimeEvent | undefined => {
     const { event } = normalize.process(rec);
     if (event === undefined) return undefined;
     if (!resolver.resolve(event)) return undefined;
@@ -150,10 +176,10 @@ export function createPipeline(options: PipelineOptions = {}): Pipeline {
     stages: { normalize, resolve: resolver, names, correlate, detect, explain, outputs },
     process,
     async run(sources, runOptions = {}) {
-      const list: readonly AsyncIterable<SensorRecord>[] = Array.isArray(sources)
+      const list: readonly AsyncIterable<SourceRecord>[] = Array.isArray(sources)
         ? sources
-        : [sources as AsyncIterable<SensorRecord>];
-      const merged = list.length === 1 ? (list[0] as AsyncIterable<SensorRecord>) : merge(list);
+        : [sources as AsyncIterable<SourceRecord>];
+      const merged = list.length === 1 ? (list[0] as AsyncIterable<SourceRecord>) : merge(list);
       const records =
         runOptions.hold === undefined
           ? merged

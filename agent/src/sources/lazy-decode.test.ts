@@ -1,7 +1,9 @@
-// The Tetragon and Hubble sources decode with the generated lazy readers: over a real gRPC
+// The Tetragon and Hubble messages decode with the generated lazy readers: over a real gRPC
 // stream on a unix socket, a well-formed message becomes a record whose fields equal
-// fromBinary's, and a malformed one (truncated, invalid UTF-8, a bad tag) is counted
-// `dropped{reason="undecodable"}` and skipped, the stream going on.
+// fromBinary's, and a malformed one (truncated, invalid UTF-8, a bad tag) is refused (Hubble:
+// counted `dropped{reason="undecodable"}` and skipped by the source, the stream going on;
+// Tetragon: the source hands on bytes, decodeTetragonBytes refuses them and the pipeline counts
+// them, see pipeline.test.ts).
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,9 +15,8 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { GrpcPath, flow, hubbleLazy, lazyDifference, observer, tetragon, tetragonLazy } from "@hangar/proto";
 import { Counters } from "@hangar/core";
 import pino from "pino";
-import { tetragonSource } from "./tetragon.js";
+import { decodeTetragonBytes, tetragonSource } from "./tetragon.js";
 import { hubbleSource } from "./hubble.js";
-import type { SensorRecord } from "./records.js";
 import { attackRecording, normalRecording } from "@hangar/testkit";
 
 /** A server that answers one server-streaming method with the given raw messages, then ends. */
@@ -59,12 +60,8 @@ async function rawServer(
   };
 }
 
-async function take(
-  source: AsyncIterable<SensorRecord>,
-  n: number,
-  ctl: AbortController,
-): Promise<SensorRecord[]> {
-  const out: SensorRecord[] = [];
+async function take<R>(source: AsyncIterable<R>, n: number, ctl: AbortController): Promise<R[]> {
+  const out: R[] = [];
   // never hang: after 10 s the source ends and the assertions report what arrived
   const timer = setTimeout(() => ctl.abort(), 10_000);
   timer.unref();
@@ -81,7 +78,7 @@ async function take(
 const logger = pino({ level: "silent" });
 
 describe("sources decode with the lazy readers", () => {
-  it("tetragon: good messages equal fromBinary's, malformed ones are counted undecodable", async () => {
+  it("tetragon: good messages equal fromBinary's, malformed ones throw (the pipeline counts them undecodable)", async () => {
     const good = toBinary(
       tetragon.GetEventsResponseSchema,
       create(tetragon.GetEventsResponseSchema, {
@@ -111,22 +108,32 @@ describe("sources decode with the lazy readers", () => {
     const counters = new Counters();
     const ctl = new AbortController();
     try {
+      // The source hands on the bytes as they came (decoded after the hold, in the pipeline).
       const recs = await take(
         tetragonSource(
           { address: server.address, counters, logger, backoff: { initialMs: 10_000 } },
           ctl.signal,
         ),
-        2,
+        4,
         ctl,
       );
-      assert.equal(recs.length, 2);
-      const expected = fromBinary(tetragon.GetEventsResponseSchema, good);
-      for (const r of recs) {
-        assert.equal(r.sensor, "tetragon");
-        if (r.sensor === "tetragon") assert.equal(lazyDifference(r.msg, expected), undefined);
-      }
-      assert.equal(counters.get("dropped", { reason: "undecodable" }), 2);
+      assert.deepEqual(
+        recs.map((r) => (r.sensor === "tetragon-bytes" ? r.bytes.length : r.sensor)),
+        [good.length, good.length - 3, invalidUtf8.length, good.length],
+      );
       assert.equal(counters.get("sensor_messages", { sensor: "tetragon" }), 4);
+      // The pipeline decodes them (pipeline.test.ts): good ones as fromBinary does, the others throw.
+      const expected = fromBinary(tetragon.GetEventsResponseSchema, good);
+      for (const r of [recs[0], recs[3]]) {
+        assert.ok(r?.sensor === "tetragon-bytes");
+        const d = decodeTetragonBytes(r);
+        assert.ok(d.sensor === "tetragon");
+        assert.equal(lazyDifference(d.msg, expected), undefined);
+      }
+      for (const r of [recs[1], recs[2]]) {
+        assert.ok(r?.sensor === "tetragon-bytes");
+        assert.throws(() => decodeTetragonBytes(r));
+      }
     } finally {
       ctl.abort();
       server.stop();

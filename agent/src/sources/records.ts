@@ -19,5 +19,19 @@ export type SensorRecord = SensorRecordOf<tetragonLazy.GetEventsResponse, hubble
 /** A record parsed from JSON (replay, simulator): full protobuf-es messages. */
 export type ParsedRecord = SensorRecordOf<tetragon.GetEventsResponse, observer.GetFlowsResponse>;
 
+/**
+ * A Tetragon message the live source has not decoded: its bytes, as gRPC delivered them (a
+ * buffer of its own per message). The pipeline decodes it after the hold (hold/hold.ts): a
+ * record held 250 ms outlives a young-generation garbage collection and is copied and then
+ * promoted to the old generation; bytes are one small object to copy, a decoded event hundreds.
+ */
+export interface TetragonBytesRecord {
+  readonly sensor: "tetragon-bytes";
+  readonly bytes: Uint8Array;
+}
+
+/** What a source yields: records, or Tetragon bytes that `Pipeline.run` decodes. */
+export type SourceRecord = SensorRecord | TetragonBytesRecord;
+
 /** An event source: one function of (options, signal) returning an async iterable. */
-export type Source<O> = (options: O, signal: AbortSignal) => AsyncIterable<SensorRecord>;
+export type Source<O> = (options: O, signal: AbortSignal) => AsyncIterable<SourceRecord>;

@@ -10,7 +10,7 @@ import { GrpcPath, tetragon, tetragonLazy } from "@hangar/proto";
 import type { Logger } from "pino";
 import { type Counters, BoundedQueue, PROVIDER_LABEL } from "@hangar/core";
 import { runStream, type GrpcEndpointOptions } from "./grpc.js";
-import type { SensorRecord } from "./records.js";
+import type { SensorRecord, SourceRecord, TetragonBytesRecord } from "./records.js";
 
 export const TETRAGON_DEFAULT_ADDRESS = "unix:///var/run/tetragon/tetragon.sock";
 
@@ -33,12 +33,21 @@ export function tetragonRequest(namespaces: readonly string[] = []): tetragon.Ge
   return create(tetragon.GetEventsRequestSchema, { allowList: [pods, accounting] });
 }
 
+/**
+ * Decodes the bytes of a Tetragon message with the generated lazy reader: only the fields the
+ * normalizer reads (proto/lazy.config.json), checked against fromBinary field for field in
+ * proto/test/lazy.test.ts. Throws on malformed bytes.
+ */
+export function decodeTetragonBytes(rec: TetragonBytesRecord): SensorRecord {
+  return { sensor: "tetragon", msg: tetragonLazy.decodeGetEventsResponse(rec.bytes) };
+}
+
 export function tetragonSource(
   options: TetragonSourceOptions,
   signal: AbortSignal,
-): AsyncIterable<SensorRecord> {
+): AsyncIterable<SourceRecord> {
   const { counters, logger } = options;
-  const queue = new BoundedQueue<SensorRecord>({
+  const queue = new BoundedQueue<SourceRecord>({
     capacity: options.queueCapacity ?? 16_384,
     name: "tetragon",
     counters,
@@ -68,17 +77,8 @@ export function tetragonSource(
       },
       onMessage(bytes) {
         counters.inc("sensor_messages", { sensor: "tetragon" });
-        let msg: tetragonLazy.GetEventsResponse;
-        try {
-          // The generated lazy reader: only the fields the normalizer reads (proto/lazy.config.json),
-          // checked against fromBinary field for field in proto/test/lazy.test.ts.
-          msg = tetragonLazy.decodeGetEventsResponse(bytes);
-        } catch (err) {
-          counters.inc("dropped", { reason: "undecodable" });
-          logger.warn({ err }, "tetragon: undecodable message skipped");
-          return;
-        }
-        queue.push({ sensor: "tetragon", msg });
+        // Decoded by the pipeline after the hold (see TetragonBytesRecord; decodeTetragonBytes).
+        queue.push({ sensor: "tetragon-bytes", bytes });
       },
     },
   }).then(

@@ -9,9 +9,11 @@
  * the issue's 10-minute figure); without it, `--events` at the rate (default 66,000: a minute,
  * after a warm-up of `--warmup` events, default 20,000). Node flags of the agent process:
  * HANGAR_BENCH_STEADY_NODE_FLAGS (default: the chart's `agent.nodeOptions`; "" for none).
+ * The agent's stdout (its alert lines, and what `--trace-gc` prints) is discarded unless
+ * HANGAR_BENCH_STEADY_AGENT_STDOUT names a file to append it to.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -122,6 +124,8 @@ async function run(ctx: CaseContext): Promise<Measurement> {
     { stdio: ["ignore", "ignore", "pipe"] },
   );
   let agent: ChildProcess | undefined;
+  const stdoutFile = process.env.HANGAR_BENCH_STEADY_AGENT_STDOUT;
+  const stdoutFd = stdoutFile === undefined || stdoutFile === "" ? undefined : openSync(stdoutFile, "a");
   try {
     await waitForLine(sim, "stderr", (l) => l.startsWith("serving Tetragon"), "the simulator");
     agent = spawn(
@@ -147,7 +151,7 @@ async function run(ctx: CaseContext): Promise<Measurement> {
         join(dir, "spool"),
       ],
       // Alerts go to stdout as JSON lines (a DaemonSet's log): written, then discarded here.
-      { stdio: ["ignore", "ignore", "pipe"] },
+      { stdio: ["ignore", stdoutFd ?? "ignore", "pipe"] },
     );
     const pid = agent.pid;
     if (pid === undefined) throw new Error("the agent did not start");
@@ -228,6 +232,7 @@ async function run(ctx: CaseContext): Promise<Measurement> {
   } finally {
     if (agent !== undefined) await stop(agent);
     await stop(sim);
+    if (stdoutFd !== undefined) closeSync(stdoutFd);
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -2,8 +2,8 @@
  * pipeline/intake — the real thing: the agent's simulator serves a realistic
  * mix over a unix-socket gRPC stream as fast as the client reads, from a child
  * process (one core for the sensor, one for the agent); the agent side is the
- * production code path: `tetragonSource` (grpc-js, decode, bounded queue) and
- * the pipeline's `process` (normalize → resolve → correlate → detect with NoDetector → explain → outputs) in
+ * production code path: `tetragonSource` (grpc-js, bounded queue of the message bytes) and
+ * the pipeline's `process` (the lazy decode, normalize → resolve → correlate → detect with NoDetector → explain → outputs) in
  * the same loop as `runPipeline`, with timing around each record.
  */
 import { spawn, type ChildProcessByStdio } from "node:child_process";
@@ -306,7 +306,7 @@ async function measure(
 export const pipelineIntake: BenchCase = {
   name: "pipeline/intake",
   description:
-    "simulator (child process) → unix-socket gRPC stream → tetragonSource (grpc-js + decode + queue) → pipeline.process (normalize, resolve, correlate, detect/NoDetector, explain, outputs), over the mixed pool",
+    "simulator (child process) → unix-socket gRPC stream → tetragonSource (grpc-js + queue of bytes) → pipeline.process (lazy decode, normalize, resolve, correlate, detect/NoDetector, explain, outputs), over the mixed pool",
   latency:
     "every record, from the moment the source's gRPC message handler received its bytes (before decode and queueing) to the end of pipeline.process, with hrtime.bigint; detail.stageP50Us/stageP99Us: from leaving the queue to the end of pipeline.process; detail.gapP50Us/gapP99Us: between consecutive records in the loop",
   ceiling: decodeTetragonLazy.name,

@@ -102,7 +102,7 @@ async function startProxyRole(
 ): Promise<{ url: string; stats: () => Record<string, number> }> {
   const running = await startProxy({
     config: {
-      listen: replica?.listen ?? "127.0.0.1:0",
+      listen: replica?.listen ?? values.listen ?? "127.0.0.1:0",
       providers: [{ provider: "bench", namespace: "mcp", service: "bench" }],
       staticEndpoints: { bench: [{ url: upstream, pod: "bench-0", namespace: "mcp", node: "node-a" }] },
       ...(replica === undefined
@@ -129,6 +129,8 @@ async function startProxyRole(
       traces,
       dropped: running.proxy.feed.dropped,
       forwarded: running.proxy.stats.get("requests_forwarded", { provider: "bench" }),
+      requests: running.proxy.stats.get("http_requests"),
+      tracesReceived: running.proxy.stats.get("traces_received"),
     }),
   };
 }

@@ -37,7 +37,7 @@ const RUNS = [
   [2, true],
   [3, true],
 ] as const;
-const CONCURRENCY = 32;
+const CONCURRENCY = Number(process.env["HANGAR_BENCH_REPLICA_SESSIONS"] ?? 32);
 
 async function freePorts(n: number): Promise<number[]> {
   const servers = await Promise.all(
@@ -56,6 +56,7 @@ async function freePorts(n: number): Promise<number[]> {
 }
 
 const CPU_CGROUP = "/sys/fs/cgroup/cpu";
+const PERIOD_US = Number(process.env["HANGAR_BENCH_REPLICA_PERIOD_US"] ?? 100_000);
 
 /** The per-replica CPU quota asked for in HANGAR_BENCH_REPLICA_CORES (cores), or undefined. */
 export function replicaCores(env: NodeJS.ProcessEnv = process.env): number | undefined {
@@ -71,13 +72,15 @@ export function replicaCores(env: NodeJS.ProcessEnv = process.env): number | und
  * Puts process `pid` (all its threads) in a cgroup v1 `cpu` group of its own with a quota of
  * `cores` (period 100 ms); returns a function that removes the group once the process is gone.
  */
-export function limitCpu(pid: number, cores: number, root = CPU_CGROUP): () => void {
+export function limitCpu(pid: number, cores: number, root = CPU_CGROUP, periodUs = PERIOD_US): () => void {
   const dir = `${root}/hangar-bench-${process.pid}-${pid}`;
   try {
     mkdirSync(dir);
     // "r+": the kernel makes these files in a cgroup; in a plain directory they are missing.
-    writeFileSync(`${dir}/cpu.cfs_period_us`, "100000", { flag: "r+" });
-    writeFileSync(`${dir}/cpu.cfs_quota_us`, String(Math.round(cores * 100_000)), { flag: "r+" });
+    writeFileSync(`${dir}/cpu.cfs_period_us`, String(periodUs), { flag: "r+" });
+    writeFileSync(`${dir}/cpu.cfs_quota_us`, String(Math.max(1000, Math.round(cores * periodUs))), {
+      flag: "r+",
+    });
     writeFileSync(`${dir}/cgroup.procs`, String(pid), { flag: "r+" });
   } catch (err) {
     try {
@@ -162,9 +165,24 @@ export const proxyReplicas: BenchCase = {
           const sessions = await clients(lb.url, CONCURRENCY, affine);
           await closedLoop(sessions, Math.min(ctx.warmup, 300));
           for (const r of replicas) r.mark();
+          server.mark();
+          lb.mark();
+          const cpu0 = process.cpuUsage();
           const ms = await closedLoop(sessions, count, latency);
           const calls = count;
           const reports = await Promise.all(replicas.map((r) => r.report()));
+          const cpu1 = process.cpuUsage(cpu0);
+          const [sr, lr] = [await server.report(), await lb.report()];
+          const others = `server ${Math.round((sr["cpuUs"] ?? 0) / 1000)} ms, balancer ${Math.round((lr["cpuUs"] ?? 0) / 1000)} ms, client ${Math.round((cpu1.user + cpu1.system) / 1000)} ms CPU over ${Math.round(ms)} ms`;
+          const requests = reports.map((r) => r["requests"] ?? 0);
+          const perReplica = reports
+            .map(
+              (r, i) =>
+                `r${i}: ${requests[i] ?? 0} requests, ${Math.round((r["cpuUs"] ?? 0) / 1000)} ms CPU${
+                  (r["tracesReceived"] ?? 0) > 0 ? `, ${r["tracesReceived"]} traces received` : ""
+                }`,
+            )
+            .join("; ");
           const cpuUs = reports.reduce((a, r) => a + (r["cpuUs"] ?? 0), 0);
           const forwarded = reports.reduce((a, r) => a + (r["forwarded"] ?? 0), 0);
           total += calls;
@@ -176,7 +194,7 @@ export const proxyReplicas: BenchCase = {
           detail[`${tag}CollectorTraces`] = reports[0]?.["traces"] ?? 0;
           memory.sample();
           ctx.log(
-            `${n} replica(s)${cores === undefined ? "" : ` of ${cores} core each`}${affine ? ", a connection per session (client affinity)" : ", shared connections"}: ${detail[`${tag}CallsPerSec`]} calls/s (×${detail[`${tag}Ratio`]}), ${detail[`${tag}ForwardedPct`]} % forwarded, ${detail[`${tag}ProxyCpuUsPerCall`]} µs proxy CPU per call`,
+            `${n} replica(s)${cores === undefined ? "" : ` of ${cores} core each`}${affine ? ", a connection per session (client affinity)" : ", shared connections"}: ${detail[`${tag}CallsPerSec`]} calls/s (×${detail[`${tag}Ratio`]}), ${detail[`${tag}ForwardedPct`]} % forwarded, ${detail[`${tag}ProxyCpuUsPerCall`]} µs proxy CPU per call (${perReplica}; ${others})`,
           );
         } finally {
           await lb.stop();
