@@ -401,6 +401,45 @@ test("lazy readers throw on truncated input, bad tags, lengths past the end, inv
   assert.equal(decodeGetEventsResponse(fffd).nodeName, `${"a".repeat(39)}\ufffd`);
 });
 
+test("interned strings: equal bytes give equal strings through slot reuse; invalid UTF-8 is never interned", () => {
+  const enc = new TextEncoder();
+  // node_name (field 1000, tag bytes c2 3e) with the given bytes
+  const nodeName = (b: Uint8Array): Uint8Array => Uint8Array.from([0xc2, 0x3e, b.length, ...b]);
+  // 20,000 distinct names over 4,096 slots (so slots are reused), each decoded twice, then all
+  // again in another order: every answer is the name its bytes say, never a slot's other name.
+  const names = Array.from(
+    { length: 20_000 },
+    (_, i) => `n${i.toString(36)}-${"é".repeat(i % 3)}${"x".repeat(i % 90)}`,
+  );
+  for (const n of names) {
+    const b = nodeName(enc.encode(n));
+    assert.equal(decodeGetEventsResponse(b).nodeName, n);
+    assert.equal(decodeGetEventsResponse(b).nodeName, n);
+  }
+  for (let i = names.length - 1; i >= 0; i -= 7) {
+    const n = names[i]!;
+    assert.equal(decodeGetEventsResponse(nodeName(enc.encode(n))).nodeName, n);
+  }
+  // Two byte sequences that differ in one byte only, alternating: never mixed up.
+  for (let i = 0; i < 100; i++) {
+    assert.equal(decodeGetEventsResponse(nodeName(enc.encode("pod-a"))).nodeName, "pod-a");
+    assert.equal(decodeGetEventsResponse(nodeName(enc.encode("pod-b"))).nodeName, "pod-b");
+  }
+  // Invalid bytes throw every time (the first answer was not kept for the second).
+  const bad = Uint8Array.from([0x61, 0xc3, 0x28]);
+  for (let i = 0; i < 3; i++) assert.throws(() => decodeGetEventsResponse(nodeName(bad)), /utf-8/i);
+  // A real U+FFFD decodes the same the first and the second time.
+  const fffd = Uint8Array.from([0x61, 0xef, 0xbf, 0xbd]);
+  assert.equal(decodeGetEventsResponse(nodeName(fffd)).nodeName, "a\ufffd");
+  assert.equal(decodeGetEventsResponse(nodeName(fffd)).nodeName, "a\ufffd");
+  // The decoded string does not keep the input alive or change with it: the key is a copy.
+  const input = nodeName(enc.encode("mutable"));
+  assert.equal(decodeGetEventsResponse(input).nodeName, "mutable");
+  input[3] = 0x4d; // "Mutable"
+  assert.equal(decodeGetEventsResponse(input).nodeName, "Mutable");
+  assert.equal(decodeGetEventsResponse(nodeName(enc.encode("mutable"))).nodeName, "mutable");
+});
+
 test("label maps: equal bytes share one decoded object; entries after other fields merge into a copy", () => {
   const enc = new TextEncoder();
   const ld = (field: number, body: Uint8Array): Uint8Array => {

@@ -150,6 +150,15 @@ function bytes(): Uint8Array {
   P = e;
   return B.subarray(s, e);
 }
+/**
+ * A copy of input bytes, to keep as a key: B may be a Buffer, whose slice() is a view that would
+ * keep the whole input (a gRPC message, or a pooled slab) alive.
+ */
+function copy(s: number, e: number): Uint8Array {
+  const k = new Uint8Array(e - s);
+  k.set(B.subarray(s, e));
+  return k;
+}
 /** UTF-8 → string, as fromBinary does it: with validation (throws), else with replacement characters. */
 function utf8(s: number, e: number, validate: boolean): string {
   const out = S.utf8Slice(s, e);
@@ -157,21 +166,52 @@ function utf8(s: number, e: number, validate: boolean): string {
   if (validate && out.includes("\ufffd")) STRICT.decode(B.subarray(s, e));
   return out;
 }
-/** A string field: short ASCII without a decoder call. */
+/**
+ * Strings of up to INTERN_MAX bytes are interned in a direct-mapped table keyed by a hash of
+ * their bytes: the same pod names, container and exec ids, binaries and paths come with event
+ * after event, and an event the agent keeps a while (the rule engine's ordering buffer, the
+ * process table) then points at a string that is already old instead of a new one that each
+ * young-generation collection copies and then promotes. Only valid UTF-8 is interned, so a
+ * validating field never gets a string a non-validating one decoded with replacement
+ * characters. Bounded: a miss replaces the slot's entry.
+ */
+const INTERN_MAX = 128;
+const INTERN_SLOTS = 4096;
+const internKeys: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(INTERN_SLOTS).fill(undefined);
+const internStrs: string[] = new Array<string>(INTERN_SLOTS).fill("");
+/** A string field: interned when short (see above); short ASCII without a decoder call. */
 function str(validate: boolean): string {
   const e = lenEnd();
   const s = P;
   P = e;
-  if (e - s <= 32) {
-    let out = "";
+  const n = e - s;
+  if (n === 0) return "";
+  if (n > INTERN_MAX) return utf8(s, e, validate);
+  let h = 0x811c9dc5;
+  for (let i = s; i < e; i++) h = Math.imul(h ^ B[i]!, 0x01000193);
+  const slot = h & (INTERN_SLOTS - 1);
+  const key = internKeys[slot];
+  if (key !== undefined && key.length === n) {
+    let i = 0;
+    while (i < n && key[i] === B[s + i]) i++;
+    if (i === n) return internStrs[slot]!;
+  }
+  let out = "";
+  if (n <= 32) {
     for (let i = s; i < e; i++) {
       const c = B[i]!;
-      if (c >= 0x80) return utf8(s, e, validate);
+      if (c >= 0x80) {
+        out = utf8(s, e, validate);
+        break;
+      }
       out += String.fromCharCode(c);
     }
-    return out;
+  } else out = utf8(s, e, validate);
+  if (!out.includes("\ufffd")) {
+    internKeys[slot] = copy(s, e);
+    internStrs[slot] = out;
   }
-  return utf8(s, e, validate);
+  return out;
 }
 /**
  * A string→string map field (labels): the run of its entries that follow each other is
@@ -228,7 +268,7 @@ function smap(
   }
   if (MAPS.size >= 4096) MAPS.clear();
   Object.freeze(o);
-  MAPS.set(h, { bytes: B.slice(start, e), map: o });
+  MAPS.set(h, { bytes: copy(start, e), map: o });
   return o;
 }
 const MAPS = new Map<number, { bytes: Uint8Array; map: { [key: string]: string } }>();
