@@ -162,12 +162,15 @@ function utf8(s: number, e: number, validate: boolean): string {
  * process table) then points at a string that is already old instead of a new one that each
  * young-generation collection copies and then promotes. Only valid UTF-8 is interned, so a
  * validating field never gets a string a non-validating one decoded with replacement
- * characters. Bounded: a miss replaces the slot's entry.
+ * characters. Bounded: a string is let in the second time its hash comes to a slot (so one-off
+ * values, e.g. exec ids, are neither copied nor kept), and replaces the slot's entry then.
  */
 const INTERN_MAX = 128;
 const INTERN_SLOTS = 4096;
 const internKeys: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(INTERN_SLOTS).fill(undefined);
 const internStrs: string[] = new Array<string>(INTERN_SLOTS).fill("");
+/** The hash last seen at each slot (the admission test). */
+const internSeen = new Int32Array(INTERN_SLOTS);
 /** A string field: interned when short (see above); short ASCII without a decoder call. */
 function str(validate: boolean): string {
   const e = lenEnd();
@@ -196,7 +199,8 @@ function str(validate: boolean): string {
       out += String.fromCharCode(c);
     }
   } else out = utf8(s, e, validate);
-  if (!out.includes("\ufffd")) {
+  if (internSeen[slot] !== h) internSeen[slot] = h;
+  else if (!out.includes("\ufffd")) {
     internKeys[slot] = copy(s, e);
     internStrs[slot] = out;
   }
