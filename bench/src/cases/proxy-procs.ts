@@ -205,11 +205,22 @@ loop.enable();
 let gcMs = 0;
 let gcMaxMs = 0;
 let gcs = 0;
+/** perf_hooks' gc entry kinds. */
+const GC_KINDS = { 1: "minor", 2: "major", 4: "incremental", 8: "weakcb" };
+/** Collections by kind, and the longest of each. */
+let gcKinds: Record<string, number> = {};
 new PerformanceObserver((list) => {
   for (const e of list.getEntries()) {
     gcMs += e.duration;
     gcMaxMs = Math.max(gcMaxMs, e.duration);
     gcs++;
+    const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind ?? 0;
+    const name = (GC_KINDS as Record<number, string | undefined>)[kind] ?? `kind${kind}`;
+    gcKinds[`gc_${name}`] = (gcKinds[`gc_${name}`] ?? 0) + 1;
+    gcKinds[`gc_${name}_maxMs`] = Math.max(
+      gcKinds[`gc_${name}_maxMs`] ?? 0,
+      Math.round(e.duration * 10) / 10,
+    );
   }
 }).observe({ entryTypes: ["gc"] });
 const lines = createInterface({ input: process.stdin });
@@ -218,6 +229,7 @@ lines.on("line", (line) => {
     cpu = process.cpuUsage();
     loop.reset();
     gcMs = gcMaxMs = gcs = 0;
+    gcKinds = {};
   }
   if (line === "report") {
     const used = process.cpuUsage(cpu);
@@ -232,6 +244,8 @@ lines.on("line", (line) => {
         gcCount: gcs,
         gcMs: r(gcMs),
         gcMaxMs: r(gcMaxMs),
+        ...gcKinds,
+        heapUsedMiB: r(process.memoryUsage().heapUsed / 1048576),
         ...started.stats(),
       })}\n`,
     );

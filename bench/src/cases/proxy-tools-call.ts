@@ -303,6 +303,16 @@ export const proxyToolsCall: BenchCase = {
         proxyGcCount: p["gcCount"] ?? 0,
         proxyGcMs: p["gcMs"] ?? 0,
         proxyGcMaxMs: p["gcMaxMs"] ?? 0,
+        proxyHeapUsedMiB: p["heapUsedMiB"] ?? 0,
+        // Collections by kind and the longest of each (gc_minor, gc_major_maxMs, …).
+        ...Object.fromEntries(
+          Object.entries(p)
+            .filter(([k]) => k.startsWith("gc_"))
+            .map(([k, v]) => [
+              `proxyGc${k[3]?.toUpperCase() ?? ""}${k.slice(4).replace(/_maxMs$/, "MaxMs")}`,
+              v,
+            ]),
+        ),
         loadAverage1m: Math.round((loadavg()[0] ?? 0) * 100) / 100,
         tracesPublished: p["traces"] ?? 0,
         tracesDropped: p["dropped"] ?? 0,
