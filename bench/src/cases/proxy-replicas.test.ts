@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { limitCpu, replicaCores } from "./proxy-replicas.js";
+import { envInt, limitCpu, replicaCores } from "./proxy-replicas.js";
 
 /** Why the real cgroup test cannot run here, or undefined; HANGAR_REQUIRE_FAULT=1 makes a skip a failure. */
 function cgroupSkip(): string | undefined {
@@ -29,6 +29,16 @@ describe("proxy/replicas CPU quota (HANGAR_BENCH_REPLICA_CORES)", () => {
       );
   });
 
+  it("reads the sessions and the period as whole numbers in range, naming the variable otherwise", () => {
+    assert.equal(envInt("X", 32, 1, 4096, {}), 32);
+    assert.equal(envInt("X", 32, 1, 4096, { X: "96" }), 96);
+    for (const bad of ["0", "1.5", "abc", "5000", "-3"])
+      assert.throws(
+        () => envInt("X", 32, 1, 4096, { X: bad }),
+        new RegExp(`^Error: X=${bad}: a whole number from 1 to 4096`),
+      );
+  });
+
   it("says what it needs when the cgroup cannot be made, and leaves nothing behind", () => {
     const root = mkdtempSync(join(tmpdir(), "hangar-cg-"));
     try {
@@ -50,8 +60,16 @@ describe("proxy/replicas CPU quota (HANGAR_BENCH_REPLICA_CORES)", () => {
       t.skip(skip);
       return;
     }
-    const child = spawn(process.execPath, ["-e", "setTimeout(() => {}, 30000)"], { stdio: "ignore" });
+    // A running Node (its threads started: it says so), as a replica is when it is limited.
+    const child = spawn(
+      process.execPath,
+      ["-e", "process.stdout.write('up\\n'); setTimeout(() => {}, 30000)"],
+      {
+        stdio: ["ignore", "pipe", "ignore"],
+      },
+    );
     const exited = new Promise((resolve) => child.once("exit", resolve));
+    await new Promise((resolve) => child.stdout.once("data", resolve));
     const pid = child.pid ?? 0;
     const dir = `/sys/fs/cgroup/cpu/hangar-bench-${process.pid}-${pid}`;
     let unlimit: (() => void) | undefined;

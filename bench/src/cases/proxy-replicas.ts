@@ -37,7 +37,17 @@ const RUNS = [
   [2, true],
   [3, true],
 ] as const;
-const CONCURRENCY = Number(process.env["HANGAR_BENCH_REPLICA_SESSIONS"] ?? 32);
+/** A whole number from the environment within [min, max], or the default; anything else is an error naming it. */
+export function envInt(name: string, def: number, min: number, max: number, env = process.env): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return def;
+  const v = Number(raw);
+  if (!Number.isInteger(v) || v < min || v > max)
+    throw new Error(`${name}=${raw}: a whole number from ${min} to ${max} was expected`);
+  return v;
+}
+/** Sessions (closed-loop callers): HANGAR_BENCH_REPLICA_SESSIONS, default 32. */
+const sessionCount = (): number => envInt("HANGAR_BENCH_REPLICA_SESSIONS", 32, 1, 4096);
 
 async function freePorts(n: number): Promise<number[]> {
   const servers = await Promise.all(
@@ -56,7 +66,8 @@ async function freePorts(n: number): Promise<number[]> {
 }
 
 const CPU_CGROUP = "/sys/fs/cgroup/cpu";
-const PERIOD_US = Number(process.env["HANGAR_BENCH_REPLICA_PERIOD_US"] ?? 100_000);
+/** CFS period of the quota (the kernel allows 1 ms to 1 s). */
+const periodUs = (): number => envInt("HANGAR_BENCH_REPLICA_PERIOD_US", 100_000, 1000, 1_000_000);
 
 /** The per-replica CPU quota asked for in HANGAR_BENCH_REPLICA_CORES (cores), or undefined. */
 export function replicaCores(env: NodeJS.ProcessEnv = process.env): number | undefined {
@@ -70,15 +81,16 @@ export function replicaCores(env: NodeJS.ProcessEnv = process.env): number | und
 
 /**
  * Puts process `pid` (all its threads) in a cgroup v1 `cpu` group of its own with a quota of
- * `cores` (period 100 ms); returns a function that removes the group once the process is gone.
+ * `cores` per period (`period`, HANGAR_BENCH_REPLICA_PERIOD_US, default 100 ms; at least 1 ms
+ * of quota); returns a function that removes the group once the process is gone.
  */
-export function limitCpu(pid: number, cores: number, root = CPU_CGROUP, periodUs = PERIOD_US): () => void {
+export function limitCpu(pid: number, cores: number, root = CPU_CGROUP, period = periodUs()): () => void {
   const dir = `${root}/hangar-bench-${process.pid}-${pid}`;
   try {
     mkdirSync(dir);
     // "r+": the kernel makes these files in a cgroup; in a plain directory they are missing.
-    writeFileSync(`${dir}/cpu.cfs_period_us`, String(periodUs), { flag: "r+" });
-    writeFileSync(`${dir}/cpu.cfs_quota_us`, String(Math.max(1000, Math.round(cores * periodUs))), {
+    writeFileSync(`${dir}/cpu.cfs_period_us`, String(period), { flag: "r+" });
+    writeFileSync(`${dir}/cpu.cfs_quota_us`, String(Math.max(1000, Math.round(cores * period))), {
       flag: "r+",
     });
     writeFileSync(`${dir}/cgroup.procs`, String(pid), { flag: "r+" });
@@ -120,11 +132,14 @@ async function closedLoop(sessions: Session[], n: number, latency?: LatencyRecor
 
 export const proxyReplicas: BenchCase = {
   name: "proxy/replicas",
-  description: `small tools/call closed-loop (${CONCURRENCY} sessions, a sixth of the events per configuration) through 1, 2 and 3 proxy replicas behind a round-robin TCP balancer; each replica, the balancer and the SDK server in processes of their own`,
+  description: `small tools/call closed-loop (32 sessions unless HANGAR_BENCH_REPLICA_SESSIONS says otherwise, a sixth of the events per configuration) through 1, 2 and 3 proxy replicas behind a round-robin TCP balancer; each replica, the balancer and the SDK server in processes of their own`,
   latency: "every call, send to complete answer",
   defaultEvents: 18000,
   async run(ctx: CaseContext): Promise<Measurement> {
     const cores = replicaCores();
+    const concurrency = sessionCount();
+    // The period is read now, so that a bad value fails before anything starts.
+    const period = periodUs();
     const server = await startProc(["server"]);
     const memory = new MemoryPeak();
     const latency = new LatencyRecorder(200_000);
@@ -143,26 +158,27 @@ export const proxyReplicas: BenchCase = {
         const peers = ids.map((id, i) => `${id}=http://127.0.0.1:${ports[i]}`).join(",");
         const replicas: Proc[] = [];
         const unlimit: (() => void)[] = [];
-        for (const [i, id] of ids.entries()) {
-          const args = [
-            "proxy",
-            "--upstream",
-            server.url,
-            "--listen",
-            `127.0.0.1:${ports[i]}`,
-            "--self",
-            id,
-            "--peers",
-            peers,
-          ];
-          if (i > 0) args.push("--collector", `http://127.0.0.1:${ports[0]}`);
-          const r = await startProc(args);
-          replicas.push(r);
-          if (cores !== undefined) unlimit.push(limitCpu(r.pid, cores));
-        }
-        const lb = await startProc(["lb", "--backends", ports.join(",")]);
+        let lb: Proc | undefined;
         try {
-          const sessions = await clients(lb.url, CONCURRENCY, affine);
+          for (const [i, id] of ids.entries()) {
+            const args = [
+              "proxy",
+              "--upstream",
+              server.url,
+              "--listen",
+              `127.0.0.1:${ports[i]}`,
+              "--self",
+              id,
+              "--peers",
+              peers,
+            ];
+            if (i > 0) args.push("--collector", `http://127.0.0.1:${ports[0]}`);
+            const r = await startProc(args);
+            replicas.push(r);
+            if (cores !== undefined) unlimit.push(limitCpu(r.pid, cores, undefined, period));
+          }
+          lb = await startProc(["lb", "--backends", ports.join(",")]);
+          const sessions = await clients(lb.url, concurrency, affine);
           await closedLoop(sessions, Math.min(ctx.warmup, 300));
           for (const r of replicas) r.mark();
           server.mark();
@@ -197,7 +213,7 @@ export const proxyReplicas: BenchCase = {
             `${n} replica(s)${cores === undefined ? "" : ` of ${cores} core each`}${affine ? ", a connection per session (client affinity)" : ", shared connections"}: ${detail[`${tag}CallsPerSec`]} calls/s (×${detail[`${tag}Ratio`]}), ${detail[`${tag}ForwardedPct`]} % forwarded, ${detail[`${tag}ProxyCpuUsPerCall`]} µs proxy CPU per call (${perReplica}; ${others})`,
           );
         } finally {
-          await lb.stop();
+          await lb?.stop();
           try {
             for (const r of replicas) await r.stop();
           } finally {
