@@ -190,8 +190,14 @@ function str(validate: boolean): string {
   const n = e - s;
   if (n === 0) return "";
   if (n > INTERN_MAX) return utf8(s, e, validate);
-  let h = 0x811c9dc5;
-  for (let i = s; i < e; i++) h = Math.imul(h ^ B[i]!, 0x01000193);
+  // The slot's hash: the length, and the first and last 16 bytes (the whole string up to 32
+  // bytes); a hit still compares every byte.
+  let h = Math.imul(0x811c9dc5 ^ n, 0x01000193);
+  if (n <= 32) for (let i = s; i < e; i++) h = Math.imul(h ^ B[i]!, 0x01000193);
+  else {
+    for (let i = s; i < s + 16; i++) h = Math.imul(h ^ B[i]!, 0x01000193);
+    for (let i = e - 16; i < e; i++) h = Math.imul(h ^ B[i]!, 0x01000193);
+  }
   const slot = h & (INTERN_SLOTS - 1);
   const key = internKeys[slot];
   if (key !== undefined && key.length === n) {
