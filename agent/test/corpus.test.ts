@@ -7,7 +7,9 @@
 import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { before, describe, it } from "node:test";
+import { fromJsonString, toJsonString } from "@bufbuild/protobuf";
 import { pino } from "pino";
+import { hangar } from "@hangar/proto";
 import { CORPUS_FILES, corpusPath } from "@hangar/testkit";
 import { defaultRulesDir, replay, type ReplaySummary } from "../src/replay/replay.js";
 
@@ -98,6 +100,8 @@ describe("the upstream-shaped corpus through replay --default-rules", () => {
   let summary: ReplaySummary;
   let events: Ev[];
   let alerts: AlertJson[];
+  let eventLines: string[];
+  let alertLines: string[];
   const warnings: string[] = [];
 
   before(async () => {
@@ -119,8 +123,23 @@ describe("the upstream-shaped corpus through replay --default-rules", () => {
       logger,
     });
     summary = r.summary;
+    eventLines = evs.lines;
+    alertLines = out.lines;
     events = evs.lines.map((l) => JSON.parse(l) as Ev);
     alerts = out.lines.map((l) => JSON.parse(l) as AlertJson);
+  });
+
+  // Alerts and events leave as lines of core's compiled proto-JSON writer (core/src/proto-json.ts).
+  it("writes every alert and event line exactly as @bufbuild/protobuf's toJsonString does", () => {
+    assert.ok(alertLines.length >= 5, `${alertLines.length} alerts`);
+    assert.ok(eventLines.length >= 50, `${eventLines.length} events`);
+    for (const line of alertLines)
+      assert.equal(line, toJsonString(hangar.AlertSchema, fromJsonString(hangar.AlertSchema, line)));
+    for (const line of eventLines)
+      assert.equal(
+        line,
+        toJsonString(hangar.RuntimeEventSchema, fromJsonString(hangar.RuntimeEventSchema, line)),
+      );
   });
 
   const one = (pred: (e: Ev) => boolean, what: string): Ev => {

@@ -185,6 +185,16 @@ function zeroTest(t: ScalarType): (v: unknown) => boolean {
   }
 }
 
+/** The writer of a list's items or a map's values. */
+function elementWriter(
+  kind: "scalar" | "enum" | "message",
+  f: { scalar?: ScalarType | undefined; enum?: DescEnum | undefined; message?: DescMessage | undefined },
+): (v: unknown) => Json {
+  if (kind === "scalar") return scalarWriter(f.scalar as ScalarType);
+  if (kind === "enum") return enumWriter(f.enum as DescEnum);
+  return writer(f.message as DescMessage) as (v: unknown) => Json;
+}
+
 function valueWriter(f: DescField): (v: unknown) => Json {
   switch (f.fieldKind) {
     case "scalar":
@@ -194,12 +204,7 @@ function valueWriter(f: DescField): (v: unknown) => Json {
     case "message":
       return writer(f.message) as (v: unknown) => Json;
     case "list": {
-      const item =
-        f.listKind === "scalar"
-          ? scalarWriter(f.scalar)
-          : f.listKind === "enum"
-            ? enumWriter(f.enum)
-            : (writer(f.message) as (v: unknown) => Json);
+      const item = elementWriter(f.listKind, f);
       return (v) => {
         const list = v as unknown[];
         if (list.length === 0) return undefined;
@@ -209,12 +214,7 @@ function valueWriter(f: DescField): (v: unknown) => Json {
       };
     }
     case "map": {
-      const item =
-        f.mapKind === "scalar"
-          ? scalarWriter(f.scalar)
-          : f.mapKind === "enum"
-            ? enumWriter(f.enum)
-            : (writer(f.message) as (v: unknown) => Json);
+      const item = elementWriter(f.mapKind, f);
       return (v) => {
         const map = v as Record<string, unknown>;
         const keys = Object.keys(map);

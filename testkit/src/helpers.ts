@@ -56,3 +56,24 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+/**
+ * `whole` in pieces, cut at the given points (each taken modulo length + 1, duplicates merged):
+ * for feeding incremental parsers every possible chunking, inside a character, a string or an
+ * escape too.
+ */
+export function splitAt(whole: string, cuts: readonly number[]): string[];
+export function splitAt(whole: Buffer, cuts: readonly number[]): Buffer[];
+export function splitAt(whole: string | Buffer, cuts: readonly number[]): (string | Buffer)[] {
+  const at = [...new Set(cuts.map((c) => c % (whole.length + 1)))].sort((a, b) => a - b);
+  const piece = (from: number, to?: number): string | Buffer =>
+    typeof whole === "string" ? whole.slice(from, to) : whole.subarray(from, to);
+  const out: (string | Buffer)[] = [];
+  let from = 0;
+  for (const c of at) {
+    out.push(piece(from, c));
+    from = c;
+  }
+  out.push(piece(from));
+  return out;
+}

@@ -55,7 +55,7 @@ export {
 } from "./cluster.js";
 export { helmTemplate, runHelm, skipUnlessHelm, type HelmResult, type HelmTemplateOptions } from "./helm.js";
 export { writeClientCert, writeTestCerts, type TestCertOptions, type TestCerts } from "./pki.js";
-export { memoryLogger, tempDir, waitFor, type WaitContext } from "./helpers.js";
+export { memoryLogger, splitAt, tempDir, waitFor, type WaitContext } from "./helpers.js";
 export { T0, alert, callTrace, events, runtimeEvent, type CallInit, type EventInit } from "./events.js";
 export {
   ATTACK_RULES,

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import { splitAt } from "@hangar/testkit";
 import { EnvelopeScanner, isEnvelope, readEnvelope } from "./envelope.js";
 
 const payload = fc.jsonValue({ maxDepth: 4 });
@@ -55,19 +56,6 @@ describe("readEnvelope", () => {
   });
 });
 
-/** Splits `bytes` at the given cut points (inside a character, a string or an escape too). */
-function split(bytes: Buffer, cuts: number[]): Buffer[] {
-  const at = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  const out: Buffer[] = [];
-  let from = 0;
-  for (const c of at) {
-    out.push(bytes.subarray(from, c));
-    from = c;
-  }
-  out.push(bytes.subarray(from));
-  return out;
-}
-
 function scan(chunks: Buffer[]): { env: Record<string, unknown>; kind: string | undefined } {
   const s = new EnvelopeScanner();
   for (const c of chunks) s.push(c);
@@ -81,7 +69,7 @@ describe("EnvelopeScanner", () => {
         const text = spaced ? JSON.stringify(m, null, 1) : JSON.stringify(m);
         const bytes = Buffer.from(text);
         const want = readEnvelope(bytes) as unknown as Record<string, unknown>;
-        const { env, kind } = scan(split(bytes, cuts));
+        const { env, kind } = scan(splitAt(bytes, cuts));
         assert.ok(isEnvelope(env));
         assert.deepEqual(env, want);
         const full = JSON.parse(text) as Record<string, unknown>;

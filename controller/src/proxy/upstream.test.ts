@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import { splitAt } from "@hangar/testkit";
 import { SseParser, type SseEvent } from "./upstream.js";
 
 function parse(
@@ -22,33 +23,6 @@ function parse(
   let ok = true;
   for (const c of chunks) ok = p.push(Buffer.from(c)) && ok;
   return { events: events.map((e) => ({ data: e.data.toString("utf8"), id: e.id })), retry, ok };
-}
-
-/** Splits `text`'s UTF-8 bytes at the given cut points (inside a character too). */
-function splitBytes(text: string, cuts: number[]): Buffer[] {
-  const bytes = Buffer.from(text);
-  const at = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  const out: Buffer[] = [];
-  let from = 0;
-  for (const c of at) {
-    out.push(bytes.subarray(from, c));
-    from = c;
-  }
-  out.push(bytes.subarray(from));
-  return out;
-}
-
-/** Splits `text` at the given cut points. */
-function split(text: string, cuts: number[]): string[] {
-  const at = [...new Set(cuts.map((c) => c % (text.length + 1)))].sort((a, b) => a - b);
-  const out: string[] = [];
-  let from = 0;
-  for (const c of at) {
-    out.push(text.slice(from, c));
-    from = c;
-  }
-  out.push(text.slice(from));
-  return out;
 }
 
 const STREAM = [
@@ -79,10 +53,10 @@ describe("SseParser", () => {
   it("gives the same events however the stream is cut into chunks", () => {
     fc.assert(
       fc.property(fc.array(fc.nat(), { maxLength: 12 }), (cuts) => {
-        assert.deepEqual(parse(split(STREAM, cuts)).events, WANT);
+        assert.deepEqual(parse(splitAt(STREAM, cuts)).events, WANT);
         const events: { data: string; id: string | undefined }[] = [];
         const p = new SseParser(1 << 20, (e) => events.push({ data: e.data.toString("utf8"), id: e.id }));
-        for (const c of splitBytes(STREAM, cuts)) p.push(c);
+        for (const c of splitAt(Buffer.from(STREAM), cuts)) p.push(c);
         assert.deepEqual(events, WANT);
       }),
     );
