@@ -65,6 +65,20 @@ describe("hub wire shortcuts", () => {
     assert.equal(alertField(frame.subarray(0, frame.length - 1)), undefined);
     assert.equal(alertField(new Uint8Array([0x0f])), undefined, "wire type 7 does not exist");
   });
+  it("an alert sent in two pieces (fromBinary merges them) keeps no bytes: none would be the merged alert", () => {
+    const piece = (value: { id?: string; ruleId?: string; message?: string }): Uint8Array =>
+      toBinary(
+        hangar.ConnectRequestSchema,
+        create(hangar.ConnectRequestSchema, { message: { case: "alert", value } }),
+      );
+    const frame = Buffer.concat([piece({ id: "a", ruleId: "r1" }), piece({ message: "m" })]);
+    const req = connect.requestDeserialize(frame);
+    assert.ok(req.message.case === "alert");
+    assert.equal(req.message.value.id, "a");
+    assert.equal(req.message.value.message, "m", "merged, as protobuf does");
+    assert.equal(alertWireBytes(req.message.value), undefined);
+    assert.equal(alertField(frame), undefined);
+  });
   it("responses: pre-encoded bytes go out as they are, messages are encoded", () => {
     const ack = ackBytes(5n);
     assert.deepEqual(new Uint8Array(connect.responseSerialize(ack)), new Uint8Array(ack));

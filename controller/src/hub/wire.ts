@@ -28,10 +28,12 @@ export function alertWireBytes(alert: hangar.Alert): Uint8Array | undefined {
 }
 
 /**
- * The `alert` field's bytes in an encoded `ConnectRequest`, or undefined (none, or not
- * well-formed: then `fromBinary` has already refused the message).
+ * The `alert` field's bytes in an encoded `ConnectRequest`, or undefined: none, not
+ * well-formed (then `fromBinary` has already refused the message), or more than one (then
+ * `fromBinary` merged them, and no single run of bytes is the decoded alert).
  */
 export function alertField(buf: Uint8Array): Uint8Array | undefined {
+  let found: Uint8Array | undefined;
   let i = 0;
   const varint = (): number => {
     let v = 0;
@@ -62,7 +64,10 @@ export function alertField(buf: Uint8Array): Uint8Array | undefined {
       case 2: {
         const len = varint();
         if (len < 0 || i + len > buf.length) return undefined;
-        if (field === ALERT_FIELD) return buf.subarray(i, i + len);
+        if (field === ALERT_FIELD) {
+          if (found !== undefined) return undefined;
+          found = buf.subarray(i, i + len);
+        }
         i += len;
         break;
       }
@@ -70,7 +75,7 @@ export function alertField(buf: Uint8Array): Uint8Array | undefined {
         return undefined;
     }
   }
-  return undefined;
+  return i === buf.length ? found : undefined;
 }
 
 /** An encoded `ConnectResponse` carrying `Ack{seq}` (what `toBinary` makes of it, byte for byte). */
