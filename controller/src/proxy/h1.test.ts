@@ -134,6 +134,12 @@ describe("H1Pool", () => {
         case "/garbage":
           socket.write("SSH-2.0-OpenSSH_9.6\r\n\r\n");
           return;
+        case "/bad-status":
+          socket.write("HTTP/1.1 2x0 OK\r\nContent-Length: 0\r\n\r\n");
+          return;
+        case "/http2":
+          socket.write("HTTP/1.2 200 OK\r\nContent-Length: 0\r\n\r\n");
+          return;
         case "/hang":
           return;
         case "/half":
@@ -222,6 +228,8 @@ describe("H1Pool", () => {
 
   it("fails clearly: not HTTP, a connection closed mid-answer, a refused connection, a header with a line break", async () => {
     await assert.rejects(send(pool, "{}", "/garbage"), /did not answer with HTTP\/1\.x: "SSH-2\.0/);
+    await assert.rejects(send(pool, "{}", "/bad-status"), /did not answer with HTTP\/1\.x: "HTTP\/1\.1 2x0/);
+    await assert.rejects(send(pool, "{}", "/http2"), /did not answer with HTTP\/1\.x: "HTTP\/1\.2 200/);
     await assert.rejects(send(pool, "{}", "/half"), /the connection closed mid-answer/);
     const dead = new H1Pool({ protocol: "http:", host: "127.0.0.1", port: 1 });
     await assert.rejects(send(dead), /ECONNREFUSED/);

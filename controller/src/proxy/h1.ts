@@ -54,6 +54,7 @@ const CRLF2 = Buffer.from("\r\n\r\n");
 const CRLF = Buffer.from("\r\n");
 /** The read buffer of every plain-TCP connection to pods (see `H1Handlers.data`). */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
 
 class Conn {
   readonly socket: Socket;
@@ -225,7 +226,9 @@ class Conn {
       !first.startsWith("HTTP/1.") ||
       (minor !== 48 && minor !== 49) ||
       first.charCodeAt(8) !== 32 ||
-      !/^\d{3}$/.test(first.slice(9, 12))
+      !isDigit(first.charCodeAt(9)) ||
+      !isDigit(first.charCodeAt(10)) ||
+      !isDigit(first.charCodeAt(11))
     ) {
       this.#fail(new Error(`the pod did not answer with HTTP/1.x: "${first.slice(0, 60)}"`));
       return false;
