@@ -17,6 +17,7 @@ import { createInterface, type Interface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
+import { writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { loadavg } from "node:os";
 import { LatencyRecorder, MemoryPeak, now, type Measurement } from "../harness.js";
@@ -41,6 +42,12 @@ const RATE = Number(process.env["HANGAR_BENCH_PROXY_RATE"] ?? 500);
 const SESSIONS = 4;
 /** `interleaved` (default): proxied and direct calls alternate; `blocks`: alternating one-second blocks. */
 const MODE = process.env["HANGAR_BENCH_PROXY_MODE"] === "blocks" ? "blocks" : "interleaved";
+/**
+ * Calls on each path before measuring (HANGAR_BENCH_PROXY_WARMUP, default 2,000: 4 s at 500/s). With
+ * 250 (before session 25), the first ~70 ms measured took 20–38 ms per call on both paths: ~40
+ * calls, most of a 5,000-call run's top 1 %, so p99 measured the start, not the steady state.
+ */
+const WARMUP = Math.max(1, Number(process.env["HANGAR_BENCH_PROXY_WARMUP"] ?? 2000));
 /** Interleaved: one direct call after every this many proxied calls. */
 const DIRECT_EVERY = Math.max(1, Number(process.env["HANGAR_BENCH_PROXY_DIRECT_EVERY"] ?? 4));
 
@@ -53,42 +60,58 @@ export interface Proc {
   stop(): Promise<void>;
 }
 
-function nextLine(lines: Interface, child: ChildProcessByStdio<Writable, Readable, null>): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const onLine = (line: string): void => {
-      cleanup();
-      resolve(line);
-    };
-    const onExit = (code: number | null): void => {
-      cleanup();
-      reject(new Error(`proxy-procs child exited (code ${code ?? "signal"}) before answering`));
-    };
-    const cleanup = (): void => {
-      lines.off("line", onLine);
-      child.off("exit", onExit);
-    };
-    lines.once("line", onLine);
-    child.once("exit", onExit);
+/**
+ * The child's protocol lines (JSON, one per request) in order; any other output (e.g. `--trace-gc`
+ * from HANGAR_BENCH_PROXY_NODE_FLAGS) goes to this process's stderr, whenever it comes.
+ */
+function protocolLines(
+  lines: Interface,
+  child: ChildProcessByStdio<Writable, Readable, null>,
+): () => Promise<string> {
+  const waiting: { resolve: (l: string) => void; reject: (e: Error) => void }[] = [];
+  let exited: Error | undefined;
+  lines.on("line", (line) => {
+    if (!line.startsWith("{")) process.stderr.write(`${line}\n`);
+    else waiting.shift()?.resolve(line);
   });
+  child.once("exit", (code) => {
+    exited = new Error(`proxy-procs child exited (code ${code ?? "signal"}) before answering`);
+    for (const w of waiting.splice(0)) w.reject(exited);
+  });
+  return () =>
+    exited !== undefined
+      ? Promise.reject(exited)
+      : new Promise((resolve, reject) => waiting.push({ resolve, reject }));
 }
 
+/**
+ * Node flags for the proxy processes only (HANGAR_BENCH_PROXY_NODE_FLAGS, e.g. `--trace-gc` or
+ * `--cpu-prof`) and for the MCP server only (HANGAR_BENCH_SERVER_NODE_FLAGS), after this process's
+ * own; the balancer gets this process's flags.
+ */
+const nodeFlags = (name: string): string[] => (process.env[name] ?? "").split(/\s+/).filter((f) => f !== "");
+const ROLE_NODE_FLAGS: Record<string, string[]> = {
+  proxy: nodeFlags("HANGAR_BENCH_PROXY_NODE_FLAGS"),
+  server: nodeFlags("HANGAR_BENCH_SERVER_NODE_FLAGS"),
+};
+
 export async function startProc(args: string[], procs = PROCS): Promise<Proc> {
-  const child = spawn(
-    process.execPath,
-    [...process.execArgv.filter((a) => a !== "--expose-gc"), procs, ...args],
-    {
-      stdio: ["pipe", "pipe", "inherit"],
-    },
-  );
-  const lines = createInterface({ input: child.stdout });
-  const ready = JSON.parse(await nextLine(lines, child)) as { ready: boolean; url: string };
+  const flags = [
+    ...process.execArgv.filter((a) => a !== "--expose-gc"),
+    ...(ROLE_NODE_FLAGS[args[0] ?? ""] ?? []),
+  ];
+  const child = spawn(process.execPath, [...flags, procs, ...args], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  const nextLine = protocolLines(createInterface({ input: child.stdout }), child);
+  const ready = JSON.parse(await nextLine()) as { ready: boolean; url: string };
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   return {
     url: ready.url,
     pid: child.pid ?? 0,
     mark: () => child.stdin.write("mark\n"),
     async report() {
-      const answer = nextLine(lines, child);
+      const answer = nextLine();
       child.stdin.write("report\n");
       return JSON.parse(await answer) as Record<string, number>;
     },
@@ -193,8 +216,17 @@ export async function clients(url: string, sessions = SESSIONS, ownConnection = 
   return list;
 }
 
+/**
+ * HANGAR_BENCH_PROXY_CALL_LOG=FILE: every measured call as a line "<ms since the case started,
+ * when it was due> proxied|direct <µs>", to see when the slow ones happen.
+ */
+const LOG_T0 = performance.now();
+const CALL_LOG_FILE = process.env["HANGAR_BENCH_PROXY_CALL_LOG"];
+const CALL_LOG: string[] | undefined = CALL_LOG_FILE === undefined || CALL_LOG_FILE === "" ? undefined : [];
+
 /** One path of calls: its clients and where its latencies go. */
 interface Path {
+  name: "proxied" | "direct";
   clients: Session[];
   latency: LatencyRecorder | undefined;
 }
@@ -225,7 +257,10 @@ async function drive(
     const start = now();
     inflight.push(
       c.call({ city: "Oslo", i }).then(() => {
-        latency?.record(Number(now() - start));
+        const ns = Number(now() - start);
+        latency?.record(ns);
+        if (latency !== undefined && CALL_LOG !== undefined)
+          CALL_LOG.push(`${Math.round(due - LOG_T0)} ${path.name} ${Math.round(ns / 1000)}`);
       }),
     );
   };
@@ -254,12 +289,12 @@ export const proxyToolsCall: BenchCase = {
       const proxied = new LatencyRecorder(ctx.events);
       const directClients = await clients(server.url);
       const proxiedClients = await clients(proxy.url);
-      const proxiedPath: Path = { clients: proxiedClients, latency: proxied };
-      const directPath: Path = { clients: directClients, latency: direct };
-      const warm = Math.min(ctx.warmup, 250);
+      const proxiedPath: Path = { name: "proxied", clients: proxiedClients, latency: proxied };
+      const directPath: Path = { name: "direct", clients: directClients, latency: direct };
+      const warm = Math.min(ctx.warmup, WARMUP);
       await drive(
-        { clients: proxiedClients, latency: undefined },
-        { clients: directClients, latency: undefined },
+        { name: "proxied", clients: proxiedClients, latency: undefined },
+        { name: "direct", clients: directClients, latency: undefined },
         1,
         warm,
         memory,
@@ -282,6 +317,8 @@ export const proxyToolsCall: BenchCase = {
         elapsedNs = Number(now() - start);
       }
       const p = await proxy.report();
+      if (CALL_LOG !== undefined && CALL_LOG_FILE !== undefined)
+        writeFileSync(CALL_LOG_FILE, `${CALL_LOG.join("\n")}\n`);
       const us = (r: LatencyRecorder, q: number): number => Math.round(r.percentile(q) / 100) / 10;
       ctx.log(
         `direct p50 ${us(direct, 50)} µs p99 ${us(direct, 99)} µs; proxied p50 ${us(proxied, 50)} µs p99 ${us(proxied, 99)} µs; achieved ${Math.round((ctx.events / ms) * 1000)} calls/s`,

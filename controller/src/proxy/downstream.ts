@@ -45,6 +45,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type JSONRPCMessage, SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
 import { errorBody, isRequest, isResponse, type RequestId } from "./jsonrpc.js";
+import { givePiece, takePiece } from "./pieces.js";
 
 /** One SSE stream of the session: a POST's requests (no > 0) or the standalone GET stream (no 0). */
 interface Stream {
@@ -117,26 +118,38 @@ const DATA_BREAK = Buffer.from("\ndata: ");
 /** What a streamed answer may hold in the caller's connection before the pod is read on (bytes). */
 const LARGE_BUFFER = 1024 * 1024;
 
-/**
- * Buffers for the pieces of streamed answers: a piece may be a view of a read
- * buffer that is reused (h1.ts), and a socket keeps what it is given until it
- * is sent, so each piece is copied into one of these, which comes back when
- * its write is done. Reused rather than allocated per piece, because 64 KiB
- * allocations per piece were what started full garbage collections.
- */
-const PIECE_BYTES = 64 * 1024;
-const pieces: Buffer[] = [];
+/** The piece that streamed writes are copied into, and how many of its writes are not done. */
+interface WritePiece {
+  buf: Buffer;
+  used: number;
+  pending: number;
+}
+let writing: WritePiece | undefined;
 
+/**
+ * Writes a copy of `chunk` (pieces.ts): a chunk may be a view of a read buffer
+ * that is reused (h1.ts), and a socket keeps what it is given until it is
+ * sent. Writes are packed one after another into the current piece (so small
+ * reads, such as TLS's 16 KiB, do not hold a piece each), and a piece goes
+ * back when it is full and all its writes are done.
+ */
 function writeCopy(res: ServerResponse, chunk: Buffer): void {
-  if (chunk.length > PIECE_BYTES) {
-    res.write(Buffer.from(chunk));
-    return;
+  let off = 0;
+  while (off < chunk.length) {
+    if (writing === undefined || writing.used === writing.buf.length) {
+      if (writing !== undefined && writing.pending === 0) givePiece(writing.buf);
+      writing = { buf: takePiece(), used: 0, pending: 0 };
+    }
+    const w = writing;
+    const n = chunk.copy(w.buf, w.used, off);
+    const view = w.buf.subarray(w.used, w.used + n);
+    w.used += n;
+    off += n;
+    w.pending++;
+    res.write(view, () => {
+      if (--w.pending === 0 && w !== writing) givePiece(w.buf);
+    });
   }
-  const b = pieces.pop() ?? Buffer.allocUnsafe(PIECE_BYTES);
-  chunk.copy(b);
-  res.write(b.subarray(0, chunk.length), () => {
-    if (pieces.length < 64) pieces.push(b);
-  });
 }
 
 /** Recently finished resumable streams kept per session (one more replay each). */

@@ -53,7 +53,7 @@ const DEFAULT_IDLE_MS = 4000;
 const CRLF2 = Buffer.from("\r\n\r\n");
 const CRLF = Buffer.from("\r\n");
 /** The read buffer of every plain-TCP connection to pods (see `H1Handlers.data`). */
-const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
 const isDigit = (c: number): boolean => c >= 48 && c <= 57;
 
 class Conn {

@@ -395,7 +395,7 @@ export class ProxySession {
   }
 
   /**
-   * A large message on a request's stream, its start in `start`: when it is
+   * A large message on a request's stream, its start in `start` (pieces valid during the call): when it is
    * the answer (its first members say so), it goes on to the caller as it
    * arrives, read only for what the call trace needs (envelope.ts), instead of
    * being held whole: a 4 MiB answer then costs the caller one hop of latency
@@ -403,20 +403,21 @@ export class ProxySession {
    * (initialize, tools/list), other messages, and streams the caller could
    * resume are held whole as before (undefined).
    */
-  #largeFromPod(related: RequestId, start: Buffer): StreamedMessage | undefined {
+  #largeFromPod(related: RequestId, start: readonly Buffer[]): StreamedMessage | undefined {
     const f = this.#inflight.get(related);
     if (f === undefined || f.answered || f.method === "initialize" || f.method === "tools/list")
       return undefined;
     const scan = new EnvelopeScanner();
     try {
-      scan.push(start);
+      for (const piece of start) scan.push(piece);
     } catch {
       return undefined; // not JSON: the whole event is read and reported as before
     }
     if (scan.kind !== "response") return undefined;
     const w = this.transport.openLarge(related);
     if (w === undefined) return undefined;
-    w.write(start);
+    // The pieces are valid only now: the writer copies them.
+    for (const piece of start) w.write(piece);
     let bad: Error | undefined;
     const feed = (c: Buffer): void => {
       if (bad !== undefined) return;

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { splitAt } from "@hangar/testkit";
+import { freePieces, KeptBytes, MAX_FREE_PIECES, PIECE_BYTES } from "./pieces.js";
 import { SseParser, type SseEvent } from "./upstream.js";
 
 function parse(
@@ -76,5 +77,121 @@ describe("SseParser", () => {
     assert.equal(parse([`data: ${"x".repeat(2000)}`], 1000).ok, false);
     assert.equal(parse([`data: ${"x".repeat(600)}\ndata: ${"y".repeat(600)}\n`], 1000).ok, false);
     assert.equal(parse([`data: ${"x".repeat(600)}\n\ndata: ${"y".repeat(600)}\n\n`], 1000).ok, true);
+  });
+
+  it("streams a large data line from pieces and reused read buffers without mixing bytes up", () => {
+    // Bytes that differ everywhere (so a piece reused too early, or a read buffer overwritten
+    // before its bytes were copied, shows), on two data lines, then a small event.
+    const big = Array.from({ length: 300_000 }, (_, i) => String.fromCharCode(97 + ((i * 7) % 26))).join("");
+    const text = `id: a\ndata: ${big}\r\ndata: ${big.slice(0, 70_000)}\n\ndata: {"small":1}\n\n`;
+    fc.assert(
+      fc.property(
+        // Chunks shorter than the first data line, so that it is always streamed.
+        fc.array(fc.integer({ min: 1, max: 200_000 }), { minLength: 1, maxLength: 20 }),
+        // Over the small event's line (17 bytes), which is then never streamed.
+        fc.integer({ min: 32, max: 100_000 }),
+        (sizes, streamMin) => {
+          const all = Buffer.from(text);
+          const read = Buffer.alloc(200_000); // one read buffer, reused for every chunk (as h1.ts does)
+          const got: Buffer[] = [];
+          const events: string[] = [];
+          let ends = 0;
+          const p = new SseParser(
+            1 << 22,
+            (e) => events.push(e.data.toString("utf8")),
+            undefined,
+            (start) => {
+              // A sink copies during the call: the pieces are not valid afterwards.
+              for (const piece of start) got.push(Buffer.from(piece));
+              return {
+                push: (c) => got.push(Buffer.from(c)),
+                lineBreak: () => got.push(Buffer.from("\n")),
+                end: () => ends++,
+              };
+            },
+            streamMin,
+          );
+          for (let at = 0, k = 0; at < all.length; k++) {
+            const n = Math.min(sizes[k % sizes.length] as number, all.length - at);
+            all.copy(read, 0, at, at + n);
+            read.fill(0x21, n); // what a later read leaves behind
+            assert.equal(p.push(read.subarray(0, n)), true);
+            at += n;
+          }
+          // A CR inside a streamed line goes on as a space; the second data line after a line break.
+          assert.equal(Buffer.concat(got).toString("latin1"), `${big} \n${big.slice(0, 70_000)}`);
+          assert.equal(ends, 1);
+          assert.deepEqual(events, ['{"small":1}']);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it("keeps a line that a sink refused, whole, and gives its pieces back when the line ends", () => {
+    const line = "y".repeat(200_000);
+    const before = freePieces();
+    const events: string[] = [];
+    let offers = 0;
+    const p = new SseParser(
+      1 << 22,
+      (e) => events.push(e.data.toString("latin1")),
+      undefined,
+      () => {
+        offers++;
+        return undefined;
+      },
+    );
+    const read = Buffer.alloc(50_000);
+    const all = Buffer.from(`data: ${line}\n\n`);
+    for (let at = 0; at < all.length; at += read.length) {
+      const n = all.copy(read, 0, at, at + read.length);
+      p.push(read.subarray(0, n));
+    }
+    assert.equal(offers, 1);
+    assert.deepEqual(events, [line]);
+    // The line took one piece (from the pool, or a new one) and gave it back.
+    assert.equal(freePieces(), Math.min(MAX_FREE_PIECES, Math.max(before, 1)));
+  });
+});
+
+describe("KeptBytes", () => {
+  it("keeps copies, and detaches them as a buffer that outlives the pieces", () => {
+    const k = new KeptBytes();
+    const src = Buffer.alloc(PIECE_BYTES + 10, 7);
+    k.keep(src);
+    k.keep(Buffer.from("short"));
+    src.fill(1); // the original may change: the kept bytes are copies
+    assert.equal(k.length, PIECE_BYTES + 15);
+    const b = k.detach();
+    assert.equal(k.length, 0);
+    assert.equal(k.views.length, 0);
+    // The pieces went back: taking them again and overwriting must not change the detached bytes.
+    const other = new KeptBytes();
+    other.keep(Buffer.alloc(2 * PIECE_BYTES, 9));
+    assert.equal(b.length, PIECE_BYTES + 15);
+    assert.equal(
+      b.subarray(0, PIECE_BYTES + 10).every((x) => x === 7),
+      true,
+    );
+    assert.equal(b.subarray(PIECE_BYTES + 10).toString(), "short");
+    other.release();
+  });
+
+  it("packs many reads into few pieces, in order", () => {
+    const k = new KeptBytes();
+    const parts: Buffer[] = [Buffer.from("ab")]; // a short copy first (before any piece)
+    for (let i = 0; i < 40; i++) parts.push(Buffer.alloc(16 * 1024, 65 + (i % 26))); // TLS-sized reads
+    for (const p of parts) k.keep(p);
+    // 640 KiB in 256 KiB pieces: three pieces, not one per read.
+    assert.equal(k.views.length, 1 + Math.ceil((40 * 16 * 1024) / PIECE_BYTES));
+    assert.deepEqual(k.detach(), Buffer.concat(parts));
+  });
+
+  it("detaches one short copy as it is", () => {
+    const k = new KeptBytes();
+    k.keep(Buffer.from("abc"));
+    const v = k.views[0];
+    assert.equal(k.detach(), v);
   });
 });

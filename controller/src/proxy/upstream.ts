@@ -17,6 +17,7 @@ import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { ENVELOPE_MIN_BYTES, readEnvelope } from "./envelope.js";
 import type { H1Exchange, H1Pool } from "./h1.js";
 import type { RequestId } from "./jsonrpc.js";
+import { KeptBytes } from "./pieces.js";
 
 export interface UpstreamEvents {
   /**
@@ -40,11 +41,12 @@ export interface UpstreamEvents {
   /** The pod ended its standalone GET stream. */
   standaloneEnded?(): void;
   /**
-   * A large event on a request's stream (its data so far in `start`): a sink
+   * A large event on a request's stream (its data so far in `start`, in
+   * pieces that are valid only during the call: copy what is kept): a sink
    * returned gets the rest as it arrives and the event is not passed to
    * `message` (see `StreamedMessage`).
    */
-  large?(related: RequestId, start: Buffer): StreamedMessage | undefined;
+  large?(related: RequestId, start: readonly Buffer[]): StreamedMessage | undefined;
 }
 
 /** A large message from the pod passed on to the caller as it arrives. */
@@ -184,14 +186,13 @@ export class SseParser {
   readonly #max: number;
   readonly #onEvent: (e: SseEvent) => void;
   readonly #onRetry: (ms: number) => void;
-  /** Chunks of the line not yet ended. */
-  #parts: Buffer[] = [];
-  #partsLen = 0;
+  /** Copies of the line not yet ended (in recycled pieces). */
+  readonly #kept = new KeptBytes();
   #data: Buffer[] = [];
   #dataLen = 0;
   #id: string | undefined;
   #sawId = false;
-  readonly #onLarge: ((start: Buffer) => LargeSink | undefined) | undefined;
+  readonly #onLarge: ((start: readonly Buffer[]) => LargeSink | undefined) | undefined;
   readonly #streamMin: number;
   /** The event being streamed (its data goes to the sink as it arrives). */
   #sink: LargeSink | undefined;
@@ -203,15 +204,16 @@ export class SseParser {
 
   /**
    * `onLarge`: asked once per event whose first data line grows past
-   * `streamMin` bytes without ending, with the data so far (which it takes
-   * on); a sink it returns gets the rest of the event's data as it arrives,
-   * and `onEvent` is not called for that event.
+   * `streamMin` bytes without ending, with the data so far in pieces (which
+   * it takes on during the call: they may be views of reused buffers); a sink
+   * it returns gets the rest of the event's data as it arrives, and `onEvent`
+   * is not called for that event.
    */
   constructor(
     max: number,
     onEvent: (e: SseEvent) => void,
     onRetry: (ms: number) => void = () => undefined,
-    onLarge?: (start: Buffer) => LargeSink | undefined,
+    onLarge?: (start: readonly Buffer[]) => LargeSink | undefined,
     streamMin = STREAM_MIN_BYTES,
   ) {
     this.#max = max;
@@ -244,27 +246,26 @@ export class SseParser {
       }
       if (nl < 0) {
         if (from < chunk.length) {
-          // A copy: the chunk may be a read buffer that is reused (h1.ts).
-          this.#parts.push(Buffer.from(from === 0 ? chunk : chunk.subarray(from)));
-          this.#partsLen += chunk.length - from;
+          const rest = from === 0 ? chunk : chunk.subarray(from);
           if (
-            this.#partsLen >= this.#streamMin &&
+            this.#kept.length + rest.length >= this.#streamMin &&
             this.#onLarge !== undefined &&
             !this.#offered &&
             this.#sink === undefined &&
-            this.#data.length === 0
+            this.#data.length === 0 &&
+            this.#offer(rest)
           )
-            this.#offer();
+            return this.#sinkBytes <= this.#max;
+          // A copy: the chunk may be a read buffer that is reused (h1.ts).
+          this.#kept.keep(rest);
         }
-        return this.#partsLen + this.#dataLen <= this.#max;
+        return this.#kept.length + this.#dataLen <= this.#max;
       }
       this.#offered = false;
       let line = chunk.subarray(from, nl);
-      if (this.#parts.length > 0) {
-        this.#parts.push(line);
-        line = Buffer.concat(this.#parts, this.#partsLen + line.length);
-        this.#parts = [];
-        this.#partsLen = 0;
+      if (this.#kept.length > 0) {
+        line = Buffer.concat([...this.#kept.views, line], this.#kept.length + line.length);
+        this.#kept.release();
       }
       this.#line(line.length > 0 && line[line.length - 1] === 13 ? line.subarray(0, line.length - 1) : line);
       if (this.#dataLen > this.#max) return false;
@@ -272,22 +273,44 @@ export class SseParser {
     }
   }
 
-  /** The unfinished line is a large first data line: offered to `onLarge` once. */
-  #offer(): void {
+  /**
+   * The unfinished line (what is kept, then `rest`, a view of the current
+   * chunk) is a large first data line: offered to `onLarge` once, in pieces,
+   * without joining or copying them. True when a sink took it.
+   */
+  #offer(rest: Buffer): boolean {
+    if (this.#kept.length + rest.length < 6) return false; // not yet known to be a data line
     this.#offered = true;
-    const line = Buffer.concat(this.#parts, this.#partsLen);
-    if (!(line[0] === 100 && line[1] === 97 && line[2] === 116 && line[3] === 97 && line[4] === 58)) return;
-    const start = noCr(line.subarray(line[5] === 32 ? 6 : 5));
-    const sink = (this.#onLarge as (start: Buffer) => LargeSink | undefined)(start);
-    if (sink === undefined) {
-      this.#parts = [line];
-      return;
+    const views = this.#kept.length > 0 ? [...this.#kept.views, rest] : [rest];
+    const byte = (i: number): number | undefined => {
+      for (const v of views) {
+        if (i < v.length) return v[i];
+        i -= v.length;
+      }
+      return undefined;
+    };
+    if (!(byte(0) === 100 && byte(1) === 97 && byte(2) === 116 && byte(3) === 97 && byte(4) === 58))
+      return false;
+    let skip = byte(5) === 32 ? 6 : 5;
+    const start: Buffer[] = [];
+    let bytes = 0;
+    for (const v of views) {
+      if (skip >= v.length) {
+        skip -= v.length;
+        continue;
+      }
+      const piece = noCr(skip > 0 ? v.subarray(skip) : v);
+      skip = 0;
+      start.push(piece);
+      bytes += piece.length;
     }
+    const sink = (this.#onLarge as (start: readonly Buffer[]) => LargeSink | undefined)(start);
+    if (sink === undefined) return false;
     this.#sink = sink;
     this.#sinkLine = true;
-    this.#sinkBytes = start.length;
-    this.#parts = [];
-    this.#partsLen = 0;
+    this.#sinkBytes = bytes;
+    this.#kept.release();
+    return true;
   }
 
   #line(line: Buffer): void {
@@ -512,7 +535,7 @@ export class Upstream {
           return;
         }
         if (type.startsWith("application/json")) {
-          let chunks: Buffer[] = [];
+          const kept = new KeptBytes();
           let size = 0;
           // A large JSON answer goes on to the caller as it arrives, as a large SSE event does.
           let offered = false;
@@ -533,26 +556,27 @@ export class Upstream {
               toLarge(large, c);
               return;
             }
-            chunks.push(Buffer.from(c)); // the chunk may be a reused read buffer (h1.ts)
             if (
-              offered ||
-              size < STREAM_MIN_BYTES ||
-              related === undefined ||
-              this.#events.large === undefined
-            )
-              return;
-            offered = true;
-            const whole = Buffer.concat(chunks, size);
-            chunks = [whole];
-            const m = this.#events.large(related, oneLineJson(whole));
-            if (m === undefined) return;
-            large = m;
-            chunks = [];
-            onFail = (err) => {
-              const l = large;
-              large = undefined;
-              l?.abort(err);
-            };
+              !offered &&
+              size >= STREAM_MIN_BYTES &&
+              related !== undefined &&
+              this.#events.large !== undefined
+            ) {
+              offered = true;
+              // Offered in pieces (what is kept, then this chunk), neither joined nor copied.
+              const m = this.#events.large(related, [...kept.views, c].map(oneLineJson));
+              if (m !== undefined) {
+                large = m;
+                kept.release();
+                onFail = (err) => {
+                  const l = large;
+                  large = undefined;
+                  l?.abort(err);
+                };
+                return;
+              }
+            }
+            kept.keep(c); // a copy: the chunk may be a reused read buffer (h1.ts)
           };
           onEnd = () => {
             if (large !== undefined) {
@@ -562,7 +586,7 @@ export class Upstream {
               done(undefined);
               return;
             }
-            const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
+            const body = kept.detach();
             const first = body.findIndex((c) => c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09);
             if (size >= ENVELOPE_MIN_BYTES && body[first] === 0x7b && oneLineBytes(body) !== undefined) {
               // One large message: routed by its envelope, forwarded as its bytes.
@@ -640,7 +664,7 @@ export class Upstream {
     const onLarge =
       related === undefined || this.#events.large === undefined
         ? undefined
-        : (start: Buffer): LargeSink | undefined => {
+        : (start: readonly Buffer[]): LargeSink | undefined => {
             const m = this.#events.large?.(related, start);
             if (m === undefined) return undefined;
             large = m;

@@ -1,0 +1,89 @@
+/**
+ * Recycled 256 KiB buffers for the bytes of large answers that must outlive the
+ * read that brought them: a read's bytes may be a view of a read buffer that is
+ * reused (h1.ts), so what is kept (the start of a long SSE line, a JSON body's
+ * first chunks, a piece waiting in a socket's write queue) is copied. Copies of
+ * that size allocated per answer are memory outside the JavaScript heap, and
+ * ~15 MB/s of it (three copies of the first 64–128 KiB of every large answer)
+ * started a full garbage collection ("external memory pressure") every two
+ * seconds; pieces taken from here and given back when done allocate nothing in
+ * a steady state.
+ */
+export const PIECE_BYTES = 256 * 1024;
+
+/** Pieces kept for reuse (4 MiB). */
+export const MAX_FREE_PIECES = 16;
+const free: Buffer[] = [];
+
+/** A piece of PIECE_BYTES bytes (its contents are whatever it held last). */
+export function takePiece(): Buffer {
+  return free.pop() ?? Buffer.allocUnsafe(PIECE_BYTES);
+}
+
+/** Gives back a piece from `takePiece` that nothing refers to any more (not a view of one). */
+export function givePiece(b: Buffer): void {
+  if (b.length === PIECE_BYTES && free.length < MAX_FREE_PIECES) free.push(b);
+}
+
+/** Pieces free now (for tests). */
+export function freePieces(): number {
+  return free.length;
+}
+
+/**
+ * Bytes copied into pieces, kept until `release()`: `views` are the copies in
+ * order (each piece is filled before the next is taken, so many short reads
+ * share a piece). Short copies made before any piece was needed come from
+ * Node's shared slab instead.
+ */
+export class KeptBytes {
+  readonly views: Buffer[] = [];
+  length = 0;
+  readonly #owned: Buffer[] = [];
+  /** The piece being filled (the last view is its used part), and how much of it is used. */
+  #tail: Buffer | undefined;
+  #tailUsed = 0;
+
+  /** Appends a copy of `b`. */
+  keep(b: Buffer): void {
+    this.length += b.length;
+    if (this.#tail === undefined && b.length < 4096) {
+      this.views.push(Buffer.from(b));
+      return;
+    }
+    let off = 0;
+    while (off < b.length) {
+      if (this.#tail === undefined || this.#tailUsed === this.#tail.length) {
+        this.#tail = takePiece();
+        this.#tailUsed = 0;
+        this.#owned.push(this.#tail);
+        this.views.push(this.#tail.subarray(0, 0));
+      }
+      const n = b.copy(this.#tail, this.#tailUsed, off);
+      this.#tailUsed += n;
+      off += n;
+      this.views[this.views.length - 1] = this.#tail.subarray(0, this.#tailUsed);
+    }
+  }
+
+  /**
+   * The bytes kept as one buffer of their own, which outlives `release()` (no copy when they are one
+   * short copy already); then releases.
+   */
+  detach(): Buffer {
+    const one = this.views.length === 1 && this.#owned.length === 0 ? (this.views[0] as Buffer) : undefined;
+    const b = one ?? Buffer.concat(this.views, this.length);
+    this.release();
+    return b;
+  }
+
+  /** Forgets the bytes and gives the pieces back: no view of them may be used after this. */
+  release(): void {
+    for (const p of this.#owned) givePiece(p);
+    this.#owned.length = 0;
+    this.#tail = undefined;
+    this.#tailUsed = 0;
+    this.views.length = 0;
+    this.length = 0;
+  }
+}
