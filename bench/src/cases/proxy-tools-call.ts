@@ -95,14 +95,27 @@ const ROLE_NODE_FLAGS: Record<string, string[]> = {
   server: nodeFlags("HANGAR_BENCH_SERVER_NODE_FLAGS"),
 };
 
+/**
+ * CPUs for the proxy processes (HANGAR_BENCH_PROXY_CPUS) and the MCP server (HANGAR_BENCH_SERVER_CPUS),
+ * as `taskset -c` lists: e.g. the proxy on a core of its own, as a pod with its own CPU has, while
+ * the server and the load generator (run it under `taskset -c 0`) share the other.
+ */
+const ROLE_CPUS: Record<string, string | undefined> = {
+  proxy: process.env["HANGAR_BENCH_PROXY_CPUS"],
+  server: process.env["HANGAR_BENCH_SERVER_CPUS"],
+};
+
 export async function startProc(args: string[], procs = PROCS): Promise<Proc> {
   const flags = [
     ...process.execArgv.filter((a) => a !== "--expose-gc"),
     ...(ROLE_NODE_FLAGS[args[0] ?? ""] ?? []),
   ];
-  const child = spawn(process.execPath, [...flags, procs, ...args], {
-    stdio: ["pipe", "pipe", "inherit"],
-  });
+  const cpus = ROLE_CPUS[args[0] ?? ""];
+  const argv = [...flags, procs, ...args];
+  const child =
+    cpus === undefined || cpus === ""
+      ? spawn(process.execPath, argv, { stdio: ["pipe", "pipe", "inherit"] })
+      : spawn("taskset", ["-c", cpus, process.execPath, ...argv], { stdio: ["pipe", "pipe", "inherit"] });
   const nextLine = protocolLines(createInterface({ input: child.stdout }), child);
   const ready = JSON.parse(await nextLine()) as { ready: boolean; url: string };
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
