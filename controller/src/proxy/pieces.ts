@@ -30,11 +30,16 @@ export function freePieces(): number {
   return free.length;
 }
 
+/** Below this many bytes kept, copies are made to size (see `KeptBytes`). */
+export const EXACT_BELOW = 64 * 1024;
+
 /**
  * Bytes copied into pieces, kept until `release()`: `views` are the copies in
  * order (each piece is filled before the next is taken, so many short reads
- * share a piece). Short copies made before any piece was needed come from
- * Node's shared slab instead.
+ * share a piece). Until EXACT_BELOW bytes are kept, copies are made to size
+ * instead: a stream that stops in the middle of a short line (a slow or
+ * hostile pod, on each of many sessions) then holds what it sent, not a
+ * 256 KiB piece.
  */
 export class KeptBytes {
   readonly views: Buffer[] = [];
@@ -47,7 +52,7 @@ export class KeptBytes {
   /** Appends a copy of `b`. */
   keep(b: Buffer): void {
     this.length += b.length;
-    if (this.#tail === undefined && b.length < 4096) {
+    if (this.#tail === undefined && this.length < EXACT_BELOW) {
       this.views.push(Buffer.from(b));
       return;
     }

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { splitAt } from "@hangar/testkit";
-import { freePieces, KeptBytes, MAX_FREE_PIECES, PIECE_BYTES } from "./pieces.js";
+import { EXACT_BELOW, freePieces, KeptBytes, MAX_FREE_PIECES, PIECE_BYTES } from "./pieces.js";
 import { SseParser, type SseEvent } from "./upstream.js";
 
 function parse(
@@ -128,6 +128,20 @@ describe("SseParser", () => {
     );
   });
 
+  it("holds a short unfinished line in a copy of its size, not a piece (a pod that stops mid-line)", () => {
+    const warm = new KeptBytes();
+    warm.keep(Buffer.alloc(3 * PIECE_BYTES)); // pieces in the pool
+    warm.release();
+    const before = freePieces();
+    assert.ok(before > 0);
+    const p = new SseParser(1 << 22, () => undefined);
+    const read = Buffer.alloc(64 * 1024, 0x78);
+    read.write("data: ");
+    p.push(read.subarray(0, 10_000));
+    p.push(read.subarray(6, 40_000)); // 50 KB held, still under EXACT_BELOW
+    assert.equal(freePieces(), before);
+  });
+
   it("keeps a line that a sink refused, whole, and gives its pieces back when the line ends", () => {
     const line = "y".repeat(200_000);
     const before = freePieces();
@@ -180,11 +194,14 @@ describe("KeptBytes", () => {
 
   it("packs many reads into few pieces, in order", () => {
     const k = new KeptBytes();
-    const parts: Buffer[] = [Buffer.from("ab")]; // a short copy first (before any piece)
+    const parts: Buffer[] = [Buffer.from("ab")];
     for (let i = 0; i < 40; i++) parts.push(Buffer.alloc(16 * 1024, 65 + (i % 26))); // TLS-sized reads
     for (const p of parts) k.keep(p);
-    // 640 KiB in 256 KiB pieces: three pieces, not one per read.
-    assert.equal(k.views.length, 1 + Math.ceil((40 * 16 * 1024) / PIECE_BYTES));
+    // Copies to size while the total stays under EXACT_BELOW ("ab" and three reads), then 256 KiB
+    // pieces filled one after another: the other 37 reads (592 KiB) in three pieces, not one per read.
+    const exact = 1 + Math.floor((EXACT_BELOW - 1 - 2) / (16 * 1024));
+    const inPieces = 40 - (exact - 1);
+    assert.equal(k.views.length, exact + Math.ceil((inPieces * 16 * 1024) / PIECE_BYTES));
     assert.deepEqual(k.detach(), Buffer.concat(parts));
   });
 
