@@ -213,3 +213,13 @@ export function table(results: readonly BenchResult[]): string {
   }
   return out.join("\n");
 }
+
+/** A whole number from the environment within [min, max], or the default; anything else is an error naming it. */
+export function envInt(name: string, def: number, min: number, max: number, env = process.env): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return def;
+  const v = Number(raw);
+  if (!Number.isInteger(v) || v < min || v > max)
+    throw new Error(`${name}=${raw}: a whole number from ${min} to ${max} was expected`);
+  return v;
+}

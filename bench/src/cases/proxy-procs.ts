@@ -20,6 +20,7 @@ import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
 import { startProxy } from "@hangar/controller";
+import { envInt } from "../harness.js";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import {
@@ -203,7 +204,7 @@ let cpu = process.cpuUsage();
 // Sampled every HANGAR_BENCH_LOOP_RESOLUTION_MS (default 20; it was 1): a 1 ms timer wakes each
 // process 1,000 times a second, work the proxy's CPU per call then includes; a stall is still seen
 // whole (the timer's lateness is measured).
-const LOOP_RESOLUTION_MS = Math.max(1, Number(process.env["HANGAR_BENCH_LOOP_RESOLUTION_MS"] ?? 20));
+const LOOP_RESOLUTION_MS = envInt("HANGAR_BENCH_LOOP_RESOLUTION_MS", 20, 1, 10_000);
 const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
 /** The histogram holds the time between samples: the delay is what exceeds the resolution (µs). */
 const delayUs = (ns: number): number => Math.max(0, ns / 1000 - LOOP_RESOLUTION_MS * 1000);

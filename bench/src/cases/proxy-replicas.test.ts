@@ -4,7 +4,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { envInt, limitCpu, replicaCores } from "./proxy-replicas.js";
+import { envInt } from "../harness.js";
+import { limitCpu, replicaCores } from "./proxy-replicas.js";
 
 /** Why the real cgroup test cannot run here, or undefined; HANGAR_REQUIRE_FAULT=1 makes a skip a failure. */
 function cgroupSkip(): string | undefined {

@@ -24,7 +24,7 @@
  */
 import { mkdirSync, rmdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { MemoryPeak, LatencyRecorder, now, type Measurement } from "../harness.js";
+import { envInt, MemoryPeak, LatencyRecorder, now, type Measurement } from "../harness.js";
 import type { BenchCase, CaseContext } from "./case.js";
 import { clients, startProc, type Proc, type Session } from "./proxy-tools-call.js";
 
@@ -37,15 +37,6 @@ const RUNS = [
   [2, true],
   [3, true],
 ] as const;
-/** A whole number from the environment within [min, max], or the default; anything else is an error naming it. */
-export function envInt(name: string, def: number, min: number, max: number, env = process.env): number {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return def;
-  const v = Number(raw);
-  if (!Number.isInteger(v) || v < min || v > max)
-    throw new Error(`${name}=${raw}: a whole number from ${min} to ${max} was expected`);
-  return v;
-}
 /** Sessions (closed-loop callers): HANGAR_BENCH_REPLICA_SESSIONS, default 32. */
 const sessionCount = (): number => envInt("HANGAR_BENCH_REPLICA_SESSIONS", 32, 1, 4096);
 

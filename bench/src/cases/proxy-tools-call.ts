@@ -20,7 +20,7 @@ import { join } from "node:path";
 import { writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { loadavg } from "node:os";
-import { LatencyRecorder, MemoryPeak, now, type Measurement } from "../harness.js";
+import { envInt, LatencyRecorder, MemoryPeak, now, type Measurement } from "../harness.js";
 import type { BenchCase, CaseContext } from "./case.js";
 
 const PROCS = fileURLToPath(new URL("./proxy-procs.js", import.meta.url));
@@ -47,7 +47,7 @@ const MODE = process.env["HANGAR_BENCH_PROXY_MODE"] === "blocks" ? "blocks" : "i
  * 250 (before session 25), the first ~70 ms measured took 20–38 ms per call on both paths: ~40
  * calls, most of a 5,000-call run's top 1 %, so p99 measured the start, not the steady state.
  */
-const WARMUP = Math.max(1, Number(process.env["HANGAR_BENCH_PROXY_WARMUP"] ?? 2000));
+const warmupCalls = (): number => envInt("HANGAR_BENCH_PROXY_WARMUP", 2000, 1, 10_000_000);
 /** Interleaved: one direct call after every this many proxied calls. */
 const DIRECT_EVERY = Math.max(1, Number(process.env["HANGAR_BENCH_PROXY_DIRECT_EVERY"] ?? 4));
 
@@ -304,7 +304,7 @@ export const proxyToolsCall: BenchCase = {
       const proxiedClients = await clients(proxy.url);
       const proxiedPath: Path = { name: "proxied", clients: proxiedClients, latency: proxied };
       const directPath: Path = { name: "direct", clients: directClients, latency: direct };
-      const warm = Math.min(ctx.warmup, WARMUP);
+      const warm = Math.min(ctx.warmup, warmupCalls());
       await drive(
         { name: "proxied", clients: proxiedClients, latency: undefined },
         { name: "direct", clients: directClients, latency: undefined },
