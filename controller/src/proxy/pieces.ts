@@ -42,32 +42,46 @@ export const EXACT_BELOW = 64 * 1024;
  * 256 KiB piece.
  */
 export class KeptBytes {
-  readonly views: Buffer[] = [];
-  length = 0;
+  readonly #views: Buffer[] = [];
+  #length = 0;
   readonly #owned: Buffer[] = [];
-  /** The piece being filled (the last view is its used part), and how much of it is used. */
+  /** The piece being filled: the last view is its used part. */
   #tail: Buffer | undefined;
-  #tailUsed = 0;
+
+  /** The copies, in order (views that are valid until `release()`). */
+  get views(): readonly Buffer[] {
+    return this.#views;
+  }
+
+  /** Bytes kept. */
+  get length(): number {
+    return this.#length;
+  }
+
+  /** The copies, then `last` (e.g. the rest of a line, still in the read buffer), as a new list. */
+  viewsThen(last: Buffer): Buffer[] {
+    return [...this.#views, last];
+  }
 
   /** Appends a copy of `b`. */
   keep(b: Buffer): void {
-    this.length += b.length;
-    if (this.#tail === undefined && this.length < EXACT_BELOW) {
-      this.views.push(Buffer.from(b));
+    this.#length += b.length;
+    if (this.#tail === undefined && this.#length < EXACT_BELOW) {
+      this.#views.push(Buffer.from(b));
       return;
     }
     let off = 0;
     while (off < b.length) {
-      if (this.#tail === undefined || this.#tailUsed === this.#tail.length) {
+      let used = this.#tail === undefined ? 0 : (this.#views[this.#views.length - 1] as Buffer).length;
+      if (this.#tail === undefined || used === this.#tail.length) {
         this.#tail = takePiece();
-        this.#tailUsed = 0;
         this.#owned.push(this.#tail);
-        this.views.push(this.#tail.subarray(0, 0));
+        this.#views.push(this.#tail.subarray(0, 0));
+        used = 0;
       }
-      const n = b.copy(this.#tail, this.#tailUsed, off);
-      this.#tailUsed += n;
+      const n = b.copy(this.#tail, used, off);
       off += n;
-      this.views[this.views.length - 1] = this.#tail.subarray(0, this.#tailUsed);
+      this.#views[this.#views.length - 1] = this.#tail.subarray(0, used + n);
     }
   }
 
@@ -76,8 +90,8 @@ export class KeptBytes {
    * short copy already); then releases.
    */
   detach(): Buffer {
-    const one = this.views.length === 1 && this.#owned.length === 0 ? (this.views[0] as Buffer) : undefined;
-    const b = one ?? Buffer.concat(this.views, this.length);
+    const one = this.#views.length === 1 && this.#owned.length === 0 ? (this.#views[0] as Buffer) : undefined;
+    const b = one ?? Buffer.concat(this.#views, this.#length);
     this.release();
     return b;
   }
@@ -87,8 +101,7 @@ export class KeptBytes {
     for (const p of this.#owned) givePiece(p);
     this.#owned.length = 0;
     this.#tail = undefined;
-    this.#tailUsed = 0;
-    this.views.length = 0;
-    this.length = 0;
+    this.#views.length = 0;
+    this.#length = 0;
   }
 }

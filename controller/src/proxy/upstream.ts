@@ -264,7 +264,7 @@ export class SseParser {
       this.#offered = false;
       let line = chunk.subarray(from, nl);
       if (this.#kept.length > 0) {
-        line = Buffer.concat([...this.#kept.views, line], this.#kept.length + line.length);
+        line = Buffer.concat(this.#kept.viewsThen(line), this.#kept.length + line.length);
         this.#kept.release();
       }
       this.#line(line.length > 0 && line[line.length - 1] === 13 ? line.subarray(0, line.length - 1) : line);
@@ -281,7 +281,7 @@ export class SseParser {
   #offer(rest: Buffer): boolean {
     if (this.#kept.length + rest.length < 6) return false; // not yet known to be a data line
     this.#offered = true;
-    const views = this.#kept.length > 0 ? [...this.#kept.views, rest] : [rest];
+    const views = this.#kept.viewsThen(rest);
     const byte = (i: number): number | undefined => {
       for (const v of views) {
         if (i < v.length) return v[i];
@@ -564,7 +564,7 @@ export class Upstream {
             ) {
               offered = true;
               // Offered in pieces (what is kept, then this chunk), neither joined nor copied.
-              const m = this.#events.large(related, [...kept.views, c].map(oneLineJson));
+              const m = this.#events.large(related, kept.viewsThen(c).map(oneLineJson));
               if (m !== undefined) {
                 large = m;
                 kept.release();
